@@ -1,0 +1,1 @@
+"""Business layer: outbox, dispatcher, reports, inbound, consent, campaigns, CLI."""
