@@ -1,0 +1,178 @@
+"""`modemgate pdu …`: encode, decode and estimate SMS PDUs from the shell.
+
+Output is JSON, one object per line. Bad input is a one-line error and exit code 2;
+in the stdin (streaming) modes each bad line gives an `{"error": …}` line in its place
+and the exit code is 2 once all lines are done.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from typing import Any, Optional
+
+import typer
+
+from drivers import PduError
+from drivers.sms import decode_pdu, encode_submit, estimate, to_dict
+
+app = typer.Typer(help="Encode, decode and estimate SMS PDUs.", no_args_is_help=True)
+
+_ENCODINGS = ("auto", "gsm7", "ucs2")
+
+
+def _emit(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _parse_validity(value: str) -> timedelta:
+    """`90m`, `12h`, `2d`, `1w` (a bare number is minutes)."""
+    units = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+    raw = value.strip().lower()
+    scale = units.get(raw[-1:], None)
+    number = raw[:-1] if scale else raw
+    try:
+        amount = float(number)
+    except ValueError:
+        raise PduError(f"validity {value!r} is not like 90m, 12h, 2d or 1w") from None
+    return timedelta(seconds=amount * (scale or 60))
+
+
+def _encode_one(
+    to: str,
+    text: str,
+    *,
+    smsc: str | None,
+    ref: int | None,
+    ref16: bool,
+    report: bool,
+    encoding: str,
+    validity: str | None,
+    message_class: int | None,
+) -> list[dict[str, object]]:
+    if encoding not in _ENCODINGS:
+        raise PduError(f"encoding must be one of {', '.join(_ENCODINGS)}, not {encoding!r}")
+    parts = encode_submit(
+        to,
+        text,
+        smsc=smsc,
+        encoding=encoding,  # type: ignore[arg-type]
+        ref=ref,
+        ref16=ref16,
+        status_report=report,
+        validity=_parse_validity(validity) if validity else None,
+        message_class=message_class,
+    )
+    return [p.to_dict() for p in parts]
+
+
+@app.command()
+def encode(
+    text: Optional[str] = typer.Argument(None, help="Message text."),
+    to: Optional[str] = typer.Option(None, "--to", help="Recipient, +international or national."),
+    smsc: Optional[str] = typer.Option(None, "--smsc", help="SMSC number; default: the SIM's."),
+    ref: Optional[int] = typer.Option(None, "--ref", help="Concatenation reference (default random)."),
+    ref16: bool = typer.Option(False, "--ref16", help="Use a 16-bit concatenation reference."),
+    no_report: bool = typer.Option(False, "--no-report", help="Do not request a status report."),
+    encoding: str = typer.Option("auto", "--encoding", help="auto, gsm7 or ucs2."),
+    validity: Optional[str] = typer.Option(None, "--validity", help="Relative validity: 90m, 12h, 2d, 1w."),
+    message_class: Optional[int] = typer.Option(None, "--class", help="Message class 0–3."),
+    json_lines: bool = typer.Option(
+        False, "--json-lines", help='Read {"to","text","smsc"?,"ref"?,"encoding"?} lines from stdin.'
+    ),
+) -> None:
+    """Build SMS-SUBMIT PDUs: one JSON line {"pdu", "tpdu_length"} per part."""
+    if json_lines:
+        failed = False
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                req = json.loads(line)
+                if not isinstance(req, dict) or not isinstance(req.get("to"), str) or not isinstance(
+                    req.get("text"), str
+                ):
+                    raise PduError('each line must be an object with string "to" and "text"')
+                parts = _encode_one(
+                    req["to"],
+                    req["text"],
+                    smsc=req.get("smsc"),
+                    ref=req.get("ref"),
+                    ref16=bool(req.get("ref16", False)),
+                    report=not req.get("no_report", False),
+                    encoding=req.get("encoding", "auto"),
+                    validity=req.get("validity"),
+                    message_class=req.get("class"),
+                )
+                _emit({"parts": parts})
+            except (PduError, ValueError, TypeError) as exc:
+                failed = True
+                _emit({"error": str(exc)})
+        if failed:
+            raise typer.Exit(code=2)
+        return
+    if to is None or text is None:
+        _fail("give --to NUMBER and TEXT, or --json-lines")
+    try:
+        parts = _encode_one(
+            to,  # type: ignore[arg-type]
+            text,  # type: ignore[arg-type]
+            smsc=smsc,
+            ref=ref,
+            ref16=ref16,
+            report=not no_report,
+            encoding=encoding,
+            validity=validity,
+            message_class=message_class,
+        )
+    except PduError as exc:
+        _fail(str(exc))
+    for part in parts:
+        _emit(part)
+
+
+@app.command()
+def decode(
+    pdu: Optional[str] = typer.Argument(None, help="PDU in hex, SMSC prefix included; omit to read stdin."),
+    no_smsc: bool = typer.Option(False, "--no-smsc", help="The PDU has no SMSC prefix (bare TPDU)."),
+) -> None:
+    """Decode SMS-DELIVER / SMS-SUBMIT / SMS-STATUS-REPORT PDUs to JSON."""
+    if pdu is not None:
+        try:
+            _emit(to_dict(decode_pdu(pdu, smsc=not no_smsc)))
+        except PduError as exc:
+            _fail(str(exc))
+        return
+    failed = False
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            _emit(to_dict(decode_pdu(line, smsc=not no_smsc)))
+        except PduError as exc:
+            failed = True
+            _emit({"error": str(exc)})
+    if failed:
+        raise typer.Exit(code=2)
+
+
+@app.command("estimate")
+def estimate_cmd(
+    text: str = typer.Argument(..., help="Message text."),
+    encoding: str = typer.Option("auto", "--encoding", help="auto, gsm7 or ucs2."),
+    ref16: bool = typer.Option(False, "--ref16", help="Assume a 16-bit concatenation reference."),
+) -> None:
+    """How many SMS parts a text takes: {"encoding","segments","characters","per_segment"}."""
+    try:
+        if encoding not in _ENCODINGS:
+            raise PduError(f"encoding must be one of {', '.join(_ENCODINGS)}, not {encoding!r}")
+        result: Any = estimate(text, encoding, ref16=ref16)  # type: ignore[arg-type]
+    except PduError as exc:
+        _fail(str(exc))
+    _emit(result.to_dict())
