@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gateway.cli import pdu
+from gateway.cli import pdu, simulate
 
 app = typer.Typer(
     name="modemgate",
@@ -13,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(pdu.app, name="pdu")
+app.command("simulate")(simulate.simulate)
 
 
 @app.command()

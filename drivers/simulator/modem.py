@@ -1,0 +1,1050 @@
+"""AT interpreter of a simulated modem (3GPP TS 27.005 / 27.007, V.250 command syntax).
+
+It answers like a common USB modem (the defaults imitate a Huawei E173 stick): echo on
+until `ATE0`, `ERROR` for commands it does not know, `+CMS`/`+CME` errors per `AT+CMEE`,
+PDU and text mode, SIM/ME message storage, `AT+CNMI` routing of new messages and status
+reports, and the faults in `faults.py`.
+
+The interpreter is sans-IO: bytes come in through `feed()`, bytes go out through the
+`write` callback, and anything that takes time goes through `call_later`. `server.py`
+connects it to a pty or a TCP socket.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers._exceptions import PduError
+from drivers.simulator.faults import Faults
+from drivers.simulator.network import Network
+from drivers.simulator.storage import STAT_NAMES, MessageStore
+from drivers.sms import decode_pdu, encode_submit
+from drivers.sms.pdu import SmsSubmit
+
+__all__ = ["ModemProfile", "SimulatedModem"]
+
+CTRL_Z = 0x1A
+ESC = 0x1B
+
+# 27.005 §3.2.5 / 27.007 §9.2 codes this interpreter answers with.
+CMS_ME_FAILURE = 300
+CMS_OP_NOT_ALLOWED = 302
+CMS_OP_NOT_SUPPORTED = 303
+CMS_INVALID_PDU_PARAM = 304
+CMS_INVALID_TEXT_PARAM = 305
+CMS_SIM_PIN_REQUIRED = 311
+CMS_INVALID_INDEX = 321
+CMS_SMSC_UNKNOWN = 330
+CMS_NO_NETWORK = 331
+CMS_NO_CNMA_EXPECTED = 340
+CME_SIM_PIN_REQUIRED = 11
+CME_SIM_PUK_REQUIRED = 12
+CME_INCORRECT_PASSWORD = 16
+CME_OP_NOT_SUPPORTED = 4
+
+
+@dataclass
+class ModemProfile:
+    """Identity and memory sizes of one simulated modem and its SIM."""
+
+    manufacturer: str = "huawei"
+    model: str = "E173"
+    revision: str = "11.126.85.00.209"
+    imei: str = "353142041234560"
+    imsi: str = "204081234567890"
+    iccid: str = "8931081234567890123"
+    number: str = "+31612000001"
+    operator: str = "SimNet"
+    operator_numeric: str = "20408"
+    pin: str | None = None  # with a PIN the SIM starts locked, as after power-on
+    puk: str = "12345678"
+    rssi: int = 20  # AT+CSQ 0..31
+    sm_capacity: int = 30
+    me_capacity: int = 100
+    mr_start: int = 0
+
+
+class _Err(Exception):
+    def __init__(self, kind: str, code: int | None = None) -> None:
+        self.kind = kind  # "ERROR", "CMS" or "CME"
+        self.code = code
+
+
+@dataclass
+class _Settings:
+    """Volatile settings that ATZ / AT&F bring back to defaults."""
+
+    echo: bool = True
+    verbose: bool = True
+    quiet: bool = False
+    cmee: int = 0
+    cmgf: int = 0
+    cscs: str = "GSM"
+    cnmi: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
+    creg: int = 0
+    cgreg: int = 0
+    cereg: int = 0
+    csdh: int = 0
+    cops_format: int = 0
+
+
+class SimulatedModem:
+    """One simulated modem: AT interpreter + SIM + message storage, attached to a Network."""
+
+    def __init__(
+        self,
+        modem_id: str,
+        network: Network,
+        *,
+        profile: ModemProfile | None = None,
+        call_later: Callable[[float, Callable[[], None]], object],
+    ) -> None:
+        self.modem_id = modem_id
+        self.profile = profile or ModemProfile()
+        self.number = self.profile.number
+        self.network = network
+        self.faults = Faults()
+        self._call_later = call_later
+        self._write: Callable[[bytes], None] | None = None
+        self.on_disconnect_change: Callable[[bool], None] | None = None
+        self.s = _Settings()
+        self.csca = network.smsc
+        self.csms = 0
+        self.cmms = 0
+        self.sim_locked = self.profile.pin is not None
+        self.puk_required = False
+        self.pin_attempts = 3
+        self.stores = {
+            "SM": MessageStore("SM", self.profile.sm_capacity),
+            "ME": MessageStore("ME", self.profile.me_capacity),
+        }
+        self.cpms = ["SM", "SM", "SM"]
+        self._mr = self.profile.mr_start % 256
+        self._line = bytearray()
+        self._mode = "command"  # command | prompt | busy
+        self._prompt_for: tuple[str, Any] | None = None
+        self._pending_input = bytearray()
+        self._urc_queue: list[str] = []
+        self._awaiting_cnma: list[str] = []
+        self.commands_seen: list[str] = []
+        network.attach(self)
+
+    # --- wiring -------------------------------------------------------------------------
+
+    def connect(self, write: Callable[[bytes], None] | None) -> None:
+        """Set (or clear, with None) where output goes."""
+        self._write = write
+
+    def set_faults(self, values: dict[str, Any]) -> None:
+        was_down = self.faults.disconnect
+        was_unregistered = self.faults.no_registration
+        self.faults.update(values)
+        if self.faults.pin_required and not self.sim_locked:
+            self.sim_locked = True
+            self.faults.pin_required = False
+        self._registration_changed(was_unregistered)
+        if was_down != self.faults.disconnect and self.on_disconnect_change:
+            self.on_disconnect_change(self.faults.disconnect)
+
+    def clear_faults(self) -> None:
+        was_down = self.faults.disconnect
+        was_unregistered = self.faults.no_registration
+        self.faults.clear()
+        self._registration_changed(was_unregistered)
+        if was_down and self.on_disconnect_change:
+            self.on_disconnect_change(False)
+
+    def _registration_changed(self, was_unregistered: bool) -> None:
+        if was_unregistered != self.faults.no_registration and self.s.creg:
+            self._urc(f"+CREG: {self._creg_stat()}")
+
+    # --- bytes in -----------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if self.faults.hang or self.faults.disconnect:
+            return  # a wedged modem swallows everything
+        if self._mode == "busy":
+            self._pending_input += data
+            return
+        for i, byte in enumerate(data):
+            if self._mode == "busy":
+                self._pending_input += data[i:]
+                return
+            if self._mode == "prompt":
+                self._prompt_byte(byte)
+            else:
+                self._command_byte(byte)
+
+    def _command_byte(self, byte: int) -> None:
+        if self.s.echo:
+            self._out(bytes((byte,)))
+        if byte == 0x0D:
+            line = self._line.decode("latin-1")
+            self._line.clear()
+            self._run_line(line)
+        elif byte in (0x0A, ESC):
+            pass  # clients send ESC CR to leave a prompt that may still be open
+        elif byte == 0x08:
+            del self._line[-1:]
+        elif len(self._line) < 1024:
+            self._line.append(byte)
+
+    def _prompt_byte(self, byte: int) -> None:
+        if byte == CTRL_Z:
+            body = self._line.decode("latin-1")
+            self._line.clear()
+            if self.s.echo:
+                self._out(b"\x1a")
+            kind, arg = self._prompt_for or ("", None)
+            self._prompt_for = None
+            self._mode = "busy"
+            if kind == "CMGS":
+                self._finish_cmgs(arg, body)
+            else:
+                self._finish_cmgw(arg, body)
+        elif byte == ESC:
+            self._line.clear()
+            self._prompt_for = None
+            self._mode = "busy"
+            self._final_ok([])  # 27.005 §3.5.1: ESC quits without sending
+        else:
+            if self.s.echo:
+                self._out(bytes((byte,)))
+            if len(self._line) < 4096:
+                self._line.append(byte)
+
+    # --- command lines ------------------------------------------------------------------
+
+    def _run_line(self, line: str) -> None:
+        text = line.strip()
+        if not text[:2].upper() == "AT":
+            return  # not a command line: real modems ignore it
+        self.commands_seen.append(text)
+        self._mode = "busy"
+        info: list[str] = []
+        try:
+            for cmd in _split_commands(text[2:]):
+                result = self._execute(cmd)
+                if result is _PROMPT:
+                    self._respond_prompt(info)
+                    return
+                info.extend(result)
+        except _Err as err:
+            self._final_error(info, err)
+            return
+        self._final_ok(info)
+
+    def _execute(self, cmd: str) -> Any:
+        upper = cmd.upper()
+        if upper and upper[0] in "+^$#%*":
+            m = re.match(r"([+^$#%*][A-Z0-9]+)(=\?|\?|=)?(.*)$", cmd, re.IGNORECASE)
+            if not m:
+                raise _Err("ERROR")
+            name, op, rest = m.group(1).upper(), m.group(2) or "", m.group(3)
+            form = {"": "exec", "?": "read", "=?": "test", "=": "set"}[op]
+            if form == "read" and rest or form == "test" and rest:
+                raise _Err("ERROR")
+            handler = _EXTENDED.get(name)
+            if handler is None:
+                raise _Err("ERROR")
+            return handler(self, form, _args(rest) if form == "set" else [])
+        return self._basic(upper)
+
+    def _basic(self, cmd: str) -> list[str]:
+        if cmd == "":
+            return []
+        letter, digits = cmd[:1], cmd[1:]
+        if cmd.startswith("&"):
+            letter, digits = cmd[:2], cmd[2:]
+        value = int(digits) if digits.isdigit() else 0
+        if digits and not digits.isdigit() and not letter.startswith("S"):
+            raise _Err("ERROR")
+        if letter == "E":
+            self.s.echo = value == 1
+        elif letter == "V":
+            self.s.verbose = value == 1
+        elif letter == "Q":
+            self.s.quiet = value == 1
+        elif letter in ("Z", "&F"):
+            self.s = _Settings()
+        elif letter == "I":
+            p = self.profile
+            return [
+                f"Manufacturer: {p.manufacturer}",
+                f"Model: {p.model}",
+                f"Revision: {p.revision}",
+                f"IMEI: {p.imei}",
+                "+GCAP: +CGSM,+DS,+ES",
+            ]
+        elif letter in ("&W", "&C", "&D", "&K", "X", "L", "M", "&V", "S"):
+            if letter == "S" and "?" in cmd:
+                return ["013" if cmd.startswith("S3") else "000"]
+        else:
+            raise _Err("ERROR")
+        return []
+
+    # --- answers ------------------------------------------------------------------------
+
+    def _respond(self, data: bytes) -> None:
+        """Send a complete answer, after the `slow` delay, then accept input again."""
+        garbage = self.faults.garbage
+
+        def send() -> None:
+            if self.faults.hang or self.faults.disconnect:
+                self._mode = "command"
+                return
+            self._out(garbage + data)
+            self._mode = "command"
+            self._flush_urcs()
+            if self._pending_input:
+                pending = bytes(self._pending_input)
+                self._pending_input.clear()
+                self.feed(pending)
+
+        if self.faults.slow > 0:
+            self._call_later(self.faults.slow, send)
+        else:
+            send()
+
+    def _respond_prompt(self, info: list[str]) -> None:
+        body = _info_block(info)
+        self._mode = "prompt"
+        self._line.clear()
+        if self.faults.slow > 0:
+            self._call_later(self.faults.slow, lambda: self._out((body + "\r\n> ").encode("latin-1")))
+        else:
+            self._out((body + "\r\n> ").encode("latin-1"))
+
+    def _final_ok(self, info: list[str]) -> None:
+        self._respond(self._format(info, "OK" if self.s.verbose else "0"))
+
+    def _final_error(self, info: list[str], err: _Err) -> None:
+        from drivers.at.errors import describe_cme, describe_cms  # only for AT+CMEE=2
+
+        if err.kind == "CMS" and self.s.cmee:
+            final = f"+CMS ERROR: {err.code if self.s.cmee == 1 else describe_cms(err.code or 0)}"
+        elif err.kind == "CME" and self.s.cmee:
+            final = f"+CME ERROR: {err.code if self.s.cmee == 1 else describe_cme(err.code or 0)}"
+        else:
+            final = "ERROR" if self.s.verbose else "4"
+        self._respond(self._format(info, final))
+
+    def _format(self, info: list[str], final: str) -> bytes:
+        body = _info_block(info)
+        if self.s.quiet:
+            return body.encode("latin-1")
+        if self.s.verbose:
+            return (body + f"\r\n{final}\r\n").encode("latin-1")
+        return (body + f"{final}\r").encode("latin-1")
+
+    def _out(self, data: bytes) -> None:
+        if self._write is not None and not self.faults.disconnect:
+            self._write(data)
+
+    # --- unsolicited result codes -------------------------------------------------------
+
+    def _urc(self, text: str) -> None:
+        if self._mode == "command" and not self.faults.hang:
+            self._out(f"\r\n{text}\r\n".encode("latin-1"))
+        else:
+            self._urc_queue.append(text)  # CNMI mode 2: held while a command runs
+
+    def _flush_urcs(self) -> None:
+        queued, self._urc_queue = self._urc_queue, []
+        for text in queued:
+            self._out(f"\r\n{text}\r\n".encode("latin-1"))
+
+    # --- network side -------------------------------------------------------------------
+
+    def deliver(self, pdu: str) -> bool:
+        """An SMS-DELIVER from the network; False when it has to wait (memory full)."""
+        mt = self.s.cnmi[1]
+        try:
+            cls = decode_pdu(pdu).message_class  # type: ignore[union-attr]
+        except PduError:
+            cls = None
+        routed = (mt == 2 and cls != 2) or (mt == 3 and cls == 3)
+        if routed and self.s.cnmi[0] != 0:
+            self._route_direct("+CMT: ,", pdu)
+            return True
+        store = self.stores[self.cpms[2]]
+        index = store.add(pdu, 0)
+        if index is None:
+            return False
+        if mt in (1, 2, 3) and self.s.cnmi[0] != 0:
+            self._urc(f'+CMTI: "{store.name}",{index}')
+        return True
+
+    def status_report(self, pdu: str) -> None:
+        ds = self.s.cnmi[3]
+        if ds == 1 and self.s.cnmi[0] != 0:
+            self._route_direct("+CDS: ", pdu)
+            return
+        store = self.stores[self.cpms[2]]
+        index = store.add(pdu, 0)
+        if index is not None and ds == 2 and self.s.cnmi[0] != 0:
+            self._urc(f'+CDSI: "{store.name}",{index}')
+
+    def _route_direct(self, prefix: str, pdu: str) -> None:
+        smsc_len = int(pdu[:2], 16)
+        length = len(pdu) // 2 - 1 - smsc_len
+        self._urc(f"{prefix}{length}\r\n{pdu}")
+        if self.csms == 1:
+            # Phase 2+ (AT+CSMS=1): the TE must acknowledge with +CNMA; if it does not in
+            # time, the message is kept in memory instead, as several modems do.
+            self._awaiting_cnma.append(pdu)
+
+            def unacknowledged() -> None:
+                if pdu in self._awaiting_cnma:
+                    self._awaiting_cnma.remove(pdu)
+                    store = self.stores[self.cpms[2]]
+                    index = store.add(pdu, 0)
+                    if index is not None:
+                        self._urc(f'+CMTI: "{store.name}",{index}')
+
+            self._call_later(15.0, unacknowledged)
+
+    # --- sending ------------------------------------------------------------------------
+
+    def _finish_cmgs(self, arg: Any, body: str) -> None:
+        try:
+            sms, tpdu_len = self._parse_submit(arg, body)
+            self._check_can_send(sms)
+        except _Err as err:
+            self._final_error([], err)
+            return
+        self._submit(sms, "+CMGS")
+
+    def _submit(self, sms: SmsSubmit, tag: str) -> None:
+        mr = self._mr
+        self._mr = (self._mr + 1) % 256  # TP-MR wraps 255 → 0 (23.040 §9.2.3.6)
+        self.network.submit(
+            self, sms, mr, report=self.faults.report, report_delay=self.faults.report_delay
+        )
+        info = [f"{tag}: {mr}"]
+        if self.faults.submit_delay > 0:
+            self._call_later(self.faults.submit_delay, lambda: self._final_ok(info))
+        else:
+            self._final_ok(info)
+
+    def _check_can_send(self, sms: SmsSubmit) -> None:
+        if self.sim_locked:
+            raise _Err("CMS", CMS_SIM_PIN_REQUIRED)
+        if self.faults.no_registration:
+            raise _Err("CMS", CMS_NO_NETWORK)
+        if not (sms.smsc or self.csca):
+            raise _Err("CMS", CMS_SMSC_UNKNOWN)
+        injected = self.faults.error_for_send()
+        if injected:
+            raise _Err(*injected)
+
+    def _parse_submit(self, arg: Any, body: str) -> tuple[SmsSubmit, int]:
+        if self.s.cmgf == 1:
+            number, toda = arg
+            text = body
+            try:
+                part = encode_submit(("+" if toda == 145 and not number.startswith("+") else "") + number, text)
+            except PduError:
+                raise _Err("CMS", CMS_INVALID_TEXT_PARAM) from None
+            if len(part) != 1:
+                raise _Err("CMS", CMS_INVALID_TEXT_PARAM)
+            sms = decode_pdu(part[0].pdu)
+            return sms, part[0].tpdu_length  # type: ignore[return-value]
+        length: int = arg
+        hexpdu = body.strip()
+        try:
+            raw = bytes.fromhex(hexpdu)
+            smsc_len = raw[0] if raw else 0
+            if len(raw) - 1 - smsc_len != length:
+                raise _Err("CMS", CMS_INVALID_PDU_PARAM)
+            sms = decode_pdu(raw)
+        except (ValueError, PduError):
+            raise _Err("CMS", CMS_INVALID_PDU_PARAM) from None
+        if not isinstance(sms, SmsSubmit):
+            raise _Err("CMS", CMS_INVALID_PDU_PARAM)
+        return sms, length
+
+    def _finish_cmgw(self, arg: Any, body: str) -> None:
+        try:
+            sms, _ = self._parse_submit(arg, body)
+            if self.sim_locked:
+                raise _Err("CMS", CMS_SIM_PIN_REQUIRED)
+        except _Err as err:
+            self._final_error([], err)
+            return
+        if self.s.cmgf == 1:
+            pdu = encode_submit(sms.number, sms.text)[0].pdu
+        else:
+            pdu = body.strip().upper()
+        index = self.stores[self.cpms[1]].add(pdu, 2)
+        if index is None:
+            self._final_error([], _Err("CMS", 322))  # memory full
+            return
+        self._final_ok([f"+CMGW: {index}"])
+
+    # --- helpers for handlers -----------------------------------------------------------
+
+    def _need_sim(self, cms: bool = False) -> None:
+        if self.puk_required:
+            raise _Err("CMS", 316) if cms else _Err("CME", CME_SIM_PUK_REQUIRED)
+        if self.sim_locked:
+            raise _Err("CMS", CMS_SIM_PIN_REQUIRED) if cms else _Err("CME", CME_SIM_PIN_REQUIRED)
+
+    def _creg_stat(self) -> int:
+        return 0 if self.faults.no_registration else 1
+
+    def _pdu_listing(self, tag: str, stored: Any, with_index: bool) -> list[str]:
+        head = f"{tag}: {stored.index},{stored.stat},,{stored.tpdu_length}" if with_index else (
+            f"{tag}: {stored.stat},,{stored.tpdu_length}"
+        )
+        return [head, stored.pdu]
+
+    def _text_listing(self, tag: str, stored: Any, with_index: bool) -> list[str]:
+        try:
+            sms = decode_pdu(stored.pdu)
+        except PduError:
+            return [f'{tag}: {stored.index},"{STAT_NAMES[stored.stat]}"', ""]
+        stat = STAT_NAMES[stored.stat]
+        when = getattr(sms, "timestamp", None)
+        stamp = when.strftime("%y/%m/%d,%H:%M:%S") + _tz_suffix(when) if when else ""
+        lead = f"{stored.index}," if with_index else ""
+        if sms.type == "SMS-STATUS-REPORT":
+            return [f'{tag}: {lead}"{stat}",6,{sms.message_reference},"{sms.number}",145,"{stamp}"', ""]  # type: ignore[union-attr]
+        return [f'{tag}: {lead}"{stat}","{sms.number}",,"{stamp}"', sms.text]
+
+
+def _tz_suffix(when: Any) -> str:
+    offset = when.utcoffset()
+    quarters = int(offset.total_seconds() // 900) if offset else 0
+    return f"{quarters:+03d}"
+
+
+_PROMPT = object()
+
+
+def _info_block(info: list[str]) -> str:
+    """Information lines as modems frame them: one CR LF before, lines joined by CR LF."""
+    return "\r\n" + "\r\n".join(info) + "\r\n" if info else ""
+
+
+def _split_commands(rest: str) -> list[str]:
+    """Split what follows `AT` into single commands (V.250 §5.2: basic commands run
+    together, extended ones separated by ';')."""
+    out: list[str] = []
+    i = 0
+    n = len(rest)
+    while i < n:
+        ch = rest[i]
+        if ch in " ;":
+            i += 1
+            continue
+        if ch in "+^$#%*":
+            j = i + 1
+            quoted = False
+            while j < n and (quoted or rest[j] != ";"):
+                if rest[j] == '"':
+                    quoted = not quoted
+                j += 1
+            out.append(rest[i:j].strip())
+            i = j + 1
+            continue
+        m = re.match(r"(&?[A-Za-z])(\d*=\d*|\d*\?|\d*)", rest[i:])
+        if not m:
+            raise _Err("ERROR")
+        out.append(m.group(0))
+        i += m.end()
+    if not out:
+        out.append("")
+    return out
+
+
+def _args(rest: str) -> list[str]:
+    """Comma-separated parameters; quotes removed, empty ones kept as ''."""
+    out: list[str] = []
+    cur: list[str] = []
+    quoted = False
+    for ch in rest:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur).strip())
+    return out
+
+
+def _int(value: str, lo: int, hi: int) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise _Err("CME", 50) from None  # incorrect parameters
+    if not lo <= n <= hi:
+        raise _Err("CME", 50)
+    return n
+
+
+# --- extended command handlers ------------------------------------------------------------
+# Each takes (modem, form, args) with form exec|read|test|set and returns info lines,
+# or _PROMPT to ask for PDU / text input.
+
+
+def _identity(attr: str, sim: bool = False) -> Callable[[SimulatedModem, str, list[str]], list[str]]:
+    def handler(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+        if form == "test":
+            return []
+        if form != "exec":
+            raise _Err("ERROR")
+        if sim:
+            m._need_sim()
+        return [getattr(m.profile, attr)]
+
+    return handler
+
+
+def _cmee(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        return [f"+CMEE: {m.s.cmee}"]
+    if form == "test":
+        return ["+CMEE: (0-2)"]
+    if form == "set":
+        m.s.cmee = _int(args[0] or "0", 0, 2)
+    return []
+
+
+def _cpin(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        if m.puk_required:
+            return ["+CPIN: SIM PUK"]
+        return ["+CPIN: SIM PIN" if m.sim_locked else "+CPIN: READY"]
+    if form == "test":
+        return []
+    if form != "set":
+        raise _Err("ERROR")
+    if m.puk_required:
+        if len(args) >= 2 and args[0] == m.profile.puk:
+            m.puk_required = m.sim_locked = False
+            m.profile.pin = args[1]
+            m.pin_attempts = 3
+            return []
+        raise _Err("CME", CME_INCORRECT_PASSWORD)
+    if not m.sim_locked:
+        raise _Err("CME", 3)  # operation not allowed: no PIN asked for
+    if args[0] == m.profile.pin:
+        m.sim_locked = False
+        m.pin_attempts = 3
+        return []
+    m.pin_attempts -= 1
+    if m.pin_attempts <= 0:
+        m.puk_required = True
+    raise _Err("CME", CME_INCORRECT_PASSWORD)
+
+
+def _cfun(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        return ["+CFUN: 1"]
+    if form == "test":
+        return ["+CFUN: (0,1,4),(0-1)"]
+    if form == "set":
+        _int(args[0], 0, 4)
+    return []
+
+
+def _csq(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "test":
+        return ["+CSQ: (0-31,99),(0-7,99)"]
+    if form != "exec":
+        raise _Err("ERROR")
+    rssi = 99 if m.faults.no_registration else m.profile.rssi
+    return [f"+CSQ: {rssi},99"]
+
+
+def _registration(attr: str, tag: str) -> Callable[[SimulatedModem, str, list[str]], list[str]]:
+    def handler(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+        if form == "read":
+            n = getattr(m.s, attr)
+            where = ',"0A1B","3799B"' if n == 2 and not m.faults.no_registration else ""
+            return [f"{tag}: {n},{m._creg_stat()}{where}"]
+        if form == "test":
+            return [f"{tag}: (0-2)"]
+        if form == "set":
+            setattr(m.s, attr, _int(args[0] or "0", 0, 2))
+            return []
+        raise _Err("ERROR")
+
+    return handler
+
+
+def _cgatt(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        return [f"+CGATT: {0 if m.faults.no_registration else 1}"]
+    if form == "test":
+        return ["+CGATT: (0,1)"]
+    return []
+
+
+def _cops(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    p = m.profile
+    if form == "read":
+        if m.faults.no_registration:
+            return ["+COPS: 0"]
+        name = p.operator_numeric if m.s.cops_format == 2 else p.operator
+        return [f'+COPS: 0,{m.s.cops_format},"{name}",0']
+    if form == "test":
+        return [f'+COPS: (2,"{p.operator}","{p.operator[:8]}","{p.operator_numeric}",0),,(0-4),(0-2)']
+    if form == "set":
+        mode = _int(args[0] or "0", 0, 4)
+        if mode == 3 and len(args) > 1:
+            m.s.cops_format = _int(args[1], 0, 2)
+    return []
+
+
+def _cscs(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        return [f'+CSCS: "{m.s.cscs}"']
+    if form == "test":
+        return ['+CSCS: ("IRA","GSM","UCS2")']
+    if form == "set":
+        if args[0].upper() not in ("IRA", "GSM", "UCS2"):
+            raise _Err("CME", CME_OP_NOT_SUPPORTED)
+        m.s.cscs = args[0].upper()
+    return []
+
+
+def _cmgf(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        return [f"+CMGF: {m.s.cmgf}"]
+    if form == "test":
+        return ["+CMGF: (0,1)"]
+    if form == "set":
+        m.s.cmgf = _int(args[0] or "0", 0, 1)
+    return []
+
+
+def _csms(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        return [f"+CSMS: {m.csms},1,1,1"]
+    if form == "test":
+        return ["+CSMS: (0,1)"]
+    if form == "set":
+        m.csms = _int(args[0], 0, 1)
+        return ["+CSMS: 1,1,1"]
+    raise _Err("ERROR")
+
+
+def _cpms(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "test":
+        return ['+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")']
+    m._need_sim(cms=True)
+    if form == "read":
+        parts = []
+        for name in m.cpms:
+            st = m.stores[name]
+            parts.append(f'"{name}",{st.used},{st.capacity}')
+        return ["+CPMS: " + ",".join(parts)]
+    if form != "set":
+        raise _Err("ERROR")
+    chosen = [a.upper() for a in args if a]
+    if not chosen or len(chosen) > 3 or any(c not in m.stores for c in chosen):
+        raise _Err("CMS", CMS_OP_NOT_SUPPORTED)
+    for i, name in enumerate(chosen):
+        m.cpms[i] = name
+    return ["+CPMS: " + ",".join(f"{m.stores[n].used},{m.stores[n].capacity}" for n in m.cpms)]
+
+
+def _cnmi(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        return ["+CNMI: " + ",".join(str(v) for v in m.s.cnmi)]
+    if form == "test":
+        return ["+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)"]
+    if form != "set":
+        raise _Err("ERROR")
+    allowed = [(0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 1, 2), (0, 1)]
+    values = list(m.s.cnmi)
+    for i, raw in enumerate(args[:5]):
+        if raw == "":
+            continue
+        try:
+            v = int(raw)
+        except ValueError:
+            raise _Err("CMS", CMS_OP_NOT_SUPPORTED) from None
+        if v not in allowed[i]:
+            raise _Err("CMS", CMS_OP_NOT_SUPPORTED)
+        values[i] = v
+    if len(args) > 5:
+        raise _Err("CMS", CMS_OP_NOT_SUPPORTED)
+    m.s.cnmi = values
+    return []
+
+
+def _cmgs(m: SimulatedModem, form: str, args: list[str]) -> Any:
+    if form == "test":
+        return []
+    if form != "set":
+        raise _Err("ERROR")
+    m._need_sim(cms=True)
+    if m.s.cmgf == 1:
+        toda = int(args[1]) if len(args) > 1 and args[1].isdigit() else 129
+        m._prompt_for = ("CMGS", (args[0], toda))
+    else:
+        try:
+            length = int(args[0])
+        except ValueError:
+            raise _Err("CMS", CMS_INVALID_PDU_PARAM) from None
+        if not 7 <= length <= 164:
+            raise _Err("CMS", CMS_INVALID_PDU_PARAM)
+        m._prompt_for = ("CMGS", length)
+    return _PROMPT
+
+
+def _cmgw(m: SimulatedModem, form: str, args: list[str]) -> Any:
+    if form == "test":
+        return []
+    m._need_sim(cms=True)
+    if m.s.cmgf == 1:
+        toda = int(args[1]) if len(args) > 1 and args[1].isdigit() else 129
+        m._prompt_for = ("CMGW", (args[0] if args else "", toda))
+    else:
+        if form != "set":
+            raise _Err("CMS", CMS_INVALID_PDU_PARAM)
+        try:
+            length = int(args[0])
+        except ValueError:
+            raise _Err("CMS", CMS_INVALID_PDU_PARAM) from None
+        m._prompt_for = ("CMGW", length)
+    return _PROMPT
+
+
+def _cmss(m: SimulatedModem, form: str, args: list[str]) -> Any:
+    if form == "test":
+        return []
+    if form != "set":
+        raise _Err("ERROR")
+    m._need_sim(cms=True)
+    store = m.stores[m.cpms[1]]
+    index = _int(args[0], 0, 65535)
+    stored = store.get(index)
+    if stored is None:
+        raise _Err("CMS", CMS_INVALID_INDEX)
+    sms = decode_pdu(stored.pdu)
+    if not isinstance(sms, SmsSubmit):
+        raise _Err("CMS", CMS_OP_NOT_ALLOWED)
+    m._check_can_send(sms)
+    stored.stat = 3
+    mr = m._mr
+    m._mr = (m._mr + 1) % 256
+    m.network.submit(m, sms, mr, report=m.faults.report, report_delay=m.faults.report_delay)
+    return [f"+CMSS: {mr}"]
+
+
+_STAT_BY_NAME = {v: k for k, v in STAT_NAMES.items()}
+
+
+def _cmgl(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "test":
+        return ['+CMGL: ("REC UNREAD","REC READ","STO UNSENT","STO SENT","ALL")'] if m.s.cmgf else [
+            "+CMGL: (0-4)"
+        ]
+    m._need_sim(cms=True)
+    raw = args[0] if form == "set" and args and args[0] != "" else ("0" if m.s.cmgf == 0 else "REC UNREAD")
+    if m.s.cmgf == 1:
+        stat = _STAT_BY_NAME.get(raw.upper())
+        if stat is None:
+            raise _Err("CMS", CMS_INVALID_TEXT_PARAM)
+    else:
+        if not raw.isdigit() or int(raw) > 4:
+            raise _Err("CMS", CMS_INVALID_PDU_PARAM)
+        stat = int(raw)
+    store = m.stores[m.cpms[0]]
+    lines: list[str] = []
+    for stored in store.list(stat):
+        if m.s.cmgf == 1:
+            lines += m._text_listing("+CMGL", stored, True)
+        else:
+            lines += m._pdu_listing("+CMGL", stored, True)
+        if stored.stat == 0:
+            stored.stat = 1
+    return lines
+
+
+def _cmgr(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "test":
+        return []
+    if form != "set":
+        raise _Err("ERROR")
+    m._need_sim(cms=True)
+    store = m.stores[m.cpms[0]]
+    try:
+        index = int(args[0])
+    except ValueError:
+        raise _Err("CMS", CMS_INVALID_INDEX) from None
+    if not store.valid_index(index):
+        raise _Err("CMS", CMS_INVALID_INDEX)
+    stored = store.get(index)
+    if stored is None:
+        return []  # empty slot: OK with nothing, as SIMCom and Huawei answer
+    lines = (
+        m._text_listing("+CMGR", stored, False)
+        if m.s.cmgf == 1
+        else m._pdu_listing("+CMGR", stored, False)
+    )
+    if stored.stat == 0:
+        stored.stat = 1
+    return lines
+
+
+def _cmgd(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "test":
+        store = m.stores[m.cpms[0]]
+        indices = ",".join(str(s.index) for s in store.list(4))
+        return [f"+CMGD: ({indices}),(0-4)"]
+    if form != "set":
+        raise _Err("ERROR")
+    m._need_sim(cms=True)
+    store = m.stores[m.cpms[0]]
+    try:
+        index = int(args[0]) if args[0] else 0
+        flag = int(args[1]) if len(args) > 1 and args[1] else 0
+    except ValueError:
+        raise _Err("CMS", CMS_INVALID_INDEX) from None
+    if not 0 <= flag <= 4:
+        raise _Err("CMS", CMS_OP_NOT_SUPPORTED)
+    if flag:
+        store.delete_by_flag(flag)
+    elif not store.valid_index(index):
+        raise _Err("CMS", CMS_INVALID_INDEX)
+    else:
+        store.delete(index)
+    m.network.retry_undelivered(m.modem_id)
+    return []
+
+
+def _csca(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "test":
+        return []
+    m._need_sim(cms=True)
+    if form == "read":
+        toa = 145 if m.csca.startswith("+") else 129
+        return [f'+CSCA: "{m.csca}",{toa}']
+    if form == "set":
+        number = args[0]
+        if len(args) > 1 and args[1] == "145" and not number.startswith("+"):
+            number = "+" + number
+        m.csca = number
+        return []
+    raise _Err("ERROR")
+
+
+def _cnma(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "test":
+        return ["+CNMA: (0-2)"]
+    if not m._awaiting_cnma:
+        raise _Err("CMS", CMS_NO_CNMA_EXPECTED)
+    m._awaiting_cnma.pop(0)
+    return []
+
+
+def _cmms(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        return [f"+CMMS: {m.cmms}"]
+    if form == "test":
+        return ["+CMMS: (0-2)"]
+    if form == "set":
+        m.cmms = _int(args[0] or "0", 0, 2)
+    return []
+
+
+def _cnum(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "test":
+        return []
+    m._need_sim()
+    n = m.profile.number
+    return [f'+CNUM: "","{n}",{145 if n.startswith("+") else 129}']
+
+
+def _cclk(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        now = m.network._now()
+        return [f'+CCLK: "{now.strftime("%y/%m/%d,%H:%M:%S")}{_tz_suffix(now)}"']
+    return []
+
+
+def _ok(*reads: str) -> Callable[[SimulatedModem, str, list[str]], list[str]]:
+    """A setting we accept without modelling it; `reads` answers its read form."""
+
+    def handler(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+        if form == "read":
+            return list(reads)
+        return []
+
+    return handler
+
+
+def _gcap(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    return ["+GCAP: +CGSM,+DS,+ES"]
+
+
+def _csdh(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    if form == "read":
+        return [f"+CSDH: {m.s.csdh}"]
+    if form == "set":
+        m.s.csdh = _int(args[0] or "0", 0, 1)
+    return []
+
+
+def _ccid(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    m._need_sim()
+    return [f"^ICCID: {m.profile.iccid}" if m.profile.manufacturer == "huawei" else m.profile.iccid]
+
+
+_EXTENDED: dict[str, Callable[[SimulatedModem, str, list[str]], Any]] = {
+    "+CGMI": _identity("manufacturer"),
+    "+GMI": _identity("manufacturer"),
+    "+CGMM": _identity("model"),
+    "+GMM": _identity("model"),
+    "+CGMR": _identity("revision"),
+    "+GMR": _identity("revision"),
+    "+CGSN": _identity("imei"),
+    "+GSN": _identity("imei"),
+    "+CIMI": _identity("imsi", sim=True),
+    "^ICCID": _ccid,
+    "+GCAP": _gcap,
+    "+CMEE": _cmee,
+    "+CPIN": _cpin,
+    "+CFUN": _cfun,
+    "+CSQ": _csq,
+    "+CREG": _registration("creg", "+CREG"),
+    "+CGREG": _registration("cgreg", "+CGREG"),
+    "+CEREG": _registration("cereg", "+CEREG"),
+    "+CGATT": _cgatt,
+    "+COPS": _cops,
+    "+CSCS": _cscs,
+    "+CMGF": _cmgf,
+    "+CSMS": _csms,
+    "+CPMS": _cpms,
+    "+CNMI": _cnmi,
+    "+CMGS": _cmgs,
+    "+CMGW": _cmgw,
+    "+CMSS": _cmss,
+    "+CMGL": _cmgl,
+    "+CMGR": _cmgr,
+    "+CMGD": _cmgd,
+    "+CSCA": _csca,
+    "+CNMA": _cnma,
+    "+CMMS": _cmms,
+    "+CNUM": _cnum,
+    "+CCLK": _cclk,
+    "+CSDH": _csdh,
+    "+CSMP": _ok("+CSMP: 17,167,0,0"),
+    "+CSCB": _ok("+CSCB: 0,\"\",\"\""),
+    "+CLIP": _ok("+CLIP: 0,1"),
+    "+CRC": _ok("+CRC: 0"),
+    "+CMOD": _ok("+CMOD: 0"),
+    "^CURC": _ok("^CURC: 1"),
+    "^PORTSEL": _ok("^PORTSEL: 0"),  # Huawei: which port carries URCs; gammu sets it
+    "+CHUP": _ok(),
+}

@@ -1,0 +1,85 @@
+"""`modemgate simulate`: simulated modems on ptys / TCP for any AT client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import IO, Optional
+
+import typer
+
+from drivers.simulator.server import Simulator
+
+
+def _host_port(value: str, option: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise typer.BadParameter(f"{option} takes HOST:PORT, not {value!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def simulate(
+    modems: int = typer.Option(2, "--modems", min=1, max=64, help="How many modems."),
+    pty: bool = typer.Option(False, "--pty", help="Expose each modem on a pseudo-terminal."),
+    tcp: Optional[str] = typer.Option(
+        None, "--tcp", help="HOST:PORT; modem i listens on PORT+i-1 (PORT 0 picks free ports)."
+    ),
+    control: Optional[str] = typer.Option(None, "--control", help="HOST:PORT of the HTTP control API."),
+    journal: Optional[str] = typer.Option(None, "--journal", help="Append every submitted part here (JSON lines)."),
+) -> None:
+    """Run simulated modems that real AT clients (gammu, minicom, smstools) can open.
+
+    Prints one line per modem: `<id> number=… pty=… tcp=…`.
+    """
+    tcp_addr = _host_port(tcp, "--tcp") if tcp else None
+    control_addr = _host_port(control, "--control") if control else None
+    if not pty and tcp_addr is None:
+        pty = True
+    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal))
+
+
+async def _run(
+    modems: int,
+    pty: bool,
+    tcp: tuple[str, int] | None,
+    control: tuple[str, int] | None,
+    journal_path: str | None,
+) -> None:
+    journal: IO[str] | None = open(journal_path, "a", encoding="utf-8") if journal_path else None
+    sim = Simulator(modems, journal=journal)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        for ep in await sim.expose(pty=pty, tcp=tcp):
+            fields = [ep.modem_id, f"number={ep.number}"]
+            if ep.pty:
+                fields.append(f"pty={ep.pty}")
+            if ep.tcp_url:
+                fields.append(f"tcp={ep.tcp_url}")
+            print(" ".join(fields), flush=True)
+        server = None
+        if control is not None:
+            import uvicorn
+
+            from drivers.simulator.control import create_control_app
+
+            config = uvicorn.Config(
+                create_control_app(sim), host=control[0], port=control[1], log_level="warning"
+            )
+            server = uvicorn.Server(config)
+            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+            loop.create_task(server.serve())
+            print(f"control=http://{control[0]}:{control[1]}", file=sys.stderr, flush=True)
+        await stop.wait()
+        if server is not None:
+            server.should_exit = True
+            await asyncio.sleep(0.1)
+    finally:
+        sim.close()
+        if journal is not None:
+            with contextlib.suppress(OSError):
+                journal.close()
