@@ -108,7 +108,7 @@ class SimulatedModem:
         self.network = network
         self.faults = Faults()
         self._call_later = call_later
-        self._write: Callable[[bytes], None] | None = None
+        self._outputs: list[Callable[[bytes], None]] = []
         self.on_disconnect_change: Callable[[bool], None] | None = None
         self.s = _Settings()
         self.csca = network.smsc
@@ -134,9 +134,15 @@ class SimulatedModem:
 
     # --- wiring -------------------------------------------------------------------------
 
-    def connect(self, write: Callable[[bytes], None] | None) -> None:
-        """Set (or clear, with None) where output goes."""
-        self._write = write
+    def attach(self, write: Callable[[bytes], None]) -> None:
+        """Send output to `write` too (a modem exposed on a pty and TCP talks on both,
+        as a USB modem's tty talks whether or not a program has it open)."""
+        if write not in self._outputs:
+            self._outputs.append(write)
+
+    def detach(self, write: Callable[[bytes], None]) -> None:
+        if write in self._outputs:
+            self._outputs.remove(write)
 
     def set_faults(self, values: dict[str, Any]) -> None:
         was_down = self.faults.disconnect
@@ -341,8 +347,9 @@ class SimulatedModem:
         return (body + f"{final}\r").encode("latin-1")
 
     def _out(self, data: bytes) -> None:
-        if self._write is not None and not self.faults.disconnect:
-            self._write(data)
+        if not self.faults.disconnect:
+            for write in self._outputs:
+                write(data)
 
     # --- unsolicited result codes -------------------------------------------------------
 

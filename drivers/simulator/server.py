@@ -72,6 +72,9 @@ class Endpoint:
         return {"id": self.modem_id, "number": self.number, "pty": self.pty, "tcp": self.tcp_url}
 
 
+_PTY_BUFFER = 64 * 1024  # output kept while nobody reads the pty, like a UART buffer
+
+
 class _PtyPort:
     """One modem on a pseudo-terminal; reopened with a new pts after a drop-out."""
 
@@ -93,10 +96,10 @@ class _PtyPort:
         os.symlink(os.ttyname(self.slave), tmp)
         os.replace(tmp, self.link)
         self.loop.add_reader(self.master, self._readable)
-        self.modem.connect(self._write)
+        self.modem.attach(self._write)
 
     def close(self) -> None:
-        self.modem.connect(None)
+        self.modem.detach(self._write)
         if self.master >= 0:
             self.loop.remove_reader(self.master)
             self.loop.remove_writer(self.master)
@@ -126,6 +129,8 @@ class _PtyPort:
             return
         if self._outbuf:
             self._outbuf += data
+            if len(self._outbuf) > _PTY_BUFFER:
+                del self._outbuf[: len(self._outbuf) - _PTY_BUFFER]  # overrun: oldest bytes lost
             return
         try:
             n = os.write(self.master, data)
@@ -161,9 +166,9 @@ class _TcpPort:
 
     def close(self) -> None:
         if self.writer is not None:
+            self.modem.detach(self.writer.write)
             self.writer.close()
             self.writer = None
-        self.modem.connect(None)
         if self.server is not None:
             self.server.close()
             self.server = None
@@ -173,7 +178,7 @@ class _TcpPort:
             writer.close()  # the line is busy
             return
         self.writer = writer
-        self.modem.connect(writer.write)
+        self.modem.attach(writer.write)
         try:
             while True:
                 data = await reader.read(4096)
@@ -183,9 +188,9 @@ class _TcpPort:
         except (ConnectionError, OSError):
             pass
         finally:
+            self.modem.detach(writer.write)
             if self.writer is writer:
                 self.writer = None
-                self.modem.connect(None)
             writer.close()
 
 

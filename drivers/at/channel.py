@@ -1,0 +1,176 @@
+"""One AT conversation over a transport: commands one at a time, each with a time limit.
+
+A reader task feeds every byte into the sans-IO `AtProtocol` and routes its events:
+information lines and the final result to the waiting command, the `> ` prompt to the
+PDU sender, unsolicited result codes to a callback. Commands are serialised by a lock,
+so URC handlers and health polls can issue commands without interleaving.
+
+Hang detection: a command that gets no final result in time raises ModemTimeout; after
+`hang_after` of those in a row the channel declares the modem gone (ModemGone), which
+tells its owner to close and reopen the port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from drivers._exceptions import AtError, ModemGone, ModemTimeout
+from drivers.at.events import Echo, Final, Garbage, Info, Prompt, Urc
+from drivers.at.protocol import AtProtocol
+from drivers.at.transport import Transport
+
+__all__ = ["AtChannel"]
+
+log = logging.getLogger("modemgate.at")
+
+
+class AtChannel:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        on_urc: Callable[[Urc], None] | None = None,
+        hang_after: int = 3,
+        name: str = "modem",
+    ) -> None:
+        self.name = name
+        self._transport = transport
+        self._proto = AtProtocol()
+        self._on_urc = on_urc
+        self._lock = asyncio.Lock()
+        self._info: list[str] = []
+        self._final: asyncio.Future[Final] | None = None
+        self._prompt: asyncio.Future[None] | None = None
+        self._gone: ModemGone | None = None
+        self._hang_after = hang_after
+        self.consecutive_timeouts = 0
+        self.garbage_bytes = 0
+        self._reader = asyncio.get_running_loop().create_task(self._read_loop(), name=f"at-reader {name}")
+
+    @property
+    def gone(self) -> bool:
+        return self._gone is not None
+
+    def set_urc_handler(self, handler: Callable[[Urc], None]) -> None:
+        self._on_urc = handler
+
+    async def command(self, command: str, *, timeout: float = 10.0) -> list[str]:
+        """Run `command`; return its information lines or raise its error."""
+        async with self._lock:
+            self._check_alive()
+            self._info = []
+            self._final = asyncio.get_running_loop().create_future()
+            await self._transport.write(self._proto.send(command, prompt=False))
+            final = await self._wait(self._final, command, timeout)
+            return self._result(final)
+
+    async def command_with_pdu(
+        self, command: str, pdu: str, *, timeout: float = 60.0, prompt_timeout: float = 10.0
+    ) -> list[str]:
+        """Run a prompting command (AT+CMGS=<n>): wait for `> `, send `pdu` + Ctrl-Z."""
+        async with self._lock:
+            self._check_alive()
+            loop = asyncio.get_running_loop()
+            self._info = []
+            self._final = loop.create_future()
+            self._prompt = loop.create_future()
+            await self._transport.write(self._proto.send(command, prompt=True))
+            done, _ = await asyncio.wait(
+                {self._final, self._prompt}, timeout=prompt_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if self._final in done:  # refused before the prompt (e.g. +CMS ERROR: 304)
+                return self._result(self._final.result())
+            if not done:
+                # No prompt: cancel the input the modem may be waiting for, then give up.
+                await self._transport.write(self._proto.abort_prompt())
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._final), 2.0)
+                except asyncio.TimeoutError:
+                    pass
+                self._timed_out(command, prompt_timeout)
+            await self._transport.write(self._proto.send_pdu(pdu))
+            final = await self._wait(self._final, command, timeout)
+            return self._result(final)
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        try:
+            await self._reader
+        except (asyncio.CancelledError, Exception):
+            pass
+        await self._transport.close()
+
+    async def write_raw(self, data: bytes) -> None:
+        """Bytes outside any command (ESC to leave a stale prompt at start-up)."""
+        self._check_alive()
+        await self._transport.write(data)
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _check_alive(self) -> None:
+        if self._gone is not None:
+            raise self._gone
+
+    async def _wait(self, fut: asyncio.Future[Final], command: str, timeout: float) -> Final:
+        try:
+            final = await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except asyncio.TimeoutError:
+            self._timed_out(command, timeout)
+        self.consecutive_timeouts = 0
+        return final
+
+    def _timed_out(self, command: str, timeout: float) -> None:
+        self._proto.abandon()
+        self._final = self._prompt = None
+        self.consecutive_timeouts += 1
+        if self.consecutive_timeouts >= self._hang_after:
+            self._gone = ModemGone(
+                f"{self.name}: no answer to {self.consecutive_timeouts} commands in a row; modem hung"
+            )
+            raise self._gone
+        raise ModemTimeout(f"{self.name}: no answer to {command!r} within {timeout:g} s")
+
+    def _result(self, final: Final) -> list[str]:
+        self._final = self._prompt = None
+        error = final.as_error()
+        if error is not None:
+            raise error
+        return self._info
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                data = await self._transport.read()
+                for event in self._proto.feed(data):
+                    self._dispatch(event)
+        except ModemGone as exc:
+            self._gone = exc
+        except AtError as exc:
+            self._gone = ModemGone(f"{self.name}: {exc}")
+        finally:
+            gone = self._gone or ModemGone(f"{self.name}: reader stopped")
+            for fut in (self._final, self._prompt):
+                if fut is not None and not fut.done():
+                    fut.set_exception(gone)
+
+    def _dispatch(self, event: object) -> None:
+        if isinstance(event, Info):
+            self._info.append(event.line)
+        elif isinstance(event, Final):
+            if self._final is not None and not self._final.done():
+                self._final.set_result(event)
+        elif isinstance(event, Prompt):
+            if self._prompt is not None and not self._prompt.done():
+                self._prompt.set_result(None)
+        elif isinstance(event, Urc):
+            if self._on_urc is not None:
+                try:
+                    self._on_urc(event)
+                except Exception:  # a handler bug must not kill the reader
+                    log.exception("%s: URC handler failed on %r", self.name, event.line)
+        elif isinstance(event, Garbage):
+            self.garbage_bytes += len(event.data)
+        elif isinstance(event, Echo):
+            pass

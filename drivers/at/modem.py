@@ -1,0 +1,533 @@
+"""An SMS modem over AT commands: start-up, sending, receiving, health.
+
+`Modem` speaks through an `AtChannel` and knows the SMS side of 3GPP TS 27.005 and the
+parts of 27.007 a gateway needs. It does not queue, retry or pace: the gateway does.
+
+Receiving keeps nothing only in memory. New messages and status reports are routed to
+storage when the modem allows it (`+CMTI` / `+CDSI`, then `AT+CMGR`), and a periodic
+`AT+CMGL` catches anything whose indication was lost. A stored message is deleted only
+when the caller `acknowledge()`s it, after it has stored it itself. Messages a modem
+insists on routing directly (`+CMT` / `+CDS`) are handed over at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from drivers._exceptions import AtError, CmeError, CmsError, CommandError, ModemTimeout, PduError
+from drivers.at.channel import AtChannel
+from drivers.at.events import Urc
+from drivers.at.transport import SerialTransport, Transport
+from drivers.sms import Sms, SubmitPart, decode_pdu
+from drivers.sms.pdu import SmsStatusReport
+
+__all__ = [
+    "Modem",
+    "ModemConfig",
+    "ModemIdentity",
+    "Health",
+    "Incoming",
+    "Location",
+    "open_modem",
+    "Registration",
+    "CNMI_CANDIDATES",
+]
+
+log = logging.getLogger("modemgate.modem")
+
+Registration = Literal["home", "roaming", "searching", "denied", "not_registered", "unknown"]
+# 27.007 §7.2 <stat>
+_REG_STATES: dict[int, Registration] = {
+    0: "not_registered",
+    1: "home",
+    2: "searching",
+    3: "denied",
+    4: "unknown",
+    5: "roaming",
+    6: "home",  # 6–10: SMS-only / CSFB variants of home and roaming (27.007 §7.2)
+    7: "roaming",
+    8: "unknown",
+    9: "home",
+    10: "roaming",
+}
+
+# CNMI settings tried in order (27.005 §3.4.1): <mode>,<mt>,<bm>,<ds>,<bfr>.
+# Store-and-indicate first (mt=1 → +CMTI, ds=2 → +CDSI) so nothing lives only in
+# the modem's RAM; then direct status reports; then the short forms old firmware wants.
+CNMI_CANDIDATES = (
+    "2,1,0,2,0",
+    "2,1,0,1,0",
+    "1,1,0,2,0",
+    "1,1,0,1,0",
+    "2,1,0,0,0",
+    "1,1,0,0,0",
+    "2,1",
+    "1,1",
+)
+
+_PREFIXES = re.compile(r"^(?:\+CGM[IMR]|\+CGSN|\+GM[IMR]|\+GSN|\+CIMI|Manufacturer|Model|Revision|IMEI)\s*:\s*", re.I)
+
+
+@dataclass(frozen=True)
+class ModemConfig:
+    """How to talk to one modem. Times are seconds."""
+
+    pin: str | None = None
+    smsc: str | None = None  # override the SIM's SMS centre
+    storage: tuple[str, ...] = ("SM", "ME")  # preferred memories for received messages
+    command_timeout: float = 10.0
+    send_timeout: float = 60.0  # AT+CMGS can take this long on a busy network
+    init_attempts: int = 3
+    sim_ready_wait: float = 10.0  # after PIN entry the SIM needs a while for SMS
+    hang_after: int = 3
+
+
+@dataclass(frozen=True)
+class ModemIdentity:
+    manufacturer: str | None = None
+    model: str | None = None
+    revision: str | None = None
+    imei: str | None = None
+    imsi: str | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    rssi: int | None  # 0–31, None when unknown (99)
+    registration: Registration
+
+    @property
+    def dbm(self) -> int | None:
+        return None if self.rssi is None else -113 + 2 * self.rssi  # 27.007 §8.5
+
+    @property
+    def registered(self) -> bool:
+        return self.registration in ("home", "roaming")
+
+
+@dataclass(frozen=True)
+class Location:
+    memory: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A received message or status report, as the modem handed it over.
+
+    `sms` is None when the PDU could not be decoded; `error` says why. Such a PDU is
+    still handed over so the caller can keep it: nothing is dropped in the driver.
+    `location` is where it is stored (None when routed directly).
+    """
+
+    pdu: str
+    sms: Sms | None
+    location: Location | None = None
+    error: str | None = None
+
+    @property
+    def is_status_report(self) -> bool:
+        return isinstance(self.sms, SmsStatusReport)
+
+
+@dataclass
+class _State:
+    identity: ModemIdentity = field(default_factory=ModemIdentity)
+    smsc: str | None = None
+    cnmi: str | None = None
+    memory: str | None = None
+    rssi: int | None = None
+    registration: Registration = "unknown"
+    cmms_supported: bool = True
+
+
+class Modem:
+    """One modem. Create with `open_modem()`; call `initialize()` before anything else."""
+
+    def __init__(self, channel: AtChannel, config: ModemConfig | None = None, *, name: str = "modem") -> None:
+        self.name = name
+        self.config = config or ModemConfig()
+        self._ch = channel
+        self._state = _State()
+        self._incoming: asyncio.Queue[Incoming] = asyncio.Queue()
+        self._handed: set[Location] = set()  # stored messages given out, not yet acknowledged
+        self._tasks: set[asyncio.Task[None]] = set()
+        channel.set_urc_handler(self._on_urc)
+
+    # --- properties ---------------------------------------------------------------------
+
+    @property
+    def identity(self) -> ModemIdentity:
+        return self._state.identity
+
+    @property
+    def smsc(self) -> str | None:
+        return self._state.smsc
+
+    @property
+    def routing(self) -> str | None:
+        """The AT+CNMI setting in force (None: indications off, storage polled)."""
+        return self._state.cnmi
+
+    @property
+    def memory(self) -> str | None:
+        return self._state.memory
+
+    @property
+    def gone(self) -> bool:
+        return self._ch.gone
+
+    # --- start-up -----------------------------------------------------------------------
+
+    async def initialize(self) -> ModemIdentity:
+        """Bring the modem to a known state: echo off, numeric errors, SIM unlocked, PDU
+        mode, storage and indications chosen, SMSC known. Raises AtError subclasses."""
+        await self._wake()
+        await self._cmd("ATE0")
+        await self._try("AT+CMEE=1")
+        await self._unlock_sim()
+        await self._cmd("AT+CMGF=0")
+        self._state.identity = await self._read_identity()
+        await self._setup_smsc()
+        await self._setup_storage()
+        await self._setup_indications()
+        return self._state.identity
+
+    async def _wake(self) -> None:
+        # ESC + CR leaves a PDU prompt a previous program may have left open.
+        await self._ch.write_raw(b"\x1b\r")
+        await asyncio.sleep(0.05)
+        last: AtError | None = None
+        for _ in range(self.config.init_attempts):
+            try:
+                await self._ch.command("AT", timeout=min(self.config.command_timeout, 3.0))
+                return
+            except (ModemTimeout, CommandError) as exc:
+                last = exc
+        raise last or ModemTimeout(f"{self.name}: no answer to AT")
+
+    async def pin_state(self) -> str:
+        """`READY`, `SIM PIN`, `SIM PUK`, … as AT+CPIN? says."""
+        lines = await self._cmd("AT+CPIN?")
+        for line in lines:
+            if line.upper().startswith("+CPIN:"):
+                return line.split(":", 1)[1].strip().strip('"').upper()
+        return "UNKNOWN"
+
+    async def _unlock_sim(self) -> None:
+        state = await self.pin_state()
+        if state == "READY":
+            return
+        if state == "SIM PIN":
+            if not self.config.pin:
+                raise CmeError(11, "SIM PIN required and no PIN is configured for this modem")
+            await self._cmd(f'AT+CPIN="{self.config.pin}"')
+            await self._wait_sim_ready()
+            return
+        if state == "SIM PUK":
+            raise CmeError(12, "SIM PUK required: the SIM is blocked after wrong PINs")
+        raise CmeError(None, f"SIM not usable: {state}")
+
+    async def _wait_sim_ready(self) -> None:
+        # After the PIN, SMS commands fail (CMS 310–315, 500, CME 14 'SIM busy') for a while.
+        deadline = asyncio.get_running_loop().time() + self.config.sim_ready_wait
+        while True:
+            try:
+                await self._cmd("AT+CPMS?")
+                return
+            except (CmsError, CmeError):
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                await asyncio.sleep(0.5)
+
+    async def _read_identity(self) -> ModemIdentity:
+        async def one(cmd: str) -> str | None:
+            try:
+                lines = await self._cmd(cmd)
+            except (CmsError, CmeError, CommandError):
+                return None
+            for line in lines:
+                value = _PREFIXES.sub("", line).strip().strip('"')
+                if value:
+                    return value
+            return None
+
+        return ModemIdentity(
+            manufacturer=await one("AT+CGMI"),
+            model=await one("AT+CGMM"),
+            revision=await one("AT+CGMR"),
+            imei=await one("AT+CGSN"),
+            imsi=await one("AT+CIMI"),
+        )
+
+    async def _setup_smsc(self) -> None:
+        if self.config.smsc:
+            number = self.config.smsc
+            toa = 145 if number.startswith("+") else 129
+            await self._cmd(f'AT+CSCA="{number}",{toa}')
+        self._state.smsc = await self.read_smsc()
+
+    async def read_smsc(self) -> str | None:
+        try:
+            lines = await self._cmd("AT+CSCA?")
+        except (CmsError, CmeError, CommandError):
+            return None
+        for line in lines:
+            m = re.match(r'\+CSCA:\s*"([^"]*)"', line, re.I)
+            if m:
+                return m.group(1) or None
+        return None
+
+    async def _setup_storage(self) -> None:
+        available: list[str] = []
+        with contextlib.suppress(CmsError, CmeError, CommandError):
+            lines = await self._cmd("AT+CPMS=?")
+            first = re.search(r"\(([^)]*)\)", " ".join(lines))
+            if first:
+                available = [m.strip().strip('"').upper() for m in first.group(1).split(",")]
+        for mem in self.config.storage:
+            if available and mem not in available:
+                continue
+            try:
+                await self._cmd(f'AT+CPMS="{mem}","{mem}","{mem}"')
+                self._state.memory = mem
+                return
+            except (CmsError, CmeError, CommandError):
+                continue
+        self._state.memory = None  # keep the modem's own choice
+
+    async def _setup_indications(self) -> None:
+        for setting in CNMI_CANDIDATES:
+            try:
+                await self._cmd(f"AT+CNMI={setting}")
+                self._state.cnmi = setting
+                return
+            except (CmsError, CmeError, CommandError):
+                continue
+        log.warning("%s: no AT+CNMI setting accepted; relying on polling storage", self.name)
+        self._state.cnmi = None
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def send(self, part: SubmitPart) -> int:
+        """Send one part; return the message reference from `+CMGS: <mr>`."""
+        lines = await self._ch.command_with_pdu(
+            f"AT+CMGS={part.tpdu_length}",
+            part.pdu,
+            timeout=self.config.send_timeout,
+            prompt_timeout=self.config.command_timeout,
+        )
+        for line in lines:
+            m = re.match(r"\+CMGS:\s*(\d+)", line, re.I)
+            if m:
+                return int(m.group(1))
+        raise CommandError(f"{self.name}: AT+CMGS answered OK without +CMGS: <mr>")
+
+    @contextlib.asynccontextmanager
+    async def multipart(self) -> AsyncIterator[None]:
+        """Keep the radio link up between the parts of one message (AT+CMMS=2)."""
+        enabled = False
+        if self._state.cmms_supported:
+            try:
+                await self._cmd("AT+CMMS=2")
+                enabled = True
+            except (CmsError, CmeError, CommandError):
+                self._state.cmms_supported = False  # many modems lack it; parts still go
+        try:
+            yield
+        finally:
+            if enabled and not self.gone:
+                with contextlib.suppress(AtError):
+                    await self._cmd("AT+CMMS=0")
+
+    # --- receiving ----------------------------------------------------------------------
+
+    async def next_incoming(self) -> Incoming:
+        """Wait for the next received message or status report."""
+        return await self._incoming.get()
+
+    def incoming_nowait(self) -> list[Incoming]:
+        out = []
+        while not self._incoming.empty():
+            out.append(self._incoming.get_nowait())
+        return out
+
+    async def poll_storage(self) -> int:
+        """List stored messages (AT+CMGL=4) and hand over those not yet handed over.
+
+        The fallback for lost `+CMTI` and for modems with no indications; returns how
+        many new ones were found.
+        """
+        lines = await self._cmd("AT+CMGL=4", timeout=max(self.config.command_timeout, 30.0))
+        found = 0
+        memory = self._state.memory or "SM"
+        for header, pdu in _pairs(lines, "+CMGL:"):
+            m = re.match(r"\+CMGL:\s*(\d+)", header, re.I)
+            if not m:
+                continue
+            loc = Location(memory, int(m.group(1)))
+            if loc in self._handed:
+                continue
+            self._hand_over(pdu, loc)
+            found += 1
+        return found
+
+    async def read(self, location: Location) -> Incoming | None:
+        """Read one stored message (None for an empty slot)."""
+        await self._select(location.memory)
+        lines = await self._cmd(f"AT+CMGR={location.index}")
+        for _header, pdu in _pairs(lines, "+CMGR:"):
+            return _incoming(pdu, location)
+        return None
+
+    async def delete(self, location: Location) -> None:
+        await self._select(location.memory)
+        await self._cmd(f"AT+CMGD={location.index}")
+        self._handed.discard(location)
+
+    async def acknowledge(self, item: Incoming) -> None:
+        """The caller has stored `item`: free its slot in the modem."""
+        if item.location is not None:
+            await self.delete(item.location)
+
+    async def _select(self, memory: str) -> None:
+        if self._state.memory != memory:
+            await self._cmd(f'AT+CPMS="{memory}","{memory}","{memory}"')
+            self._state.memory = memory
+
+    def _on_urc(self, urc: Urc) -> None:
+        name = urc.name.upper()
+        if name in ("+CMTI", "+CDSI"):
+            m = re.match(r'"?([A-Za-z]+)"?\s*,\s*(\d+)', urc.args)
+            if m:
+                self._spawn(self._fetch(Location(m.group(1).upper(), int(m.group(2)))))
+        elif name in ("+CMT", "+CDS") and urc.pdu is not None:
+            self._incoming.put_nowait(_incoming(urc.pdu.strip(), None))
+        elif name in ("^RSSI", "+CSQ"):
+            m = re.match(r"\s*(\d+)", urc.args)
+            if m:
+                rssi = int(m.group(1))
+                self._state.rssi = None if rssi == 99 else rssi
+        elif name in ("+CREG", "+CEREG", "+CGREG"):
+            stat = _registration_from(urc.args, unsolicited=True)
+            if stat is not None and name == "+CREG":
+                self._state.registration = stat
+
+    async def _fetch(self, location: Location) -> None:
+        if location in self._handed:
+            return
+        try:
+            item = await self.read(location)
+        except AtError as exc:
+            # The periodic poll picks it up later; nothing is lost by failing here.
+            log.warning("%s: reading %s failed: %s", self.name, location, exc)
+            return
+        if item is not None and location not in self._handed:
+            self._handed.add(location)
+            self._incoming.put_nowait(item)
+
+    def _hand_over(self, pdu: str, location: Location) -> None:
+        self._handed.add(location)
+        self._incoming.put_nowait(_incoming(pdu, location))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- health -------------------------------------------------------------------------
+
+    async def health(self) -> Health:
+        """Signal (AT+CSQ) and registration (AT+CREG?, then AT+CEREG? for LTE-only)."""
+        rssi: int | None = None
+        with contextlib.suppress(CmsError, CmeError, CommandError):
+            for line in await self._cmd("AT+CSQ"):
+                m = re.match(r"\+CSQ:\s*(\d+)", line, re.I)
+                if m:
+                    value = int(m.group(1))
+                    rssi = None if value == 99 else value
+        registration: Registration = "unknown"
+        for cmd in ("AT+CREG?", "AT+CEREG?"):
+            try:
+                lines = await self._cmd(cmd)
+            except (CmsError, CmeError, CommandError):
+                continue
+            for line in lines:
+                if ":" in line:
+                    stat = _registration_from(line.split(":", 1)[1], unsolicited=False)
+                    if stat is not None:
+                        registration = stat
+            if registration in ("home", "roaming"):
+                break
+        self._state.rssi, self._state.registration = rssi, registration
+        return Health(rssi, registration)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self._ch.close()
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    async def _cmd(self, command: str, *, timeout: float | None = None) -> list[str]:
+        return await self._ch.command(command, timeout=timeout or self.config.command_timeout)
+
+    async def _try(self, command: str) -> bool:
+        try:
+            await self._cmd(command)
+            return True
+        except (CmsError, CmeError, CommandError):
+            return False
+
+
+async def open_modem(
+    url: str,
+    config: ModemConfig | None = None,
+    *,
+    name: str | None = None,
+    transport: Callable[[str], Awaitable[Transport]] = SerialTransport.open,
+) -> Modem:
+    """Open the port at `url` and return a Modem (not yet initialised)."""
+    config = config or ModemConfig()
+    port = await transport(url)
+    channel = AtChannel(port, hang_after=config.hang_after, name=name or url)
+    return Modem(channel, config, name=name or url)
+
+
+def _incoming(pdu: str, location: Location | None) -> Incoming:
+    try:
+        return Incoming(pdu, decode_pdu(pdu), location)
+    except PduError as exc:
+        return Incoming(pdu, None, location, str(exc))
+
+
+def _pairs(lines: list[str], tag: str) -> list[tuple[str, str]]:
+    """(header, PDU) pairs from a CMGL/CMGR listing."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].upper().startswith(tag.upper()) and i + 1 < len(lines):
+            out.append((lines[i], lines[i + 1].strip()))
+            i += 2
+        else:
+            i += 1
+    return out
+
+
+def _registration_from(args: str, *, unsolicited: bool) -> Registration | None:
+    """<stat> from `+CREG: <n>,<stat>[,…]` (read) or `+CREG: <stat>[,…]` (URC)."""
+    fields = [f.strip().strip('"') for f in args.split(",")]
+    idx = 0 if unsolicited else 1
+    if len(fields) == 1 and not unsolicited:
+        idx = 0
+    try:
+        return _REG_STATES.get(int(fields[idx]), "unknown")
+    except (ValueError, IndexError):
+        return None
+

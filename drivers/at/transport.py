@@ -1,0 +1,104 @@
+"""Byte transports to a modem: anything pyserial's `serial_for_url` opens.
+
+That covers a device path (`/dev/ttyUSB2`, `/dev/serial/by-id/…`), `socket://host:port`
+(a serial-over-TCP server or the simulator) and `rfc2217://host:port`. pyserial is
+blocking, so a reader thread feeds an asyncio queue; writes run in a worker thread with
+a write timeout so a wedged USB device cannot block the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Protocol
+
+import serial
+
+from drivers._exceptions import ModemGone, ModemTimeout
+
+__all__ = ["Transport", "SerialTransport"]
+
+
+class Transport(Protocol):
+    """What the AT channel needs from a port."""
+
+    async def read(self) -> bytes:
+        """Bytes from the modem (at least one); raises ModemGone when the port is gone."""
+
+    async def write(self, data: bytes) -> None:
+        """Write all of `data`; raises ModemGone or ModemTimeout."""
+
+    async def close(self) -> None: ...
+
+
+_EOF = object()
+
+
+class SerialTransport:
+    """A pyserial port driven from asyncio."""
+
+    def __init__(self, port: serial.SerialBase, url: str) -> None:
+        self.url = url
+        self._port = port
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._read_loop, name=f"serial-reader {url}", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    async def open(cls, url: str, *, baudrate: int = 115200) -> SerialTransport:
+        """Open `url`; a port that cannot be opened raises ModemGone with the OS reason."""
+        kwargs: dict[str, object] = {"baudrate": baudrate, "timeout": 0.05, "write_timeout": 10}
+        if "://" not in url:
+            kwargs["exclusive"] = True  # a second program on the port garbles both
+        try:
+            port = await asyncio.to_thread(serial.serial_for_url, url, **kwargs)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise ModemGone(f"cannot open {url}: {exc}") from exc
+        return cls(port, url)
+
+    def _read_loop(self) -> None:
+        port = self._port
+        while not self._closing.is_set():
+            try:
+                data = port.read(max(1, port.in_waiting))
+            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+                if not self._closing.is_set():
+                    self._put(ModemGone(f"{self.url}: {exc}"))
+                return
+            if data:
+                self._put(bytes(data))
+
+    def _put(self, item: bytes | BaseException) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:
+            pass  # loop closed: nobody is listening any more
+
+    async def read(self) -> bytes:
+        item = await self._queue.get()
+        if isinstance(item, BaseException):
+            self._queue.put_nowait(item)  # keep reporting it to later readers
+            raise item
+        return item
+
+    async def write(self, data: bytes) -> None:
+        try:
+            await asyncio.to_thread(self._write_all, data)
+        except serial.SerialTimeoutException as exc:
+            raise ModemTimeout(f"{self.url}: write timed out") from exc
+        except (serial.SerialException, OSError) as exc:
+            raise ModemGone(f"{self.url}: {exc}") from exc
+
+    def _write_all(self, data: bytes) -> None:
+        self._port.write(data)
+        self._port.flush()
+
+    async def close(self) -> None:
+        self._closing.set()
+        try:
+            await asyncio.to_thread(self._port.close)
+        except (serial.SerialException, OSError):
+            pass
+        await asyncio.to_thread(self._thread.join, 1.0)
