@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gateway.cli import pdu, simulate
+from gateway.cli import modems, pdu, simulate
 
 app = typer.Typer(
     name="modemgate",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(pdu.app, name="pdu")
 app.command("simulate")(simulate.simulate)
+app.add_typer(modems.app, name="modems")
 
 
 @app.command()

@@ -1,0 +1,60 @@
+"""`modemgate modems …`: look at modems directly on their ports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Optional
+
+import typer
+
+from drivers import AtError
+from drivers.at.modem import ModemConfig, open_modem
+from drivers.at.probe import probe
+
+app = typer.Typer(help="Inspect modems.", no_args_is_help=True)
+
+_LABELS = [
+    ("manufacturer", "Manufacturer"),
+    ("model", "Model"),
+    ("firmware", "Firmware"),
+    ("imei", "IMEI"),
+    ("imsi", "SIM IMSI"),
+    ("pin", "PIN state"),
+    ("signal", "Signal"),
+    ("registration", "Registration"),
+    ("smsc", "SMSC"),
+    ("storage", "Storage"),
+]
+
+
+@app.command("probe")
+def probe_cmd(
+    port: str = typer.Argument(..., help="Device path, socket://host:port or rfc2217://host:port."),
+    pin: Optional[str] = typer.Option(None, "--pin", help="Enter this PIN if the SIM asks for one."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds to wait for each answer."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Identify a modem: maker, model, firmware, IMEI, SIM, PIN state, signal, registration, SMSC."""
+    try:
+        info = asyncio.run(_probe(port, pin, timeout))
+    except AtError as exc:
+        typer.echo(f"error: {port}: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    if as_json:
+        typer.echo(json.dumps({"port": port, **info}))
+        return
+    rssi, dbm = info["signal_rssi"], info["signal_dbm"]
+    info["signal"] = f"{rssi}/31 ({dbm} dBm)" if rssi is not None else "unknown"
+    typer.echo(f"{'Port':<13}: {port}")
+    for key, label in _LABELS:
+        value = info.get(key)
+        typer.echo(f"{label:<13}: {value if value is not None else '-'}")
+
+
+async def _probe(port: str, pin: str | None, timeout: float) -> dict[str, Any]:
+    modem = await open_modem(port, ModemConfig(command_timeout=timeout, hang_after=2))
+    try:
+        return await probe(modem, pin=pin)
+    finally:
+        await modem.close()
