@@ -1,0 +1,155 @@
+"""Settings: `modemgate.toml` plus `MODEMGATE_*` environment variables.
+
+The environment wins over the file (so a container can override one key), and the file
+wins over defaults. With no file and no `[[modems]]`, two simulated modems (`sim://`)
+run in-process, so `modemgate serve` works on a fresh machine. Anything invalid is one
+`ConfigError` at start, naming the key — never a traceback half-way through a send.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from drivers import ConfigError
+
+__all__ = ["ModemSettings", "Settings", "load_settings", "DEFAULT_CONFIG_FILE"]
+
+DEFAULT_CONFIG_FILE = "modemgate.toml"
+_PORT_SCHEMES = ("socket://", "rfc2217://", "sim://", "loop://")
+
+
+class ModemSettings(BaseModel):
+    """One `[[modems]]` table."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+    port: str
+    pin: str | None = Field(default=None, pattern=r"^\d{4,8}$")
+    smsc: str | None = Field(default=None, pattern=r"^\+?\d{3,20}$")
+    # Conservative defaults for a consumer SIM; see hardware.md for why operators block
+    # faster senders.
+    sends_per_minute: float = Field(default=6.0, gt=0, le=600)
+    burst: int = Field(default=2, ge=1, le=100)
+    daily_cap: int = Field(default=300, ge=0, le=1_000_000)  # 0: no cap
+    enabled: bool = True
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("port is empty")
+        if "://" in value and not value.startswith(_PORT_SCHEMES):
+            raise ValueError(f"port {value!r}: use a device path or one of {', '.join(_PORT_SCHEMES)}")
+        return value
+
+    @property
+    def simulated(self) -> bool:
+        return self.port.startswith("sim://")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MODEMGATE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    database_url: str = "sqlite:///modemgate.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    default_region: str = Field(default="NL", pattern=r"^[A-Z]{2}$")
+    public_url: str = "http://127.0.0.1:8000"
+    simulated_modems: int = Field(default=2, ge=0, le=64)  # used when no [[modems]] are given
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    modems: list[ModemSettings] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", value):
+            raise ValueError("database_url must start with sqlite:// or postgresql+psycopg://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @model_validator(mode="after")
+    def _unique_modems(self) -> Settings:
+        seen: set[str] = set()
+        for modem in self.modems:
+            if modem.id in seen:
+                raise ValueError(f"modem id {modem.id!r} is used twice")
+            seen.add(modem.id)
+        return self
+
+    def effective_modems(self) -> list[ModemSettings]:
+        """The configured modems, or the simulated ones when none are configured."""
+        if self.modems:
+            return list(self.modems)
+        return [ModemSettings(id=f"sim{i}", port=f"sim://sim{i}") for i in range(1, self.simulated_modems + 1)]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment over file (passed as init values) over defaults.
+        return (env_settings, init_settings)
+
+
+class _CommandLine(Settings):
+    """Settings whose explicit values (command-line options) beat the environment."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from `path` (or ./modemgate.toml if it exists) and the environment.
+
+    `overrides` (e.g. from command-line options) beat both. Raises ConfigError.
+    """
+    data: dict[str, Any] = {}
+    file = Path(path) if path is not None else Path(DEFAULT_CONFIG_FILE)
+    if path is not None and not file.exists():
+        raise ConfigError(f"settings file {file} does not exist")
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    try:
+        settings = Settings(**data)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if given:
+            settings = _CommandLine(**{**settings.model_dump(), **given})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file if file.exists() else None)) from None
+    return settings
+
+
+def _describe(exc: ValidationError, file: Path | None) -> str:
+    where = f"{file}: " if file else ""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "settings"
+        problems.append(f"{loc}: {err['msg']}")
+    return where + "invalid settings — " + "; ".join(problems)

@@ -1,0 +1,79 @@
+"""Settings: file, environment and command line, and one clear error for bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drivers import ConfigError
+from gateway.settings import load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "modemgate.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_file_gives_sqlite_and_two_simulated_modems(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///modemgate.db"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert [m.port for m in settings.effective_modems()] == ["sim://sim1", "sim://sim2"]
+
+
+def test_file_modems_replace_the_simulated_ones(tmp_path):
+    path = write(
+        tmp_path,
+        '[[modems]]\nid = "huawei-1"\nport = "/dev/serial/by-id/usb-HUAWEI-if00-port0"\npin = "1234"\n'
+        "sends_per_minute = 10\nburst = 3\ndaily_cap = 500\n",
+    )
+    modems = load_settings(path).effective_modems()
+    assert len(modems) == 1
+    assert (modems[0].id, modems[0].pin, modems[0].sends_per_minute, modems[0].burst, modems[0].daily_cap) == (
+        "huawei-1",
+        "1234",
+        10,
+        3,
+        500,
+    )
+
+
+def test_environment_overrides_file_and_command_line_overrides_both(tmp_path, monkeypatch):
+    path = write(tmp_path, 'port = 8100\ndefault_region = "DE"\n')
+    monkeypatch.setenv("MODEMGATE_PORT", "8200")
+    assert load_settings(path).port == 8200
+    assert load_settings(path).default_region == "DE"
+    assert load_settings(path, port=8300).port == 8300
+
+
+def test_plain_postgresql_url_gets_the_psycopg_driver(tmp_path):
+    path = write(tmp_path, 'database_url = "postgresql://u@127.0.0.1/test"\n')
+    assert load_settings(path).database_url == "postgresql+psycopg://u@127.0.0.1/test"
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ('[[modems]]\nid = "a b"\nport = "/dev/ttyUSB0"\n', "modems.0.id"),
+        ('[[modems]]\nid = "m1"\nport = "http://example"\n', "modems.0.port"),
+        ('[[modems]]\nid = "m1"\nport = "/dev/ttyUSB0"\nsends_per_minute = 0\n', "sends_per_minute"),
+        ('[[modems]]\nid = "m1"\nport = "/dev/ttyUSB0"\npin = "12"\n', "modems.0.pin"),
+        ('[[modems]]\nid = "m1"\nport = "a"\n[[modems]]\nid = "m1"\nport = "b"\n', "used twice"),
+        ('database_url = "mysql://x"\n', "database_url"),
+        ("unknown_key = 1\n", "unknown_key"),
+        ("port = [\n", "not valid TOML"),
+    ],
+)
+def test_invalid_settings_are_one_clear_error_naming_the_key(tmp_path, toml, named):
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, toml))
+    assert named in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_settings_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
