@@ -252,7 +252,8 @@ def encode_status_report(
     if not 0 <= message_reference <= 255 or not 0 <= status <= 255:
         raise PduError("message reference and status must be octets (0–255)")
     tpdu = (
-        bytes((_MTI_STATUS_REPORT, message_reference))
+        # TP-MMS set: "no more messages are waiting" (0 would announce more to come).
+        bytes((_MTI_STATUS_REPORT | _MMS, message_reference))
         + fields.encode_address(recipient)
         + fields.encode_timestamp(timestamp)
         + fields.encode_timestamp(discharge_time)
