@@ -182,7 +182,7 @@ def test_our_submit_parts_decode_in_libgammu(start: int) -> None:
 
 
 # python-gammu hands libgammu the wall-clock fields of a DateTime and libgammu writes time zone
-# 00, so every time stamp it encodes reads back as UTC (zones are tested in test_vectors).
+# 00, so every time stamp it encodes reads back as UTC (zones are tested in test_codec_vectors).
 _TIMES = (
     datetime(2024, 3, 5, 12, 30, 45, tzinfo=timezone.utc),
     datetime(2031, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=5, minutes=45))),
