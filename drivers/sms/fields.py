@@ -153,8 +153,11 @@ def decode_timestamp(pdu: bytes, pos: int) -> datetime | None:
     if pos + 7 > len(pdu):
         raise PduError("PDU ends inside a time stamp", pos)
     b = pdu[pos : pos + 7]
+    bcd = _BCD
+    year, month, day, hour, minute, second = bcd[b[0]], bcd[b[1]], bcd[b[2]], bcd[b[3]], bcd[b[4]], bcd[b[5]]
+    if min(year, month, day, hour, minute, second) < 0:
+        return None
     try:
-        year, month, day, hour, minute, second = (_bcd(x) for x in b[:6])
         tzb = b[6]
         quarters = (tzb & 0x07) * 10 + (tzb >> 4)
         if (tzb >> 4) > 9:
@@ -183,11 +186,8 @@ def encode_timestamp(when: datetime) -> bytes:
     return bytes(((v // 10) | ((v % 10) << 4)) for v in fields) + bytes((tzb,))
 
 
-def _bcd(b: int) -> int:
-    lo, hi = b & 0xF, b >> 4
-    if lo > 9 or hi > 9:
-        raise ValueError("not a BCD digit")
-    return lo * 10 + hi
+# Octet -> its two swapped BCD semi-octets as a number (0x21 -> 12); -1 when not digits.
+_BCD = tuple((b & 0xF) * 10 + (b >> 4) if (b & 0xF) < 10 and (b >> 4) < 10 else -1 for b in range(256))
 
 
 # --- validity period (relative format, §9.2.3.12.1) --------------------------------------

@@ -70,6 +70,8 @@ _ENCODING_MAP = codecs.charmap_build(BASIC_TABLE)
 # Text -> text with extension characters spelled as ESC + their basic-table character.
 _ESCAPE_TRANSLATION = {ord(ch): "\x1b" + BASIC_TABLE[code] for code, ch in EXTENSION_TABLE.items()}
 _EXTENSION_BY_SEPTET = {code: ch for code, ch in EXTENSION_TABLE.items()}
+# (ESC + basic-table character, extension character), as charmap-decoded text shows a pair.
+_ESCAPE_PAIRS = tuple(("\x1b" + BASIC_TABLE[code], ch) for code, ch in EXTENSION_TABLE.items())
 _EXTENSION_CHARS = frozenset(EXTENSION_TABLE.values())
 _REPRESENTABLE = frozenset(BASIC_TABLE) - {"\x1b"} | _EXTENSION_CHARS
 
@@ -116,6 +118,20 @@ def decode(septets: bytes) -> str:
 
 
 def _resolve_escapes(text: str) -> str:
+    # Fast path: with no ESC ESC, every ESC starts a pair whose second character is not an
+    # ESC, so the pairs cannot overlap and ten C-level replaces resolve them. Anything left
+    # (an undefined escape, a lone ESC at the end) goes the septet-by-septet way.
+    if "\x1b\x1b" not in text:
+        fast = text
+        for pair, ch in _ESCAPE_PAIRS:
+            if pair in fast:
+                fast = fast.replace(pair, ch)
+        if "\x1b" not in fast:
+            return fast
+    return _resolve_escapes_slowly(text)
+
+
+def _resolve_escapes_slowly(text: str) -> str:
     out: list[str] = []
     i = 0
     n = len(text)

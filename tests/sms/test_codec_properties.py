@@ -375,3 +375,37 @@ def test_mutated_real_pdus_decode_or_raise_pdu_error(seed, edits, cut, smsc) -> 
             data[pos % len(data)] = value
     _decode_or_pdu_error(bytes(data[: cut if cut < len(data) else len(data)]), smsc=smsc)
     _decode_or_pdu_error(bytes(data).hex(), smsc=smsc)
+
+
+def _decode_reference(septets: bytes) -> str:
+    """23.038 §6.2.1.1 read septet by septet: ESC + code is the extension character, or the
+    basic character for a code the extension table lacks; ESC ESC and a final ESC show a space."""
+    out = []
+    i = 0
+    while i < len(septets):
+        s = septets[i]
+        if s != gsm7.ESCAPE:
+            out.append(gsm7.BASIC_TABLE[s])
+            i += 1
+        elif i + 1 == len(septets) or septets[i + 1] == gsm7.ESCAPE:
+            out.append(" ")
+            i += 2
+        else:
+            code = septets[i + 1]
+            out.append(gsm7.EXTENSION_TABLE.get(code, gsm7.BASIC_TABLE[code]))
+            i += 2
+    return "".join(out)
+
+
+escape_rich_septets = st.lists(
+    st.one_of(st.integers(0, 0x7F), st.just(gsm7.ESCAPE), st.sampled_from(sorted(gsm7.EXTENSION_TABLE))),
+    max_size=200,
+).map(bytes)
+
+
+@given(escape_rich_septets)
+@example(b"\x1b\x1b\x14")
+@example(b"a\x1b")
+@example(b"\x1b\x41\x1b\x28")
+def test_septet_decoding_matches_the_septet_by_septet_reading(septets) -> None:
+    assert gsm7.decode(septets) == _decode_reference(septets)
