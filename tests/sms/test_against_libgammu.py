@@ -234,3 +234,41 @@ def test_libgammu_parts_decode_in_ours(start: int, layout: str) -> None:
         if problems:
             failures.append(f"message {i} ({m.kind}, {len(m.text)} chars): " + "; ".join(problems))
     assert not failures, "\n".join(failures[:10])
+
+
+# --- the documented disagreements, pinned so a libgammu change shows up here ----------------
+
+
+def _gammu_part_units(text: str) -> list[int]:
+    m = Message("ucs2_emoji", "123", text, True)
+    out = []
+    for g in _gammu_encode(m, False):
+        g["Number"] = "123"
+        g["SMSC"] = _GAMMU_NO_SMSC
+        out.append(_units(decode_pdu(gammu.EncodePDU(g)).text))
+    return out
+
+
+def test_libgammu_keeps_a_flag_in_one_part_we_keep_only_the_surrogate_pair() -> None:
+    text = "ж" * 65 + "\U0001f1f3\U0001f1f1" + "ж" * 10  # 🇳🇱 at UTF-16 units 66-69
+    ours = [_units(decode_pdu(p.pdu).text) for p in encode_submit("123", text, ref=1)]
+    assert ours == [67, 12]  # 65 + 🇳 fills part 1 to 67 units; 🇱 opens part 2
+    assert _gammu_part_units(text) == [65, 14]  # libgammu moves the whole flag to part 2
+    # Any other pair at the same place is cut the same way by both.
+    other = "ж" * 65 + "\U0001f600\U0001f600" + "ж" * 10
+    assert [_units(decode_pdu(p.pdu).text) for p in encode_submit("123", other, ref=1)] == [67, 12]
+    assert _gammu_part_units(other) == [67, 12]
+
+
+def test_libgammu_ucs2_path_reads_tilde_as_an_escape() -> None:
+    def through_gammu(text: str) -> str:
+        info = {"Class": -1, "Unicode": True, "Entries": [{"ID": "ConcatenatedTextLong", "Buffer": text}]}
+        (g,) = gammu.EncodeSMS(info)
+        g["Number"] = "123"
+        g["SMSC"] = _GAMMU_NO_SMSC
+        return decode_pdu(gammu.EncodePDU(g)).text
+
+    assert through_gammu("a~b") == "a\x01b"
+    assert through_gammu("a~~b") == "a~b"
+    (part,) = encode_submit("123", "ж~", ref=1)
+    assert gammu.DecodePDU(bytes.fromhex(part.pdu))["Text"] == "ж~~"[:2]  # doubled, then cut to 2 units

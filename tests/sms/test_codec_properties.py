@@ -409,3 +409,20 @@ escape_rich_septets = st.lists(
 @example(b"\x1b\x41\x1b\x28")
 def test_septet_decoding_matches_the_septet_by_septet_reading(septets) -> None:
     assert gsm7.decode(septets) == _decode_reference(septets)
+
+
+@settings(max_examples=300)
+@given(
+    text=st.text(max_size=400),
+    number=st.text(max_size=25),
+    smsc=st.one_of(st.none(), st.text(max_size=25)),
+    encoding=st.sampled_from(["auto", "gsm7", "ucs2"]),
+    ref=st.one_of(st.none(), st.integers(-5, 0x10005)),
+    ref16=st.booleans(),
+)
+def test_any_input_encodes_or_raises_pdu_error(text, number, smsc, encoding, ref, ref16) -> None:
+    try:
+        parts = encode_submit(number, text, smsc=smsc, encoding=encoding, ref=ref, ref16=ref16)
+    except PduError:
+        return
+    assert "".join(decode_pdu(p.pdu).text for p in parts) == text
