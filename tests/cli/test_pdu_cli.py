@@ -192,3 +192,15 @@ def test_bad_input_exits_2_with_one_line_on_stderr(args, needle) -> None:
     assert result.stdout == ""
     err = result.stderr.strip()
     assert "\n" not in err and err.startswith("error: ") and needle in err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gateway/cli/pdu.py _parse_validity lets timedelta's OverflowError/ValueError escape "
+    "as a traceback instead of a PduError",
+)
+@pytest.mark.parametrize("validity", ["inf", "nan", "1e12w"])
+def test_unusable_validity_exits_2_with_one_line(validity) -> None:
+    result = run("encode", "--to", "+31612345678", "--validity", validity, "hi")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
