@@ -24,7 +24,8 @@ class Faults:
     - `slow`: seconds added before every answer.
     - `garbage`: bytes of line noise written before every answer.
     - `no_registration`: not registered (`+CREG: 0,0`), sends fail with CMS 331.
-    - `pin_required`: the SIM asks for its PIN again (as after a power cycle).
+    - `pin_required`: the SIM asks for its PIN again (as after a power cycle): the
+      profile's PIN, or `1234` when it has none. Reads true until the PIN is entered.
     - `report`: status report outcome for messages sent from now on:
       `delivered`, `temporary`, `permanent` or `none`.
     - `report_delay`: seconds between the submit and its status report.
@@ -48,15 +49,15 @@ class Faults:
     _sends_seen: int = field(default=0, repr=False)
 
     def update(self, values: dict[str, Any]) -> None:
-        """Apply settings from a control request; unknown names are a ConfigError."""
+        """Apply settings from a control request. An unknown name or a value of the wrong
+        type is a ConfigError, and then nothing is changed."""
         known = {f.name for f in fields(self) if not f.name.startswith("_")}
+        checked = {}
         for name, value in values.items():
             if name not in known:
                 raise ConfigError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
-            if name == "garbage" and isinstance(value, str):
-                value = value.encode("latin-1")
-            if name == "report" and value not in ("delivered", "temporary", "permanent", "none"):
-                raise ConfigError("report must be delivered, temporary, permanent or none")
+            checked[name] = _checked(name, value)
+        for name, value in checked.items():
             setattr(self, name, value)
             if name in ("cms_error", "cme_error", "cms_error_on_send", "cme_error_on_send"):
                 self._sends_seen = 0
@@ -80,3 +81,43 @@ class Faults:
         if self.cme_error is not None and n == self.cme_error_on_send:
             return ("CME", self.cme_error)
         return None
+
+
+_REPORTS = ("delivered", "temporary", "permanent", "none")
+
+
+def _checked(name: str, value: Any) -> Any:
+    """`value` as the type fault `name` takes, or ConfigError."""
+    if name in ("hang", "disconnect", "no_registration", "pin_required"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"fault {name} takes true or false, not {value!r}")
+        return value
+    if name in ("cms_error", "cme_error"):
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+            raise ConfigError(f"fault {name} takes an error code (0-65535) or null, not {value!r}")
+        return value
+    if name in ("cms_error_on_send", "cme_error_on_send", "cms_error_count"):
+        low = 0 if name == "cms_error_count" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"fault {name} takes a whole number >= {low}, not {value!r}")
+        return value
+    if name in ("slow", "report_delay", "submit_delay"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+            raise ConfigError(f"fault {name} takes seconds (0-3600), not {value!r}")
+        return float(value)
+    if name == "garbage":
+        if isinstance(value, str):
+            try:
+                return value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ConfigError("fault garbage takes bytes 0-255 (a latin-1 string)") from None
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value)
+        raise ConfigError(f"fault garbage takes a string of bytes, not {value!r}")
+    if name == "report":
+        if value not in _REPORTS:
+            raise ConfigError(f"fault report takes {', '.join(_REPORTS)}, not {value!r}")
+        return value
+    return value

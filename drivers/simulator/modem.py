@@ -12,6 +12,7 @@ connects it to a pty or a TCP socket.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,13 @@ CME_SIM_PIN_REQUIRED = 11
 CME_SIM_PUK_REQUIRED = 12
 CME_INCORRECT_PASSWORD = 16
 CME_OP_NOT_SUPPORTED = 4
+CME_INCORRECT_PARAMETERS = 50
+
+# PIN of a SIM whose profile has none, when the `pin_required` fault makes it ask for one.
+DEFAULT_PIN = "1234"
+# Seconds the network waits for AT+CNMA before it gives up on a +CMT / +CDS (the SM-RL
+# timer TR2M of 3GPP TS 24.011 §10 runs 12–20 s).
+CNMA_TIMEOUT = 15.0
 
 
 @dataclass
@@ -65,6 +73,8 @@ class ModemProfile:
     sm_capacity: int = 30
     me_capacity: int = 100
     mr_start: int = 0
+    # Unsolicited lines after a restart (AT+CFUN=1,1); Huawei sticks announce SIM and service.
+    boot_urcs: tuple[str, ...] = ("^SIMST:1", "^SRVST:2")
 
 
 class _Err(Exception):
@@ -89,6 +99,7 @@ class _Settings:
     cereg: int = 0
     csdh: int = 0
     cops_format: int = 0
+    csmp: list[int] = field(default_factory=lambda: [17, 167, 0, 0])  # fo, vp, pid, dcs
 
 
 class SimulatedModem:
@@ -114,7 +125,9 @@ class SimulatedModem:
         self.csca = network.smsc
         self.csms = 0
         self.cmms = 0
+        self.cfun = 1
         self.sim_locked = self.profile.pin is not None
+        self._locked_by_fault = False
         self.puk_required = False
         self.pin_attempts = 3
         self.stores = {
@@ -127,8 +140,11 @@ class SimulatedModem:
         self._mode = "command"  # command | prompt | busy
         self._prompt_for: tuple[str, Any] | None = None
         self._pending_input = bytearray()
+        self._epoch = 0  # bumped by every reset; answers scheduled before it are dropped
         self._urc_queue: list[str] = []
-        self._awaiting_cnma: list[str] = []
+        # AT+CSMS=1: the +CMT/+CDS waiting for AT+CNMA, and what arrived meanwhile.
+        self._awaiting_cnma: tuple[str, str] | None = None
+        self._cnma_backlog: list[tuple[str, str]] = []
         self.commands_seen: list[str] = []
         network.attach(self)
 
@@ -146,26 +162,64 @@ class SimulatedModem:
 
     def set_faults(self, values: dict[str, Any]) -> None:
         was_down = self.faults.disconnect
-        was_unregistered = self.faults.no_registration
+        had_pin_fault = self.faults.pin_required
+        before = self._creg_stat()
         self.faults.update(values)
-        if self.faults.pin_required and not self.sim_locked:
-            self.sim_locked = True
-            self.faults.pin_required = False
-        self._registration_changed(was_unregistered)
-        if was_down != self.faults.disconnect and self.on_disconnect_change:
-            self.on_disconnect_change(self.faults.disconnect)
+        if self.faults.pin_required and not had_pin_fault:
+            if self.sim_locked or self.puk_required:
+                self.faults.pin_required = False  # already asking: nothing changes
+            else:
+                self.sim_locked = self._locked_by_fault = True
+        self._registration_changed(before)
+        if was_down != self.faults.disconnect:
+            self._port_changed(self.faults.disconnect)
 
     def clear_faults(self) -> None:
         was_down = self.faults.disconnect
-        was_unregistered = self.faults.no_registration
+        before = self._creg_stat()
         self.faults.clear()
-        self._registration_changed(was_unregistered)
-        if was_down and self.on_disconnect_change:
-            self.on_disconnect_change(False)
+        if self._locked_by_fault:
+            self.sim_locked = self._locked_by_fault = False
+        self._registration_changed(before)
+        if was_down:
+            self._port_changed(False)
 
-    def _registration_changed(self, was_unregistered: bool) -> None:
-        if was_unregistered != self.faults.no_registration and self.s.creg:
-            self._urc(f"+CREG: {self._creg_stat()}")
+    def power_cycle(self) -> None:
+        """Back to power-up state, as after a brown-out or a reset: volatile settings to
+        defaults (echo on, PDU mode, no URC routing), the SIM asks for its PIN again if it
+        has one, half-typed input and pending answers are gone. Stored messages, the SMSC
+        address and the message reference counter (kept on the SIM) survive."""
+        self.s = _Settings()
+        self.csms = 0
+        self.cmms = 0
+        self.cfun = 1
+        self.cpms = ["SM", "SM", "SM"]
+        if self.profile.pin is not None and not self.puk_required:
+            self.sim_locked = True
+        self._line.clear()
+        self._mode = "command"
+        self._prompt_for = None
+        self._pending_input.clear()
+        self._urc_queue.clear()
+        self._awaiting_cnma = None
+        self._cnma_backlog.clear()
+        self._epoch += 1
+
+    def _port_changed(self, down: bool) -> None:
+        if not down:
+            self.power_cycle()  # the modem browned out with its port: back in power-up state
+        if self.on_disconnect_change:
+            self.on_disconnect_change(down)
+
+    def _registration_changed(self, before: int) -> None:
+        """+CREG / +CGREG / +CEREG URCs for a registration change, per each one's <n>."""
+        stat = self._creg_stat()
+        if stat == before:
+            return
+        where = ',"0A1B","3799B"' if stat in (1, 5) else ""
+        for n, tag in ((self.s.creg, "+CREG"), (self.s.cgreg, "+CGREG"), (self.s.cereg, "+CEREG")):
+            if n:
+                self._urc(f"{tag}: {stat}{where if n == 2 else ''}")
 
     # --- bytes in -----------------------------------------------------------------------
 
@@ -230,14 +284,15 @@ class SimulatedModem:
             return  # not a command line: real modems ignore it
         self.commands_seen.append(text)
         self._mode = "busy"
-        info: list[str] = []
+        info: list[list[str]] = []  # one block per command: V.250 frames each on its own
         try:
             for cmd in _split_commands(text[2:]):
                 result = self._execute(cmd)
                 if result is _PROMPT:
                     self._respond_prompt(info)
                     return
-                info.extend(result)
+                if result:
+                    info.append(result)
         except _Err as err:
             self._final_error(info, err)
             return
@@ -297,8 +352,11 @@ class SimulatedModem:
     def _respond(self, data: bytes) -> None:
         """Send a complete answer, after the `slow` delay, then accept input again."""
         garbage = self.faults.garbage
+        epoch = self._epoch
 
         def send() -> None:
+            if epoch != self._epoch:
+                return  # the modem was reset meanwhile: the answer is lost with it
             if self.faults.hang or self.faults.disconnect:
                 self._mode = "command"
                 return
@@ -315,19 +373,25 @@ class SimulatedModem:
         else:
             send()
 
-    def _respond_prompt(self, info: list[str]) -> None:
-        body = _info_block(info)
+    def _respond_prompt(self, info: list[list[str]]) -> None:
+        prompt = (_info_block(info, self.s.verbose) + "\r\n> ").encode("latin-1")
         self._mode = "prompt"
         self._line.clear()
-        if self.faults.slow > 0:
-            self._call_later(self.faults.slow, lambda: self._out((body + "\r\n> ").encode("latin-1")))
-        else:
-            self._out((body + "\r\n> ").encode("latin-1"))
+        epoch = self._epoch
 
-    def _final_ok(self, info: list[str]) -> None:
+        def send() -> None:
+            if epoch == self._epoch:
+                self._out(prompt)
+
+        if self.faults.slow > 0:
+            self._call_later(self.faults.slow, send)
+        else:
+            send()
+
+    def _final_ok(self, info: list[list[str]]) -> None:
         self._respond(self._format(info, "OK" if self.s.verbose else "0"))
 
-    def _final_error(self, info: list[str], err: _Err) -> None:
+    def _final_error(self, info: list[list[str]], err: _Err) -> None:
         from drivers.at.errors import describe_cme, describe_cms  # only for AT+CMEE=2
 
         if err.kind == "CMS" and self.s.cmee:
@@ -338,8 +402,8 @@ class SimulatedModem:
             final = "ERROR" if self.s.verbose else "4"
         self._respond(self._format(info, final))
 
-    def _format(self, info: list[str], final: str) -> bytes:
-        body = _info_block(info)
+    def _format(self, info: list[list[str]], final: str) -> bytes:
+        body = _info_block(info, self.s.verbose)
         if self.s.quiet:
             return body.encode("latin-1")
         if self.s.verbose:
@@ -386,33 +450,56 @@ class SimulatedModem:
         return True
 
     def status_report(self, pdu: str) -> None:
+        """An SMS-STATUS-REPORT from the network, routed per <ds> of AT+CNMI."""
         ds = self.s.cnmi[3]
         if ds == 1 and self.s.cnmi[0] != 0:
             self._route_direct("+CDS: ", pdu)
             return
+        # <ds>=0 keeps it in memory too, as many modems do; <ds>=2 also says where.
         store = self.stores[self.cpms[2]]
         index = store.add(pdu, 0)
         if index is not None and ds == 2 and self.s.cnmi[0] != 0:
             self._urc(f'+CDSI: "{store.name}",{index}')
 
     def _route_direct(self, prefix: str, pdu: str) -> None:
+        """+CMT / +CDS straight to the TE. With AT+CSMS=1 each must be acknowledged with
+        AT+CNMA before the next is shown (27.005 §3.4.1), so later ones wait."""
+        if self.csms == 1 and self._awaiting_cnma is not None:
+            self._cnma_backlog.append((prefix, pdu))
+            return
         smsc_len = int(pdu[:2], 16)
         length = len(pdu) // 2 - 1 - smsc_len
         self._urc(f"{prefix}{length}\r\n{pdu}")
-        if self.csms == 1:
-            # Phase 2+ (AT+CSMS=1): the TE must acknowledge with +CNMA; if it does not in
-            # time, the message is kept in memory instead, as several modems do.
-            self._awaiting_cnma.append(pdu)
+        if self.csms != 1:
+            return
+        pending = (prefix, pdu)
+        self._awaiting_cnma = pending
+        epoch = self._epoch
 
-            def unacknowledged() -> None:
-                if pdu in self._awaiting_cnma:
-                    self._awaiting_cnma.remove(pdu)
-                    store = self.stores[self.cpms[2]]
-                    index = store.add(pdu, 0)
-                    if index is not None:
-                        self._urc(f'+CMTI: "{store.name}",{index}')
+        def unacknowledged() -> None:
+            # 27.005 §3.4.1: no +CNMA in time, so the ME rejects the message to the network
+            # and turns direct routing off (<mt> and <ds> to 0); the network delivers again
+            # later, and with routing off the message (or report) goes to memory.
+            if epoch != self._epoch or self._awaiting_cnma is not pending:
+                return
+            waiting = [pending, *self._cnma_backlog]
+            self._awaiting_cnma = None
+            self._cnma_backlog.clear()
+            self.s.cnmi[1] = self.s.cnmi[3] = 0
+            for kind, again in waiting:
+                if kind == "+CDS: ":
+                    self.status_report(again)
+                else:
+                    self.network.inbound_pdu(self.modem_id, again)
 
-            self._call_later(15.0, unacknowledged)
+        self._call_later(CNMA_TIMEOUT, unacknowledged)
+
+    def _acknowledged(self) -> None:
+        """AT+CNMA took the +CMT/+CDS shown last; show the next one that waited."""
+        self._awaiting_cnma = None
+        if self._cnma_backlog:
+            prefix, pdu = self._cnma_backlog.pop(0)
+            self._route_direct(prefix, pdu)
 
     # --- sending ------------------------------------------------------------------------
 
@@ -431,16 +518,22 @@ class SimulatedModem:
         self.network.submit(
             self, sms, mr, report=self.faults.report, report_delay=self.faults.report_delay
         )
-        info = [f"{tag}: {mr}"]
+        info = [[f"{tag}: {mr}"]]
         if self.faults.submit_delay > 0:
-            self._call_later(self.faults.submit_delay, lambda: self._final_ok(info))
+            epoch = self._epoch
+
+            def answer() -> None:
+                if epoch == self._epoch:
+                    self._final_ok(info)
+
+            self._call_later(self.faults.submit_delay, answer)
         else:
             self._final_ok(info)
 
     def _check_can_send(self, sms: SmsSubmit) -> None:
         if self.sim_locked:
             raise _Err("CMS", CMS_SIM_PIN_REQUIRED)
-        if self.faults.no_registration:
+        if self._creg_stat() not in (1, 5):
             raise _Err("CMS", CMS_NO_NETWORK)
         if not (sms.smsc or self.csca):
             raise _Err("CMS", CMS_SMSC_UNKNOWN)
@@ -453,7 +546,7 @@ class SimulatedModem:
             number, toda = arg
             text = body
             try:
-                part = encode_submit(("+" if toda == 145 and not number.startswith("+") else "") + number, text)
+                part = self._text_mode_submit(number, toda, text)
             except PduError:
                 raise _Err("CMS", CMS_INVALID_TEXT_PARAM) from None
             if len(part) != 1:
@@ -483,14 +576,14 @@ class SimulatedModem:
             self._final_error([], err)
             return
         if self.s.cmgf == 1:
-            pdu = encode_submit(sms.number, sms.text)[0].pdu
+            pdu = self._text_mode_submit(sms.number, 145 if sms.number.startswith("+") else 129, sms.text)[0].pdu
         else:
             pdu = body.strip().upper()
         index = self.stores[self.cpms[1]].add(pdu, 2)
         if index is None:
             self._final_error([], _Err("CMS", 322))  # memory full
             return
-        self._final_ok([f"+CMGW: {index}"])
+        self._final_ok([[f"+CMGW: {index}"]])
 
     # --- helpers for handlers -----------------------------------------------------------
 
@@ -501,7 +594,27 @@ class SimulatedModem:
             raise _Err("CMS", CMS_SIM_PIN_REQUIRED) if cms else _Err("CME", CME_SIM_PIN_REQUIRED)
 
     def _creg_stat(self) -> int:
-        return 0 if self.faults.no_registration else 1
+        """27.007 §7.2 <stat>: 1 registered (home), 0 not registered and not searching."""
+        return 0 if self.faults.no_registration or self.cfun != 1 else 1
+
+    def _text_mode_submit(self, number: str, toda: int, text: str) -> list[Any]:
+        """SMS-SUBMIT for a text-mode AT+CMGS/CMGW; AT+CSMP <fo> says whether a status
+        report is requested (bit 0x20, TP-SRR)."""
+        if toda == 145 and not number.startswith("+"):
+            number = "+" + number
+        return encode_submit(number, text, status_report=bool(self.s.csmp[0] & 0x20))
+
+    def _te_string(self, value: str) -> str:
+        """A string result in the TE character set of AT+CSCS (UCS2: hex of UTF-16BE)."""
+        return value.encode("utf-16-be").hex().upper() if self.s.cscs == "UCS2" else value
+
+    def _from_te_string(self, value: str) -> str:
+        if self.s.cscs == "UCS2":
+            try:
+                return bytes.fromhex(value).decode("utf-16-be")
+            except ValueError:
+                raise _Err("CME", CME_INCORRECT_PARAMETERS) from None
+        return value
 
     def _pdu_listing(self, tag: str, stored: Any, with_index: bool) -> list[str]:
         head = f"{tag}: {stored.index},{stored.stat},,{stored.tpdu_length}" if with_index else (
@@ -532,9 +645,16 @@ def _tz_suffix(when: Any) -> str:
 _PROMPT = object()
 
 
-def _info_block(info: list[str]) -> str:
-    """Information lines as modems frame them: one CR LF before, lines joined by CR LF."""
-    return "\r\n" + "\r\n".join(info) + "\r\n" if info else ""
+def _info_block(info: list[list[str]], verbose: bool = True) -> str:
+    """Information text as V.250 §5.7.1 frames it, one block per command of the line.
+
+    Verbose (V1): each block is CR LF, its lines joined by CR LF, CR LF — so the lines of
+    one multi-line answer have no blank line between them, and two commands' answers do.
+    Numeric (V0): each line is followed by CR LF, no header.
+    """
+    if not verbose:
+        return "".join(line + "\r\n" for block in info for line in block)
+    return "".join("\r\n" + "\r\n".join(block) + "\r\n" for block in info if block)
 
 
 def _split_commands(rest: str) -> list[str]:
@@ -633,16 +753,18 @@ def _cpin(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     if form != "set":
         raise _Err("ERROR")
     if m.puk_required:
-        if len(args) >= 2 and args[0] == m.profile.puk:
-            m.puk_required = m.sim_locked = False
+        if len(args) >= 2 and args[0] == m.profile.puk and args[1]:
+            m.puk_required = m.sim_locked = m._locked_by_fault = False
+            m.faults.pin_required = False
             m.profile.pin = args[1]
             m.pin_attempts = 3
             return []
         raise _Err("CME", CME_INCORRECT_PASSWORD)
     if not m.sim_locked:
         raise _Err("CME", 3)  # operation not allowed: no PIN asked for
-    if args[0] == m.profile.pin:
-        m.sim_locked = False
+    if args[0] == (m.profile.pin if m.profile.pin is not None else DEFAULT_PIN):
+        m.sim_locked = m._locked_by_fault = False
+        m.faults.pin_required = False
         m.pin_attempts = 3
         return []
     m.pin_attempts -= 1
@@ -652,12 +774,35 @@ def _cpin(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
 
 
 def _cfun(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    """27.007 §8.2: 1 full functionality, 0 minimum and 4 flight mode (not registered);
+    <rst>=1 restarts the modem first, which comes back in power-up state."""
     if form == "read":
-        return ["+CFUN: 1"]
+        return [f"+CFUN: {m.cfun}"]
     if form == "test":
         return ["+CFUN: (0,1,4),(0-1)"]
-    if form == "set":
-        _int(args[0], 0, 4)
+    if form != "set":
+        raise _Err("ERROR")
+    fun = int(args[0]) if args[0].isdigit() else -1
+    if fun not in (0, 1, 4):
+        raise _Err("CME", CME_INCORRECT_PARAMETERS)
+    rst = _int(args[1] or "0", 0, 1) if len(args) > 1 else 0
+    if rst:
+        if fun != 1:
+            raise _Err("CME", CME_INCORRECT_PARAMETERS)
+        epoch = m._epoch
+
+        def restart() -> None:
+            if epoch != m._epoch:
+                return
+            m.power_cycle()
+            for urc in m.profile.boot_urcs:
+                m._urc(urc)
+
+        m._call_later(m.faults.slow + 0.01, restart)  # after the OK, as a module reboots
+        return []
+    before = m._creg_stat()
+    m.cfun = fun
+    m._registration_changed(before)
     return []
 
 
@@ -666,7 +811,7 @@ def _csq(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
         return ["+CSQ: (0-31,99),(0-7,99)"]
     if form != "exec":
         raise _Err("ERROR")
-    rssi = 99 if m.faults.no_registration else m.profile.rssi
+    rssi = 99 if m._creg_stat() not in (1, 5) else m.profile.rssi
     return [f"+CSQ: {rssi},99"]
 
 
@@ -674,8 +819,9 @@ def _registration(attr: str, tag: str) -> Callable[[SimulatedModem, str, list[st
     def handler(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
         if form == "read":
             n = getattr(m.s, attr)
-            where = ',"0A1B","3799B"' if n == 2 and not m.faults.no_registration else ""
-            return [f"{tag}: {n},{m._creg_stat()}{where}"]
+            stat = m._creg_stat()
+            where = ',"0A1B","3799B"' if n == 2 and stat in (1, 5) else ""
+            return [f"{tag}: {n},{stat}{where}"]
         if form == "test":
             return [f"{tag}: (0-2)"]
         if form == "set":
@@ -688,7 +834,7 @@ def _registration(attr: str, tag: str) -> Callable[[SimulatedModem, str, list[st
 
 def _cgatt(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     if form == "read":
-        return [f"+CGATT: {0 if m.faults.no_registration else 1}"]
+        return [f"+CGATT: {0 if m._creg_stat() not in (1, 5) else 1}"]
     if form == "test":
         return ["+CGATT: (0,1)"]
     return []
@@ -697,9 +843,12 @@ def _cgatt(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
 def _cops(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     p = m.profile
     if form == "read":
-        if m.faults.no_registration:
+        if m._creg_stat() not in (1, 5):
             return ["+COPS: 0"]
-        name = p.operator_numeric if m.s.cops_format == 2 else p.operator
+        if m.s.cops_format == 2:
+            name = p.operator_numeric
+        else:
+            name = m._te_string(p.operator if m.s.cops_format == 0 else p.operator[:8])
         return [f'+COPS: 0,{m.s.cops_format},"{name}",0']
     if form == "test":
         return [f'+COPS: (2,"{p.operator}","{p.operator[:8]}","{p.operator_numeric}",0),,(0-4),(0-2)']
@@ -716,9 +865,13 @@ def _cscs(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     if form == "test":
         return ['+CSCS: ("IRA","GSM","UCS2")']
     if form == "set":
-        if args[0].upper() not in ("IRA", "GSM", "UCS2"):
+        name = args[0].upper()
+        if m.s.cscs == "UCS2" and name not in ("IRA", "GSM", "UCS2"):
+            with contextlib.suppress(_Err):
+                name = m._from_te_string(name).upper()  # "0047534D" is "GSM" in UCS2
+        if name not in ("IRA", "GSM", "UCS2"):
             raise _Err("CME", CME_OP_NOT_SUPPORTED)
-        m.s.cscs = args[0].upper()
+        m.s.cscs = name
     return []
 
 
@@ -863,7 +1016,9 @@ def _cmgl(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
         if stat is None:
             raise _Err("CMS", CMS_INVALID_TEXT_PARAM)
     else:
-        if not raw.isdigit() or int(raw) > 4:
+        if not raw.isdigit():
+            raise _Err("CMS", CMS_OP_NOT_ALLOWED)  # a text-mode "ALL" in PDU mode
+        if int(raw) > 4:
             raise _Err("CMS", CMS_INVALID_PDU_PARAM)
         stat = int(raw)
     store = m.stores[m.cpms[0]]
@@ -936,9 +1091,9 @@ def _csca(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     m._need_sim(cms=True)
     if form == "read":
         toa = 145 if m.csca.startswith("+") else 129
-        return [f'+CSCA: "{m.csca}",{toa}']
+        return [f'+CSCA: "{m._te_string(m.csca)}",{toa}']
     if form == "set":
-        number = args[0]
+        number = m._from_te_string(args[0])
         if len(args) > 1 and args[1] == "145" and not number.startswith("+"):
             number = "+" + number
         m.csca = number
@@ -949,9 +1104,9 @@ def _csca(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
 def _cnma(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     if form == "test":
         return ["+CNMA: (0-2)"]
-    if not m._awaiting_cnma:
+    if m._awaiting_cnma is None:
         raise _Err("CMS", CMS_NO_CNMA_EXPECTED)
-    m._awaiting_cnma.pop(0)
+    m._acknowledged()
     return []
 
 
@@ -970,7 +1125,7 @@ def _cnum(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
         return []
     m._need_sim()
     n = m.profile.number
-    return [f'+CNUM: "","{n}",{145 if n.startswith("+") else 129}']
+    return [f'+CNUM: "","{m._te_string(n)}",{145 if n.startswith("+") else 129}']
 
 
 def _cclk(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
@@ -1000,6 +1155,22 @@ def _csdh(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
         return [f"+CSDH: {m.s.csdh}"]
     if form == "set":
         m.s.csdh = _int(args[0] or "0", 0, 1)
+    return []
+
+
+def _csmp(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    """27.005 §3.3.2 text-mode parameters <fo>,<vp>,<pid>,<dcs>; <fo> bit 0x20 asks for
+    status reports on messages sent in text mode."""
+    if form == "read":
+        return ["+CSMP: " + ",".join(str(v) for v in m.s.csmp)]
+    if form == "test":
+        return []
+    if form == "set":
+        values = list(m.s.csmp)
+        for i, raw in enumerate(args[:4]):
+            if raw:
+                values[i] = _int(raw, 0, 255)
+        m.s.csmp = values
     return []
 
 
@@ -1046,7 +1217,7 @@ _EXTENDED: dict[str, Callable[[SimulatedModem, str, list[str]], Any]] = {
     "+CNUM": _cnum,
     "+CCLK": _cclk,
     "+CSDH": _csdh,
-    "+CSMP": _ok("+CSMP: 17,167,0,0"),
+    "+CSMP": _csmp,
     "+CSCB": _ok("+CSCB: 0,\"\",\"\""),
     "+CLIP": _ok("+CLIP: 0,1"),
     "+CRC": _ok("+CRC: 0"),

@@ -16,6 +16,7 @@ import concurrent.futures
 import contextlib
 import errno
 import os
+import socket
 import tempfile
 import threading
 import tty
@@ -159,19 +160,40 @@ class _TcpPort:
         self.port = port
         self.server: asyncio.base_events.Server | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self._sock: socket.socket | None = None
+        self._starting: asyncio.Task[None] | None = None
+
+    def listen(self) -> None:
+        """Bind and listen now, so connections are accepted (queued) from this moment on,
+        even before the loop gets round to serving them; the port is kept across reopens."""
+        sock = socket.create_server((self.host, self.port))  # SO_REUSEADDR on POSIX
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        self._sock = sock
+        self._starting = asyncio.get_running_loop().create_task(self._serve(sock))
+
+    async def _serve(self, sock: socket.socket) -> None:
+        self.server = await asyncio.start_server(self._client, sock=sock)
 
     async def open(self) -> None:
-        self.server = await asyncio.start_server(self._client, self.host, self.port)
-        self.port = self.server.sockets[0].getsockname()[1]
+        self.listen()
+        assert self._starting is not None
+        await self._starting
 
     def close(self) -> None:
         if self.writer is not None:
             self.modem.detach(self.writer.write)
             self.writer.close()
             self.writer = None
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()  # closed again before the loop started serving it
+        self._starting = None
         if self.server is not None:
             self.server.close()
             self.server = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.writer is not None:
@@ -249,13 +271,17 @@ class Simulator:
             if modem_id in self._ptys:
                 port = self._ptys[modem_id]
                 port.close()
-                if not down:
+                if down:
+                    # Gone from the bus: like a /dev/serial/by-id name, the link goes too.
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(port.link)
+                else:
                     port.open()
             if modem_id in self._tcps:
                 tport = self._tcps[modem_id]
                 tport.close()
                 if not down:
-                    self.loop.create_task(tport.open())
+                    tport.listen()
 
         return changed
 
