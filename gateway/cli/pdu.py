@@ -8,6 +8,7 @@ and the exit code is 2 once all lines are done.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from datetime import timedelta
 from typing import Any, Optional
@@ -40,8 +41,12 @@ def _parse_validity(value: str) -> timedelta:
     try:
         amount = float(number)
     except ValueError:
-        raise PduError(f"validity {value!r} is not like 90m, 12h, 2d or 1w") from None
-    return timedelta(seconds=amount * (scale or 60))
+        amount = math.nan
+    seconds = amount * (scale or 60)
+    # TP-VP (relative) reaches 63 weeks at most; beyond that, or not a number, is an error.
+    if not math.isfinite(seconds) or not 0 < seconds <= 63 * 604800:
+        raise PduError(f"validity {value!r} must be like 90m, 12h, 2d or 1w, at most 63w")
+    return timedelta(seconds=seconds)
 
 
 def _encode_one(
