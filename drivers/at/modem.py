@@ -145,6 +145,7 @@ class _State:
     rssi: int | None = None
     registration: Registration = "unknown"
     cmms_supported: bool = True
+    needs_cnma: bool = False  # AT+CSMS=1: +CMT / +CDS must be acknowledged
 
 
 class Modem:
@@ -197,7 +198,20 @@ class Modem:
         await self._setup_smsc()
         await self._setup_storage()
         await self._setup_indications()
+        self._state.needs_cnma = await self._csms_service() == 1
         return self._state.identity
+
+    async def _csms_service(self) -> int | None:
+        """27.005 §3.2.1: with message service 1 (phase 2+) direct deliveries need +CNMA."""
+        try:
+            lines = await self._cmd("AT+CSMS?")
+        except (CmsError, CmeError, CommandError):
+            return None
+        for line in lines:
+            m = re.match(r"\+CSMS:\s*(\d+)", line, re.I)
+            if m:
+                return int(m.group(1))
+        return None
 
     async def _wake(self) -> None:
         # ESC + CR leaves a PDU prompt a previous program may have left open.
@@ -396,6 +410,12 @@ class Modem:
         if item.location is not None:
             await self.delete(item.location)
 
+    async def _acknowledge_direct(self) -> None:
+        try:
+            await self._cmd("AT+CNMA")
+        except AtError as exc:
+            log.warning("%s: AT+CNMA failed: %s", self.name, exc)
+
     async def _select(self, memory: str) -> None:
         if self._state.memory != memory:
             await self._cmd(f'AT+CPMS="{memory}","{memory}","{memory}"')
@@ -409,6 +429,10 @@ class Modem:
                 self._spawn(self._fetch(Location(m.group(1).upper(), int(m.group(2)))))
         elif name in ("+CMT", "+CDS") and urc.pdu is not None:
             self._incoming.put_nowait(_incoming(urc.pdu.strip(), None))
+            if self._state.needs_cnma:
+                # Acknowledge at once: unacknowledged, the modem stops delivering (and the
+                # network resends), which would stall every later message.
+                self._spawn(self._acknowledge_direct())
         elif name in ("^RSSI", "+CSQ"):
             m = re.match(r"\s*(\d+)", urc.args)
             if m:
