@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 from typing import IO, Optional
 
@@ -61,23 +62,27 @@ async def _run(
             if ep.tcp_url:
                 fields.append(f"tcp={ep.tcp_url}")
             print(" ".join(fields), flush=True)
-        server = None
+        server = serving = None
         if control is not None:
             import uvicorn
 
             from drivers.simulator.control import create_control_app
 
-            config = uvicorn.Config(
-                create_control_app(sim), host=control[0], port=control[1], log_level="warning"
-            )
+            # Bind first, so port 0 works and the printed address accepts connections at once.
+            sock = socket.create_server(control)
+            host, port = sock.getsockname()[:2]
+            config = uvicorn.Config(create_control_app(sim), log_level="warning")
             server = uvicorn.Server(config)
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-            loop.create_task(server.serve())
-            print(f"control=http://{control[0]}:{control[1]}", file=sys.stderr, flush=True)
+            # Signals are ours (they stop the whole simulator), not uvicorn's.
+            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # uvicorn < 0.29
+            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+            serving = loop.create_task(server.serve(sockets=[sock]))
+            print(f"control=http://{host}:{port}", file=sys.stderr, flush=True)
         await stop.wait()
-        if server is not None:
+        if server is not None and serving is not None:
             server.should_exit = True
-            await asyncio.sleep(0.1)
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(serving, 5)
     finally:
         sim.close()
         if journal is not None:
