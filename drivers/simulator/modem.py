@@ -37,12 +37,15 @@ CMS_OP_NOT_SUPPORTED = 303
 CMS_INVALID_PDU_PARAM = 304
 CMS_INVALID_TEXT_PARAM = 305
 CMS_SIM_PIN_REQUIRED = 311
+CMS_SIM_FAILURE = 313
+CMS_SIM_PUK_REQUIRED = 316
 CMS_INVALID_INDEX = 321
 CMS_SMSC_UNKNOWN = 330
 CMS_NO_NETWORK = 331
 CMS_NO_CNMA_EXPECTED = 340
 CME_SIM_PIN_REQUIRED = 11
 CME_SIM_PUK_REQUIRED = 12
+CME_SIM_FAILURE = 13
 CME_INCORRECT_PASSWORD = 16
 CME_OP_NOT_SUPPORTED = 4
 CME_INCORRECT_PARAMETERS = 50
@@ -52,6 +55,8 @@ DEFAULT_PIN = "1234"
 # Seconds the network waits for AT+CNMA before it gives up on a +CMT / +CDS (the SM-RL
 # timer TR2M of 3GPP TS 24.011 §10 runs 12–20 s).
 CNMA_TIMEOUT = 15.0
+# Indications (+CMTI, +CDSI) a TA keeps while AT+CNMI <mode> is 0.
+CNMI_BUFFER = 16
 
 
 @dataclass
@@ -130,6 +135,7 @@ class SimulatedModem:
         self._locked_by_fault = False
         self.puk_required = False
         self.pin_attempts = 3
+        self.puk_attempts = 10
         self.stores = {
             "SM": MessageStore("SM", self.profile.sm_capacity),
             "ME": MessageStore("ME", self.profile.me_capacity),
@@ -145,6 +151,7 @@ class SimulatedModem:
         # AT+CSMS=1: the +CMT/+CDS waiting for AT+CNMA, and what arrived meanwhile.
         self._awaiting_cnma: tuple[str, str] | None = None
         self._cnma_backlog: list[tuple[str, str]] = []
+        self._cnmi_buffer: list[str] = []  # indications held while <mode> is 0
         self.commands_seen: list[str] = []
         network.attach(self)
 
@@ -203,6 +210,7 @@ class SimulatedModem:
         self._urc_queue.clear()
         self._awaiting_cnma = None
         self._cnma_backlog.clear()
+        self._cnmi_buffer.clear()
         self._epoch += 1
 
     def _port_changed(self, down: bool) -> None:
@@ -439,40 +447,48 @@ class SimulatedModem:
             cls = None
         routed = (mt == 2 and cls != 2) or (mt == 3 and cls == 3)
         if routed and self.s.cnmi[0] != 0:
-            self._route_direct("+CMT: ,", pdu)
+            self._route_direct("+CMT", pdu)
             return True
+        # With <mode>=0 a +CMT cannot be shown: the message is stored instead.
         store = self.stores[self.cpms[2]]
         index = store.add(pdu, 0)
         if index is None:
             return False
-        if mt in (1, 2, 3) and self.s.cnmi[0] != 0:
-            self._urc(f'+CMTI: "{store.name}",{index}')
+        if mt in (1, 2, 3):
+            self._indication(f'+CMTI: "{store.name}",{index}')
         return True
+
+    def _indication(self, urc: str) -> None:
+        """A +CMTI / +CDSI per <mode> of AT+CNMI: shown (1, 2), or buffered in the TA (0)
+        until a later AT+CNMI with <mode> 1 or 2 flushes (<bfr>=0) or drops (1) them."""
+        if self.s.cnmi[0] != 0:
+            self._urc(urc)
+            return
+        self._cnmi_buffer.append(urc)
+        del self._cnmi_buffer[:-CNMI_BUFFER]  # full: the oldest indications are lost
 
     def status_report(self, pdu: str) -> None:
         """An SMS-STATUS-REPORT from the network, routed per <ds> of AT+CNMI."""
         ds = self.s.cnmi[3]
         if ds == 1 and self.s.cnmi[0] != 0:
-            self._route_direct("+CDS: ", pdu)
+            self._route_direct("+CDS", pdu)
             return
         # <ds>=0 keeps it in memory too, as many modems do; <ds>=2 also says where.
         store = self.stores[self.cpms[2]]
         index = store.add(pdu, 0)
-        if index is not None and ds == 2 and self.s.cnmi[0] != 0:
-            self._urc(f'+CDSI: "{store.name}",{index}')
+        if index is not None and ds == 2:
+            self._indication(f'+CDSI: "{store.name}",{index}')
 
-    def _route_direct(self, prefix: str, pdu: str) -> None:
+    def _route_direct(self, tag: str, pdu: str) -> None:
         """+CMT / +CDS straight to the TE. With AT+CSMS=1 each must be acknowledged with
         AT+CNMA before the next is shown (27.005 §3.4.1), so later ones wait."""
         if self.csms == 1 and self._awaiting_cnma is not None:
-            self._cnma_backlog.append((prefix, pdu))
+            self._cnma_backlog.append((tag, pdu))
             return
-        smsc_len = int(pdu[:2], 16)
-        length = len(pdu) // 2 - 1 - smsc_len
-        self._urc(f"{prefix}{length}\r\n{pdu}")
+        self._urc(self._direct_urc(tag, pdu))
         if self.csms != 1:
             return
-        pending = (prefix, pdu)
+        pending = (tag, pdu)
         self._awaiting_cnma = pending
         epoch = self._epoch
 
@@ -487,7 +503,7 @@ class SimulatedModem:
             self._cnma_backlog.clear()
             self.s.cnmi[1] = self.s.cnmi[3] = 0
             for kind, again in waiting:
-                if kind == "+CDS: ":
+                if kind == "+CDS":
                     self.status_report(again)
                 else:
                     self.network.inbound_pdu(self.modem_id, again)
@@ -498,8 +514,24 @@ class SimulatedModem:
         """AT+CNMA took the +CMT/+CDS shown last; show the next one that waited."""
         self._awaiting_cnma = None
         if self._cnma_backlog:
-            prefix, pdu = self._cnma_backlog.pop(0)
-            self._route_direct(prefix, pdu)
+            tag, pdu = self._cnma_backlog.pop(0)
+            self._route_direct(tag, pdu)
+
+    def _direct_urc(self, tag: str, pdu: str) -> str:
+        """27.005 §3.4.1 +CMT / +CDS in the current message format.
+
+        PDU mode: `+CMT: ,<length>` / `+CDS: <length>`, then the PDU (SMSC included).
+        Text mode: the header fields of +CMGR, then the text (+CDS has no text line).
+        """
+        if self.s.cmgf == 0:
+            length = len(pdu) // 2 - 1 - int(pdu[:2], 16)
+            return f"{tag}: ,{length}\r\n{pdu}" if tag == "+CMT" else f"{tag}: {length}\r\n{pdu}"
+        try:
+            sms = decode_pdu(pdu)
+        except PduError:
+            return f"{tag}: ,{len(pdu) // 2}\r\n{pdu}"
+        head, data = self._text_fields(sms)
+        return f"{tag}: {head}" + (f"\r\n{data}" if data is not None else "")
 
     # --- sending ------------------------------------------------------------------------
 
@@ -588,10 +620,18 @@ class SimulatedModem:
     # --- helpers for handlers -----------------------------------------------------------
 
     def _need_sim(self, cms: bool = False) -> None:
+        if self.puk_attempts <= 0:
+            raise _Err("CMS", CMS_SIM_FAILURE) if cms else _Err("CME", CME_SIM_FAILURE)
         if self.puk_required:
-            raise _Err("CMS", 316) if cms else _Err("CME", CME_SIM_PUK_REQUIRED)
+            raise _Err("CMS", CMS_SIM_PUK_REQUIRED) if cms else _Err("CME", CME_SIM_PUK_REQUIRED)
         if self.sim_locked:
             raise _Err("CMS", CMS_SIM_PIN_REQUIRED) if cms else _Err("CME", CME_SIM_PIN_REQUIRED)
+
+    def _pin_code(self) -> str:
+        """27.007 §8.3 <code> of AT+CPIN?."""
+        if self.puk_required:
+            return "SIM PUK"
+        return "SIM PIN" if self.sim_locked else "READY"
 
     def _creg_stat(self) -> int:
         """27.007 §7.2 <stat>: 1 registered (home), 0 not registered and not searching."""
@@ -623,17 +663,43 @@ class SimulatedModem:
         return [head, stored.pdu]
 
     def _text_listing(self, tag: str, stored: Any, with_index: bool) -> list[str]:
+        """+CMGL / +CMGR entry in text mode (27.005 §3.4.2, §3.4.3)."""
+        lead = f"{stored.index}," if with_index else ""
+        stat = f'"{STAT_NAMES[stored.stat]}"'
         try:
             sms = decode_pdu(stored.pdu)
         except PduError:
-            return [f'{tag}: {stored.index},"{STAT_NAMES[stored.stat]}"', ""]
-        stat = STAT_NAMES[stored.stat]
-        when = getattr(sms, "timestamp", None)
-        stamp = when.strftime("%y/%m/%d,%H:%M:%S") + _tz_suffix(when) if when else ""
-        lead = f"{stored.index}," if with_index else ""
+            return [f"{tag}: {lead}{stat}", stored.pdu]
+        head, data = self._text_fields(sms)
+        return [f"{tag}: {lead}{stat},{head}"] + ([data] if data is not None else [])
+
+    def _text_fields(self, sms: Any) -> tuple[str, str | None]:
+        """Text-mode header fields after <stat> (without CSDH extras), and the data line:
+        DELIVER `<oa>,[<alpha>],<scts>`; SUBMIT `<da>,[<alpha>]`; STATUS-REPORT
+        `<fo>,<mr>,<ra>,<tora>,<scts>,<dt>,<st>` with no data line. UCS-2 and 8-bit data
+        are shown as hex, GSM text in the AT+CSCS character set."""
         if sms.type == "SMS-STATUS-REPORT":
-            return [f'{tag}: {lead}"{stat}",6,{sms.message_reference},"{sms.number}",145,"{stamp}"', ""]  # type: ignore[union-attr]
-        return [f'{tag}: {lead}"{stat}","{sms.number}",,"{stamp}"', sms.text]
+            tora = 145 if sms.number.startswith("+") else 129
+            return (
+                f'6,{sms.message_reference},"{sms.number}",{tora},'
+                f'"{_scts(sms.timestamp)}","{_scts(sms.discharge_time)}",{sms.status}',
+                None,
+            )
+        if sms.encoding == "ucs2":
+            data = sms.text.encode("utf-16-be").hex().upper()
+        elif sms.encoding == "8bit":
+            data = sms.text
+        else:
+            data = self._te_string(sms.text)
+        address = self._te_string(sms.number)
+        if sms.type == "SMS-SUBMIT":
+            return f'"{address}",', data
+        return f'"{address}",,"{_scts(sms.timestamp)}"', data
+
+
+def _scts(when: Any) -> str:
+    """27.005 time-string `yy/MM/dd,hh:mm:ss±zz` (zz in quarters of an hour)."""
+    return when.strftime("%y/%m/%d,%H:%M:%S") + _tz_suffix(when) if when else ""
 
 
 def _tz_suffix(when: Any) -> str:
@@ -744,10 +810,12 @@ def _cmee(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
 
 
 def _cpin(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    """27.007 §8.3. Three wrong PINs ask for the PUK; ten wrong PUKs block the SIM for
+    good (+CME ERROR: 13, SIM failure, from then on)."""
+    if m.puk_attempts <= 0:
+        raise _Err("CME", CME_SIM_FAILURE)
     if form == "read":
-        if m.puk_required:
-            return ["+CPIN: SIM PUK"]
-        return ["+CPIN: SIM PIN" if m.sim_locked else "+CPIN: READY"]
+        return [f"+CPIN: {m._pin_code()}"]
     if form == "test":
         return []
     if form != "set":
@@ -758,8 +826,10 @@ def _cpin(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
             m.faults.pin_required = False
             m.profile.pin = args[1]
             m.pin_attempts = 3
+            m.puk_attempts = 10
             return []
-        raise _Err("CME", CME_INCORRECT_PASSWORD)
+        m.puk_attempts -= 1
+        raise _Err("CME", CME_INCORRECT_PASSWORD if m.puk_attempts > 0 else CME_SIM_FAILURE)
     if not m.sim_locked:
         raise _Err("CME", 3)  # operation not allowed: no PIN asked for
     if args[0] == (m.profile.pin if m.profile.pin is not None else DEFAULT_PIN):
@@ -771,6 +841,20 @@ def _cpin(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     if m.pin_attempts <= 0:
         m.puk_required = True
     raise _Err("CME", CME_INCORRECT_PASSWORD)
+
+
+def _huawei_cpin(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    """Huawei AT^CPIN?: `^CPIN: <code>,[<times>],<puk>,<pin>,<puk2>,<pin2>` (attempts left;
+    <times> for the code asked for now, empty when READY)."""
+    if form == "test":
+        return []
+    if form != "read":
+        raise _Err("ERROR")
+    if m.puk_attempts <= 0:
+        raise _Err("CME", CME_SIM_FAILURE)
+    code = m._pin_code()
+    times = {"SIM PIN": m.pin_attempts, "SIM PUK": m.puk_attempts}.get(code, "")
+    return [f"^CPIN: {code},{times},{m.puk_attempts},{m.pin_attempts},10,3"]
 
 
 def _cfun(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
@@ -938,6 +1022,12 @@ def _cnmi(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     if len(args) > 5:
         raise _Err("CMS", CMS_OP_NOT_SUPPORTED)
     m.s.cnmi = values
+    if values[0] in (1, 2) and m._cnmi_buffer:
+        # 27.005 §3.4.1 <bfr>: 0 flushes the buffered indications to the TE, 1 clears them.
+        held, m._cnmi_buffer = m._cnmi_buffer, []
+        if values[4] == 0:
+            for urc in held:
+                m._urc(urc)  # the line is busy: they follow this command's OK
     return []
 
 
@@ -1193,6 +1283,7 @@ _EXTENDED: dict[str, Callable[[SimulatedModem, str, list[str]], Any]] = {
     "+GCAP": _gcap,
     "+CMEE": _cmee,
     "+CPIN": _cpin,
+    "^CPIN": _huawei_cpin,
     "+CFUN": _cfun,
     "+CSQ": _csq,
     "+CREG": _registration("creg", "+CREG"),

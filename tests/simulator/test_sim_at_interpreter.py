@@ -174,6 +174,29 @@ def test_three_wrong_pins_ask_for_the_puk_and_the_puk_sets_a_new_pin(
     assert line.at("AT+CIMI") == info(line.modem.profile.imsi)
 
 
+def test_ten_wrong_puks_block_the_sim_for_good(make_line: Callable[..., Line]) -> None:
+    line = make_line(pin="1234", puk="87654321")
+    line.at("AT+CMEE=1")
+    for _ in range(3):
+        line.at('AT+CPIN="0000"')
+    for _ in range(9):
+        assert line.at('AT+CPIN="00000000","1111"') == cme(16)
+    assert line.at("AT^CPIN?") == info("^CPIN: SIM PUK,1,1,0,10,3")
+    assert line.at('AT+CPIN="00000000","1111"') == cme(13)
+    assert line.at('AT+CPIN="87654321","1111"') == cme(13)
+    assert line.at("AT+CPIN?") == cme(13)
+    assert line.at("AT+CIMI") == cme(13)
+
+
+def test_huawei_cpin_shows_attempts_left(make_line: Callable[..., Line]) -> None:
+    line = make_line(pin="1234")
+    assert line.at("AT^CPIN?") == info("^CPIN: SIM PIN,3,10,3,10,3")
+    line.at('AT+CPIN="0000"')
+    assert line.at("AT^CPIN?") == info("^CPIN: SIM PIN,2,10,2,10,3")
+    line.at('AT+CPIN="1234"')
+    assert line.at("AT^CPIN?") == info("^CPIN: READY,,10,3,10,3")
+
+
 def test_sms_commands_need_the_pin_too(make_line: Callable[..., Line]) -> None:
     line = make_line(pin="1234")
     line.at("AT+CMEE=1")
@@ -404,6 +427,43 @@ def test_no_status_report_unless_requested(line: Line) -> None:
     line.at("AT+CNMI=2,1,0,1,0")
     send_pdu(line, status_report=False)
     assert line.advance(60) == b""
+
+
+def test_mode_0_buffers_indications_until_cnmi_flushes_them(line: Line, network: Network) -> None:
+    line.at("AT+CNMI=0,1,0,2,0")
+    network.inbound_pdu(line.modem.modem_id, deliver_pdu("one"))
+    send_pdu(line, status_report=True)
+    assert line.advance(1) == b""
+    assert line.at("AT+CNMI=2,1,0,2,0") == OK + b'\r\n+CMTI: "SM",1\r\n\r\n+CDSI: "SM",2\r\n'
+    assert line.at("AT+CNMI?") == info("+CNMI: 2,1,0,2,0")
+
+
+def test_bfr_1_drops_the_buffered_indications(line: Line, network: Network) -> None:
+    line.at("AT+CNMI=0,1,0,0,0")
+    network.inbound_pdu(line.modem.modem_id, deliver_pdu())
+    assert line.at("AT+CNMI=2,1,0,0,1") == OK
+    assert line.at("AT+CPMS?") == info('+CPMS: "SM",1,30,"SM",1,30,"SM",1,30')  # still stored
+
+
+def test_text_mode_cmt_and_cds(line: Line, network: Network) -> None:
+    line.at("AT+CMGF=1")
+    line.at("AT+CNMI=2,2,0,1,0")
+    network.inbound_pdu(line.modem.modem_id, deliver_pdu("text cmt", sender="+31699999999"))
+    assert line.read() == b'\r\n+CMT: "+31699999999",,"26/03/14,15:09:26+00"\r\ntext cmt\r\n'
+    line.at("AT+CSMP=49,167,0,0")
+    line.at('AT+CMGS="+31611111111"')
+    assert line.send("report\x1a") == b"\r\n+CMGS: 0\r\n" + OK
+    assert line.advance(0) == (
+        b'\r\n+CDS: 6,0,"+31611111111",145,"26/03/14,15:09:26+00","26/03/14,15:09:26+00",0\r\n'
+    )
+
+
+def test_text_mode_shows_ucs2_as_hex(line: Line, network: Network) -> None:
+    network.inbound("sim1", "+31699999999", "Жук")
+    line.at("AT+CMGF=1")
+    assert line.at("AT+CMGR=1") == info(
+        '+CMGR: "REC UNREAD","+31699999999",,"26/03/14,15:09:26+00"', "04160443043A"
+    )
 
 
 def test_urcs_wait_while_a_command_runs_and_follow_its_final_result(
