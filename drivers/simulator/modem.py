@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,6 +131,7 @@ class SimulatedModem:
         self.csca = network.smsc
         self.csms = 0
         self.cmms = 0
+        self.cusd = 0
         self.cfun = 1
         self.sim_locked = self.profile.pin is not None
         self._locked_by_fault = False
@@ -152,7 +154,7 @@ class SimulatedModem:
         self._awaiting_cnma: tuple[str, str] | None = None
         self._cnma_backlog: list[tuple[str, str]] = []
         self._cnmi_buffer: list[str] = []  # indications held while <mode> is 0
-        self.commands_seen: list[str] = []
+        self.commands_seen: deque[str] = deque(maxlen=1000)  # the latest command lines
         network.attach(self)
 
     # --- wiring -------------------------------------------------------------------------
@@ -199,6 +201,7 @@ class SimulatedModem:
         self.s = _Settings()
         self.csms = 0
         self.cmms = 0
+        self.cusd = 0
         self.cfun = 1
         self.cpms = ["SM", "SM", "SM"]
         if self.profile.pin is not None and not self.puk_required:
@@ -1264,6 +1267,31 @@ def _csmp(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     return []
 
 
+def _clac(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    """27.007 §8.37: the commands this modem knows, one per line (python-gsmmodem reads it)."""
+    if form == "test":
+        return []
+    if form != "exec":
+        raise _Err("ERROR")
+    return ["AT" + name for name in _EXTENDED]
+
+
+def _cusd(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
+    """27.007 §7.15: presentation of USSD results on or off; sending USSD is not simulated."""
+    if form == "read":
+        return [f"+CUSD: {m.cusd}"]
+    if form == "test":
+        return ["+CUSD: (0-2)"]
+    if form != "set":
+        raise _Err("ERROR")
+    if len(args) > 1 and args[1]:
+        raise _Err("CME", CME_OP_NOT_SUPPORTED)
+    n = _int(args[0] or "0", 0, 2)
+    if n in (0, 1):
+        m.cusd = n
+    return []
+
+
 def _ccid(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     m._need_sim()
     return [f"^ICCID: {m.profile.iccid}" if m.profile.manufacturer == "huawei" else m.profile.iccid]
@@ -1316,4 +1344,7 @@ _EXTENDED: dict[str, Callable[[SimulatedModem, str, list[str]], Any]] = {
     "^CURC": _ok("^CURC: 1"),
     "^PORTSEL": _ok("^PORTSEL: 0"),  # Huawei: which port carries URCs; gammu sets it
     "+CHUP": _ok(),
+    "+CVHU": _ok("+CVHU: 0"),
+    "+CLAC": _clac,
+    "+CUSD": _cusd,
 }

@@ -115,9 +115,18 @@ def test_identity_commands_answer_one_line_each(line: Line) -> None:
 
 
 def test_commands_clients_send_during_init_answer_ok(line: Line) -> None:
-    for command in ("ATZ", "AT&F", "ATQ0", "ATV1", "AT+CLIP=1", "AT+CRC=1", "AT+CFUN=1", "AT^CURC=0"):
+    for command in (
+        "ATZ", "AT&F", "ATQ0", "ATV1", "AT+CLIP=1", "AT+CRC=1", "AT+CVHU=0", "AT+CUSD=1", "AT+CUSD=0",
+        "AT+CFUN=1", "AT^CURC=0", "AT+CMMS=2", "AT+CSDH=1", "AT+COPS=3,0", "AT+CSMP=49,167,0,0",
+    ):
         line.at("ATE0")
         assert line.at(command) == OK, command
+
+
+def test_clac_lists_the_commands_it_knows(line: Line) -> None:
+    lines = line.at("AT+CLAC").split(b"\r\n")
+    assert lines[-2:] == [b"OK", b""]
+    assert {b"AT+CMGS", b"AT+CNMI", b"AT+CPMS", b"AT+CSCA"} <= set(lines)
 
 
 # --- CMEE ----------------------------------------------------------------------------------
