@@ -64,6 +64,8 @@ class ModemLink:
         Raises the last error once `attempts` are used up.
         """
         tried = 0
+        if self.modem is not None:
+            await self._drop(self.last_error or "reconnecting")
         while True:
             self.state = "connecting"
             tried += 1
@@ -89,6 +91,11 @@ class ModemLink:
             self.last_error = None
             self.state = "ready"
             return modem
+
+    @property
+    def retry_delay(self) -> float:
+        """How long to wait before the next attempt after the failures so far."""
+        return self._delay(max(1, self.failures))
 
     async def check(self) -> Health:
         """Poll health; a modem that is gone or hung is closed and marked down (raises ModemGone)."""

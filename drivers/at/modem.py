@@ -405,6 +405,11 @@ class Modem:
         await self._cmd(f"AT+CMGD={location.index}")
         self._handed.discard(location)
 
+    def forget(self, item: Incoming) -> None:
+        """The caller could not store `item`: let the next storage poll hand it over again."""
+        if item.location is not None:
+            self._handed.discard(item.location)
+
     async def acknowledge(self, item: Incoming) -> None:
         """The caller has stored `item`: free its slot in the modem."""
         if item.location is not None:

@@ -1,0 +1,352 @@
+"""Dispatcher: one worker per modem, pulling work from the outbox at the modem's own pace.
+
+Why pull: a worker claims a message only when its modem is healthy and its token bucket
+allows a part now, so work flows to the least-loaded healthy modem without a central
+scheduler, and a slow or dead modem simply stops taking work. All parts of a message
+go through the modem that claimed it (the handset reassembles by sender number).
+
+Each part's `+CMGS: <mr>` is committed before the next part is sent. When something
+fails, `drivers.at.errors.classify` decides:
+
+- `permanent`: the message fails with the modem's reason;
+- `retry_same`: back to the queue with backoff, still pinned to this modem if some of its
+  parts already went out (throttling errors also halve this modem's rate);
+- `retry_other_modem`: back to the queue for any modem; a partly sent multipart message
+  is resent whole with a new concatenation reference;
+- `modem_fault`: as `retry_other_modem`, and the modem is taken out of service, closed
+  and reopened in the background with backoff until it answers again.
+
+Received messages and status reports are handed to `on_incoming` and removed from the
+modem only after that returned (the caller has stored them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from drivers._exceptions import AtError, CmeError, CmsError, ModemGone
+from drivers.at.errors import Action, classify
+from drivers.at.link import ModemLink
+from drivers.at.modem import Health, Incoming, Modem
+from drivers.sms import SubmitPart
+from gateway.clock import Clock
+from gateway.pacing import Pacer, PacingSnapshot
+
+__all__ = [
+    "ClaimedPart",
+    "ClaimedMessage",
+    "WorkStore",
+    "ModemWorker",
+    "WorkerState",
+    "WorkerStatus",
+    "THROTTLING_CMS",
+]
+
+log = logging.getLogger("modemgate.dispatcher")
+
+WorkerState = Literal["starting", "ready", "faulty", "disabled", "draining", "capped", "stopped"]
+
+# Errors that mean "slow down" rather than "something is wrong" (27.005 §3.2.5 / 24.011).
+THROTTLING_CMS = frozenset({41, 42, 47, 332})
+THROTTLING_CME = frozenset({14})  # SIM busy
+
+
+@dataclass(frozen=True)
+class ClaimedPart:
+    part_id: int
+    seq: int
+    pdu: str
+    tpdu_length: int
+    sent: bool = False  # its MR is already committed (an earlier, interrupted attempt)
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    message_id: str
+    recipient: str
+    parts: tuple[ClaimedPart, ...]
+    attempt: int = 1  # how many times this message has been tried, this one included
+
+
+class WorkStore(Protocol):
+    """What a worker needs from the outbox (implemented over gateway.outbox)."""
+
+    async def claim(self, modem_id: str) -> ClaimedMessage | None: ...
+
+    async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None: ...
+
+    async def message_sent(self, message_id: str) -> None: ...
+
+    async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None: ...
+
+    async def fail(self, message_id: str, *, error: str) -> None: ...
+
+    async def release(self, message_id: str) -> None:
+        """Unclaim without counting an attempt (the modem went away before sending anything)."""
+
+
+@dataclass
+class WorkerStatus:
+    """What GET /v1/modems and /metrics show of one modem."""
+
+    modem_id: str
+    state: WorkerState = "starting"
+    enabled: bool = True
+    sent_parts: int = 0
+    sent_messages: int = 0
+    failed: int = 0
+    retried: int = 0
+    faults: int = 0
+    last_error: str | None = None
+    health: Health | None = None
+    identity: dict[str, str | None] = field(default_factory=dict)
+
+
+class ModemWorker:
+    """Drives one modem: sends what it claims, receives what arrives, watches health."""
+
+    def __init__(
+        self,
+        modem_id: str,
+        link: ModemLink,
+        pacer: Pacer,
+        store: WorkStore,
+        *,
+        clock: Clock,
+        on_incoming: Callable[[str, Incoming], Awaitable[None]],
+        idle_poll: float = 1.0,
+        health_interval: float = 30.0,
+        storage_poll: float = 60.0,
+        on_part_sent: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self.modem_id = modem_id
+        self.link = link
+        self.pacer = pacer
+        self.store = store
+        self.clock = clock
+        self.status = WorkerStatus(modem_id)
+        self._on_incoming = on_incoming
+        self._on_part_sent = on_part_sent
+        self._idle_poll = idle_poll
+        self._health_interval = health_interval
+        self._storage_poll = storage_poll
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._draining = False
+        self._background: list[asyncio.Task[None]] = []
+
+    # --- control ------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New work may be waiting (a message was just submitted)."""
+        self._wake.set()
+
+    def enable(self, enabled: bool) -> None:
+        self.status.enabled = enabled
+        self._draining = False
+        self.wake()
+
+    def drain(self) -> None:
+        """Finish the message in hand, then take no more (until enabled again)."""
+        self._draining = True
+        self.wake()
+
+    def pacing(self) -> PacingSnapshot:
+        return self.pacer.snapshot(self.clock.monotonic(), self.clock.now().date())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+
+    # --- main loop ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            while not self._stopping:
+                if not self.status.enabled or self._draining:
+                    self.status.state = "draining" if self._draining else "disabled"
+                    await self._idle(self._idle_poll)
+                    continue
+                modem = await self._ensure_connected()
+                if modem is None:
+                    continue
+                if not await self._paced():
+                    continue
+                message = await self.store.claim(self.modem_id)
+                if message is None:
+                    await self._idle(self._idle_poll)
+                    continue
+                await self._send(modem, message)
+        finally:
+            self.status.state = "stopped"
+            for task in self._background:
+                task.cancel()
+            await self.link.close()
+
+    async def _ensure_connected(self) -> Modem | None:
+        modem = self.link.modem
+        if modem is not None and not modem.gone and self.status.state not in ("faulty", "starting"):
+            return modem
+        if modem is not None and modem.gone:
+            self._fault("port gone")
+        try:
+            modem = await self.link.connect(attempts=1)
+        except AtError as exc:
+            self._fault(str(exc))  # a modem that never comes up is as faulty as one that died
+            await self._idle(self.link.retry_delay)
+            return None
+        ident = modem.identity
+        self.status.identity = {
+            "manufacturer": ident.manufacturer,
+            "model": ident.model,
+            "imei": ident.imei,
+            "imsi": ident.imsi,
+        }
+        self.status.state = "ready"
+        self._start_background(modem)
+        return modem
+
+    async def _paced(self) -> bool:
+        """Wait for a token; False when the caller should re-check state first."""
+        delay = self.pacer.delay(self.clock.monotonic(), self.clock.now().date())
+        if delay is None:
+            self.status.state = "capped"
+            await self._idle(60.0)
+            return False
+        if self.status.state == "capped":
+            self.status.state = "ready"
+        if delay > 0:
+            await self._idle(delay, wake_early=False)
+            return False
+        return True
+
+    async def _send(self, modem: Modem, message: ClaimedMessage) -> None:
+        sent_any = any(p.sent for p in message.parts)
+        pending = [p for p in message.parts if not p.sent]
+        try:
+            ctx = modem.multipart() if len(message.parts) > 1 else contextlib.nullcontext()
+            async with ctx:
+                for part in pending:
+                    await self._take_token()
+                    started = self.clock.monotonic()
+                    mr = await modem.send(SubmitPart(part.pdu, part.tpdu_length))
+                    sent_any = True
+                    await self.store.part_sent(part.part_id, self.modem_id, mr)
+                    self.status.sent_parts += 1
+                    self.pacer.succeeded(self.clock.monotonic())
+                    if self._on_part_sent is not None:
+                        self._on_part_sent(self.modem_id, self.clock.monotonic() - started)
+            await self.store.message_sent(message.message_id)
+            self.status.sent_messages += 1
+        except AtError as exc:
+            await self._handle_error(message, exc, sent_any)
+
+    async def _take_token(self) -> None:
+        while not self.pacer.take(self.clock.monotonic(), self.clock.now().date()):
+            delay = self.pacer.delay(self.clock.monotonic(), self.clock.now().date())
+            # Daily cap reached mid-message: finish it anyway; the cap is about new work.
+            if delay is None:
+                return
+            await self.clock.sleep(delay)
+
+    async def _handle_error(self, message: ClaimedMessage, exc: AtError, sent_any: bool) -> None:
+        action = classify(exc, attempt=message.attempt)
+        error = str(exc)
+        self.status.last_error = error
+        log.info("%s: message %s: %s -> %s", self.modem_id, message.message_id, error, action.value)
+        if action is Action.PERMANENT:
+            self.status.failed += 1
+            await self.store.fail(message.message_id, error=error)
+            return
+        self.status.retried += 1
+        if action is Action.RETRY_SAME:
+            if _is_throttling(exc):
+                self.pacer.throttled(self.clock.monotonic())
+            await self.store.retry(message.message_id, error=error, resend_whole=False, pinned=sent_any)
+            return
+        # Another modem must take it: a partly sent multipart message goes again, whole.
+        await self.store.retry(message.message_id, error=error, resend_whole=sent_any, pinned=False)
+        if action is Action.MODEM_FAULT:
+            self._fault(error)
+            if isinstance(exc, ModemGone) or self.link.modem is None or self.link.modem.gone:
+                return
+            # Answering but broken (SIM gone, ME failure): close it so it is re-probed.
+            with contextlib.suppress(Exception):
+                await self.link.modem.close()
+
+    def _fault(self, reason: str) -> None:
+        if self.status.state != "faulty":
+            self.status.faults += 1
+        self.status.state = "faulty"
+        self.status.last_error = reason
+        for task in self._background:
+            task.cancel()
+        self._background = []
+
+    # --- receiving and health -----------------------------------------------------------
+
+    def _start_background(self, modem: Modem) -> None:
+        for task in self._background:
+            task.cancel()
+        self._background = [
+            asyncio.ensure_future(self._receive(modem)),
+            asyncio.ensure_future(self._watch(modem)),
+        ]
+
+    async def _receive(self, modem: Modem) -> None:
+        while True:
+            item = await modem.next_incoming()
+            try:
+                await self._on_incoming(self.modem_id, item)
+            except Exception:
+                # Not stored: leave it in the modem; the storage poll hands it over again.
+                log.exception("%s: storing a received message failed", self.modem_id)
+                modem.forget(item)
+                continue
+            try:
+                await modem.acknowledge(item)
+            except AtError as exc:
+                log.warning("%s: could not delete a stored message: %s", self.modem_id, exc)
+
+    async def _watch(self, modem: Modem) -> None:
+        since_poll = self._storage_poll  # poll storage right away: catch what came while away
+        while True:
+            try:
+                if since_poll >= self._storage_poll:
+                    await modem.poll_storage()
+                    since_poll = 0.0
+                self.status.health = await modem.health()
+            except (CmsError, CmeError) as exc:
+                log.warning("%s: health/storage poll: %s", self.modem_id, exc)
+            except AtError as exc:
+                self._fault(str(exc))
+                self.wake()
+                return
+            await self.clock.sleep(self._health_interval)
+            since_poll += self._health_interval
+
+    async def _idle(self, seconds: float, *, wake_early: bool = True) -> None:
+        if not wake_early:
+            await self.clock.sleep(seconds)
+            return
+        self._wake.clear()
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+
+
+def _is_throttling(exc: AtError) -> bool:
+    if isinstance(exc, CmsError):
+        return exc.code in THROTTLING_CMS
+    if isinstance(exc, CmeError):
+        return exc.code in THROTTLING_CME
+    return False

@@ -1,0 +1,113 @@
+"""An in-memory WorkStore with the outbox's rules, to test the dispatcher alone."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+
+from drivers.sms import encode_submit
+from gateway.dispatcher import ClaimedMessage, ClaimedPart
+
+
+@dataclass
+class MemPart:
+    part_id: int
+    seq: int
+    pdu: str
+    tpdu_length: int
+    mr: int | None = None
+    modem_id: str | None = None
+
+
+@dataclass
+class MemMessage:
+    message_id: str
+    recipient: str
+    text: str
+    parts: list[MemPart]
+    status: str = "queued"
+    modem_id: str | None = None  # pinned
+    claimed_by: str | None = None
+    attempts: int = 0
+    errors: list[str] = field(default_factory=list)
+    sends: list[tuple[str, int]] = field(default_factory=list)  # (modem, seq) every part sent
+
+
+class MemStore:
+    def __init__(self, max_attempts: int = 5) -> None:
+        self.messages: dict[str, MemMessage] = {}
+        self._ids = itertools.count(1)
+        self._ref = itertools.count(1)
+        self.max_attempts = max_attempts
+        self.lock = asyncio.Lock()
+
+    def add(self, recipient: str, text: str) -> str:
+        mid = f"m{next(self._ids)}"
+        self.messages[mid] = MemMessage(mid, recipient, text, self._encode(recipient, text))
+        return mid
+
+    def _encode(self, recipient: str, text: str) -> list[MemPart]:
+        ref = next(self._ref) % 256
+        return [
+            MemPart(next(self._ids), i, p.pdu, p.tpdu_length)
+            for i, p in enumerate(encode_submit(recipient, text, ref=ref), 1)
+        ]
+
+    async def claim(self, modem_id: str) -> ClaimedMessage | None:
+        async with self.lock:
+            for m in self.messages.values():
+                if m.status != "queued" or m.claimed_by:
+                    continue
+                if m.modem_id not in (None, modem_id):
+                    continue
+                m.claimed_by = modem_id
+                m.status = "sending"
+                m.attempts += 1
+                return ClaimedMessage(
+                    m.message_id,
+                    m.recipient,
+                    tuple(ClaimedPart(p.part_id, p.seq, p.pdu, p.tpdu_length, p.mr is not None) for p in m.parts),
+                    m.attempts,
+                )
+        return None
+
+    def _part(self, part_id: int) -> tuple[MemMessage, MemPart]:
+        for m in self.messages.values():
+            for p in m.parts:
+                if p.part_id == part_id:
+                    return m, p
+        raise KeyError(part_id)
+
+    async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
+        m, p = self._part(part_id)
+        p.mr, p.modem_id = mr, modem_id
+        m.modem_id = modem_id
+        m.sends.append((modem_id, p.seq))
+
+    async def message_sent(self, message_id: str) -> None:
+        m = self.messages[message_id]
+        m.status, m.claimed_by = "sent", None
+
+    async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None:
+        m = self.messages[message_id]
+        m.errors.append(error)
+        m.claimed_by = None
+        if m.attempts >= self.max_attempts:
+            m.status = "failed"
+            return
+        m.status = "queued"
+        if resend_whole:
+            m.parts = self._encode(m.recipient, m.text)
+        if not pinned:
+            m.modem_id = None
+
+    async def fail(self, message_id: str, *, error: str) -> None:
+        m = self.messages[message_id]
+        m.errors.append(error)
+        m.status, m.claimed_by = "failed", None
+
+    async def release(self, message_id: str) -> None:
+        m = self.messages[message_id]
+        m.status, m.claimed_by = "queued", None
+        m.attempts -= 1
