@@ -1,0 +1,120 @@
+"""Database engines, migrations and transactions, for SQLite and PostgreSQL.
+
+SQLite is the default: one file, WAL journal (readers never wait for the writer),
+`synchronous=FULL` (a commit survives a power cut: a message acknowledged with 202 is
+on disk), foreign keys on, and a busy timeout so a writer waits its turn instead of
+failing. Python's sqlite3 module opens transactions only before writes, which would
+leave a read-then-write (the outbox claim) unprotected, so the engine issues `BEGIN`
+itself: `BEGIN IMMEDIATE` for `transaction()` (take the write lock up front, so two
+writers queue instead of one failing with "database is locked" on upgrade), plain
+`BEGIN` otherwise.
+
+PostgreSQL goes through psycopg 3 (`postgresql+psycopg://`). A schema other than
+`public` can be chosen in the URL: `...?options=-csearch_path%3Dmyschema`.
+
+Migrations are Alembic revisions in `gateway/migrations`, applied by `migrate()` at start;
+no alembic.ini is needed. To write a new revision from a checkout:
+`alembic -c gateway/migrations/alembic.ini revision --autogenerate -m "..."`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+from drivers import ConfigError
+
+__all__ = ["create_engine_for", "migrate", "session", "transaction", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 30_000
+_WRITE = "modemgate_write"  # execution option: begin with BEGIN IMMEDIATE on SQLite
+_MIGRATION_LOCK = 0x6D6F64656D67  # pg_advisory_xact_lock key: "modemg"
+
+
+def create_engine_for(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url` (sqlite:///FILE or postgresql+psycopg://…), configured as above.
+
+    `kwargs` go to `sqlalchemy.create_engine`. Raises ConfigError for other databases.
+    """
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(f"database_url {url!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, **kwargs)
+    if parsed.drivername == "postgresql+psycopg":
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa.create_engine(parsed, **kwargs)
+    raise ConfigError(f"database_url {url!r}: use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision. Safe to run from several processes at once."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+
+def session(engine: Engine) -> Session:
+    """A Session whose objects stay readable after commit (`with session(engine) as s:`)."""
+    return Session(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One short write transaction: committed on success, rolled back on error.
+
+    On SQLite it starts with BEGIN IMMEDIATE, so it holds the single write lock from its
+    first statement (and waits up to the busy timeout for it).
+    """
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+def _sqlite_engine(url: sa.engine.URL, **kwargs: Any) -> Engine:
+    memory = url.database in (None, "", ":memory:")
+    if memory:
+        kwargs.setdefault("poolclass", StaticPool)
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we say BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+    return engine

@@ -1,0 +1,291 @@
+"""Tables: API keys, the outbox (messages and their parts), delivery reports, inbound
+messages, webhooks and their durable delivery queue.
+
+Conventions:
+- A message's id is a text UUID (`str(uuid4())`): unguessable in URLs, and made by the
+  process that accepts the message, so two gateways on one database never collide. Every
+  other table counts with an integer id.
+- Every timestamp is timezone-aware UTC (`UtcDateTime`): PostgreSQL stores `timestamptz`,
+  SQLite the UTC wall time, and both give back aware datetimes. A naive datetime is refused.
+- Status words are closed sets (the `Literal` aliases below), checked by the database too.
+- Changes to these tables go through a new Alembic revision in `gateway/migrations`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "UtcDateTime",
+    "MessageStatus",
+    "PartStatus",
+    "Category",
+    "MESSAGE_STATUSES",
+    "PART_STATUSES",
+    "CATEGORIES",
+    "ApiKey",
+    "Message",
+    "Part",
+    "DeliveryReport",
+    "InboundMessage",
+    "InboundPart",
+    "Webhook",
+    "WebhookDelivery",
+    "metadata",
+    "new_message_id",
+    "utcnow",
+]
+
+MessageStatus = Literal["queued", "sending", "sent", "delivered", "failed", "expired", "suppressed"]
+# pending: not yet handed to a modem; sending: claimed (maybe between AT+CMGS and its
+# commit); sent: +CMGS <mr> committed; delivered/failed: by status report or by the
+# outbox; expired: validity passed before it went out; cancelled: replaced by a whole
+# resend (a new generation of parts) before it went out.
+PartStatus = Literal["pending", "sending", "sent", "delivered", "failed", "expired", "cancelled"]
+Category = Literal["transactional", "marketing"]
+
+MESSAGE_STATUSES: tuple[MessageStatus, ...] = (
+    "queued", "sending", "sent", "delivered", "failed", "expired", "suppressed"
+)  # fmt: skip
+PART_STATUSES: tuple[PartStatus, ...] = ("pending", "sending", "sent", "delivered", "failed", "expired", "cancelled")
+CATEGORIES: tuple[Category, ...] = ("transactional", "marketing")
+
+# Named constraints, so later migrations (batch mode on SQLite) can refer to them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = SQLModel.metadata
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_message_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """An aware UTC datetime on every database; naive values are a programming error."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the gateway stores aware UTC times only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class ApiKey(SQLModel, table=True):
+    """A bearer key: only its lookup prefix and its hash are stored (gateway.apikeys)."""
+
+    __tablename__: Any = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    prefix: str = Field(unique=True, index=True)
+    key_hash: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Message(SQLModel, table=True):
+    """One SMS as submitted; its parts are in `Part`, pre-encoded at submit.
+
+    `modem_id` is the modem all its parts go through: set when the first part is sent
+    there and cleared only when the message is released for a whole resend (a new
+    `generation` of parts with a new `concat_ref`). `requested_modem` is the caller's
+    choice, kept across resends. `lease_owner`/`lease_until` say who is sending it now;
+    while it is `sending`, `next_attempt_at` equals `lease_until`, so an abandoned message
+    comes due again when its lease runs out.
+    """
+
+    __tablename__: Any = "message"
+    __table_args__ = (
+        sa.UniqueConstraint("api_key_id", "idempotency_key"),
+        sa.Index("ix_message_claim", "status", "next_attempt_at"),
+        sa.Index("ix_message_listing", "api_key_id", "created_at"),
+        sa.CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+        sa.CheckConstraint(_in("category", CATEGORIES), name="category"),
+    )
+
+    id: str = Field(default_factory=new_message_id, primary_key=True, max_length=36)
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    idempotency_key: str | None = None
+    request_hash: str  # sha256 of the request, to tell a retry from a conflicting reuse
+    recipient: str  # E.164
+    text: str = Field(sa_type=sa.Text)
+    encoding: str  # as encoded: gsm7 | ucs2
+    category: str = "transactional"
+    status: str = "queued"
+    requested_modem: str | None = None
+    modem_id: str | None = None
+    concat_ref: int | None = None  # 8-bit concatenation reference of the current parts
+    generation: int = 1
+    parts_total: int
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UtcDateTime)
+    valid_until: datetime = Field(sa_type=UtcDateTime)
+    lease_owner: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    callback_url: str | None = None
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Part(SQLModel, table=True):
+    """One SMS-SUBMIT of a message; `message_reference` is the modem's `+CMGS: <mr>`."""
+
+    __tablename__: Any = "part"
+    __table_args__ = (
+        sa.UniqueConstraint("message_id", "generation", "seq"),
+        # Delivery-report correlation: same modem, same MR, submitted near the SCTS.
+        sa.Index("ix_part_report", "modem_id", "message_reference", "submitted_at"),
+        sa.CheckConstraint(_in("status", PART_STATUSES), name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(foreign_key="message.id", ondelete="CASCADE", max_length=36)
+    generation: int = 1
+    seq: int  # 1-based
+    pdu: str = Field(sa_type=sa.Text)  # hex, SMSC prefix included
+    tpdu_length: int
+    status: str = "pending"
+    attempt: int = 0  # the message attempt that last handed this part to a modem
+    modem_id: str | None = None
+    message_reference: int | None = None
+    submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    report_status: int | None = None  # TP-ST of the latest report, 3GPP TS 23.040 §9.2.3.15
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class DeliveryReport(SQLModel, table=True):
+    """An SMS-STATUS-REPORT as received; `part_id` is None while it matches no part."""
+
+    __tablename__: Any = "delivery_report"
+    __table_args__ = (
+        sa.Index("ix_delivery_report_match", "modem_id", "message_reference", "received_at"),
+        sa.Index("ix_delivery_report_part", "part_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    modem_id: str
+    message_reference: int
+    recipient: str
+    tp_status: int
+    category: str  # delivered | pending | failed | unknown (drivers.sms.StatusCategory)
+    scts: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    discharge_time: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    received_at: datetime = Field(sa_type=UtcDateTime)
+    pdu: str = Field(sa_type=sa.Text)
+    part_id: int | None = Field(default=None, foreign_key="part.id", ondelete="SET NULL")
+
+
+class InboundMessage(SQLModel, table=True):
+    """A received SMS, reassembled from its parts; `complete` once all have arrived.
+
+    `flagged_at` is set when parts are still missing after the reassembly timeout; the
+    text then holds what did arrive.
+    """
+
+    __tablename__: Any = "inbound_message"
+    __table_args__ = (
+        sa.Index("ix_inbound_message_assembly", "modem_id", "sender", "concat_ref", "complete"),
+        sa.Index("ix_inbound_message_received_at", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    modem_id: str
+    sender: str
+    text: str = Field(default="", sa_type=sa.Text)
+    concat_ref: int | None = None
+    parts_total: int = 1
+    parts_received: int = 0
+    complete: bool = False
+    scts: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    received_at: datetime = Field(sa_type=UtcDateTime)  # first part
+    completed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    flagged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class InboundPart(SQLModel, table=True):
+    """One received SMS-DELIVER, kept as received."""
+
+    __tablename__: Any = "inbound_part"
+    __table_args__ = (sa.Index("ix_inbound_part_assembly", "modem_id", "sender", "concat_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_message_id: int | None = Field(default=None, foreign_key="inbound_message.id", ondelete="CASCADE")
+    modem_id: str
+    sender: str
+    text: str = Field(sa_type=sa.Text)
+    encoding: str
+    concat_ref: int | None = None
+    concat_total: int | None = None
+    concat_seq: int | None = None
+    scts: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    received_at: datetime = Field(sa_type=UtcDateTime)
+    pdu: str = Field(sa_type=sa.Text)
+
+
+class Webhook(SQLModel, table=True):
+    """An endpoint that receives signed events (gateway.signing)."""
+
+    __tablename__: Any = "webhook"
+
+    id: int | None = Field(default=None, primary_key=True)
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    url: str
+    secret: str
+    events: str  # comma-separated event types: message.status, message.inbound, delivery_report
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one webhook: a durable queue entry, retried until delivered or given up."""
+
+    __tablename__: Any = "webhook_delivery"
+    __table_args__ = (sa.Index("ix_webhook_delivery_due", "delivered_at", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhook.id", ondelete="CASCADE", index=True)
+    event: str
+    payload: str = Field(sa_type=sa.Text)  # the exact JSON body that is signed and sent
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UtcDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    gave_up_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_status: int | None = None  # HTTP status of the last attempt
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)

@@ -1,0 +1,102 @@
+"""Storage fixtures: every `engine` test runs on SQLite and on PostgreSQL.
+
+SQLite: a fresh database file per test, copied from one migrated template.
+PostgreSQL: one schema per test session (`mg_test_<random>`, chosen through the URL's
+search_path, dropped at the end), its tables emptied before each test. PostgreSQL is not
+optional: when it cannot be reached the tests fail and say so. The server is taken from
+MODEMGATE_TEST_POSTGRES (default: postgres at 127.0.0.1:5432, database `test`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gateway.db import create_engine_for, migrate
+from gateway.models import metadata
+
+POSTGRES_URL = os.environ.get("MODEMGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    """Wall-clock time that moves only when a test says so."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "modemgate.db"
+    engine = create_engine_for(f"sqlite:///{path}")
+    migrate(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    schema = f"mg_test_{secrets.token_hex(4)}"
+    admin = create_engine_for(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_URL} is unreachable, and the storage tests run on it as well as "
+            f"on SQLite. Start it (.ci/run does) or set MODEMGATE_TEST_POSTGRES. ({str(exc).splitlines()[0]})",
+            pytrace=False,
+        )
+    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = create_engine_for(url.render_as_string(hide_password=False), pool_size=12)
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        path = tmp_path / "modemgate.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        sqlite = create_engine_for(f"sqlite:///{path}")
+        yield sqlite
+        sqlite.dispose()
+        return
+    postgres: Engine = request.getfixturevalue("postgres_engine")
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    with postgres.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    yield postgres
