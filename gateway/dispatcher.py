@@ -223,6 +223,10 @@ class ModemWorker:
         if delay > 0:
             await self._idle(delay, wake_early=False)
             return False
+        # Stagger by load so that, of several idle modems woken by one new message, the
+        # one with the fullest bucket claims it first (least-loaded modem wins).
+        fill = self.pacing().tokens / max(1, self.pacer.burst)
+        await self.clock.sleep(0.02 * (1.0 - min(1.0, fill)))
         return True
 
     async def _send(self, modem: Modem, message: ClaimedMessage) -> None:

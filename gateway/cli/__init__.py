@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gateway.cli import modems, pdu, simulate
+from gateway.cli import modems, pdu, serve, simulate
 
 app = typer.Typer(
     name="modemgate",
@@ -15,21 +15,9 @@ app = typer.Typer(
 app.add_typer(pdu.app, name="pdu")
 app.command("simulate")(simulate.simulate)
 app.add_typer(modems.app, name="modems")
-
-
-@app.command()
-def serve(
-    config: str | None = typer.Option(None, "--config", help="TOML settings file."),
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
-) -> None:
-    """Run the HTTP API and the dispatcher in one process."""
-    typer.echo(
-        "modemgate serve: the gateway (outbox, dispatcher, HTTP API) is not built yet.\n"
-        "Available now: `modemgate pdu encode|decode|estimate`.",
-        err=True,
-    )
-    raise typer.Exit(code=1)
+app.command("serve")(serve.serve)
+app.command("send")(serve.send)
+app.add_typer(serve.apikey_app, name="apikey")
 
 
 def main() -> None:

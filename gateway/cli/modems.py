@@ -39,7 +39,8 @@ def probe_cmd(
     try:
         info = asyncio.run(_probe(port, pin, timeout))
     except AtError as exc:
-        typer.echo(f"error: {port}: {exc}", err=True)
+        message = str(exc) if port and port in str(exc) else f"{port}: {exc}"
+        typer.echo(f"error: {message}", err=True)
         raise typer.Exit(code=2) from None
     if as_json:
         typer.echo(json.dumps({"port": port, **info}))

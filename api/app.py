@@ -1,0 +1,42 @@
+"""`create_app(settings)`: the FastAPI application, with the gateway started in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.limits import BodyLimit
+from api.routers import health, inbox, messages, modems, reports, simulator, webhooks
+from gateway.service import Gateway
+from gateway.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI:
+    """The API. The gateway (workers, webhooks) starts and stops with the app."""
+    gw = gateway or Gateway(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await gw.start()
+        try:
+            yield
+        finally:
+            await gw.stop()
+
+    app = FastAPI(
+        title="modemgate",
+        version="0.1.0",
+        description="Self-hosted SMS gateway for USB GSM modems. Send with `Authorization: Bearer <key>`.",
+        lifespan=lifespan,
+    )
+    app.state.gateway = gw
+    install_error_handlers(app)
+    for router in (messages, reports, inbox, modems, webhooks, simulator, health):
+        app.include_router(router.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

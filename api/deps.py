@@ -1,0 +1,49 @@
+"""Dependencies every route reads the same way: the running gateway, the caller's API key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import select
+
+from api.errors import ApiError
+from gateway import apikeys
+from gateway.db import session
+from gateway.models import ApiKey
+from gateway.service import Gateway
+
+__all__ = ["GatewayDep", "CurrentKey", "get_gateway", "current_key"]
+
+
+def get_gateway(request: Request) -> Gateway:
+    return request.app.state.gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+def current_key(request: Request, gateway: GatewayDep) -> ApiKey:
+    """The API key of the request (`Authorization: Bearer <key>`), else 401.
+
+    The stored hash is compared in constant time; a wrong key and a missing one get
+    the same answer, and the key itself is never logged.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise ApiError(401, "unauthorized", "missing API key: send Authorization: Bearer <key>")
+    key = key.strip()
+    prefix = apikeys.parse_prefix(key)
+    row = None
+    if prefix is not None:
+        with session(gateway.engine) as s:
+            row = s.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    # Compare even when no row was found, so timing does not tell which prefixes exist.
+    hashed = row.key_hash if row is not None else apikeys.hash_key("mg_00000000_" + "0" * 32)
+    if not apikeys.matches(key, hashed) or row is None or row.revoked_at is not None:
+        raise ApiError(401, "unauthorized", "invalid API key")
+    return row
+
+
+CurrentKey = Annotated[ApiKey, Depends(current_key)]

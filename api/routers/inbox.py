@@ -1,0 +1,64 @@
+"""Inbox: received messages, concatenated ones reassembled."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+from sqlmodel import select
+
+from api.deps import CurrentKey, GatewayDep
+from api.pagination import decode_cursor, encode_cursor
+from api.schemas import InboundOut, Page
+from gateway.db import session
+from gateway.models import InboundMessage
+
+router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
+
+
+def inbound_out(m: InboundMessage) -> InboundOut:
+    return InboundOut(
+        id=m.id,  # type: ignore[arg-type]
+        modem=m.modem_id,
+        sender=m.sender,
+        text=m.text,
+        parts_total=m.parts_total,
+        parts_received=m.parts_received,
+        complete=m.complete,
+        flagged=m.flagged_at is not None,
+        received_at=m.received_at,
+        completed_at=m.completed_at,
+    )
+
+
+@router.get("", response_model=Page)
+def list_inbox(
+    key: CurrentKey,
+    gateway: GatewayDep,
+    sender: Annotated[str | None, Query(max_length=32)] = None,
+    modem: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page:
+    """Newest first. Incomplete concatenated messages are listed too (`complete` false)."""
+    query = select(InboundMessage)
+    if sender:
+        query = query.where(InboundMessage.sender == sender)
+    if modem:
+        query = query.where(InboundMessage.modem_id == modem)
+    if cursor:
+        stamp, ident = decode_cursor(cursor, int)
+        query = query.where(
+            sa.or_(
+                InboundMessage.received_at < stamp,
+                sa.and_(InboundMessage.received_at == stamp, InboundMessage.id < ident),
+            )
+        )
+    query = query.order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(limit + 1)
+    with session(gateway.engine) as s:
+        rows = list(s.exec(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].received_at, rows[-1].id) if more else None
+    return Page(items=[inbound_out(m) for m in rows], next_cursor=next_cursor)

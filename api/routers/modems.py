@@ -1,0 +1,81 @@
+"""Modems: health, signal, counters and pacing; enable, disable, drain, change the rate."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import CurrentKey, GatewayDep
+from api.errors import ApiError
+from api.schemas import ModemOut, ModemPatch
+from gateway.dispatcher import ModemWorker
+
+router = APIRouter(prefix="/v1/modems", tags=["modems"])
+
+
+def modem_out(worker: ModemWorker, simulated: bool) -> ModemOut:
+    st = worker.status
+    pacing = worker.pacing()
+    health = st.health
+    return ModemOut(
+        id=worker.modem_id,
+        state=st.state,
+        enabled=st.enabled,
+        simulated=simulated,
+        identity=dict(st.identity),
+        signal={"rssi": health.rssi if health else None, "dbm": health.dbm if health else None},
+        registration=health.registration if health else None,
+        counters={
+            "sent_parts": st.sent_parts,
+            "sent_messages": st.sent_messages,
+            "failed": st.failed,
+            "retried": st.retried,
+            "faults": st.faults,
+        },
+        pacing={
+            "sends_per_minute": pacing.sends_per_minute,
+            "effective_per_minute": pacing.effective_per_minute,
+            "burst": pacing.burst,
+            "tokens": round(pacing.tokens, 3),
+            "daily_cap": pacing.daily_cap,
+            "sent_today": pacing.sent_today,
+            "slowed_down": pacing.slowed_down,
+        },
+        last_error=st.last_error,
+    )
+
+
+def _simulated(gateway: GatewayDep, modem_id: str) -> bool:
+    return bool(gateway.simulated and modem_id in gateway.simulated.urls)
+
+
+@router.get("", response_model=list[ModemOut])
+async def list_modems(key: CurrentKey, gateway: GatewayDep) -> list[ModemOut]:
+    return [modem_out(w, _simulated(gateway, w.modem_id)) for w in gateway.workers.values()]
+
+
+@router.get("/{modem_id}", response_model=ModemOut, responses={404: {}})
+async def get_modem(modem_id: str, key: CurrentKey, gateway: GatewayDep) -> ModemOut:
+    worker = gateway.workers.get(modem_id)
+    if worker is None:
+        raise ApiError(404, "not_found", f"no modem {modem_id!r}")
+    return modem_out(worker, _simulated(gateway, modem_id))
+
+
+@router.patch("/{modem_id}", response_model=ModemOut, responses={404: {}})
+async def patch_modem(modem_id: str, body: ModemPatch, key: CurrentKey, gateway: GatewayDep) -> ModemOut:
+    """`enabled` false stops taking work at once; `drain` finishes the message in hand first."""
+    worker = gateway.workers.get(modem_id)
+    if worker is None:
+        raise ApiError(404, "not_found", f"no modem {modem_id!r}")
+    if body.sends_per_minute is not None or body.burst is not None or body.daily_cap is not None:
+        worker.pacer.configure(
+            sends_per_minute=body.sends_per_minute,
+            burst=body.burst,
+            daily_cap=body.daily_cap,
+            now=worker.clock.monotonic(),
+        )
+    if body.drain:
+        worker.drain()
+    if body.enabled is not None:
+        worker.enable(body.enabled)
+    return modem_out(worker, _simulated(gateway, modem_id))

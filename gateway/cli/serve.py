@@ -1,0 +1,97 @@
+"""`modemgate serve`, `modemgate apikey`, `modemgate send`."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+
+import httpx
+import typer
+
+from drivers import ConfigError
+from gateway import apikeys
+from gateway.db import create_engine_for, migrate, session
+from gateway.models import ApiKey
+from gateway.settings import load_settings
+
+apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+
+
+def _settings(config: str | None, **overrides: object):
+    try:
+        return load_settings(config, **overrides)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def serve(
+    config: Optional[str] = typer.Option(None, "--config", help="TOML settings file (default ./modemgate.toml if present)."),
+    host: Optional[str] = typer.Option(None, "--host"),
+    port: Optional[int] = typer.Option(None, "--port"),
+) -> None:
+    """Run the HTTP API and the dispatcher in one process."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(config, host=host, port=port)
+    modems = settings.effective_modems()
+    typer.echo(
+        f"modemgate: {settings.database_url}, {len(modems)} modem(s): "
+        + ", ".join(f"{m.id} ({'simulated' if m.simulated else m.port})" for m in modems)
+        + f"; listening on http://{settings.host}:{settings.port}",
+        err=True,
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: str = typer.Argument(..., help="What the key is for (shown in listings)."),
+    config: Optional[str] = typer.Option(None, "--config"),
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    settings = _settings(config)
+    engine = create_engine_for(settings.database_url)
+    migrate(engine)
+    new = apikeys.generate()
+    with session(engine) as s:
+        s.add(ApiKey(name=name, prefix=new.prefix, key_hash=new.hashed))
+        s.commit()
+    typer.echo(new.key)
+    typer.echo(f"API key {name!r} created. It is shown only now; store it safely.", err=True)
+
+
+def send(
+    to: str = typer.Option(..., "--to", help="Recipient."),
+    text: str = typer.Argument(..., help="Message text."),
+    url: str = typer.Option("http://127.0.0.1:8000", "--url", help="Gateway base URL."),
+    key: Optional[str] = typer.Option(None, "--key", help="API key (default: $MODEMGATE_API_KEY)."),
+    modem: Optional[str] = typer.Option(None, "--modem"),
+    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
+) -> None:
+    """Submit a message through a running gateway's API; prints the stored message."""
+    api_key = key or os.environ.get("MODEMGATE_API_KEY")
+    if not api_key:
+        typer.echo("error: give --key or set MODEMGATE_API_KEY", err=True)
+        raise typer.Exit(code=2)
+    body: dict[str, object] = {"to": to, "text": text}
+    if modem:
+        body["modem"] = modem
+    if idempotency_key:
+        body["idempotency_key"] = idempotency_key
+    try:
+        response = httpx.post(f"{url.rstrip('/')}/v1/messages", json=body, headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+    except httpx.HTTPError as exc:
+        typer.echo(f"error: {url}: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    if response.status_code >= 400:
+        try:
+            err = response.json()["error"]
+            typer.echo(f"error: {response.status_code} {err['code']}: {err['message']}", err=True)
+        except (ValueError, KeyError, TypeError):
+            typer.echo(f"error: HTTP {response.status_code}", err=True)
+        raise typer.Exit(code=2)
+    typer.echo(json.dumps(response.json(), ensure_ascii=False))

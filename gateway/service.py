@@ -1,0 +1,285 @@
+"""The running gateway: database, modem workers, receivers, webhooks and housekeeping.
+
+`Gateway` wires the pieces together for `modemgate serve` and the API. It owns no
+business rule itself: queueing is `outbox`, sending is `dispatcher`, reports are
+`reports`, inbound is `inbound`, events are `webhooks`.
+
+Modem ids double as lease owners in the outbox, so a restarted gateway takes back its own
+unfinished work at once (`outbox.recover`). Two gateways sharing one database must
+therefore give their modems different ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import phonenumbers
+from sqlalchemy.engine import Engine
+
+from drivers.at.link import ModemLink
+from drivers.at.modem import Incoming, ModemConfig
+from drivers.sms.pdu import SmsDeliver, SmsStatusReport
+from gateway import inbound, outbox, reports, webhooks
+from gateway.clock import Clock, SystemClock
+from gateway.db import create_engine_for, migrate, session
+from gateway.dispatcher import ClaimedMessage, ClaimedPart, ModemWorker
+from gateway.errors import InvalidInput
+from gateway.metrics import GatewayMetrics
+from gateway.models import Message
+from gateway.pacing import Pacer
+from gateway.settings import ModemSettings, Settings
+from gateway.simulated import SimulatedModems, start_simulated_modems
+
+__all__ = ["Gateway", "OutboxWorkStore", "Timing", "normalise_number"]
+
+log = logging.getLogger("modemgate.gateway")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Intervals (seconds) of the background loops; tests shorten them."""
+
+    idle_poll: float = 0.5
+    health_interval: float = 30.0
+    storage_poll: float = 60.0
+    webhook_poll: float = 1.0
+    housekeeping: float = 30.0
+    command_timeout: float = 10.0
+    send_timeout: float = 60.0
+    reconnect_initial: float = 1.0
+    reconnect_max: float = 60.0
+
+
+def normalise_number(number: str, region: str) -> str:
+    """E.164 for `number` (national numbers read in `region`); InvalidInput if it is not one."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput("to", f"{number!r} is not a phone number ({exc})") from None
+    if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
+        raise InvalidInput("to", f"{number!r} is not a valid phone number for region {region}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class OutboxWorkStore:
+    """The dispatcher's view of the outbox (database calls run in worker threads)."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    async def claim(self, modem_id: str) -> ClaimedMessage | None:
+        claim = await asyncio.to_thread(outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now())
+        if claim is None:
+            return None
+        parts = tuple(ClaimedPart(p.part_id, p.seq, p.pdu, p.tpdu_length, p.sent) for p in claim.parts)
+        return ClaimedMessage(claim.message_id, claim.recipient, parts, claim.attempt)
+
+    async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
+        now = self.clock.now()
+        await asyncio.to_thread(
+            outbox.record_sent, self.engine, part_id, mr=mr, modem_id=modem_id, now=now, lease=outbox.DEFAULT_LEASE
+        )
+        # A report may have beaten this commit; attach it now.
+        await asyncio.to_thread(reports.rematch, self.engine, modem_id, mr, now=now)
+
+    async def message_sent(self, message_id: str) -> None:
+        now = self.clock.now()
+        await asyncio.to_thread(outbox.finish, self.engine, message_id, now=now)
+        await asyncio.to_thread(reports.refresh_message, self.engine, message_id, now=now)
+
+    async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None:
+        # Pinning is the outbox's: a message stays with the modem its parts went through
+        # until it is released for a whole resend.
+        now = self.clock.now()
+        status = await asyncio.to_thread(
+            outbox.release, self.engine, message_id, now=now, error=error, resend_whole=resend_whole
+        )
+        if status in ("failed", "expired"):
+            await asyncio.to_thread(reports.announce_status, self.engine, message_id, now=now)
+
+    async def fail(self, message_id: str, *, error: str) -> None:
+        now = self.clock.now()
+        await asyncio.to_thread(outbox.fail, self.engine, message_id, error=error, now=now)
+        await asyncio.to_thread(reports.announce_status, self.engine, message_id, now=now)
+
+    async def release(self, message_id: str) -> None:
+        await asyncio.to_thread(outbox.release, self.engine, message_id, now=self.clock.now())
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        timing: Timing | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.timing = timing or Timing()
+        self.engine = engine or create_engine_for(settings.database_url)
+        self.store = OutboxWorkStore(self.engine, self.clock)
+        self.workers: dict[str, ModemWorker] = {}
+        self.simulated: SimulatedModems | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.started = False
+        self.metrics = GatewayMetrics(self.engine, lambda: self.workers)
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Create or upgrade the schema (safe to call from several processes)."""
+        migrate(self.engine)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self.prepare)
+        modems = self.settings.effective_modems()
+        recovered = await asyncio.to_thread(
+            outbox.recover, self.engine, now=self.clock.now(), owners=[m.id for m in modems]
+        )
+        if recovered.messages:
+            log.warning(
+                "recovered %d unfinished messages; %d parts may be sent twice",
+                len(recovered.messages),
+                len(recovered.uncertain_parts),
+            )
+        self.simulated = await start_simulated_modems(modems)
+        for m in modems:
+            self.workers[m.id] = self._worker(m)
+        self._tasks = [asyncio.ensure_future(w.run()) for w in self.workers.values()]
+        self._tasks.append(asyncio.ensure_future(self._deliver_webhooks()))
+        self._tasks.append(asyncio.ensure_future(self._housekeeping()))
+        self.started = True
+
+    async def stop(self) -> None:
+        for worker in self.workers.values():
+            await worker.stop()
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.simulated is not None:
+            self.simulated.close()
+        self.started = False
+
+    def _worker(self, m: ModemSettings) -> ModemWorker:
+        url = m.port
+        if m.simulated and self.simulated is not None:
+            url = self.simulated.urls[m.id]
+        config = ModemConfig(
+            pin=m.pin,
+            smsc=m.smsc,
+            command_timeout=self.timing.command_timeout,
+            send_timeout=self.timing.send_timeout,
+        )
+        link = ModemLink(
+            url,
+            config,
+            name=m.id,
+            sleep=self.clock.sleep,
+            initial_backoff=self.timing.reconnect_initial,
+            max_backoff=self.timing.reconnect_max,
+        )
+        pacer = Pacer(m.sends_per_minute, m.burst, m.daily_cap, now=self.clock.monotonic(), today=self.clock.now().date())
+        worker = ModemWorker(
+            m.id,
+            link,
+            pacer,
+            self.store,
+            clock=self.clock,
+            on_incoming=self._on_incoming,
+            idle_poll=self.timing.idle_poll,
+            health_interval=self.timing.health_interval,
+            storage_poll=self.timing.storage_poll,
+            on_part_sent=self.metrics.observe_send,
+        )
+        worker.enable(m.enabled)
+        return worker
+
+    # --- used by the API ----------------------------------------------------------------
+
+    def submit(self, *, api_key_id: int | None, to: str, text: str, **options: Any) -> tuple[Message, bool]:
+        """Queue a message (committed before this returns) and wake the modems."""
+        recipient = normalise_number(to, self.settings.default_region)
+        modem = options.get("modem")
+        if modem is not None and modem not in self.settings_modem_ids():
+            raise InvalidInput("modem", f"no modem {modem!r}; have {', '.join(self.settings_modem_ids())}")
+        with session(self.engine) as s:
+            message, created = outbox.submit(s, api_key_id=api_key_id, recipient=recipient, text=text, now=self.clock.now(), **options)
+        if created:
+            self.wake()
+        return message, created
+
+    def settings_modem_ids(self) -> list[str]:
+        return [m.id for m in self.settings.effective_modems()]
+
+    def call_in_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` in the gateway's event loop (where the simulator lives) from a worker thread."""
+        if self._loop is None:
+            raise RuntimeError("gateway not started")
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:  # handed back to the calling thread
+                fut.set_exception(exc)
+
+        self._loop.call_soon_threadsafe(run)
+        return fut.result(10)
+
+    def wake(self) -> None:
+        if self._loop is None:
+            return
+        for worker in self.workers.values():
+            self._loop.call_soon_threadsafe(worker.wake)
+
+    # --- background ---------------------------------------------------------------------
+
+    async def _on_incoming(self, modem_id: str, item: Incoming) -> None:
+        now = self.clock.now()
+        if item.sms is None:
+            await asyncio.to_thread(inbound.store_undecodable, self.engine, modem_id, item.pdu, item.error or "", now=now)
+        elif isinstance(item.sms, SmsStatusReport):
+            await asyncio.to_thread(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
+        elif isinstance(item.sms, SmsDeliver):
+            await asyncio.to_thread(inbound.store_inbound, self.engine, modem_id, item.sms, item.pdu, now=now)
+        else:
+            # An SMS-SUBMIT in the inbox (a sent copy the modem kept): keep it visible.
+            await asyncio.to_thread(
+                inbound.store_undecodable, self.engine, modem_id, item.pdu, "a sent message, not a received one", now=now
+            )
+
+    async def _deliver_webhooks(self) -> None:
+        async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as client:
+            while True:
+                try:
+                    await webhooks.deliver_due(self.engine, client, now=self.clock.now())
+                except Exception:  # the database may be briefly unavailable; try again later
+                    log.exception("webhook delivery round failed")
+                await self.clock.sleep(self.timing.webhook_poll)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            now = self.clock.now()
+            try:
+                expired = await asyncio.to_thread(outbox.expire, self.engine, now=now)
+                for message_id in expired:
+                    await asyncio.to_thread(reports.announce_status, self.engine, message_id, now=now)
+                await asyncio.to_thread(inbound.flag_incomplete, self.engine, now=now)
+            except Exception:
+                log.exception("housekeeping round failed")
+            await self.clock.sleep(self.timing.housekeeping)
+
