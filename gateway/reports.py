@@ -22,7 +22,7 @@ from gateway.correlation import DEFAULT_WINDOW, Candidate, ReportKey, pick_part
 from gateway.db import transaction
 from gateway.models import DeliveryReport, Message, Part
 
-__all__ = ["store_report", "rematch", "message_view_status"]
+__all__ = ["store_report", "rematch", "message_view_status", "refresh_message", "announce_status"]
 
 _FINAL_PART = ("delivered", "failed", "expired")
 
@@ -136,13 +136,42 @@ def _apply(s: Session, part: Part, row: DeliveryReport, *, now: datetime) -> Non
         if new_status == "failed":
             message.last_error = part.error
         s.add(message)
-        webhooks.enqueue(
-            s,
-            "message.status",
-            {"id": message.id, "status": new_status, "recipient": message.recipient},
-            now=now,
-            api_key_id=message.api_key_id,
-        )
+        _announce(s, message, now=now)
+
+
+def refresh_message(engine: Engine, message_id: str, *, now: datetime) -> str:
+    """Announce a message that just became `sent`, and apply reports that came first."""
+    with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
+        message = s.get(Message, message_id)
+        if message is None:
+            return ""
+        status = message_view_status(s, message)
+        if status != message.status:
+            message.status = status
+            message.updated_at = now
+            s.add(message)
+        _announce(s, message, now=now)
+        s.flush()
+        return message.status
+
+
+def announce_status(engine: Engine, message_id: str, *, now: datetime) -> None:
+    """Queue a `message.status` event for the message's current status."""
+    with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
+        message = s.get(Message, message_id)
+        if message is not None:
+            _announce(s, message, now=now)
+            s.flush()
+
+
+def _announce(s: Session, message: Message, *, now: datetime) -> None:
+    webhooks.enqueue(
+        s,
+        "message.status",
+        {"id": message.id, "status": message.status, "recipient": message.recipient, "error": message.last_error},
+        now=now,
+        api_key_id=message.api_key_id,
+    )
 
 
 def message_view_status(s: Session, message: Message) -> str:
