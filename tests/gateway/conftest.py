@@ -13,7 +13,6 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -22,26 +21,9 @@ from sqlalchemy.engine import Engine
 
 from gateway.db import create_engine_for, migrate
 from gateway.models import metadata
+from outboxtime import FakeClock
 
 POSTGRES_URL = os.environ.get("MODEMGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-class FakeClock:
-    """Wall-clock time that moves only when a test says so."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        self.current += timedelta(**delta)
-        return self.current
 
 
 @pytest.fixture
@@ -95,8 +77,17 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield sqlite
         sqlite.dispose()
         return
-    postgres: Engine = request.getfixturevalue("postgres_engine")
+    yield _emptied(request.getfixturevalue("postgres_engine"))
+
+
+@pytest.fixture
+def postgres(postgres_engine: Engine) -> Engine:
+    """For what only PostgreSQL has (row locks)."""
+    return _emptied(postgres_engine)
+
+
+def _emptied(engine: Engine) -> Engine:
     tables = ", ".join(t.name for t in metadata.sorted_tables)
-    with postgres.begin() as conn:
+    with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    yield postgres
+    return engine

@@ -1,0 +1,57 @@
+"""Errors the gateway raises on purpose, below the API.
+
+    ModemgateError                (drivers._exceptions: the whole tree)
+    └── GatewayError
+        ├── InvalidInput          a value the gateway cannot take (has .field); also ValueError
+        ├── IdempotencyConflict   an idempotency key reused with a different request
+        └── NotFound              no such message / part / key
+
+Each has a stable `code` the API puts in its error body. Unencodable text stays
+`drivers.PduError`: the codec is the authority on what fits in an SMS.
+"""
+
+from __future__ import annotations
+
+from drivers import ModemgateError
+
+__all__ = ["GatewayError", "InvalidInput", "IdempotencyConflict", "NotFound"]
+
+
+class GatewayError(ModemgateError):
+    """Base of the gateway's own errors."""
+
+    code = "gateway_error"
+
+
+class InvalidInput(GatewayError, ValueError):
+    """`field` holds a value the gateway cannot accept (e.g. a recipient not in E.164)."""
+
+    code = "invalid_request"
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class IdempotencyConflict(GatewayError):
+    """The idempotency key was already used by this API key for a different request."""
+
+    code = "idempotency_conflict"
+
+    def __init__(self, idempotency_key: str, message_id: str) -> None:
+        self.idempotency_key = idempotency_key
+        self.message_id = message_id
+        super().__init__(
+            f"idempotency key {idempotency_key!r} was already used for message {message_id} with a different request"
+        )
+
+
+class NotFound(GatewayError):
+    """No row with this id."""
+
+    code = "not_found"
+
+    def __init__(self, kind: str, ident: object) -> None:
+        self.kind = kind
+        self.ident = ident
+        super().__init__(f"{kind} {ident} not found")

@@ -1,0 +1,623 @@
+"""The durable outbox: messages go in with `submit`, senders take them with `claim`.
+
+Goals: nothing lost, nothing doubled.
+
+- `submit` encodes every part first (bad text fails there, with PduError) and commits the
+  message and all its parts in one transaction before it returns: once the caller says
+  202, the message is on disk.
+- A message is in the hands of at most one sender at a time: `claim` gives it out under a
+  lease (`lease_owner`, `lease_until`). A lease that runs out without `finish`, `release`
+  or `fail` means its holder died or hung; the message becomes claimable again.
+- All parts of a message go through one modem (the handset reassembles by sender): the
+  first `record_sent` pins the message to its modem (`modem_id`), and only that modem
+  may claim it again. The pin is lifted only by `release(resend_whole=True)`, which
+  replaces the unsent parts by a new generation of all parts with a new concatenation
+  reference, for any modem.
+- `record_sent` commits a part's `+CMGS: <mr>` in its own short transaction, and the
+  sender sends the next part only after it returned. So after a crash the only part of a
+  message that may have reached the network without a record is the first part still
+  `sending` without an MR; `recover` flags exactly that one as uncertain and puts the
+  message back in the queue. Every other unsent part is known not to have gone out.
+
+The claim
+---------
+One transaction, three statements:
+
+    SELECT id FROM message
+     WHERE status IN ('queued', 'sending') AND next_attempt_at <= :now
+       AND (status = 'queued' OR lease_until <= :now)      -- a lapsed lease is up for grabs
+       AND valid_until > :now                              -- expired ones wait for expire()
+       AND (modem_id IS NULL OR modem_id = :modem)         -- pinned where its parts went
+       AND (requested_modem IS NULL OR requested_modem = :modem)
+     ORDER BY next_attempt_at, created_at, id
+     LIMIT 1
+     FOR UPDATE SKIP LOCKED                               -- PostgreSQL only
+    UPDATE message SET status = 'sending', lease_owner = :owner,
+           lease_until = next_attempt_at = :now + :lease, attempts = attempts + 1 ...
+    UPDATE part SET status = 'sending' ... (its unsent parts), then read them
+
+PostgreSQL (READ COMMITTED): `FOR UPDATE` locks the chosen row until commit; `SKIP
+LOCKED` makes a concurrent claimer pass over rows another claimer holds instead of
+queueing behind it, so N workers claim N different messages without waiting on each
+other. A row that a competitor changed and committed after our snapshot is re-checked
+against the WHERE clause once locked (PostgreSQL's EvalPlanQual) and dropped when it no
+longer qualifies, so a message is never handed out twice.
+
+SQLite has a single writer. The claim's transaction starts with `BEGIN IMMEDIATE`
+(gateway.db.transaction), which takes the write lock before the SELECT: no other write
+can come between the choice and the UPDATE. Concurrent claimers queue on the lock (busy
+timeout) and each sees the previous one's committed result; the claim is three short
+statements, so the queue is brief. `FOR UPDATE` compiles to nothing there.
+
+While a message is `sending`, `next_attempt_at` equals `lease_until`: a single index on
+(status, next_attempt_at) then finds both the due queued messages and the lapsed leases.
+Pins and validity are filtered on the few due rows found.
+
+Retries: `release(error=...)` counts a failed attempt and schedules the next one after an
+exponential backoff (`RetryPolicy`), or ends the message as `failed` after
+`max_attempts` or as `expired` when the next attempt would fall after `valid_until`.
+`release(error=None)` gives a message back without counting an attempt.
+
+Every function takes the time as `now` (aware UTC): time is injected, tests need no sleeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, select
+
+from drivers.sms import EncodingChoice, choose_encoding, encode_submit
+from gateway.db import transaction
+from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
+from gateway.models import CATEGORIES, Category, Message, MessageStatus, Part, utcnow
+
+__all__ = [
+    "Claim",
+    "ClaimedPart",
+    "Recovery",
+    "RetryPolicy",
+    "DEFAULT_LEASE",
+    "DEFAULT_RETRY",
+    "DEFAULT_VALIDITY",
+    "submit",
+    "get_message",
+    "message_parts",
+    "claim",
+    "record_sent",
+    "renew",
+    "finish",
+    "release",
+    "fail",
+    "expire",
+    "recover",
+]
+
+DEFAULT_VALIDITY = timedelta(days=2)
+# Longer than sending every part of a long message at a slow SIM's pace plus a modem's
+# command timeout; `record_sent(lease=...)` / `renew` extend it while a sender works.
+DEFAULT_LEASE = timedelta(minutes=5)
+MIN_VALIDITY = timedelta(minutes=5)  # 3GPP TS 23.040 §9.2.3.12.1: the shortest relative TP-VP
+UNCERTAIN = "may have reached the network before its sender stopped; sent again"
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ITU-T E.164: at most 15 digits
+_UNSENT = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: the n-th failed attempt waits first_delay * factor**(n-1), capped."""
+
+    first_delay: timedelta = timedelta(seconds=30)
+    factor: float = 2.0
+    max_delay: timedelta = timedelta(hours=1)
+    max_attempts: int = 6
+
+    def delay(self, attempts: int) -> timedelta:
+        """Wait after `attempts` failed attempts (1 for the first failure)."""
+        return min(self.max_delay, self.first_delay * self.factor ** max(0, attempts - 1))
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class ClaimedPart:
+    part_id: int
+    seq: int
+    pdu: str
+    tpdu_length: int
+    message_reference: int | None  # set: already sent (an earlier attempt); do not send again
+
+    @property
+    def sent(self) -> bool:
+        return self.message_reference is not None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message leased to one sender: send the unsent parts, in order, through `modem_id`."""
+
+    message_id: str
+    recipient: str
+    modem_id: str
+    owner: str
+    lease_until: datetime
+    attempt: int  # 1 for the first attempt
+    generation: int
+    parts: tuple[ClaimedPart, ...]
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What `recover` gave back to the queue."""
+
+    messages: tuple[str, ...]
+    # Parts that were between AT+CMGS and its commit when their sender stopped: the only
+    # parts the resend may double (at most one per message).
+    uncertain_parts: tuple[int, ...]
+
+
+# --- submitting ---------------------------------------------------------------------------
+
+
+def submit(
+    session: Session,
+    *,
+    api_key_id: int | None,
+    recipient: str,
+    text: str,
+    idempotency_key: str | None = None,
+    category: Category = "transactional",
+    modem: str | None = None,
+    validity: timedelta = DEFAULT_VALIDITY,
+    callback_url: str | None = None,
+    encoding: EncodingChoice = "auto",
+    now: datetime | None = None,
+) -> tuple[Message, bool]:
+    """Store a message and its encoded parts; return it and whether it was created now.
+
+    Commits before returning (a transaction already open on `session`, e.g. from reading
+    the API key, is committed first). The same `idempotency_key` with the same request
+    returns the stored message (created False); with a different request it raises
+    IdempotencyConflict. Raises InvalidInput (recipient not E.164, unknown category, bad
+    validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
+    """
+    now = now or utcnow()
+    _check(recipient, category, validity)
+    chosen = choose_encoding(text, encoding)
+    ref = random.randrange(256)
+    encoded = encode_submit(recipient, text, encoding=chosen, ref=ref, validity=validity)
+    request_hash = _request_hash(recipient, text, category, modem, validity, callback_url, encoding)
+    if session.in_transaction():
+        session.commit()
+    message = Message(
+        api_key_id=api_key_id,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        recipient=recipient,
+        text=text,
+        encoding=chosen,
+        category=category,
+        requested_modem=modem,
+        concat_ref=ref if len(encoded) > 1 else None,
+        parts_total=len(encoded),
+        next_attempt_at=now,
+        valid_until=now + validity,
+        callback_url=callback_url,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    session.add_all(
+        Part(message_id=message.id, seq=seq, pdu=p.pdu, tpdu_length=p.tpdu_length) for seq, p in enumerate(encoded, 1)
+    )
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        existing = _by_idempotency_key(session, api_key_id, idempotency_key)
+        if existing is None:
+            raise
+        if existing.request_hash != request_hash:
+            raise IdempotencyConflict(idempotency_key or "", existing.id) from None
+        return existing, False
+    return message, True
+
+
+def get_message(session: Session, message_id: str, *, api_key_id: int | None = None) -> Message:
+    """The message, if it exists (and belongs to `api_key_id` when given); else NotFound."""
+    message = session.get(Message, message_id)
+    if message is None or (api_key_id is not None and message.api_key_id != api_key_id):
+        raise NotFound("message", message_id)
+    return message
+
+
+def message_parts(session: Session, message_id: str, *, all_generations: bool = False) -> list[Part]:
+    """The message's current parts by seq (with `all_generations`, replaced ones too, oldest first)."""
+    query = select(Part).where(Part.message_id == message_id)
+    if not all_generations:
+        current = select(Message.generation).where(Message.id == message_id).scalar_subquery()
+        query = query.where(Part.generation == current)
+    return list(session.exec(query.order_by(Part.generation, Part.seq)))
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def claim(
+    engine: Engine, *, modem_id: str, owner: str, lease: timedelta = DEFAULT_LEASE, now: datetime
+) -> Claim | None:
+    """Lease the oldest due message `modem_id` may send, or None when there is none."""
+    until = now + lease
+    with transaction(engine) as conn:
+        row = conn.execute(_due(modem_id, now)).first()
+        if row is None:
+            return None
+        message_id, lapsed = row.id, row.status == "sending"
+        conn.execute(
+            sa.update(Message)
+            .where(Message.id == message_id)
+            .values(
+                status="sending",
+                lease_owner=owner,
+                lease_until=until,
+                next_attempt_at=until,
+                attempts=Message.attempts + 1,
+                updated_at=now,
+            )
+        )
+        msg = conn.execute(
+            sa.select(Message.recipient, Message.attempts, Message.generation).where(Message.id == message_id)
+        ).one()
+        if lapsed:
+            _flag_uncertain(conn, message_id, msg.generation)
+        conn.execute(
+            _current_parts_update(message_id, msg.generation)
+            .where(Part.status.in_(_UNSENT))
+            .values(status="sending", attempt=msg.attempts)
+        )
+        parts = conn.execute(
+            sa.select(Part.id, Part.seq, Part.pdu, Part.tpdu_length, Part.message_reference)
+            .where(Part.message_id == message_id, Part.generation == msg.generation)
+            .order_by(Part.seq)
+        ).all()
+    return Claim(
+        message_id=message_id,
+        recipient=msg.recipient,
+        modem_id=modem_id,
+        owner=owner,
+        lease_until=until,
+        attempt=msg.attempts,
+        generation=msg.generation,
+        parts=tuple(ClaimedPart(p.id, p.seq, p.pdu, p.tpdu_length, p.message_reference) for p in parts),
+    )
+
+
+def record_sent(
+    engine: Engine, part_id: int, *, mr: int, modem_id: str, now: datetime, lease: timedelta | None = None
+) -> None:
+    """Commit a part's `+CMGS: <mr>`; call before sending the next part.
+
+    Pins the message to `modem_id` (if not pinned yet) and, with `lease`, extends the
+    sender's lease to now + lease. Recorded even when the lease was lost: the part went out.
+    """
+    if not 0 <= mr <= 255:
+        raise InvalidInput("mr", f"{mr} is not a TP-MR (0..255)")  # 3GPP TS 23.040 §9.2.3.6
+    with transaction(engine) as conn:
+        message_id = conn.execute(sa.select(Part.message_id).where(Part.id == part_id)).scalar()
+        if message_id is None:
+            raise NotFound("part", part_id)
+        conn.execute(
+            sa.update(Part)
+            .where(Part.id == part_id)
+            .values(status="sent", message_reference=mr, modem_id=modem_id, submitted_at=now, error=None)
+        )
+        conn.execute(
+            sa.update(Message)
+            .where(Message.id == message_id)
+            .values(modem_id=sa.func.coalesce(Message.modem_id, modem_id), updated_at=now)
+        )
+        if lease is not None:
+            _extend(conn, message_id, None, now + lease)
+
+
+def renew(engine: Engine, message_id: str, *, owner: str, lease: timedelta = DEFAULT_LEASE, now: datetime) -> bool:
+    """Extend `owner`'s lease to now + lease; False when `owner` no longer holds it."""
+    with transaction(engine) as conn:
+        return _extend(conn, message_id, owner, now + lease)
+
+
+def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None = None) -> bool:
+    """Mark a message `sent` once every current part has its MR; end the lease.
+
+    False (and nothing changed) when a part has no MR yet, or the message is not being
+    sent (by `owner`, when given).
+    """
+    unsent = (
+        sa.select(Part.id)
+        .where(Part.message_id == Message.id, Part.generation == Message.generation, Part.message_reference.is_(None))
+        .exists()
+    )
+    with transaction(engine) as conn:
+        result = conn.execute(
+            sa.update(Message)
+            .where(Message.id == message_id, Message.status == "sending", ~unsent, *_held_by(owner))
+            .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, updated_at=now)
+        )
+        return result.rowcount == 1
+
+
+def release(
+    engine: Engine,
+    message_id: str,
+    *,
+    now: datetime,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+    resend_whole: bool = False,
+    owner: str | None = None,
+    policy: RetryPolicy = DEFAULT_RETRY,
+) -> MessageStatus | None:
+    """Give a message being sent back to the queue; return its new status.
+
+    With `error`, the attempt counts: the next one is due at `retry_at` or after the
+    policy's backoff; the message is `failed` after `policy.max_attempts` attempts, and
+    `expired` when the next attempt would fall after its validity. Without `error` the
+    attempt is not counted and it is due at once (or at `retry_at`).
+
+    `resend_whole` lifts the modem pin and replaces the parts with a new generation (new
+    concatenation reference), for a multipart message that must move to another modem
+    after some parts went out. Parts already sent keep their records (their reports still
+    match them). None (and nothing changed) when the message is not being sent (by `owner`).
+    """
+    with transaction(engine) as conn:
+        msg = conn.execute(
+            sa.select(Message).where(Message.id == message_id, Message.status == "sending", *_held_by(owner))
+        ).first()
+        if msg is None:
+            return None
+        attempts = msg.attempts if error is not None else max(0, msg.attempts - 1)
+        if error is not None and attempts >= policy.max_attempts:
+            _close(conn, msg, "failed", error, now)
+            return "failed"
+        due = retry_at or (now + policy.delay(attempts) if error is not None else now)
+        if due >= msg.valid_until:
+            _close(conn, msg, "expired", error or msg.last_error, now)
+            return "expired"
+        conn.execute(
+            _current_parts_update(message_id, msg.generation).where(Part.status == "sending").values(status="pending")
+        )
+        conn.execute(
+            sa.update(Message)
+            .where(Message.id == message_id)
+            .values(
+                status="queued",
+                lease_owner=None,
+                lease_until=None,
+                next_attempt_at=due,
+                attempts=attempts,
+                last_error=error or msg.last_error,
+                updated_at=now,
+            )
+        )
+        if resend_whole:
+            _new_generation(conn, msg, now)
+        return "queued"
+
+
+def fail(engine: Engine, message_id: str, *, error: str, now: datetime, owner: str | None = None) -> bool:
+    """End a queued or sending message as `failed` (a permanent error); False if it was neither."""
+    with transaction(engine) as conn:
+        statuses = ("sending",) if owner is not None else ("queued", "sending")
+        msg = conn.execute(
+            sa.select(Message).where(Message.id == message_id, Message.status.in_(statuses), *_held_by(owner))
+        ).first()
+        if msg is None:
+            return False
+        _close(conn, msg, "failed", error, now)
+        return True
+
+
+# --- housekeeping -------------------------------------------------------------------------
+
+
+def expire(engine: Engine, *, now: datetime) -> list[str]:
+    """End as `expired` every waiting message whose validity has passed; return their ids.
+
+    Waiting: queued, or sending under a lease that has lapsed. Run it periodically
+    (claim never hands out an expired message, but leaves it for this).
+    """
+    with transaction(engine) as conn:
+        rows = conn.execute(
+            sa.select(Message)
+            .where(
+                Message.valid_until <= now,
+                sa.or_(
+                    Message.status == "queued",
+                    sa.and_(Message.status == "sending", Message.lease_until <= now),
+                ),
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        for msg in rows:
+            _close(conn, msg, "expired", msg.last_error, now)
+    return [msg.id for msg in rows]
+
+
+def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> Recovery:
+    """At start: put back in the queue every message whose sender is gone.
+
+    Gone: its lease has lapsed, or it is held by one of `owners` — the owner names this
+    process used before it stopped (stable names, e.g. its modem ids), so its own work
+    comes back at once instead of when the leases run out. Leases of other live
+    processes on the same database are left alone.
+
+    Of such a message, parts with an MR stay sent (the pin to their modem stays), and
+    parts still `sending` without an MR go back to `pending`. Sending is sequential and
+    each MR is committed before the next part, so only the first of those can have
+    reached the network; it is reported in `uncertain_parts` and flagged in its `error`.
+    Those are the only parts the resend may double.
+    """
+    with transaction(engine) as conn:
+        gone = sa.or_(Message.lease_until <= now, Message.lease_owner.in_(list(owners)))
+        rows = conn.execute(
+            sa.select(Message.id, Message.generation)
+            .where(Message.status == "sending", gone)
+            .with_for_update(skip_locked=True)
+        ).all()
+        uncertain = [p for row in rows if (p := _flag_uncertain(conn, row.id, row.generation)) is not None]
+        for row in rows:
+            conn.execute(
+                _current_parts_update(row.id, row.generation).where(Part.status == "sending").values(status="pending")
+            )
+        if rows:
+            conn.execute(
+                sa.update(Message)
+                .where(Message.id.in_([row.id for row in rows]))
+                .values(status="queued", lease_owner=None, lease_until=None, next_attempt_at=now, updated_at=now)
+            )
+    return Recovery(tuple(row.id for row in rows), tuple(uncertain))
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _check(recipient: str, category: str, validity: timedelta) -> None:
+    if not _E164.match(recipient):
+        raise InvalidInput("recipient", f"{recipient!r} is not an E.164 number (+ and 7 to 15 digits)")
+    if category not in CATEGORIES:
+        raise InvalidInput("category", f"{category!r}: use one of {', '.join(CATEGORIES)}")
+    if validity < MIN_VALIDITY:
+        raise InvalidInput("validity", f"{validity} is shorter than {MIN_VALIDITY}")
+
+
+def _request_hash(
+    recipient: str,
+    text: str,
+    category: str,
+    modem: str | None,
+    validity: timedelta,
+    callback_url: str | None,
+    encoding: str,
+) -> str:
+    request = {
+        "recipient": recipient,
+        "text": text,
+        "category": category,
+        "modem": modem,
+        "validity": validity.total_seconds(),
+        "callback_url": callback_url,
+        "encoding": encoding,
+    }
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _by_idempotency_key(session: Session, api_key_id: int | None, key: str | None) -> Message | None:
+    if key is None:
+        return None
+    query = select(Message).where(Message.api_key_id == api_key_id, Message.idempotency_key == key)
+    return session.exec(query).first()
+
+
+def _due(modem_id: str, now: datetime) -> sa.Select[tuple[str, str]]:
+    return (
+        sa.select(Message.id, Message.status)
+        .where(
+            Message.status.in_(("queued", "sending")),
+            Message.next_attempt_at <= now,
+            sa.or_(Message.status == "queued", Message.lease_until <= now),
+            Message.valid_until > now,
+            sa.or_(Message.modem_id.is_(None), Message.modem_id == modem_id),
+            sa.or_(Message.requested_modem.is_(None), Message.requested_modem == modem_id),
+        )
+        .order_by(Message.next_attempt_at, Message.created_at, Message.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _held_by(owner: str | None) -> tuple[sa.ColumnElement[bool], ...]:
+    return () if owner is None else (Message.lease_owner == owner,)
+
+
+def _current_parts_update(message_id: str, generation: int) -> sa.Update:
+    return sa.update(Part).where(Part.message_id == message_id, Part.generation == generation)
+
+
+def _extend(conn: Connection, message_id: str, owner: str | None, until: datetime) -> bool:
+    result = conn.execute(
+        sa.update(Message)
+        .where(Message.id == message_id, Message.status == "sending", *_held_by(owner))
+        .values(lease_until=until, next_attempt_at=until)
+    )
+    return result.rowcount == 1
+
+
+def _flag_uncertain(conn: Connection, message_id: str, generation: int) -> int | None:
+    """Flag the first part left `sending` without an MR: it may have gone out."""
+    part_id = conn.execute(
+        sa.select(Part.id)
+        .where(
+            Part.message_id == message_id,
+            Part.generation == generation,
+            Part.status == "sending",
+            Part.message_reference.is_(None),
+        )
+        .order_by(Part.seq)
+        .limit(1)
+    ).scalar()
+    if part_id is not None:
+        conn.execute(sa.update(Part).where(Part.id == part_id).values(error=UNCERTAIN))
+    return part_id
+
+
+def _close(conn: Connection, msg: sa.Row, status: MessageStatus, error: str | None, now: datetime) -> None:
+    """End a message as failed or expired; its unsent parts end the same way."""
+    conn.execute(
+        _current_parts_update(msg.id, msg.generation)
+        .where(Part.status.in_(_UNSENT))
+        .values(status=status, error=error)
+    )
+    conn.execute(
+        sa.update(Message)
+        .where(Message.id == msg.id)
+        .values(status=status, lease_owner=None, lease_until=None, last_error=error, updated_at=now)
+    )
+
+
+def _new_generation(conn: Connection, msg: sa.Row, now: datetime) -> None:
+    """Replace the message's parts for a whole resend on any modem."""
+    replaced = _current_parts_update(msg.id, msg.generation).where(Part.status.in_(_UNSENT))
+    conn.execute(replaced.values(status="cancelled"))
+    ref = (msg.concat_ref if msg.concat_ref is not None else 0) + random.randrange(1, 256)
+    ref %= 256
+    remaining = max(MIN_VALIDITY, msg.valid_until - now)
+    encoded = encode_submit(msg.recipient, msg.text, encoding=msg.encoding, ref=ref, validity=remaining)
+    generation = msg.generation + 1
+    conn.execute(
+        sa.insert(Part),
+        [
+            {"message_id": msg.id, "generation": generation, "seq": seq, "pdu": p.pdu, "tpdu_length": p.tpdu_length}
+            for seq, p in enumerate(encoded, 1)
+        ],
+    )
+    conn.execute(
+        sa.update(Message)
+        .where(Message.id == msg.id)
+        .values(
+            generation=generation,
+            concat_ref=ref if len(encoded) > 1 else None,
+            parts_total=len(encoded),
+            modem_id=None,
+            updated_at=now,
+        )
+    )

@@ -1,0 +1,24 @@
+"""An injected wall clock for outbox tests: time moves only when the test says so."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    """Wall-clock time that moves only when a test says so."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current

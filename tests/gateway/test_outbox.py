@@ -1,0 +1,465 @@
+"""The outbox: nothing lost (committed at submit), nothing doubled (one claimer, one modem,
+each MR committed before the next part; after a crash only the in-flight part is resent)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from drivers import PduError
+from drivers.sms import decode_pdu
+from gateway import outbox
+from gateway.db import session
+from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
+from gateway.models import ApiKey, Message, Part
+from outboxtime import T0, FakeClock
+
+TO = "+31612345678"
+LONG = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 6  # 3 GSM-7 parts
+
+
+@pytest.fixture
+def key(engine: Engine) -> int:
+    with session(engine) as s:
+        row = ApiKey(name="app", prefix="abcd1234", key_hash="h", created_at=T0)
+        s.add(row)
+        s.commit()
+        assert row.id is not None
+        return row.id
+
+
+def submit(engine: Engine, clock: FakeClock, key: int | None = None, **kw) -> outbox.Message:
+    kw.setdefault("recipient", TO)
+    kw.setdefault("text", "hello")
+    with session(engine) as s:
+        message, created = outbox.submit(s, api_key_id=key, now=clock(), **kw)
+        assert created
+        return message
+
+
+def load(engine: Engine, message_id: str) -> tuple[Message, list[Part]]:
+    with session(engine) as s:
+        return outbox.get_message(s, message_id), outbox.message_parts(s, message_id)
+
+
+def count(engine: Engine, table: type) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def send_all(engine: Engine, claim: outbox.Claim, clock: FakeClock, first_mr: int = 0) -> None:
+    for i, part in enumerate(p for p in claim.parts if not p.sent):
+        outbox.record_sent(engine, part.part_id, mr=(first_mr + i) % 256, modem_id=claim.modem_id, now=clock())
+    assert outbox.finish(engine, claim.message_id, now=clock(), owner=claim.owner)
+
+
+# --- submit -------------------------------------------------------------------------------
+
+
+def test_submit_commits_the_message_and_its_encoded_parts_before_returning(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG, callback_url="https://app.example/cb")
+    # Another connection sees everything at once: nothing waits for a later commit.
+    stored, parts = load(engine, message.id)
+    assert (stored.status, stored.recipient, stored.encoding, stored.parts_total) == ("queued", TO, "gsm7", 3)
+    assert stored.created_at == stored.next_attempt_at == T0
+    assert stored.valid_until == T0 + outbox.DEFAULT_VALIDITY
+    assert [p.seq for p in parts] == [1, 2, 3] and {p.status for p in parts} == {"pending"}
+    decoded = [decode_pdu(p.pdu) for p in parts]
+    assert "".join(d.text for d in decoded) == LONG
+    assert {(d.concat.ref, d.concat.total) for d in decoded} == {(stored.concat_ref, 3)}
+    assert all(d.number == TO and d.status_report_request for d in decoded)
+    assert [p.tpdu_length for p in parts] == [len(bytes.fromhex(p.pdu)) - 1 for p in parts]
+
+
+def test_the_same_idempotency_key_and_request_returns_the_stored_message(engine, clock, key):
+    first = submit(engine, clock, key, idempotency_key="order-17")
+    with session(engine) as s:
+        again, created = outbox.submit(s, api_key_id=key, recipient=TO, text="hello", idempotency_key="order-17")
+    assert (again.id, created) == (first.id, False)
+    assert count(engine, Message) == 1 and count(engine, Part) == 1
+
+
+def test_the_same_idempotency_key_with_another_request_is_a_conflict(engine, clock, key):
+    first = submit(engine, clock, key, idempotency_key="order-17")
+    with session(engine) as s, pytest.raises(IdempotencyConflict) as caught:
+        outbox.submit(s, api_key_id=key, recipient=TO, text="hello again", idempotency_key="order-17")
+    assert caught.value.message_id == first.id and caught.value.code == "idempotency_conflict"
+    assert count(engine, Message) == 1
+
+
+def test_idempotency_keys_belong_to_one_api_key(engine, clock, key):
+    with session(engine) as s:
+        other = ApiKey(name="other", prefix="zzzz9999", key_hash="h2", created_at=T0)
+        s.add(other)
+        s.commit()
+    a = submit(engine, clock, key, idempotency_key="same")
+    b = submit(engine, clock, other.id, idempotency_key="same")
+    assert a.id != b.id
+
+
+def test_racing_submits_with_one_idempotency_key_store_one_message(engine, clock, key):
+    results: list[tuple[str, bool]] = []
+    barrier = threading.Barrier(4)
+
+    def post() -> None:
+        barrier.wait()
+        with session(engine) as s:
+            message, created = outbox.submit(s, api_key_id=key, recipient=TO, text="hi", idempotency_key="k", now=T0)
+            results.append((message.id, created))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({mid for mid, _ in results}) == 1
+    assert sorted(created for _, created in results) == [False, False, False, True]
+    assert count(engine, Message) == 1
+
+
+@pytest.mark.parametrize("number", ["0612345678", "+0612345678", "+3161", "+31 6 12345678", "+1234567890123456", ""])
+def test_a_recipient_not_in_e164_is_refused_and_nothing_is_stored(engine, clock, key, number):
+    with session(engine) as s, pytest.raises(InvalidInput) as caught:
+        outbox.submit(s, api_key_id=key, recipient=number, text="hi", now=clock())
+    assert caught.value.field == "recipient"
+    assert count(engine, Message) == count(engine, Part) == 0
+
+
+def test_text_that_does_not_fit_the_forced_alphabet_is_refused_and_nothing_is_stored(engine, clock, key):
+    with session(engine) as s, pytest.raises(PduError):
+        outbox.submit(s, api_key_id=key, recipient=TO, text="smile 😀", encoding="gsm7", now=clock())
+    assert count(engine, Message) == count(engine, Part) == 0
+
+
+def test_text_longer_than_255_parts_is_refused_and_nothing_is_stored(engine, clock, key):
+    with session(engine) as s, pytest.raises(PduError, match="255"):
+        outbox.submit(s, api_key_id=key, recipient=TO, text="x" * (153 * 255 + 1), now=clock())
+    assert count(engine, Message) == count(engine, Part) == 0
+
+
+def test_the_longest_message_is_stored_with_all_255_parts(engine, clock, key):
+    message = submit(engine, clock, key, text="x" * (153 * 255))
+    assert message.parts_total == 255 and count(engine, Part) == 255
+
+
+@pytest.mark.parametrize(
+    "option", [{"category": "spam"}, {"validity": timedelta(minutes=1)}], ids=["category", "validity"]
+)
+def test_an_unknown_category_or_too_short_validity_is_refused(engine, clock, key, option):
+    with session(engine) as s, pytest.raises(InvalidInput):
+        outbox.submit(s, api_key_id=key, recipient=TO, text="hi", now=clock(), **option)
+    assert count(engine, Message) == 0
+
+
+def test_an_unknown_message_is_not_found(engine, key):
+    with session(engine) as s, pytest.raises(NotFound):
+        outbox.get_message(s, "00000000-0000-0000-0000-000000000000")
+
+
+def test_a_message_is_not_found_through_another_api_key(engine, clock, key):
+    message = submit(engine, clock, key)
+    with session(engine) as s, pytest.raises(NotFound):
+        outbox.get_message(s, message.id, api_key_id=key + 1)
+
+
+# --- claim --------------------------------------------------------------------------------
+
+
+def test_claim_leases_the_oldest_due_message(engine, clock, key):
+    first = submit(engine, clock, key, text=LONG)
+    clock.advance(seconds=1)
+    submit(engine, clock, key)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(minutes=2), now=clock())
+    assert claim is not None and claim.message_id == first.id
+    assert (claim.recipient, claim.attempt, claim.modem_id) == (TO, 1, "m1")
+    assert claim.lease_until == clock() + timedelta(minutes=2)
+    assert [p.seq for p in claim.parts] == [1, 2, 3] and not any(p.sent for p in claim.parts)
+    stored, parts = load(engine, first.id)
+    assert (stored.status, stored.lease_owner, stored.attempts) == ("sending", "m1", 1)
+    assert {p.status for p in parts} == {"sending"}
+
+
+def test_claim_returns_none_when_nothing_is_due(engine, clock, key):
+    assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock()) is None
+    submit(engine, clock, key)
+    assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock() - timedelta(seconds=1)) is None
+
+
+def test_each_message_goes_to_exactly_one_of_many_concurrent_claimers(engine, clock, key):
+    # SQLite has one writer: two threads show its claim is still exclusive.
+    claimers = 8 if engine.dialect.name == "postgresql" else 2
+    ids = {submit(engine, clock, key, text=f"n{i}").id for i in range(40)}
+    claimed: dict[str, list[str]] = {f"m{i}": [] for i in range(claimers)}
+    barrier = threading.Barrier(claimers)
+    failures: list[BaseException] = []
+
+    def work(modem: str) -> None:
+        try:
+            barrier.wait()
+            while (c := outbox.claim(engine, modem_id=modem, owner=modem, now=clock())) is not None:
+                claimed[modem].append(c.message_id)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(m,)) for m in claimed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    every = [mid for got in claimed.values() for mid in got]
+    assert sorted(every) == sorted(ids)  # all claimed, none twice
+
+
+def test_a_row_locked_by_one_claimer_is_skipped_not_waited_for(postgres, clock):
+    engine = postgres  # row locks are PostgreSQL's; SQLite serialises whole claims
+    first = submit(engine, clock, text="first")
+    clock.advance(seconds=1)
+    second = submit(engine, clock, text="second")
+    got: list[outbox.Claim | None] = []
+    with engine.connect() as holder, holder.begin():
+        holder.execute(sa.select(Message.id).where(Message.id == first.id).with_for_update())
+        claim = lambda: got.append(outbox.claim(engine, modem_id="m2", owner="m2", now=clock()))  # noqa: E731
+        thread = threading.Thread(target=claim)
+        thread.start()
+        thread.join(timeout=5)
+        assert not thread.is_alive(), "the claim waited for the locked row"
+    assert got[0] is not None and got[0].message_id == second.id
+
+
+def test_a_live_lease_is_not_taken_and_a_lapsed_one_is(engine, clock, key):
+    message = submit(engine, clock, key)
+    outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(seconds=60), now=clock())
+    clock.advance(seconds=59)
+    assert outbox.claim(engine, modem_id="m2", owner="m2", now=clock()) is None
+    clock.advance(seconds=1)
+    again = outbox.claim(engine, modem_id="m2", owner="m2", now=clock())
+    assert again is not None and again.message_id == message.id and again.attempt == 2
+    stored, _ = load(engine, message.id)
+    assert stored.lease_owner == "m2"
+    # The first holder's late verdicts no longer count.
+    assert outbox.release(engine, message.id, now=clock(), error="late", owner="m1") is None
+    assert not outbox.finish(engine, message.id, now=clock(), owner="m1")
+    assert not outbox.fail(engine, message.id, error="late", now=clock(), owner="m1")
+    assert load(engine, message.id)[0].status == "sending"
+
+
+def test_a_message_whose_parts_went_out_on_one_modem_is_never_claimed_by_another(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(seconds=60), now=clock())
+    outbox.record_sent(engine, claim.parts[0].part_id, mr=5, modem_id="m1", now=clock())
+    assert outbox.release(engine, message.id, now=clock(), error="+CMS ERROR: 42") == "queued"
+    clock.advance(hours=2)
+    assert outbox.claim(engine, modem_id="m2", owner="m2", now=clock()) is None
+    again = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert again is not None and again.message_id == message.id
+    assert [(p.sent, p.message_reference) for p in again.parts] == [(True, 5), (False, None), (False, None)]
+    # Abandoned (lease lapsed) it stays pinned too.
+    clock.advance(hours=1)
+    assert outbox.claim(engine, modem_id="m2", owner="m2", now=clock()) is None
+
+
+def test_a_requested_modem_is_the_only_one_that_sends_it(engine, clock, key):
+    message = submit(engine, clock, key, modem="m2")
+    assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock()) is None
+    claim = outbox.claim(engine, modem_id="m2", owner="m2", now=clock())
+    assert claim is not None and claim.message_id == message.id
+
+
+def test_a_whole_resend_lifts_the_pin_with_new_parts_and_a_new_reference(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    outbox.record_sent(engine, claim.parts[0].part_id, mr=9, modem_id="m1", now=clock())
+    status = outbox.release(engine, message.id, now=clock(), error="modem gone", retry_at=clock(), resend_whole=True)
+    assert status == "queued"
+    stored, parts = load(engine, message.id)
+    assert (stored.modem_id, stored.generation) == (None, 2) and stored.concat_ref != message.concat_ref
+    assert [(p.seq, p.status, p.message_reference) for p in parts] == [(i, "pending", None) for i in (1, 2, 3)]
+    assert {decode_pdu(p.pdu).concat.ref for p in parts} == {stored.concat_ref}
+    with session(engine) as s:
+        old = [p for p in outbox.message_parts(s, message.id, all_generations=True) if p.generation == 1]
+    # The part that went out keeps its record (its report still matches); the rest are replaced.
+    assert [(p.status, p.message_reference) for p in old] == [("sent", 9), ("cancelled", None), ("cancelled", None)]
+    other = outbox.claim(engine, modem_id="m2", owner="m2", now=clock())
+    assert other is not None and other.message_id == message.id
+    assert [p.part_id for p in other.parts] == [p.id for p in parts] and not any(p.sent for p in other.parts)
+    send_all(engine, other, clock)
+    assert load(engine, message.id)[0].modem_id == "m2"
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def test_each_mr_is_committed_before_record_sent_returns(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    for i, part in enumerate(claim.parts):
+        clock.advance(seconds=10)
+        outbox.record_sent(engine, part.part_id, mr=200 + i, modem_id="m1", now=clock())
+        # What a crash right now would leave on disk, read through a separate connection:
+        _, parts = load(engine, message.id)
+        assert [(p.status, p.message_reference) for p in parts[: i + 1]] == [("sent", 200 + j) for j in range(i + 1)]
+        assert parts[i].submitted_at == clock() and parts[i].modem_id == "m1"
+        assert all(p.status == "sending" and p.message_reference is None for p in parts[i + 1 :])
+    assert load(engine, message.id)[0].modem_id == "m1"
+    assert outbox.finish(engine, message.id, now=clock(), owner="m1")
+    stored, _ = load(engine, message.id)
+    assert (stored.status, stored.sent_at, stored.lease_owner) == ("sent", clock(), None)
+
+
+def test_finish_refuses_while_a_part_has_no_mr(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    outbox.record_sent(engine, claim.parts[0].part_id, mr=1, modem_id="m1", now=clock())
+    assert not outbox.finish(engine, message.id, now=clock())
+    assert load(engine, message.id)[0].status == "sending"
+
+
+def test_record_sent_extends_the_lease_while_parts_go_out(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(seconds=60), now=clock())
+    for part in claim.parts:
+        clock.advance(seconds=50)
+        outbox.record_sent(engine, part.part_id, mr=1, modem_id="m1", now=clock(), lease=timedelta(seconds=60))
+        assert outbox.claim(engine, modem_id="m1", owner="other", now=clock() + timedelta(seconds=59)) is None
+    assert load(engine, message.id)[0].lease_until == clock() + timedelta(seconds=60)
+    assert outbox.renew(engine, message.id, owner="m1", lease=timedelta(seconds=90), now=clock())
+    assert not outbox.renew(engine, message.id, owner="someone else", now=clock())
+
+
+def test_record_sent_checks_its_arguments(engine, clock, key):
+    with pytest.raises(NotFound):
+        outbox.record_sent(engine, 12345, mr=1, modem_id="m1", now=clock())
+    with pytest.raises(InvalidInput):
+        outbox.record_sent(engine, 1, mr=256, modem_id="m1", now=clock())
+
+
+# --- crashes ------------------------------------------------------------------------------
+
+
+def test_after_a_crash_only_the_part_in_flight_may_be_sent_twice(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    outbox.record_sent(engine, claim.parts[0].part_id, mr=40, modem_id="m1", now=clock())
+    # The process dies while part 2 is between AT+CMGS and its commit. It restarts:
+    clock.advance(seconds=5)
+    recovery = outbox.recover(engine, now=clock(), owners=["m1", "m2"])
+    assert recovery.messages == (message.id,)
+    assert recovery.uncertain_parts == (claim.parts[1].part_id,)
+    stored, parts = load(engine, message.id)
+    assert (stored.status, stored.modem_id, stored.lease_owner) == ("queued", "m1", None)
+    assert stored.next_attempt_at == clock()
+    assert [(p.status, p.message_reference) for p in parts] == [("sent", 40), ("pending", None), ("pending", None)]
+    assert parts[1].error == outbox.UNCERTAIN and parts[2].error is None
+    again = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert [p.seq for p in again.parts if not p.sent] == [2, 3]  # part 1 never again
+
+
+def test_recover_leaves_the_leases_of_other_live_gateways_alone(engine, clock, key):
+    ours = submit(engine, clock, key, text="ours")
+    clock.advance(seconds=1)
+    theirs = submit(engine, clock, key, text="theirs")
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    outbox.claim(engine, modem_id="m9", owner="m9", now=clock())
+    recovery = outbox.recover(engine, now=clock(), owners=["m1"])
+    assert recovery.messages == (ours.id,)
+    assert load(engine, theirs.id)[0].lease_owner == "m9"
+    # Once their lease has lapsed, their gateway is presumed dead too.
+    clock.advance(minutes=6)
+    assert outbox.recover(engine, now=clock()).messages == (theirs.id,)
+
+
+def test_a_lapsed_claim_flags_the_part_that_may_have_gone_out(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG)
+    first = outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(seconds=30), now=clock())
+    clock.advance(seconds=31)
+    outbox.claim(engine, modem_id="m1", owner="m1-restarted", now=clock())
+    _, parts = load(engine, message.id)
+    assert parts[0].id == first.parts[0].part_id and parts[0].error == outbox.UNCERTAIN
+    assert [p.attempt for p in parts] == [2, 2, 2]
+
+
+# --- retries and expiry -------------------------------------------------------------------
+
+
+def test_retries_back_off_exponentially_on_the_injected_clock(engine, clock, key):
+    policy = outbox.RetryPolicy(first_delay=timedelta(seconds=30), factor=2, max_delay=timedelta(minutes=3))
+    message = submit(engine, clock, key)
+    waits = []
+    for _ in range(5):
+        claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+        assert claim is not None and claim.message_id == message.id
+        assert outbox.release(engine, message.id, now=clock(), error="+CMS ERROR: 500", policy=policy) == "queued"
+        due = load(engine, message.id)[0].next_attempt_at
+        waits.append((due - clock()).total_seconds())
+        assert outbox.claim(engine, modem_id="m1", owner="m1", now=due - timedelta(microseconds=1)) is None
+        clock.current = due
+    assert waits == [30, 60, 120, 180, 180]
+    stored, parts = load(engine, message.id)
+    assert (stored.attempts, stored.last_error) == (5, "+CMS ERROR: 500")
+    assert parts[0].status == "pending"
+
+
+def test_the_last_allowed_attempt_fails_the_message(engine, clock, key):
+    policy = outbox.RetryPolicy(max_attempts=2)
+    message = submit(engine, clock, key, text=LONG)
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert outbox.release(engine, message.id, now=clock(), error="e1", policy=policy) == "queued"
+    clock.advance(hours=1)
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert outbox.release(engine, message.id, now=clock(), error="e2", policy=policy) == "failed"
+    stored, parts = load(engine, message.id)
+    assert (stored.status, stored.last_error, stored.lease_owner) == ("failed", "e2", None)
+    assert {(p.status, p.error) for p in parts} == {("failed", "e2")}
+    assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock() + timedelta(days=1)) is None
+
+
+def test_a_release_without_error_does_not_count_an_attempt(engine, clock, key):
+    message = submit(engine, clock, key)
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert outbox.release(engine, message.id, now=clock()) == "queued"
+    stored, _ = load(engine, message.id)
+    assert (stored.attempts, stored.next_attempt_at, stored.status) == (0, clock(), "queued")
+    assert outbox.claim(engine, modem_id="m2", owner="m2", now=clock()).attempt == 1
+
+
+def test_a_retry_that_would_fall_after_the_validity_expires_the_message(engine, clock, key):
+    message = submit(engine, clock, key, validity=timedelta(minutes=10))
+    clock.advance(minutes=9, seconds=50)
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert outbox.release(engine, message.id, now=clock(), error="+CMS ERROR: 42") == "expired"
+    stored, parts = load(engine, message.id)
+    assert (stored.status, parts[0].status) == ("expired", "expired")
+
+
+def test_waiting_messages_past_their_validity_are_not_claimed_but_expired(engine, clock, key):
+    short = submit(engine, clock, key, validity=timedelta(minutes=10))
+    clock.advance(seconds=1)
+    lapsed = submit(engine, clock, key, validity=timedelta(minutes=10))
+    clock.advance(seconds=1)
+    keeps = submit(engine, clock, key)
+    outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(minutes=1), now=clock())  # takes `short`
+    outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(minutes=30), now=clock())  # takes `lapsed`
+    outbox.release(engine, short.id, now=clock(), error="e")
+    clock.advance(minutes=10)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert claim is not None and claim.message_id == keeps.id
+    assert outbox.expire(engine, now=clock()) == [short.id]  # `lapsed` is still under its lease
+    clock.advance(minutes=21)
+    assert outbox.expire(engine, now=clock()) == [lapsed.id]
+    assert load(engine, lapsed.id)[0].status == "expired"
+
+
+def test_a_permanent_error_fails_the_message_and_its_unsent_parts(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    outbox.record_sent(engine, claim.parts[0].part_id, mr=3, modem_id="m1", now=clock())
+    assert outbox.fail(engine, message.id, error="+CMS ERROR: 21", now=clock(), owner="m1")
+    stored, parts = load(engine, message.id)
+    assert stored.status == "failed"
+    assert [p.status for p in parts] == ["sent", "failed", "failed"]
+    assert not outbox.fail(engine, message.id, error="again", now=clock())
