@@ -75,9 +75,16 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
 
 
-def session(engine: Engine) -> Session:
-    """A Session whose objects stay readable after commit (`with session(engine) as s:`)."""
-    return Session(engine, expire_on_commit=False)
+def session(engine: Engine, *, write: bool = False) -> Session:
+    """A Session whose objects stay readable after commit (`with session(engine) as s:`).
+
+    `write=True` for a session that reads and then writes: on SQLite its transactions
+    start with BEGIN IMMEDIATE. (A plain BEGIN reads a snapshot; if another connection
+    commits before this one's first write, SQLite refuses that write at once with
+    "database is locked", without waiting for the busy timeout.)
+    """
+    bind = engine.execution_options(**{_WRITE: True}) if write else engine
+    return Session(bind, expire_on_commit=False)
 
 
 @contextmanager

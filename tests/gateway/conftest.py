@@ -9,7 +9,6 @@ MODEMGATE_TEST_POSTGRES (default: postgres at 127.0.0.1:5432, database `test`).
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -21,9 +20,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.db import create_engine_for, migrate
 from gateway.models import metadata
-from outboxtime import FakeClock
-
-POSTGRES_URL = os.environ.get("MODEMGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from storagetools import POSTGRES_URL, FakeClock
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from gateway import outbox
 from gateway.db import session
 from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.models import ApiKey, Message, Part
-from outboxtime import T0, FakeClock
+from storagetools import T0, FakeClock
 
 TO = "+31612345678"
 LONG = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 6  # 3 GSM-7 parts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import sqlite3
 import threading
 import tomllib
@@ -18,6 +19,7 @@ from setuptools import find_namespace_packages
 from drivers import ConfigError
 from gateway.db import MIGRATIONS, create_engine_for, migrate, session, transaction
 from gateway.models import ApiKey, Message, metadata
+from storagetools import POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,14 +41,7 @@ def test_migrating_an_up_to_date_database_changes_nothing(engine):
 def test_processes_starting_together_migrate_a_new_database_once(tmp_path):
     engine = create_engine_for(f"sqlite:///{tmp_path / 'new.db'}")
     errors: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            migrate(engine)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(3)]
+    threads = [threading.Thread(target=_migrate_into, args=(engine, errors)) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
@@ -55,6 +50,28 @@ def test_processes_starting_together_migrate_a_new_database_once(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
     engine.dispose()
+
+
+def test_gateways_starting_together_migrate_a_new_postgresql_schema_once(postgres_engine):
+    schema = f"mg_test_{secrets.token_hex(4)}"
+    with postgres_engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = create_engine_for(url.render_as_string(hide_password=False))
+    try:
+        errors: list[BaseException] = []
+        threads = [threading.Thread(target=_migrate_into, args=(engine, errors)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+    finally:
+        engine.dispose()
+        with postgres_engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_full_sync_and_a_busy_timeout(tmp_path):
@@ -82,6 +99,25 @@ def test_a_write_transaction_on_sqlite_takes_the_write_lock_at_begin(tmp_path):
     engine.dispose()
 
 
+def test_a_write_session_on_sqlite_takes_the_write_lock_at_begin(tmp_path):
+    path = tmp_path / "x.db"
+    engine = create_engine_for(f"sqlite:///{path}")
+    migrate(engine)
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    with session(engine, write=True) as s:
+        s.exec(sa.select(ApiKey)).all()  # the session's transaction begins here
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        s.add(ApiKey(name="k", prefix="abcd1234", key_hash="h", created_at=datetime.now(timezone.utc)))
+        s.commit()
+    with session(engine) as s:
+        s.exec(sa.select(ApiKey)).all()  # a read-only session leaves the write lock free
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    other.close()
+    engine.dispose()
+
+
 def test_foreign_keys_are_enforced(engine):
     with pytest.raises(sa.exc.IntegrityError):
         with transaction(engine) as conn:
@@ -100,8 +136,8 @@ def test_times_are_stored_as_utc_and_come_back_aware(engine):
         assert key.created_at == created
         assert key.revoked_at is None
         # Comparisons happen in UTC on both databases.
-        later = s.exec(sa.select(ApiKey.id).where(ApiKey.created_at > datetime(2026, 6, 1, 12, 30, 15, tzinfo=timezone.utc)))
-        assert later.scalars().all() == [key.id]
+        just_before = datetime(2026, 6, 1, 12, 30, 15, tzinfo=timezone.utc)
+        assert s.exec(sa.select(ApiKey.id).where(ApiKey.created_at > just_before)).scalars().all() == [key.id]
 
 
 def test_a_naive_datetime_is_refused(engine):
@@ -154,6 +190,13 @@ def test_the_migrations_ship_inside_the_package():
     assert (MIGRATIONS / "env.py").is_file()
     revisions = [p for p in (MIGRATIONS / "versions").glob("*.py") if re.match(r"\d{4}_", p.name)]
     assert revisions, "no revision files"
+
+
+def _migrate_into(engine: sa.engine.Engine, errors: list[BaseException]) -> None:
+    try:
+        migrate(engine)
+    except BaseException as exc:  # noqa: BLE001 - the test reports it
+        errors.append(exc)
 
 
 def _count_tables(engine: sa.engine.Engine) -> int:
