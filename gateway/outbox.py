@@ -58,7 +58,10 @@ exponential backoff (`RetryPolicy`), or ends the message as `failed` after
 `max_attempts` or as `expired` when the next attempt would fall after `valid_until`.
 `release(error=None)` gives a message back without counting an attempt.
 
-Every function takes the time as `now` (aware UTC): time is injected, tests need no sleeps.
+Time is injected: every function takes `now` (aware UTC; `submit` falls back to the
+system clock), so tests move time by hand and never sleep. A lease must outlast the
+longest time a sender can spend on a message between renewals, modem timeouts included:
+a sender that overruns it may find its unpinned message taken over by another modem.
 """
 
 from __future__ import annotations
