@@ -1,0 +1,215 @@
+"""Helpers for the HTTP API tests: a running gateway behind a TestClient, waiting, error bodies."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from gateway import apikeys
+from gateway.clock import SystemClock
+from gateway.db import session
+from gateway.models import ApiKey
+from gateway.service import Gateway, Timing
+from gateway.settings import ModemSettings, Settings
+
+POSTGRES_URL = os.environ.get("MODEMGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+# The gateway's loops, shortened: a test sees a send, a report or a health poll in
+# tens of milliseconds instead of seconds.
+FAST = Timing(
+    idle_poll=0.05,
+    health_interval=0.5,
+    storage_poll=1.0,
+    webhook_poll=0.1,
+    command_timeout=2.0,
+    send_timeout=5.0,
+    reconnect_initial=0.1,
+    reconnect_max=0.5,
+)
+
+T = TypeVar("T")
+
+
+class SkewClock(SystemClock):
+    """The real clock, whose wall time a test can move forward (to make a retry due now)
+    or hold still (so that many rows share one timestamp). Pacing time is left alone."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+        self.frozen: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.frozen if self.frozen is not None else datetime.now(timezone.utc) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+@dataclass
+class Api:
+    """A running gateway and an authorised client for it."""
+
+    client: TestClient
+    app: FastAPI
+    gateway: Gateway
+    clock: SkewClock
+    key: str  # the plaintext key, as the caller holds it
+    key_id: int
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(url, headers=self.headers, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.post(url, headers=headers, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.client.patch(url, headers=self.headers, **kwargs)
+
+    def send(self, text: str = "hello", to: str = "+31612345678", **fields: Any) -> dict[str, Any]:
+        """POST /v1/messages and return the accepted message."""
+        response = self.post("/v1/messages", json={"to": to, "text": text, **fields})
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    def message(self, message_id: str) -> dict[str, Any]:
+        response = self.get(f"/v1/messages/{message_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def modems(self) -> dict[str, dict[str, Any]]:
+        response = self.get("/v1/modems")
+        assert response.status_code == 200, response.text
+        return {m["id"]: m for m in response.json()}
+
+    def wait_delivered(self, message_id: str, timeout: float = 15.0) -> dict[str, Any]:
+        return wait_for(
+            lambda: (m := self.message(message_id))["status"] == "delivered" and m,
+            timeout,
+            f"message {message_id} delivered",
+            last=lambda: self.message(message_id),
+        )
+
+    def wait_ready(self, timeout: float = 10.0) -> dict[str, dict[str, Any]]:
+        return wait_for(
+            lambda: (m := self.modems()) and all(x["state"] == "ready" for x in m.values()) and m,
+            timeout,
+            "both modems ready",
+            last=self.modems,
+        )
+
+    def new_key(self, name: str = "other") -> tuple[str, int]:
+        """Create another API key row; returns (plaintext key, row id)."""
+        return add_key(self.gateway, name)
+
+
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    modems = [
+        ModemSettings(id=f"sim{i}", port=f"sim://sim{i}", sends_per_minute=600, burst=10, daily_cap=0)
+        for i in (1, 2)
+    ]
+    return Settings(database_url=database_url, default_region="NL", modems=modems, **overrides)
+
+
+def add_key(gateway: Gateway, name: str) -> tuple[str, int]:
+    new = apikeys.generate()
+    row = ApiKey(name=name, prefix=new.prefix, key_hash=new.hashed)
+    with session(gateway.engine) as s:
+        s.add(row)
+        s.commit()
+        s.refresh(row)
+    assert row.id is not None
+    return new.key, row.id
+
+
+@contextmanager
+def running_api(settings: Settings) -> Iterator[Api]:
+    """The app with its gateway started (TestClient runs the lifespan), modems ready, one key."""
+    clock = SkewClock()
+    gateway = Gateway(settings, clock=clock, timing=FAST)
+    app = create_app(settings, gateway=gateway)
+    try:
+        with TestClient(app) as client:
+            key, key_id = add_key(gateway, "tests")
+            api = Api(client, app, gateway, clock, key, key_id)
+            api.wait_ready()
+            yield api
+    finally:
+        gateway.engine.dispose()
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A database URL for a throw-away PostgreSQL schema, dropped afterwards."""
+    import secrets
+
+    schema = f"mg_api_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        raise RuntimeError(f"PostgreSQL at {POSTGRES_URL} is unreachable; .ci/run starts it ({exc.orig})") from None
+    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def wait_for(
+    predicate: Callable[[], T], timeout: float, what: str, *, last: Callable[[], Any] | None = None, every: float = 0.05
+) -> T:
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            seen = last() if last is not None else value
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}; last seen: {seen!r}")
+        time.sleep(every)
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response is `status` with the documented error body; returns its `error` object."""
+    assert response.status_code == status, f"{response.status_code} {response.text[:500]}"
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error, dict), body
+    assert isinstance(error.get("code"), str) and error["code"], body
+    assert isinstance(error.get("message"), str) and error["message"], body
+    if code is not None:
+        assert error["code"] == code, body
+    return error
+
+
+def error_fields(error: dict[str, Any]) -> set[str]:
+    """The fields a 422 error names."""
+    return {f["field"] for f in error.get("fields", [])}
+
+
+def message_count(api: Api) -> int:
+    with api.gateway.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM message")).scalar_one()

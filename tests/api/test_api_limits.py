@@ -1,0 +1,58 @@
+"""Request bodies over `max_body_bytes` are refused with 413, declared or streamed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from apitools import Api, assert_error, message_count
+
+LIMIT = 64 * 1024  # Settings.max_body_bytes default
+
+
+def _oversized() -> bytes:
+    return json.dumps({"to": "+31612345678", "text": "x" * (LIMIT + 10)}).encode()
+
+
+def _chunks(body: bytes, size: int = 8192) -> Iterator[bytes]:
+    for i in range(0, len(body), size):
+        yield body[i : i + size]
+
+
+def test_the_limit_is_the_configured_one(shared_api: Api) -> None:
+    assert shared_api.gateway.settings.max_body_bytes == LIMIT
+
+
+def test_a_declared_oversized_body_is_413(shared_api: Api) -> None:
+    before = message_count(shared_api)
+    response = shared_api.post("/v1/messages", content=_oversized(), headers={"content-type": "application/json"})
+    error = assert_error(response, 413, "payload_too_large")
+    assert str(LIMIT) in error["message"]
+    assert message_count(shared_api) == before
+
+
+def test_a_streamed_oversized_body_is_413(shared_api: Api) -> None:
+    before = message_count(shared_api)
+    response = shared_api.post(
+        "/v1/messages", content=_chunks(_oversized()), headers={"content-type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
+    assert response.request.headers.get("transfer-encoding") == "chunked"
+    assert_error(response, 413, "payload_too_large")
+    assert message_count(shared_api) == before
+
+
+@pytest.mark.parametrize("path", ["/v1/webhooks", "/v1/simulator/inbound", "/v1/simulator/faults"])
+def test_every_route_has_the_limit(shared_api: Api, path: str) -> None:
+    body = b'{"pad": "' + b"x" * (LIMIT + 1) + b'"}'
+    assert_error(shared_api.post(path, content=body, headers={"content-type": "application/json"}), 413)
+    assert_error(
+        shared_api.post(path, content=_chunks(body), headers={"content-type": "application/json"}), 413
+    )
+
+
+def test_a_body_under_the_limit_passes(shared_api: Api) -> None:
+    body = json.dumps({"to": "+31612345678", "text": "x" * 1000}).encode()
+    response = shared_api.post("/v1/messages", content=_chunks(body, 100), headers={"content-type": "application/json"})
+    assert response.status_code == 202, response.text
