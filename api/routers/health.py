@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import GatewayDep
+from api.errors import error_body
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +21,8 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(gateway: GatewayDep) -> JSONResponse:
-    """Ready when the database answers and at least one modem is ready to send."""
+    """Ready when the database answers and at least one modem is ready to send; else 503
+    with the error body (code `not_ready`) naming the problems."""
     problems = []
     try:
         with gateway.engine.connect() as conn:
@@ -30,8 +32,12 @@ def readyz(gateway: GatewayDep) -> JSONResponse:
     ready = [w.modem_id for w in gateway.workers.values() if w.status.state in ("ready", "capped")]
     if not ready:
         problems.append("no modem is ready")
-    body = {"status": "ready" if not problems else "not ready", "modems_ready": ready, "problems": problems}
-    return JSONResponse(body, status_code=200 if not problems else 503)
+    if problems:
+        # Not ready is an error like any other: the error body, with the details beside.
+        return JSONResponse(
+            error_body("not_ready", "; ".join(problems), modems_ready=ready, problems=problems), status_code=503
+        )
+    return JSONResponse({"status": "ready", "modems_ready": ready, "problems": []})
 
 
 @router.get("/metrics")
