@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from drivers import ModemgateError, PduError
@@ -50,9 +51,20 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            # FastAPI parses the body before it runs dependencies: check the key first,
+            # so that a caller without one learns nothing but 401.
+            if (denied := await _unauthorised(request)) is not None:
+                return denied
         fields = []
-        for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        for err in errors:
+            if err.get("type") == "json_invalid":
+                position = next((p for p in err.get("loc", ()) if isinstance(p, int)), None)
+                where = f" at character {position}" if position is not None else ""
+                fields.append({"field": "body", "message": f"not valid JSON{where}"})
+                continue
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
             fields.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
         first = fields[0] if fields else {"field": "body", "message": "invalid"}
         message = f"{first['field']}: {first['message']}"
@@ -70,3 +82,22 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModemgateError)
     async def domain_error(request: Request, exc: ModemgateError) -> JSONResponse:
         return JSONResponse(error_body("unavailable", str(exc)), 503)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        # Anything unforeseen: the error body without the details (the server log has
+        # the traceback; Starlette re-raises the exception after this answer).
+        return JSONResponse(error_body("internal_error", "internal error; the server log has the details"), 500)
+
+
+async def _unauthorised(request: Request) -> JSONResponse | None:
+    """The 401 answer when a /v1 request carries no valid API key, else None."""
+    if not request.url.path.startswith("/v1/"):
+        return None
+    from api.deps import current_key  # deps imports this module
+
+    try:
+        await run_in_threadpool(current_key, request, request.app.state.gateway)
+    except ApiError as exc:
+        return JSONResponse(error_body(exc.code, exc.message), exc.status, headers={"WWW-Authenticate": "Bearer"})
+    return None

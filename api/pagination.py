@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from api.errors import ApiError
@@ -18,13 +18,31 @@ def encode_cursor(created_at: datetime, ident: Any) -> str:
 
 
 def decode_cursor(cursor: str, kind: type = str) -> tuple[datetime, Any]:
-    """(timestamp, id) from a cursor; `kind` is the id's type (str or int)."""
+    """(timestamp, id) from a cursor; `kind` is the id's type (str or int).
+
+    A cursor comes back from the client, so it is checked like any input: an aware
+    timestamp that UTC can hold, and an id of the right type and range for the database.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, ident = json.loads(raw)
         when = datetime.fromisoformat(stamp)
         if when.tzinfo is None:
             raise ValueError("no time zone")
-        return when, kind(ident)
-    except (ValueError, TypeError) as exc:
-        raise ApiError(422, "invalid_request", f"cursor: not a cursor this API gave out ({exc})", fields=[{"field": "cursor", "message": "invalid"}]) from None
+        when = when.astimezone(timezone.utc)  # OverflowError at the ends of the calendar
+        if kind is int:
+            if isinstance(ident, bool) or not isinstance(ident, int) or not 0 <= ident <= _MAX_INT_ID:
+                raise ValueError("not a row id")
+        elif not isinstance(ident, str) or len(ident) > 64 or not ident.isprintable():
+            raise ValueError("not a row id")
+        return when, ident
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"cursor: not a cursor this API gave out ({exc})",
+            fields=[{"field": "cursor", "message": "invalid"}],
+        ) from None
+
+
+_MAX_INT_ID = 2**31 - 1  # integer ids are PostgreSQL `integer`

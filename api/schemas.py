@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 
 __all__ = [
     "MessageIn",
@@ -20,14 +21,56 @@ __all__ = [
     "WebhookOut",
     "DeliveryOut",
     "SimInbound",
+    "PhoneNumber",
+    "SmsText",
+    "Token",
 ]
+
+# --- field types --------------------------------------------------------------------------
+# What goes into the database or onto the radio is checked here, so a control character
+# or a stray NUL (which PostgreSQL text cannot hold) is a 422 naming the field, never a
+# 500 further down.
+
+_NUMBER = re.compile(r"\+?[0-9 ()./-]+")
+# Line feed, carriage return (GSM 03.38 has both), form feed (the GSM-7 page break,
+# 3GPP TS 23.038 §6.2.1.1) and tab are text; every other C0/C1 control and DEL is not.
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def _phone_number(value: str) -> str:
+    if not _NUMBER.fullmatch(value):
+        raise ValueError("a phone number is digits, optionally a leading +, and spaces or ( ) - . / between them")
+    return value
+
+
+def _sms_text(value: str) -> str:
+    if m := _TEXT_CONTROLS.search(value):
+        raise ValueError(f"control character U+{ord(m.group()):04X} at position {m.start()}")
+    return value
+
+
+def _token(value: str) -> str:
+    if not value.isprintable():
+        bad = next(ch for ch in value if not ch.isprintable())
+        raise ValueError(f"character U+{ord(bad):04X} is not printable")
+    return value
+
+
+PhoneNumber = Annotated[str, AfterValidator(_phone_number)]
+"""A number as a person writes it: +E.164 or national, with common separators."""
+SmsText = Annotated[str, AfterValidator(_sms_text)]
+"""Message text: any characters but control characters other than tab and line breaks."""
+Token = Annotated[str, AfterValidator(_token)]
+"""A name, key or id: printable characters only."""
+
+# --- bodies -------------------------------------------------------------------------------
 
 
 class MessageIn(BaseModel):
-    to: str = Field(min_length=3, max_length=32, description="Recipient: +E.164, or national in the default region.")
-    text: str = Field(max_length=39_015, description="Message text; split into up to 255 parts.")
-    modem: str | None = Field(default=None, max_length=32, description="Send through this modem only.")
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    to: PhoneNumber = Field(min_length=3, max_length=32, description="Recipient: +E.164, or national in the default region.")
+    text: SmsText = Field(max_length=39_015, description="Message text; split into up to 255 parts.")
+    modem: Token | None = Field(default=None, max_length=32, description="Send through this modem only.")
+    idempotency_key: Token | None = Field(default=None, min_length=1, max_length=128)
     callback_url: HttpUrl | None = None
     category: Literal["transactional", "marketing"] = "transactional"
     encoding: Literal["auto", "gsm7", "ucs2"] = "auto"
@@ -120,7 +163,7 @@ class ModemPatch(BaseModel):
 class WebhookIn(BaseModel):
     url: HttpUrl
     events: list[Literal["message.status", "message.inbound", "delivery_report", "optout"]] = Field(min_length=1)
-    secret: str | None = Field(default=None, min_length=16, max_length=128)
+    secret: Token | None = Field(default=None, min_length=16, max_length=128)
 
 
 class WebhookOut(BaseModel):
@@ -145,9 +188,9 @@ class DeliveryOut(BaseModel):
 
 
 class SimInbound(BaseModel):
-    modem: str
-    sender: str = Field(alias="from", min_length=1, max_length=20)
-    text: str = Field(max_length=10_000)
+    modem: Token
+    sender: Token = Field(alias="from", min_length=1, max_length=20)
+    text: SmsText = Field(max_length=10_000)
     encoding: Literal["auto", "gsm7", "ucs2"] = "auto"
 
     model_config = {"populate_by_name": True}

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from api.deps import CurrentKey, GatewayDep
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas import InboundOut, Page
+from api.schemas import InboundOut, Page, Token
 from gateway.db import session
 from gateway.models import InboundMessage
 
@@ -36,8 +36,8 @@ def inbound_out(m: InboundMessage) -> InboundOut:
 def list_inbox(
     key: CurrentKey,
     gateway: GatewayDep,
-    sender: Annotated[str | None, Query(max_length=32)] = None,
-    modem: Annotated[str | None, Query(max_length=32)] = None,
+    sender: Annotated[Token | None, Query(max_length=32)] = None,
+    modem: Annotated[Token | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query, Response
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from api.deps import CurrentKey, GatewayDep
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas import MessageIn, MessageOut, Page, PartOut, ReportOut
+from api.schemas import MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
 from drivers import PduError
 from gateway import outbox
 from gateway.db import session
 from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.models import DeliveryReport, Message, Part
+from gateway.service import normalise_number
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
@@ -92,10 +94,7 @@ def create_message(
 @router.get("/{message_id}", response_model=MessageOut, responses={404: {}})
 def get_message(message_id: str, key: CurrentKey, gateway: GatewayDep) -> MessageOut:
     with session(gateway.engine) as s:
-        try:
-            message = outbox.get_message(s, message_id, api_key_id=key.id)
-        except NotFound as exc:
-            raise ApiError(404, "not_found", str(exc)) from None
+        message = _own_message(s, message_id, key.id)
         return message_out(message, outbox.message_parts(s, message.id))
 
 
@@ -104,16 +103,21 @@ def list_messages(
     key: CurrentKey,
     gateway: GatewayDep,
     status: Annotated[str | None, Query(pattern="^(queued|sending|sent|delivered|failed|expired|suppressed)$")] = None,
-    to: Annotated[str | None, Query(max_length=32)] = None,
+    to: Annotated[PhoneNumber | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page:
-    """Newest first. `next_cursor` fetches the next page."""
+    """Newest first. `next_cursor` fetches the next page. `to` is read like the `to` of a
+    new message (national numbers in the default region)."""
     query = select(Message).where(Message.api_key_id == key.id)
     if status:
         query = query.where(Message.status == status)
     if to:
-        query = query.where(Message.recipient == to)
+        try:
+            recipient = normalise_number(to, gateway.settings.default_region)
+        except InvalidInput as exc:
+            raise ApiError(422, "invalid_request", str(exc), fields=[{"field": "to", "message": str(exc)}]) from None
+        query = query.where(Message.recipient == recipient)
     if cursor:
         stamp, ident = decode_cursor(cursor)
         query = query.where(sa.or_(Message.created_at < stamp, sa.and_(Message.created_at == stamp, Message.id < str(ident))))
@@ -131,10 +135,7 @@ def message_reports(message_id: str, key: CurrentKey, gateway: GatewayDep) -> li
     from api.routers.reports import report_out
 
     with session(gateway.engine) as s:
-        try:
-            outbox.get_message(s, message_id, api_key_id=key.id)
-        except NotFound as exc:
-            raise ApiError(404, "not_found", str(exc)) from None
+        _own_message(s, message_id, key.id)
         rows = s.exec(
             select(DeliveryReport, Part)
             .join(Part, Part.id == DeliveryReport.part_id)
@@ -142,3 +143,15 @@ def message_reports(message_id: str, key: CurrentKey, gateway: GatewayDep) -> li
             .order_by(DeliveryReport.received_at)
         ).all()
         return [report_out(r, p) for r, p in rows]
+
+
+def _own_message(s: Session, message_id: str, key_id: int | None) -> Message:
+    """The caller's message, else 404. Ids are UUIDs: anything else is not looked up."""
+    try:
+        uuid.UUID(message_id)
+    except ValueError:
+        raise ApiError(404, "not_found", "message not found: not a message id") from None
+    try:
+        return outbox.get_message(s, message_id, api_key_id=key_id)
+    except NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from api.deps import CurrentKey, GatewayDep
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas import Page, ReportOut
+from api.schemas import Page, ReportOut, Token
 from gateway.db import session
 from gateway.models import DeliveryReport, Message, Part
 
@@ -38,7 +38,7 @@ def list_reports(
     key: CurrentKey,
     gateway: GatewayDep,
     matched: bool | None = None,
-    modem: Annotated[str | None, Query(max_length=32)] = None,
+    modem: Annotated[Token | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from sqlmodel import select
 
 from api.deps import CurrentKey, GatewayDep
@@ -16,6 +17,9 @@ from gateway.errors import NotFound
 from gateway.models import Webhook, WebhookDelivery
 
 router = APIRouter(tags=["webhooks"])
+
+# Row ids are PostgreSQL `integer`: a larger number names no row, and must not reach the database.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def webhook_out(hook: Webhook, *, secret: str | None = None) -> WebhookOut:
@@ -56,7 +60,7 @@ def list_webhooks(key: CurrentKey, gateway: GatewayDep) -> list[WebhookOut]:
 
 
 @router.delete("/v1/webhooks/{hook_id}", status_code=204, responses={404: {}})
-def delete_webhook(hook_id: int, key: CurrentKey, gateway: GatewayDep) -> None:
+def delete_webhook(hook_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
     with session(gateway.engine) as s:
         hook = _own(s, hook_id, key.id)
         hook.enabled = False
@@ -66,7 +70,7 @@ def delete_webhook(hook_id: int, key: CurrentKey, gateway: GatewayDep) -> None:
 
 
 @router.get("/v1/webhooks/{hook_id}/deliveries", response_model=list[DeliveryOut], responses={404: {}})
-def list_deliveries(hook_id: int, key: CurrentKey, gateway: GatewayDep, limit: int = 50) -> list[DeliveryOut]:
+def list_deliveries(hook_id: RowId, key: CurrentKey, gateway: GatewayDep, limit: int = 50) -> list[DeliveryOut]:
     with session(gateway.engine) as s:
         _own(s, hook_id, key.id)
         rows = s.exec(
@@ -79,7 +83,7 @@ def list_deliveries(hook_id: int, key: CurrentKey, gateway: GatewayDep, limit: i
 
 
 @router.post("/v1/webhook-deliveries/{delivery_id}/replay", status_code=202, responses={404: {}})
-def replay_delivery(delivery_id: int, key: CurrentKey, gateway: GatewayDep) -> dict[str, int]:
+def replay_delivery(delivery_id: RowId, key: CurrentKey, gateway: GatewayDep) -> dict[str, int]:
     with session(gateway.engine) as s:
         delivery = s.get(WebhookDelivery, delivery_id)
         if delivery is None:

@@ -34,3 +34,15 @@ def shared_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     path = tmp_path_factory.mktemp("shared") / "modemgate.db"
     with running_api(settings_for(f"sqlite:///{path}")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def shared_pg_api() -> Iterator[Api]:
+    """`shared_api` on PostgreSQL."""
+    with postgres_schema() as url, running_api(settings_for(url)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_any_api(request: pytest.FixtureRequest) -> Api:
+    return request.getfixturevalue("shared_api" if request.param == "sqlite" else "shared_pg_api")
