@@ -48,7 +48,11 @@ def test_metrics_count_parts_per_modem_and_the_queue(api: Api) -> None:
     assert sum(s or 0 for s in sent) == 4
     assert _sample(text, "modemgate_queue_depth", status="queued") == 0
     assert _sample(text, "modemgate_modem_state", modem="sim1", state="ready") == 1
-    assert _sample(text, "modemgate_modem_signal_rssi", modem="sim1") is not None
+    wait_for(
+        lambda: _sample(api.client.get("/metrics").text, "modemgate_modem_signal_rssi", modem="sim1") is not None,
+        5,
+        "sim1's signal in the metrics",
+    )
     assert "modemgate_send_seconds_bucket" in text
 
 
