@@ -9,6 +9,7 @@ arrives twice (a network resend) is stored but counted once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -20,14 +21,21 @@ from gateway import webhooks
 from gateway.db import transaction
 from gateway.models import InboundMessage, InboundPart
 
-__all__ = ["store_inbound", "flag_incomplete", "REASSEMBLY_TIMEOUT", "store_undecodable"]
+__all__ = ["store_inbound", "flag_incomplete", "REASSEMBLY_TIMEOUT", "store_undecodable", "storable"]
 
 REASSEMBLY_TIMEOUT = timedelta(hours=24)
 _GROUP_WINDOW = timedelta(hours=72)  # a reference is reused by the sender eventually
 
 
+def storable(text: str) -> str:
+    """Text as every database can hold it: U+0000 (legal in a UCS-2 SMS, refused by
+    PostgreSQL text) becomes U+FFFD. The raw PDU is stored beside it, unchanged."""
+    return text.replace("\x00", "\ufffd")
+
+
 def store_inbound(engine: Engine, modem_id: str, sms: SmsDeliver, pdu: str, *, now: datetime) -> InboundMessage:
     """Store one received part; returns its (possibly now complete) message."""
+    sms = replace(sms, text=storable(sms.text), number=storable(sms.number))
     with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
         concat = sms.concat
         part = InboundPart(

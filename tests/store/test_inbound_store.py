@@ -72,3 +72,11 @@ def test_missing_part_is_flagged_after_the_timeout_with_what_arrived(engine):
 def test_undecodable_pdu_is_kept_with_its_reason(engine):
     message = store_undecodable(engine, "m1", "07FFFF", "PDU ends early (at octet 3)", now=T0)
     assert "undecodable" in message.text and "07FFFF" in message.text
+
+
+def test_nul_character_in_a_ucs2_message_is_stored_on_every_database(engine):
+    (sms, pdu), = [(decode_pdu(p), p) for p in encode_deliver("+31699999999", "a\x00b", timestamp=T0, encoding="ucs2")]
+    message = store_inbound(engine, "m1", sms, pdu, now=T0)
+    assert message.text == "a\ufffdb"
+    with session(engine) as s:
+        assert s.exec(select(InboundPart)).one().pdu == pdu
