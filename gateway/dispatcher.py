@@ -11,10 +11,17 @@ fails, `drivers.at.errors.classify` decides:
 - `permanent`: the message fails with the modem's reason;
 - `retry_same`: back to the queue with backoff, still pinned to this modem if some of its
   parts already went out (throttling errors also halve this modem's rate);
-- `retry_other_modem`: back to the queue for any modem; a partly sent multipart message
-  is resent whole with a new concatenation reference;
+- `retry_other_modem`: back to the queue at once, for any modem; a partly sent multipart
+  message is resent whole with a new concatenation reference;
 - `modem_fault`: as `retry_other_modem`, and the modem is taken out of service, closed
   and reopened in the background with backoff until it answers again.
+
+Vague errors (CMS 500, plain ERROR) are judged by the modem's record, not the message's:
+the first after a successful send is `retry_same`, a second send failing in a row on the
+same modem makes it a `modem_fault`. A modem taken out of service for a failed send
+stays `faulty` after it is reopened, until it sends a part again; it is reopened after a
+growing delay (1 s, 2 s, 4 s … by default), so a modem that answers every command but
+refuses every message tries one message now and then instead of taking them all.
 
 Received messages and status reports are handed to `on_incoming` and removed from the
 modem only after that returned (the caller has stored them).
@@ -31,7 +38,7 @@ from typing import Literal, Protocol
 
 from drivers._exceptions import AtError, CmeError, CmsError, ModemGone
 from drivers.at.errors import Action, classify
-from drivers.at.link import ModemLink
+from drivers.at.link import ModemLink, backoff_delays
 from drivers.at.modem import Health, Incoming, Modem
 from drivers.sms import SubmitPart
 from gateway.clock import Clock
@@ -82,7 +89,10 @@ class WorkStore(Protocol):
 
     async def message_sent(self, message_id: str) -> None: ...
 
-    async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None: ...
+    async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None:
+        """Back to the queue after a failed attempt. `pinned`: to be tried again on this
+        modem, after the retry backoff (and kept on it if some parts went out); otherwise
+        another modem should take it now (`resend_whole`: with all its parts again)."""
 
     async def fail(self, message_id: str, *, error: str) -> None: ...
 
@@ -123,6 +133,8 @@ class ModemWorker:
         health_interval: float = 30.0,
         storage_poll: float = 60.0,
         on_part_sent: Callable[[str, float], None] | None = None,
+        reprobe_initial: float = 1.0,
+        reprobe_max: float = 60.0,
     ) -> None:
         self.modem_id = modem_id
         self.link = link
@@ -139,6 +151,11 @@ class ModemWorker:
         self._stopping = False
         self._draining = False
         self._background: list[asyncio.Task[None]] = []
+        self._reprobe_delay = backoff_delays(reprobe_initial, reprobe_max)
+        self._reopen = False  # the open modem (if any) must be closed and opened again
+        self._failed_sends = 0  # sends that failed in a row on this modem (vague errors escalate)
+        self._send_faults = 0  # faults from sends since this modem last sent a part
+        self._probe_at = 0.0  # monotonic time before which a faulted modem is not reopened
 
     # --- control ------------------------------------------------------------------------
 
@@ -190,16 +207,21 @@ class ModemWorker:
 
     async def _ensure_connected(self) -> Modem | None:
         modem = self.link.modem
-        if modem is not None and not modem.gone and self.status.state not in ("faulty", "starting"):
-            return modem
-        if modem is not None and modem.gone:
+        if modem is not None and not self._reopen and self.status.state != "starting":
+            if not modem.gone:
+                return modem
             self._fault("port gone")
+        wait = self._probe_at - self.clock.monotonic()
+        if wait > 0:
+            await self._idle(wait)
+            return None
         try:
             modem = await self.link.connect(attempts=1)
         except AtError as exc:
             self._fault(str(exc))  # a modem that never comes up is as faulty as one that died
             await self._idle(self.link.retry_delay)
             return None
+        self._reopen = False
         ident = modem.identity
         self.status.identity = {
             "manufacturer": ident.manufacturer,
@@ -207,7 +229,8 @@ class ModemWorker:
             "imei": ident.imei,
             "imsi": ident.imsi,
         }
-        self.status.state = "ready"
+        # Answering is not sending: after failed sends it stays faulty until a part goes out.
+        self.status.state = "faulty" if self._send_faults else "ready"
         self._start_background(modem)
         return modem
 
@@ -241,6 +264,7 @@ class ModemWorker:
                     mr = await modem.send(SubmitPart(part.pdu, part.tpdu_length))
                     sent_any = True
                     await self.store.part_sent(part.part_id, self.modem_id, mr)
+                    self._sent_ok()
                     self.status.sent_parts += 1
                     self.pacer.succeeded(self.clock.monotonic())
                     if self._on_part_sent is not None:
@@ -259,11 +283,15 @@ class ModemWorker:
             await self.clock.sleep(delay)
 
     async def _handle_error(self, message: ClaimedMessage, exc: AtError, sent_any: bool) -> None:
-        action = classify(exc, attempt=message.attempt)
+        # A vague error is the message's bad luck the first time, the modem's when its
+        # sends keep failing, whatever the messages: count per modem, not per message.
+        self._failed_sends += 1
+        action = classify(exc, attempt=self._failed_sends)
         error = str(exc)
         self.status.last_error = error
         log.info("%s: message %s: %s -> %s", self.modem_id, message.message_id, error, action.value)
         if action is Action.PERMANENT:
+            self._failed_sends -= 1  # the message's fault: this modem sends fine
             self.status.failed += 1
             await self.store.fail(message.message_id, error=error)
             return
@@ -271,23 +299,33 @@ class ModemWorker:
         if action is Action.RETRY_SAME:
             if _is_throttling(exc):
                 self.pacer.throttled(self.clock.monotonic())
-            await self.store.retry(message.message_id, error=error, resend_whole=False, pinned=sent_any)
+            await self.store.retry(message.message_id, error=error, resend_whole=False, pinned=True)
             return
         # Another modem must take it: a partly sent multipart message goes again, whole.
         await self.store.retry(message.message_id, error=error, resend_whole=sent_any, pinned=False)
         if action is Action.MODEM_FAULT:
             self._fault(error)
+            self._send_faults += 1
+            self._probe_at = self.clock.monotonic() + self._reprobe_delay(self._send_faults)
             if isinstance(exc, ModemGone) or self.link.modem is None or self.link.modem.gone:
                 return
             # Answering but broken (SIM gone, ME failure): close it so it is re-probed.
             with contextlib.suppress(Exception):
                 await self.link.modem.close()
 
+    def _sent_ok(self) -> None:
+        self._failed_sends = 0
+        if self._send_faults:
+            self._send_faults = 0
+            self._probe_at = 0.0
+            self.status.state = "ready"
+
     def _fault(self, reason: str) -> None:
         if self.status.state != "faulty":
             self.status.faults += 1
         self.status.state = "faulty"
         self.status.last_error = reason
+        self._reopen = True
         for task in self._background:
             task.cancel()
         self._background = []

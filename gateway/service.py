@@ -98,10 +98,17 @@ class OutboxWorkStore:
 
     async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None:
         # Pinning is the outbox's: a message stays with the modem its parts went through
-        # until it is released for a whole resend.
+        # until it is released for a whole resend. The backoff is for trying the same modem
+        # again; work a modem gives up to the others is due at once (the attempt counts).
         now = self.clock.now()
         status = await asyncio.to_thread(
-            outbox.release, self.engine, message_id, now=now, error=error, resend_whole=resend_whole
+            outbox.release,
+            self.engine,
+            message_id,
+            now=now,
+            error=error,
+            resend_whole=resend_whole,
+            retry_at=None if pinned else now,
         )
         if status in ("failed", "expired"):
             await asyncio.to_thread(reports.announce_status, self.engine, message_id, now=now)
@@ -204,6 +211,8 @@ class Gateway:
             health_interval=self.timing.health_interval,
             storage_poll=self.timing.storage_poll,
             on_part_sent=self.metrics.observe_send,
+            reprobe_initial=self.timing.reconnect_initial,
+            reprobe_max=self.timing.reconnect_max,
         )
         worker.enable(m.enabled)
         return worker
