@@ -70,33 +70,56 @@ def normalise_number(number: str, region: str) -> str:
 
 
 class OutboxWorkStore:
-    """The dispatcher's view of the outbox (database calls run in worker threads)."""
+    """The dispatcher's view of the outbox (database calls run in worker threads).
+
+    A status report is stored in one transaction and its part's MR, or its message's
+    `sent`, in others; under READ COMMITTED (PostgreSQL) two of them running at once can
+    each miss the other's uncommitted change (the report finds no part yet and `rematch`
+    finds no report yet; the report sees the message still `sending` and `refresh_message`
+    sees the part not yet delivered), leaving a report unmatched or a fully delivered
+    message `sent`. A modem's reports come in through that same modem, so holding one lock
+    per modem around those steps (`modem_lock`) keeps them apart.
+    """
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._claimed: dict[str, str] = {}  # message id -> the modem sending it
+
+    def modem_lock(self, modem_id: str) -> asyncio.Lock:
+        """Held while a report from `modem_id`, or a send through it, is being recorded."""
+        lock = self._locks.get(modem_id)
+        if lock is None:
+            lock = self._locks[modem_id] = asyncio.Lock()
+        return lock
 
     async def claim(self, modem_id: str) -> ClaimedMessage | None:
         claim = await asyncio.to_thread(outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now())
         if claim is None:
             return None
+        self._claimed[claim.message_id] = modem_id
         parts = tuple(ClaimedPart(p.part_id, p.seq, p.pdu, p.tpdu_length, p.sent) for p in claim.parts)
         return ClaimedMessage(claim.message_id, claim.recipient, parts, claim.attempt)
 
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
         now = self.clock.now()
-        await asyncio.to_thread(
-            outbox.record_sent, self.engine, part_id, mr=mr, modem_id=modem_id, now=now, lease=outbox.DEFAULT_LEASE
-        )
-        # A report may have beaten this commit; attach it now.
-        await asyncio.to_thread(reports.rematch, self.engine, modem_id, mr, now=now)
+        async with self.modem_lock(modem_id):
+            await asyncio.to_thread(
+                outbox.record_sent, self.engine, part_id, mr=mr, modem_id=modem_id, now=now, lease=outbox.DEFAULT_LEASE
+            )
+            # A report may have beaten this commit; attach it now.
+            await asyncio.to_thread(reports.rematch, self.engine, modem_id, mr, now=now)
 
     async def message_sent(self, message_id: str) -> None:
         now = self.clock.now()
-        await asyncio.to_thread(outbox.finish, self.engine, message_id, now=now)
-        await asyncio.to_thread(reports.refresh_message, self.engine, message_id, now=now)
+        modem_id = self._claimed.pop(message_id, "")
+        async with self.modem_lock(modem_id):
+            await asyncio.to_thread(outbox.finish, self.engine, message_id, now=now)
+            await asyncio.to_thread(reports.refresh_message, self.engine, message_id, now=now)
 
     async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None:
+        self._claimed.pop(message_id, None)
         # Pinning is the outbox's: a message stays with the modem its parts went through
         # until it is released for a whole resend. The backoff is for trying the same modem
         # again; work a modem gives up to the others is due at once (the attempt counts).
@@ -114,11 +137,13 @@ class OutboxWorkStore:
             await asyncio.to_thread(reports.announce_status, self.engine, message_id, now=now)
 
     async def fail(self, message_id: str, *, error: str) -> None:
+        self._claimed.pop(message_id, None)
         now = self.clock.now()
         await asyncio.to_thread(outbox.fail, self.engine, message_id, error=error, now=now)
         await asyncio.to_thread(reports.announce_status, self.engine, message_id, now=now)
 
     async def release(self, message_id: str) -> None:
+        self._claimed.pop(message_id, None)
         await asyncio.to_thread(outbox.release, self.engine, message_id, now=self.clock.now())
 
 
@@ -262,7 +287,8 @@ class Gateway:
         if item.sms is None:
             await asyncio.to_thread(inbound.store_undecodable, self.engine, modem_id, item.pdu, item.error or "", now=now)
         elif isinstance(item.sms, SmsStatusReport):
-            await asyncio.to_thread(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
+            async with self.store.modem_lock(modem_id):  # see OutboxWorkStore
+                await asyncio.to_thread(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
         elif isinstance(item.sms, SmsDeliver):
             await asyncio.to_thread(inbound.store_inbound, self.engine, modem_id, item.sms, item.pdu, now=now)
         else:
