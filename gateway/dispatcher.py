@@ -209,6 +209,8 @@ class ModemWorker:
         modem = self.link.modem
         if modem is not None and not self._reopen and self.status.state != "starting":
             if not modem.gone:
+                if self.status.state in ("disabled", "draining"):  # enabled again
+                    self.status.state = "faulty" if self._send_faults else "ready"
                 return modem
             self._fault("port gone")
         wait = self._probe_at - self.clock.monotonic()

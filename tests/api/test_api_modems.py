@@ -57,11 +57,6 @@ def test_a_disabled_modem_takes_no_new_work(api: Api) -> None:
     assert api.wait_delivered(pinned["id"])["modem"] == "sim1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/dispatcher.py: after enable(True) the worker keeps state 'disabled' (or 'draining') "
-    "while it sends again; only a reconnect sets 'ready', so /readyz stays 503",
-)
 def test_a_modem_enabled_again_shows_ready(api: Api) -> None:
     api.patch("/v1/modems/sim1", json={"enabled": False})
     wait_for(lambda: api.modems()["sim1"]["state"] == "disabled", 5, "sim1 disabled")
