@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -240,15 +240,17 @@ class GatewayProcess:
         r.raise_for_status()
         return r.json()
 
-    def wait_all(self, ids: Iterable[str], status: str = "delivered", *, timeout: float) -> dict[str, str]:
-        """Wait until every message in `ids` has `status`; the last statuses seen."""
+    def wait_all(self, ids: Iterable[str], status: str | Collection[str] = "delivered", *, timeout: float
+                 ) -> dict[str, str]:
+        """Wait until every message in `ids` has `status` (or one of them); the last statuses seen."""
         want = set(ids)
+        ok = {status} if isinstance(status, str) else set(status)
         seen: dict[str, str] = {}
 
         def done() -> bool:
             nonlocal seen
             seen = self.statuses()
-            return all(seen.get(i) == status for i in want)
+            return all(seen.get(i) in ok for i in want)
 
         try:
             wait_until(done, timeout=timeout, interval=0.5, what=f"all {len(want)} messages {status}")
@@ -256,7 +258,7 @@ class GatewayProcess:
             counts: dict[str, int] = defaultdict(int)
             for i in want:
                 counts[seen.get(i, "missing")] += 1
-            stuck = [self.message(i) for i in want if seen.get(i) != status][:3]
+            stuck = [self.message(i) for i in want if seen.get(i) not in ok][:3]
             raise AssertionError(f"{self.name}: statuses {dict(counts)}; e.g. {stuck}\n{self.log()}") from None
         return seen
 
