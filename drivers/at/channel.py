@@ -8,13 +8,21 @@ so URC handlers and health polls can issue commands without interleaving.
 Hang detection: a command that gets no final result in time raises ModemTimeout; after
 `hang_after` of those in a row the channel declares the modem gone (ModemGone), which
 tells its owner to close and reopen the port.
+
+Cancellation: a caller may give up on a command (a task cancelled, `asyncio.wait_for`),
+but the modem still works on it. The channel sees such a command through in the
+background, holding the lock: it leaves an open PDU prompt with ESC and waits for the
+final result (counted as a timeout if none comes), so the next command gets its own
+answer and not the late one of the command given up on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Literal
 
 from drivers._exceptions import AtError, ModemGone, ModemTimeout
 from drivers.at.events import Echo, Final, Garbage, Info, Prompt, Urc
@@ -24,6 +32,11 @@ from drivers.at.transport import Transport
 __all__ = ["AtChannel"]
 
 log = logging.getLogger("modemgate.at")
+
+# After ESC has cancelled a PDU prompt, most modems answer at once (OK or an error).
+_ABORT_WAIT = 2.0
+
+_Stage = Literal["command", "awaiting_prompt", "aborted", "pdu_sent"]
 
 
 class AtChannel:
@@ -44,6 +57,9 @@ class AtChannel:
         self._final: asyncio.Future[Final] | None = None
         self._prompt: asyncio.Future[None] | None = None
         self._gone: ModemGone | None = None
+        self._closed = False
+        self._stage: _Stage = "command"
+        self._settling: set[asyncio.Task[None]] = set()
         self._hang_after = hang_after
         self.consecutive_timeouts = 0
         self.garbage_bytes = 0
@@ -58,10 +74,7 @@ class AtChannel:
 
     async def command(self, command: str, *, timeout: float = 10.0) -> list[str]:
         """Run `command`; return its information lines or raise its error."""
-        async with self._lock:
-            self._check_alive()
-            self._info = []
-            self._final = asyncio.get_running_loop().create_future()
+        async with self._exchange(command, timeout, prompt=False):
             await self._transport.write(self._proto.send(command, prompt=False))
             final = await self._wait(self._final, command, timeout)
             return self._result(final)
@@ -70,12 +83,8 @@ class AtChannel:
         self, command: str, pdu: str, *, timeout: float = 60.0, prompt_timeout: float = 10.0
     ) -> list[str]:
         """Run a prompting command (AT+CMGS=<n>): wait for `> `, send `pdu` + Ctrl-Z."""
-        async with self._lock:
-            self._check_alive()
-            loop = asyncio.get_running_loop()
-            self._info = []
-            self._final = loop.create_future()
-            self._prompt = loop.create_future()
+        async with self._exchange(command, timeout, prompt=True):
+            assert self._final is not None and self._prompt is not None
             await self._transport.write(self._proto.send(command, prompt=True))
             done, _ = await asyncio.wait(
                 {self._final, self._prompt}, timeout=prompt_timeout, return_when=asyncio.FIRST_COMPLETED
@@ -84,22 +93,27 @@ class AtChannel:
                 return self._result(self._final.result())
             if not done:
                 # No prompt: cancel the input the modem may be waiting for, then give up.
+                self._stage = "aborted"
                 await self._transport.write(self._proto.abort_prompt())
                 try:
-                    await asyncio.wait_for(asyncio.shield(self._final), 2.0)
+                    await asyncio.wait_for(asyncio.shield(self._final), min(_ABORT_WAIT, prompt_timeout))
                 except asyncio.TimeoutError:
                     pass
-                self._timed_out(command, prompt_timeout)
+                raise self._timed_out(command, prompt_timeout)
+            self._stage = "pdu_sent"
             await self._transport.write(self._proto.send_pdu(pdu))
             final = await self._wait(self._final, command, timeout)
             return self._result(final)
 
     async def close(self) -> None:
+        self._closed = True
         self._reader.cancel()
         try:
             await self._reader
         except (asyncio.CancelledError, Exception):
             pass
+        # With the reader stopped, a command still being seen through ends at once.
+        await asyncio.gather(*self._settling, return_exceptions=True)
         await self._transport.close()
 
     async def write_raw(self, data: bytes) -> None:
@@ -112,16 +126,91 @@ class AtChannel:
     def _check_alive(self) -> None:
         if self._gone is not None:
             raise self._gone
+        if self._closed:
+            raise ModemGone(f"{self.name}: closed")
 
-    async def _wait(self, fut: asyncio.Future[Final], command: str, timeout: float) -> Final:
+    @contextlib.asynccontextmanager
+    async def _exchange(self, command: str, timeout: float, *, prompt: bool) -> AsyncIterator[None]:
+        """One command's turn on the line: the lock, fresh futures, and clean-up however
+        it ends. A command given up on while the modem works on it is seen through in
+        the background, which keeps the lock until then."""
+        await self._lock.acquire()
+        release = True
+        try:
+            self._check_alive()
+            loop = asyncio.get_running_loop()
+            self._info = []
+            self._final = loop.create_future()
+            self._prompt = loop.create_future() if prompt else None
+            self._stage = "awaiting_prompt" if prompt else "command"
+            yield
+        except asyncio.CancelledError:
+            if self._proto.pending is not None and self._gone is None:
+                task = asyncio.ensure_future(self._settle(command, timeout))
+                self._settling.add(task)
+                task.add_done_callback(self._settling.discard)
+                release = False  # the settling task releases it
+            else:
+                self._forget()
+            raise
+        except ModemGone as exc:
+            if self._gone is None:
+                self._gone = exc  # a write failed: the port is gone for every later command
+            self._forget()
+            raise
+        except BaseException:
+            self._forget()
+            raise
+        finally:
+            if release:
+                self._lock.release()
+
+    async def _settle(self, command: str, timeout: float) -> None:
+        """Wait out a command its caller gave up on, so its answer cannot be taken for the
+        next command's; leave a PDU prompt that is open or about to open."""
+        final = self._final
+        try:
+            assert final is not None
+            if self._stage == "awaiting_prompt" and self._prompt is not None:
+                await asyncio.wait({final, self._prompt}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if not final.done():
+                    self._stage = "aborted"
+                    await self._transport.write(self._proto.abort_prompt())
+                    timeout = min(_ABORT_WAIT, timeout)
+            elif self._stage == "aborted":
+                timeout = min(_ABORT_WAIT, timeout)
+            try:
+                await asyncio.wait_for(asyncio.shield(final), timeout)
+                self.consecutive_timeouts = 0
+            except asyncio.TimeoutError:
+                log.warning("%s: %s", self.name, self._timed_out(command, timeout))
+        except AtError as exc:  # the port went away meanwhile
+            log.debug("%s: while finishing %r: %s", self.name, command, exc)
+        finally:
+            self._forget()
+            self._lock.release()
+
+    def _forget(self) -> None:
+        """Drop what is left of the current command; its late lines come out as URCs."""
+        if self._proto.pending is not None:
+            self._proto.abandon()
+        for fut in (self._final, self._prompt):
+            if fut is not None and fut.done() and not fut.cancelled():
+                fut.exception()  # seen: not reported as never retrieved
+        self._final = self._prompt = None
+
+    async def _wait(self, fut: asyncio.Future[Final] | None, command: str, timeout: float) -> Final:
+        assert fut is not None
         try:
             final = await asyncio.wait_for(asyncio.shield(fut), timeout)
         except asyncio.TimeoutError:
-            self._timed_out(command, timeout)
+            raise self._timed_out(command, timeout) from None
         self.consecutive_timeouts = 0
         return final
 
-    def _timed_out(self, command: str, timeout: float) -> None:
+    def _timed_out(self, command: str, timeout: float) -> AtError:
+        """Count a command that got no answer; return ModemTimeout, or ModemGone once
+        `hang_after` commands in a row went unanswered."""
         self._proto.abandon()
         self._final = self._prompt = None
         self.consecutive_timeouts += 1
@@ -129,8 +218,8 @@ class AtChannel:
             self._gone = ModemGone(
                 f"{self.name}: no answer to {self.consecutive_timeouts} commands in a row; modem hung"
             )
-            raise self._gone
-        raise ModemTimeout(f"{self.name}: no answer to {command!r} within {timeout:g} s")
+            return self._gone
+        return ModemTimeout(f"{self.name}: no answer to {command!r} within {timeout:g} s")
 
     def _result(self, final: Final) -> list[str]:
         self._final = self._prompt = None

@@ -184,6 +184,11 @@ class Modem:
     def gone(self) -> bool:
         return self._ch.gone
 
+    @property
+    def channel(self) -> AtChannel:
+        """The AT line to this modem (its counters: `garbage_bytes`, `consecutive_timeouts`)."""
+        return self._ch
+
     # --- start-up -----------------------------------------------------------------------
 
     async def initialize(self) -> ModemIdentity:

@@ -55,7 +55,7 @@ class SerialTransport:
         try:
             port = await asyncio.to_thread(serial.serial_for_url, url, **kwargs)
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise ModemGone(f"cannot open {url}: {exc}") from exc
+            raise ModemGone(f"cannot open {url}: {_reason(exc)}") from exc
         return cls(port, url)
 
     def _read_loop(self) -> None:
@@ -102,3 +102,12 @@ class SerialTransport:
         except (serial.SerialException, OSError):
             pass
         await asyncio.to_thread(self._thread.join, 1.0)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a port would not open, in the OS's words ("Connection refused"), without
+    pyserial's restatement of the port name around them."""
+    for cause in (exc.__cause__, exc.__context__):
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+    return str(exc)

@@ -1,0 +1,133 @@
+"""Receiving through our driver: +CMTI then AT+CMGR, polling storage with AT+CMGL when
+there are no indications (or they were lost), acknowledging, and undecodable PDUs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from drivertools import SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
+
+from drivers.at.modem import Location, Modem
+from drivers.simulator import modem as simulated
+from drivers.simulator.server import SimulatorThread
+from drivers.sms import SmsDeliver
+
+pytestmark = pytest.mark.timeout(30)
+
+LONG = "Concatenated inbound, split by the SMSC into parts that arrive one by one. " * 5
+# An SMS-DELIVER whose user data length promises more than follows.
+TRUNCATED_DELIVER = "07911356131313F3040B911316111111F10000621192305013000AFFFF"
+
+
+@pytest.fixture
+def no_indications(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A modem that refuses every AT+CNMI setting, so new messages are only stored."""
+
+    def cnmi(m: object, form: str, args: list[str]) -> list[str]:
+        raise simulated._Err("CMS", 303)
+
+    monkeypatch.setitem(simulated._EXTENDED, "+CNMI", cnmi)
+
+
+@both_transports
+async def test_new_message_is_indicated_read_and_handed_over(modem: Modem, sim: SimulatorThread) -> None:
+    assert sim.inbound("sim1", SENDER, "Hello there") == 1
+    item = await next_incoming(modem)
+    assert isinstance(item.sms, SmsDeliver)
+    assert (item.sms.number, item.sms.text, item.sms.concat) == (SENDER, "Hello there", None)
+    assert item.location == Location("SM", 1)
+    assert item.error is None and not item.is_status_report
+    assert await nothing_more(modem) == []
+
+
+async def test_acknowledge_frees_the_slot_and_nothing_is_handed_over_twice(
+    modem: Modem, sim: SimulatorThread
+) -> None:
+    sim.inbound("sim1", SENDER, "first")
+    item = await next_incoming(modem)
+    assert stored(sim) == [1]
+    assert await modem.poll_storage() == 0  # already handed over, not yet acknowledged
+    await modem.acknowledge(item)
+    assert stored(sim) == []
+    sim.inbound("sim1", SENDER, "second")  # lands in the freed slot
+    again = await next_incoming(modem)
+    assert again.sms.text == "second" and again.location == item.location  # type: ignore[union-attr]
+    assert await modem.poll_storage() == 0
+    assert await nothing_more(modem) == []
+
+
+@both_transports
+async def test_concatenated_message_arrives_as_parts_with_their_concat_info(
+    modem: Modem, sim: SimulatorThread
+) -> None:
+    n = sim.inbound("sim1", SENDER, LONG)
+    assert n == 3
+    parts = await incoming(modem, n)
+    concats = sorted((p.sms.concat.seq, p.sms.concat.total) for p in parts)  # type: ignore[union-attr]
+    assert concats == [(1, 3), (2, 3), (3, 3)]
+    assert len({p.sms.concat.ref for p in parts}) == 1  # type: ignore[union-attr]
+    ordered = sorted(parts, key=lambda p: p.sms.concat.seq)  # type: ignore[union-attr]
+    assert "".join(p.sms.text for p in ordered) == LONG  # type: ignore[union-attr]
+    assert sorted(p.location.index for p in parts) == [1, 2, 3]  # type: ignore[union-attr]
+    for part in parts:
+        await modem.acknowledge(part)
+    assert stored(sim) == []
+    assert await nothing_more(modem) == []
+
+
+async def test_without_indications_polling_storage_finds_new_messages_once(
+    no_indications: None, modem: Modem, sim: SimulatorThread
+) -> None:
+    assert modem.routing is None
+    sim.inbound("sim1", SENDER, "short")
+    sim.inbound("sim1", SENDER, LONG)
+    assert await nothing_more(modem) == []  # no +CMTI: nothing comes by itself
+    assert await modem.poll_storage() == 4
+    items = modem.incoming_nowait()
+    assert [i.location.index for i in items] == [1, 2, 3, 4]  # type: ignore[union-attr]
+    assert items[0].sms.text == "short"  # type: ignore[union-attr]
+    assert await modem.poll_storage() == 0
+    for item in items:
+        await modem.acknowledge(item)
+    assert stored(sim) == []
+    assert await modem.poll_storage() == 0
+
+
+@both_transports
+async def test_messages_stored_while_nobody_listened_are_found_by_polling(
+    make_modem: Callable, sim: SimulatorThread, transport: str
+) -> None:
+    sim.inbound("sim1", SENDER, "while you were out")  # no client yet: no +CMTI seen
+    modem = await make_modem(url_of(sim, transport))
+    await modem.initialize()
+    assert await nothing_more(modem, 0.2) == []
+    assert await modem.poll_storage() == 1
+    (item,) = modem.incoming_nowait()
+    assert item.sms.text == "while you were out"  # type: ignore[union-attr]
+    sim.inbound("sim1", SENDER, "now you listen")  # and indications work from here on
+    assert (await next_incoming(modem)).sms.text == "now you listen"  # type: ignore[union-attr]
+    assert await modem.poll_storage() == 0
+
+
+async def test_undecodable_pdu_is_handed_over_with_its_error_not_dropped(
+    modem: Modem, sim: SimulatorThread
+) -> None:
+    inbound_pdu(sim, "sim1", TRUNCATED_DELIVER)
+    item = await next_incoming(modem)
+    assert item.sms is None
+    assert item.error and "user data length" in item.error
+    assert item.pdu.upper() == TRUNCATED_DELIVER
+    assert item.location == Location("SM", 1)
+    await modem.acknowledge(item)
+    assert stored(sim) == []
+
+
+async def test_undecodable_pdu_found_by_polling_is_handed_over_too(
+    no_indications: None, modem: Modem, sim: SimulatorThread
+) -> None:
+    inbound_pdu(sim, "sim1", TRUNCATED_DELIVER)
+    assert await modem.poll_storage() == 1
+    (item,) = modem.incoming_nowait()
+    assert item.sms is None and item.error
+    assert item.pdu.upper() == TRUNCATED_DELIVER

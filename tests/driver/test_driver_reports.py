@@ -1,0 +1,98 @@
+"""Status reports through our driver: stored and indicated (+CDSI) or routed directly
+(+CDS), matched by message reference, with the outcome the network reported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from drivertools import RECIPIENT, both_transports, incoming, next_incoming, nothing_more, stored, url_of
+
+from drivers.at.modem import Modem
+from drivers.simulator import modem as simulated
+from drivers.simulator.server import SimulatorThread
+from drivers.sms import SmsStatusReport, encode_submit
+
+pytestmark = pytest.mark.timeout(30)
+
+OUTCOMES = [("delivered", "delivered"), ("temporary", "pending"), ("permanent", "failed")]
+
+
+@pytest.fixture
+def direct_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A modem that refuses to store status reports (AT+CNMI <ds>=2), so the driver
+    settles for having them routed directly (+CDS)."""
+    original = simulated._EXTENDED["+CNMI"]
+
+    def cnmi(m: simulated.SimulatedModem, form: str, args: list[str]) -> list[str]:
+        if form == "set" and len(args) > 3 and args[3] == "2":
+            raise simulated._Err("CMS", 303)
+        return original(m, form, args)  # type: ignore[no-any-return]
+
+    monkeypatch.setitem(simulated._EXTENDED, "+CNMI", cnmi)
+
+
+async def send(modem: Modem, text: str = "report me", *, report: bool = True) -> list[int]:
+    parts = encode_submit(RECIPIENT, text, status_report=report)
+    async with modem.multipart():
+        return [await modem.send(part) for part in parts]
+
+
+@both_transports
+@pytest.mark.parametrize(("outcome", "category"), OUTCOMES)
+async def test_stored_report_arrives_with_its_reference_and_outcome(
+    modem: Modem, sim: SimulatorThread, outcome: str, category: str
+) -> None:
+    assert modem.routing == "2,1,0,2,0"
+    await send(modem, "warm-up")  # so the reference under test is not 0
+    await modem.acknowledge(await next_incoming(modem))
+    sim.set_faults("sim1", report=outcome)
+    (mr,) = await send(modem)
+    report = await next_incoming(modem)
+    assert isinstance(report.sms, SmsStatusReport) and report.is_status_report
+    assert report.sms.message_reference == mr == 1
+    assert report.sms.number == RECIPIENT
+    assert report.sms.category == category
+    assert report.location is not None and stored(sim) == [report.location.index]
+    await modem.acknowledge(report)
+    assert stored(sim) == []
+
+
+@pytest.mark.parametrize(("outcome", "category"), OUTCOMES)
+async def test_direct_report_arrives_with_its_reference_and_outcome(
+    direct_reports: None, make_modem: Callable, sim: SimulatorThread, outcome: str, category: str
+) -> None:
+    modem = await make_modem(url_of(sim, "pty"))
+    await modem.initialize()
+    assert modem.routing == "2,1,0,1,0"
+    sim.set_faults("sim1", report=outcome)
+    (mr,) = await send(modem)
+    report = await next_incoming(modem)
+    assert isinstance(report.sms, SmsStatusReport)
+    assert (report.sms.message_reference, report.sms.category) == (mr, category)
+    assert report.location is None
+    await modem.acknowledge(report)  # nothing to free, and no error
+    assert stored(sim) == []
+
+
+async def test_each_part_of_a_long_message_gets_its_own_report(modem: Modem, sim: SimulatorThread) -> None:
+    sim.set_faults("sim1", report_delay=0.1)
+    mrs = await send(modem, "x" * 400)
+    assert mrs == [0, 1, 2]
+    reports = await incoming(modem, 3)
+    assert sorted(r.sms.message_reference for r in reports) == mrs  # type: ignore[union-attr]
+    assert {r.sms.category for r in reports} == {"delivered"}  # type: ignore[union-attr]
+
+
+@both_transports
+async def test_report_outcome_none_means_no_report(modem: Modem, sim: SimulatorThread) -> None:
+    sim.set_faults("sim1", report="none")
+    await send(modem)
+    assert await nothing_more(modem) == []
+    assert stored(sim) == []
+
+
+async def test_no_report_requested_means_no_report(modem: Modem, sim: SimulatorThread) -> None:
+    await send(modem, report=False)
+    assert sim.received()[0]["status_report_request"] is False
+    assert await nothing_more(modem) == []
