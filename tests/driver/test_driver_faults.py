@@ -53,6 +53,8 @@ async def quick(make_modem: Callable, url: str) -> Modem:
 
 @dataclass(frozen=True)
 class Case:
+    """Faults set on sim1, and what the send that meets them raises and classifies to."""
+
     faults: dict[str, Any]
     error: type[AtError]
     code: int | None

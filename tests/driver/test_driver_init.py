@@ -11,7 +11,7 @@ from drivertools import FAST, both_transports, commands_seen, on_sim, url_of
 
 from drivers import CmeError
 from drivers.at import Action, classify
-from drivers.at.modem import CNMI_CANDIDATES, Modem
+from drivers.at.modem import CNMI_CANDIDATES
 from drivers.simulator import modem as simulated
 from drivers.simulator.server import SimulatorThread, default_profile
 
