@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -36,7 +37,7 @@ from gateway.pacing import Pacer
 from gateway.settings import ModemSettings, Settings
 from gateway.simulated import SimulatedModems, start_simulated_modems
 
-__all__ = ["Gateway", "OutboxWorkStore", "Timing", "normalise_number"]
+__all__ = ["Gateway", "OutboxWorkStore", "Timing", "Writes", "normalise_number"]
 
 log = logging.getLogger("modemgate.gateway")
 
@@ -69,6 +70,31 @@ def normalise_number(number: str, region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+class Writes:
+    """Runs the gateway's database writes in worker threads; on SQLite, one at a time.
+
+    SQLite has a single writer, and a connection waiting for the write lock sleeps in
+    growing steps (1, 2, 5, 10, 15, 20, 25 … ms, its busy handler) instead of being woken
+    when the lock comes free: with a dozen writers (a worker per modem, reports, the API)
+    most of the time went into those sleeps. Taking turns on a lock in this process first
+    hands the database over the moment the last write committed. PostgreSQL writes in
+    parallel and gets no lock.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    async def __call__(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(self.now, fn, *args, **kwargs)
+
+    def now(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run `fn` in this thread, in its turn."""
+        if self._lock is None:
+            return fn(*args, **kwargs)
+        with self._lock:
+            return fn(*args, **kwargs)
+
+
 class OutboxWorkStore:
     """The dispatcher's view of the outbox (database calls run in worker threads).
 
@@ -81,9 +107,10 @@ class OutboxWorkStore:
     per modem around those steps (`modem_lock`) keeps them apart.
     """
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, writes: Writes | None = None) -> None:
         self.engine = engine
         self.clock = clock
+        self.writes = writes or Writes(engine)
         self._locks: dict[str, asyncio.Lock] = {}
         self._claimed: dict[str, str] = {}  # message id -> the modem sending it
 
@@ -95,7 +122,7 @@ class OutboxWorkStore:
         return lock
 
     async def claim(self, modem_id: str) -> ClaimedMessage | None:
-        claim = await asyncio.to_thread(outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now())
+        claim = await self.writes(outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now())
         if claim is None:
             return None
         self._claimed[claim.message_id] = modem_id
@@ -105,18 +132,18 @@ class OutboxWorkStore:
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
         now = self.clock.now()
         async with self.modem_lock(modem_id):
-            await asyncio.to_thread(
+            await self.writes(
                 outbox.record_sent, self.engine, part_id, mr=mr, modem_id=modem_id, now=now, lease=outbox.DEFAULT_LEASE
             )
             # A report may have beaten this commit; attach it now.
-            await asyncio.to_thread(reports.rematch, self.engine, modem_id, mr, now=now)
+            await self.writes(reports.rematch, self.engine, modem_id, mr, now=now)
 
     async def message_sent(self, message_id: str) -> None:
         now = self.clock.now()
         modem_id = self._claimed.pop(message_id, "")
         async with self.modem_lock(modem_id):
-            await asyncio.to_thread(outbox.finish, self.engine, message_id, now=now)
-            await asyncio.to_thread(reports.refresh_message, self.engine, message_id, now=now)
+            await self.writes(outbox.finish, self.engine, message_id, now=now)
+            await self.writes(reports.refresh_message, self.engine, message_id, now=now)
 
     async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None:
         self._claimed.pop(message_id, None)
@@ -124,7 +151,7 @@ class OutboxWorkStore:
         # until it is released for a whole resend. The backoff is for trying the same modem
         # again; work a modem gives up to the others is due at once (the attempt counts).
         now = self.clock.now()
-        status = await asyncio.to_thread(
+        status = await self.writes(
             outbox.release,
             self.engine,
             message_id,
@@ -134,17 +161,17 @@ class OutboxWorkStore:
             retry_at=None if pinned else now,
         )
         if status in ("failed", "expired"):
-            await asyncio.to_thread(reports.announce_status, self.engine, message_id, now=now)
+            await self.writes(reports.announce_status, self.engine, message_id, now=now)
 
     async def fail(self, message_id: str, *, error: str) -> None:
         self._claimed.pop(message_id, None)
         now = self.clock.now()
-        await asyncio.to_thread(outbox.fail, self.engine, message_id, error=error, now=now)
-        await asyncio.to_thread(reports.announce_status, self.engine, message_id, now=now)
+        await self.writes(outbox.fail, self.engine, message_id, error=error, now=now)
+        await self.writes(reports.announce_status, self.engine, message_id, now=now)
 
     async def release(self, message_id: str) -> None:
         self._claimed.pop(message_id, None)
-        await asyncio.to_thread(outbox.release, self.engine, message_id, now=self.clock.now())
+        await self.writes(outbox.release, self.engine, message_id, now=self.clock.now())
 
 
 class Gateway:
@@ -160,7 +187,8 @@ class Gateway:
         self.clock = clock or SystemClock()
         self.timing = timing or Timing()
         self.engine = engine or create_engine_for(settings.database_url)
-        self.store = OutboxWorkStore(self.engine, self.clock)
+        self.writes = Writes(self.engine)
+        self.store = OutboxWorkStore(self.engine, self.clock, self.writes)
         self.workers: dict[str, ModemWorker] = {}
         self.simulated: SimulatedModems | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -176,9 +204,9 @@ class Gateway:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self.prepare)
+        await asyncio.to_thread(self.prepare)  # takes its own locks
         modems = self.settings.effective_modems()
-        recovered = await asyncio.to_thread(
+        recovered = await self.writes(
             outbox.recover, self.engine, now=self.clock.now(), owners=[m.id for m in modems]
         )
         if recovered.messages:
@@ -251,7 +279,9 @@ class Gateway:
         if modem is not None and modem not in self.settings_modem_ids():
             raise InvalidInput("modem", f"no modem {modem!r}; have {', '.join(self.settings_modem_ids())}")
         with session(self.engine) as s:
-            message, created = outbox.submit(s, api_key_id=api_key_id, recipient=recipient, text=text, now=self.clock.now(), **options)
+            message, created = self.writes.now(
+                outbox.submit, s, api_key_id=api_key_id, recipient=recipient, text=text, now=self.clock.now(), **options
+            )
         if created:
             self.wake()
         return message, created
@@ -285,15 +315,15 @@ class Gateway:
     async def _on_incoming(self, modem_id: str, item: Incoming) -> None:
         now = self.clock.now()
         if item.sms is None:
-            await asyncio.to_thread(inbound.store_undecodable, self.engine, modem_id, item.pdu, item.error or "", now=now)
+            await self.writes(inbound.store_undecodable, self.engine, modem_id, item.pdu, item.error or "", now=now)
         elif isinstance(item.sms, SmsStatusReport):
             async with self.store.modem_lock(modem_id):  # see OutboxWorkStore
-                await asyncio.to_thread(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
+                await self.writes(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
         elif isinstance(item.sms, SmsDeliver):
-            await asyncio.to_thread(inbound.store_inbound, self.engine, modem_id, item.sms, item.pdu, now=now)
+            await self.writes(inbound.store_inbound, self.engine, modem_id, item.sms, item.pdu, now=now)
         else:
             # An SMS-SUBMIT in the inbox (a sent copy the modem kept): keep it visible.
-            await asyncio.to_thread(
+            await self.writes(
                 inbound.store_undecodable, self.engine, modem_id, item.pdu, "a sent message, not a received one", now=now
             )
 
@@ -310,10 +340,10 @@ class Gateway:
         while True:
             now = self.clock.now()
             try:
-                expired = await asyncio.to_thread(outbox.expire, self.engine, now=now)
+                expired = await self.writes(outbox.expire, self.engine, now=now)
                 for message_id in expired:
-                    await asyncio.to_thread(reports.announce_status, self.engine, message_id, now=now)
-                await asyncio.to_thread(inbound.flag_incomplete, self.engine, now=now)
+                    await self.writes(reports.announce_status, self.engine, message_id, now=now)
+                await self.writes(inbound.flag_incomplete, self.engine, now=now)
             except Exception:
                 log.exception("housekeeping round failed")
             await self.clock.sleep(self.timing.housekeeping)
