@@ -5,11 +5,22 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from api.errors import ApiError
 
-__all__ = ["encode_cursor", "decode_cursor"]
+T = TypeVar("T")
+
+__all__ = ["encode_cursor", "decode_cursor", "page_of"]
+
+
+def page_of(rows: list[T], limit: int, position: Callable[[T], tuple[datetime, Any]]) -> tuple[list[T], str | None]:
+    """Cut `limit` + 1 fetched rows to one page; the cursor points after its last row."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(*position(rows[-1]))
 
 
 def encode_cursor(created_at: datetime, ident: Any) -> str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import select
 
 from api.deps import CurrentKey, GatewayDep
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import decode_cursor, page_of
 from api.schemas import InboundOut, Page, Token
 from gateway.db import session
 from gateway.models import InboundMessage
@@ -58,7 +58,5 @@ def list_inbox(
     query = query.order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(limit + 1)
     with session(gateway.engine) as s:
         rows = list(s.exec(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].received_at, rows[-1].id) if more else None
+    rows, next_cursor = page_of(rows, limit, lambda m: (m.received_at, m.id))
     return Page(items=[inbound_out(m) for m in rows], next_cursor=next_cursor)

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from api.deps import CurrentKey, GatewayDep
 from api.errors import ApiError
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import decode_cursor, page_of
 from api.schemas import MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
 from drivers import PduError
 from gateway import outbox
@@ -124,9 +124,7 @@ def list_messages(
     query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1)
     with session(gateway.engine) as s:
         rows = list(s.exec(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    rows, next_cursor = page_of(rows, limit, lambda m: (m.created_at, m.id))
     return Page(items=[message_out(m) for m in rows], next_cursor=next_cursor)
 
 

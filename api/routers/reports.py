@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import select
 
 from api.deps import CurrentKey, GatewayDep
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import decode_cursor, page_of
 from api.schemas import Page, ReportOut, Token
 from gateway.db import session
 from gateway.models import DeliveryReport, Message, Part
@@ -64,7 +64,5 @@ def list_reports(
     query = query.order_by(DeliveryReport.received_at.desc(), DeliveryReport.id.desc()).limit(limit + 1)
     with session(gateway.engine) as s:
         rows = list(s.exec(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1][0].received_at, rows[-1][0].id) if more else None
+    rows, next_cursor = page_of(rows, limit, lambda row: (row[0].received_at, row[0].id))
     return Page(items=[report_out(r, p) for r, p in rows], next_cursor=next_cursor)
