@@ -6,14 +6,13 @@ import json
 import os
 from typing import Optional
 
-import httpx
 import typer
 
 from drivers import ConfigError
-from gateway import apikeys
-from gateway.db import create_engine_for, migrate, session
-from gateway.models import ApiKey
 from gateway.settings import load_settings
+
+# The database, HTTP client and server are imported inside the commands that use them,
+# so the other commands (pdu, probe, simulate) start without loading them.
 
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 
@@ -53,6 +52,10 @@ def apikey_create(
     config: Optional[str] = typer.Option(None, "--config"),
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
+    from gateway import apikeys
+    from gateway.db import create_engine_for, migrate, session
+    from gateway.models import ApiKey
+
     settings = _settings(config)
     engine = create_engine_for(settings.database_url)
     migrate(engine)
@@ -73,6 +76,8 @@ def send(
     idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
 ) -> None:
     """Submit a message through a running gateway's API; prints the stored message."""
+    import httpx
+
     api_key = key or os.environ.get("MODEMGATE_API_KEY")
     if not api_key:
         typer.echo("error: give --key or set MODEMGATE_API_KEY", err=True)
