@@ -3,6 +3,7 @@ there are no indications (or they were lost), acknowledging, and undecodable PDU
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -131,3 +132,28 @@ async def test_undecodable_pdu_found_by_polling_is_handed_over_too(
     (item,) = modem.incoming_nowait()
     assert item.sms is None and item.error
     assert item.pdu.upper() == TRUNCATED_DELIVER
+
+
+@both_transports
+async def test_directly_routed_message_is_handed_over_and_acknowledged_with_cnma(
+    make_modem: Callable[..., object], sim: SimulatorThread, url: str
+) -> None:
+    # A modem on message service 1 that routes new messages straight to the port (+CMT),
+    # as some firmware insists on: each one must be acknowledged with AT+CNMA, or the
+    # modem stops delivering and keeps the message itself.
+    sim.call(lambda: setattr(sim.sim.modems["sim1"], "csms", 1))
+    modem: Modem = await make_modem(url)  # type: ignore[misc]
+    await modem.initialize()
+    await modem.channel.command("AT+CNMI=2,2,0,1,0")
+    for text in ("first direct", "second direct"):
+        sim.inbound("sim1", SENDER, text)
+        item = await next_incoming(modem)
+        assert isinstance(item.sms, SmsDeliver) and item.sms.text == text
+        assert item.location is None  # never stored in the modem
+    for _ in range(50):
+        if sim.call(lambda: sim.sim.modems["sim1"]._awaiting_cnma) is None:
+            break
+        await asyncio.sleep(0.05)
+    commands = sim.call(lambda: list(sim.sim.modems["sim1"].commands_seen))
+    assert commands.count("AT+CNMA") == 2
+    assert sim.call(lambda: sim.sim.modems["sim1"].stores["SM"].used) == 0
