@@ -149,6 +149,7 @@ class ModemWorker:
         self._storage_poll = storage_poll
         self._wake = asyncio.Event()
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._draining = False
         self._background: list[asyncio.Task[None]] = []
         self._reprobe_delay = backoff_delays(reprobe_initial, reprobe_max)
@@ -178,6 +179,7 @@ class ModemWorker:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
         self.wake()
 
     # --- main loop ----------------------------------------------------------------------
@@ -221,7 +223,8 @@ class ModemWorker:
             modem = await self.link.connect(attempts=1)
         except AtError as exc:
             self._fault(str(exc))  # a modem that never comes up is as faulty as one that died
-            await self._idle(self.link.retry_delay)
+            # New work does not cut this short: the backoff holds however busy the others are.
+            await self._idle(self.link.retry_delay, wake_early=False)
             return None
         self._reopen = False
         ident = modem.identity
@@ -375,12 +378,11 @@ class ModemWorker:
             since_poll += self._health_interval
 
     async def _idle(self, seconds: float, *, wake_early: bool = True) -> None:
-        if not wake_early:
-            await self.clock.sleep(seconds)
-            return
-        self._wake.clear()
+        """Wait `seconds`; `stop()` ends the wait, and so does new work if `wake_early`."""
+        if wake_early:
+            self._wake.clear()
         sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waker = asyncio.ensure_future(self._wake.wait())
+        waker = asyncio.ensure_future((self._wake if wake_early else self._stopped).wait())
         try:
             await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
         finally:

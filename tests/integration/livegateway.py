@@ -199,9 +199,11 @@ class GatewayProcess:
             _stop(self.proc)
         self._log.close()
 
-    def log(self) -> str:
+    def log(self, tail: int | None = 4000) -> str:
+        """What the process wrote to stdout and stderr (the last `tail` characters)."""
         self._log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
+        text = self.log_path.read_text(errors="replace")
+        return text[-tail:] if tail else text
 
     # --- API ----------------------------------------------------------------------------
 
