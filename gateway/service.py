@@ -17,10 +17,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 import phonenumbers
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from drivers.at.link import ModemLink
@@ -28,11 +30,12 @@ from drivers.at.modem import Incoming, ModemConfig
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
 from gateway import inbound, outbox, reports, webhooks
 from gateway.clock import Clock, SystemClock
+from gateway.correlation import DEFAULT_WINDOW
 from gateway.db import create_engine_for, migrate, session
 from gateway.dispatcher import ClaimedMessage, ClaimedPart, ModemWorker
 from gateway.errors import InvalidInput
 from gateway.metrics import GatewayMetrics
-from gateway.models import Message
+from gateway.models import DeliveryReport, Message, Part
 from gateway.pacing import Pacer
 from gateway.settings import ModemSettings, Settings
 from gateway.simulated import SimulatedModems, start_simulated_modems
@@ -215,6 +218,7 @@ class Gateway:
                 len(recovered.messages),
                 len(recovered.uncertain_parts),
             )
+        await self.writes(self._settle, [m.id for m in modems], self.clock.now())
         self.simulated = await start_simulated_modems(modems)
         for m in modems:
             self.workers[m.id] = self._worker(m)
@@ -222,6 +226,45 @@ class Gateway:
         self._tasks.append(asyncio.ensure_future(self._deliver_webhooks()))
         self._tasks.append(asyncio.ensure_future(self._housekeeping()))
         self.started = True
+
+    def _settle(self, modem_ids: list[str], now: datetime) -> None:
+        """Finish what a stop between two commits left half done.
+
+        A part's MR and the matching of early reports (`rematch`), and a message's `sent`
+        and the reading of its parts' reports (`refresh_message`), are separate
+        transactions. A process killed between them leaves a report that matches no part,
+        or a message whose parts were all delivered still `sent`; nothing would touch
+        them again. Redo those second steps for this process's modems.
+        """
+        with session(self.engine) as s:
+            waiting = s.exec(
+                sa.select(DeliveryReport.modem_id, DeliveryReport.message_reference)
+                .where(
+                    DeliveryReport.part_id.is_(None),
+                    DeliveryReport.modem_id.in_(modem_ids),
+                    DeliveryReport.received_at >= now - DEFAULT_WINDOW,
+                )
+                .distinct()
+            ).all()
+        for modem_id, mr in waiting:
+            reports.rematch(self.engine, modem_id, mr, now=now)
+        current = sa.and_(Part.message_id == Message.id, Part.generation == Message.generation)
+        with session(self.engine) as s:
+            decided = s.exec(
+                sa.select(Message.id).where(
+                    Message.status == "sent",
+                    Message.modem_id.in_(modem_ids),
+                    sa.or_(
+                        sa.exists().where(current, Part.status == "failed"),
+                        ~sa.exists().where(current, Part.status != "delivered"),
+                    ),
+                )
+            ).all()
+        for (message_id,) in decided:
+            reports.refresh_message(self.engine, message_id, now=now)
+        if waiting or decided:
+            log.warning("after the last stop: rematched reports for %d message references, settled %d messages",
+                        len(waiting), len(decided))
 
     async def stop(self) -> None:
         for worker in self.workers.values():
