@@ -157,6 +157,7 @@ class ModemWorker:
         self._failed_sends = 0  # sends that failed in a row on this modem (vague errors escalate)
         self._send_faults = 0  # faults from sends since this modem last sent a part
         self._probe_at = 0.0  # monotonic time before which a faulted modem is not reopened
+        self._failure_pause = max(1.0, idle_poll)  # after an error that is not the modem's
 
     # --- control ------------------------------------------------------------------------
 
@@ -187,25 +188,37 @@ class ModemWorker:
     async def run(self) -> None:
         try:
             while not self._stopping:
-                if not self.status.enabled or self._draining:
-                    self.status.state = "draining" if self._draining else "disabled"
-                    await self._idle(self._idle_poll)
-                    continue
-                modem = await self._ensure_connected()
-                if modem is None:
-                    continue
-                if not await self._paced():
-                    continue
-                message = await self.store.claim(self.modem_id)
-                if message is None:
-                    await self._idle(self._idle_poll)
-                    continue
-                await self._send(modem, message)
+                try:
+                    await self._turn()
+                except Exception as exc:
+                    # Not the modem's: the outbox (a database gone for a moment) or a bug.
+                    # A message in hand stays leased and goes out again when its lease
+                    # lapses; this worker carries on after a pause instead of ending.
+                    log.exception("%s: %s", self.modem_id, exc)
+                    self.status.last_error = f"{type(exc).__name__}: {exc}"
+                    await self._idle(self._failure_pause, wake_early=False)
         finally:
             self.status.state = "stopped"
             for task in self._background:
                 task.cancel()
             await self.link.close()
+
+    async def _turn(self) -> None:
+        """One round: check the modem, wait for a token, claim a message and send it."""
+        if not self.status.enabled or self._draining:
+            self.status.state = "draining" if self._draining else "disabled"
+            await self._idle(self._idle_poll)
+            return
+        modem = await self._ensure_connected()
+        if modem is None:
+            return
+        if not await self._paced():
+            return
+        message = await self.store.claim(self.modem_id)
+        if message is None:
+            await self._idle(self._idle_poll)
+            return
+        await self._send(modem, message)
 
     async def _ensure_connected(self) -> Modem | None:
         modem = self.link.modem
