@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.routers import health, inbox, messages, modems, reports, simulator, webhooks
+from gateway.apikeys import VerifiedKeys
 from gateway.service import Gateway
 from gateway.settings import Settings
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         lifespan=lifespan,
     )
     app.state.gateway = gw
+    app.state.verified_keys = VerifiedKeys()
     install_error_handlers(app)
     for router in (messages, reports, inbox, modems, webhooks, simulator, health):
         app.include_router(router.router)

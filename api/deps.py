@@ -1,4 +1,9 @@
-"""Dependencies every route reads the same way: the running gateway, the caller's API key."""
+"""Dependencies every route reads the same way: the running gateway, the caller's API key.
+
+Both are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool,
+one trip per dependency per request, and these two need no thread. Only a key not verified
+recently is looked up in the database, and that lookup goes to the thread pool.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
 from gateway import apikeys
@@ -15,15 +21,17 @@ from gateway.service import Gateway
 
 __all__ = ["GatewayDep", "CurrentKey", "get_gateway", "current_key"]
 
+_DUMMY_HASH = apikeys.hash_key("mg_00000000_" + "0" * 32)
 
-def get_gateway(request: Request) -> Gateway:
+
+async def get_gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-def current_key(request: Request, gateway: GatewayDep) -> ApiKey:
+async def current_key(request: Request, gateway: GatewayDep) -> ApiKey:
     """The API key of the request (`Authorization: Bearer <key>`), else 401.
 
     The stored hash is compared in constant time; a wrong key and a missing one get
@@ -34,13 +42,22 @@ def current_key(request: Request, gateway: GatewayDep) -> ApiKey:
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "unauthorized", "missing API key: send Authorization: Bearer <key>")
     key = key.strip()
+    verified: apikeys.VerifiedKeys[ApiKey] = request.app.state.verified_keys
+    row = verified.get(key)
+    if row is None:
+        row = await run_in_threadpool(_look_up, gateway, key)
+        verified.put(key, row)
+    return row
+
+
+def _look_up(gateway: Gateway, key: str) -> ApiKey:
     prefix = apikeys.parse_prefix(key)
     row = None
     if prefix is not None:
         with session(gateway.engine) as s:
             row = s.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
     # Compare even when no row was found, so timing does not tell which prefixes exist.
-    hashed = row.key_hash if row is not None else apikeys.hash_key("mg_00000000_" + "0" * 32)
+    hashed = row.key_hash if row is not None else _DUMMY_HASH
     if not apikeys.matches(key, hashed) or row is None or row.revoked_at is not None:
         raise ApiError(401, "unauthorized", "invalid API key")
     return row

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from drivers import ModemgateError, PduError
@@ -97,7 +96,7 @@ async def _unauthorised(request: Request) -> JSONResponse | None:
     from api.deps import current_key  # deps imports this module
 
     try:
-        await run_in_threadpool(current_key, request, request.app.state.gateway)
+        await current_key(request, request.app.state.gateway)
     except ApiError as exc:
         return JSONResponse(error_body(exc.code, exc.message), exc.status, headers={"WWW-Authenticate": "Bearer"})
     return None

@@ -12,9 +12,14 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-__all__ = ["NewKey", "generate", "hash_key", "parse_prefix", "matches"]
+__all__ = ["NewKey", "VerifiedKeys", "generate", "hash_key", "parse_prefix", "matches"]
+
+K = TypeVar("K")
 
 _FORMAT = re.compile(r"^mg_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{32})$")
 
@@ -44,3 +49,35 @@ def parse_prefix(key: str) -> str | None:
 
 def matches(key: str, hashed: str) -> bool:
     return hmac.compare_digest(hash_key(key), hashed)
+
+
+class VerifiedKeys(Generic[K]):
+    """Keys verified in the last `ttl` seconds, so a busy client is not looked up per request.
+
+    Entries are filed under the key's SHA-256, never the key itself. A key revoked in the
+    database stops working here at the latest `ttl` later; `forget_all` drops every entry
+    at once (call it after revoking in this process).
+    """
+
+    def __init__(self, ttl: float = 5.0, *, max_entries: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, K]] = {}
+
+    def get(self, key: str) -> K | None:
+        entry = self._entries.get(hash_key(key))
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            self._entries.pop(hash_key(key), None)
+            return None
+        return entry[1]
+
+    def put(self, key: str, value: K) -> None:
+        if len(self._entries) >= self._max:
+            self._entries.clear()  # many distinct keys at once is rare; start again
+        self._entries[hash_key(key)] = (self._clock() + self._ttl, value)
+
+    def forget_all(self) -> None:
+        self._entries.clear()

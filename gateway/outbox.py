@@ -84,6 +84,7 @@ from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.models import CATEGORIES, Category, Message, MessageStatus, Part, utcnow
 
 __all__ = [
+    "Submission",
     "Claim",
     "ClaimedPart",
     "Recovery",
@@ -130,6 +131,15 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What `submit` stored (or found stored under the same idempotency key)."""
+
+    message: Message
+    parts: list[Part]
+    created: bool  # False: an earlier request with the same idempotency key stored it
 
 
 @dataclass(frozen=True)
@@ -185,8 +195,8 @@ def submit(
     callback_url: str | None = None,
     encoding: EncodingChoice = "auto",
     now: datetime | None = None,
-) -> tuple[Message, bool]:
-    """Store a message and its encoded parts; return it and whether it was created now.
+) -> Submission:
+    """Store a message and its encoded parts; return them and whether they were created now.
 
     Commits before returning (a transaction already open on `session`, e.g. from reading
     the API key, is committed first). The same `idempotency_key` with the same request
@@ -219,10 +229,9 @@ def submit(
         created_at=now,
         updated_at=now,
     )
+    parts = [Part(message_id=message.id, seq=seq, pdu=p.pdu, tpdu_length=p.tpdu_length) for seq, p in enumerate(encoded, 1)]
     session.add(message)
-    session.add_all(
-        Part(message_id=message.id, seq=seq, pdu=p.pdu, tpdu_length=p.tpdu_length) for seq, p in enumerate(encoded, 1)
-    )
+    session.add_all(parts)
     try:
         session.commit()
     except sa.exc.IntegrityError:
@@ -232,8 +241,8 @@ def submit(
             raise
         if existing.request_hash != request_hash:
             raise IdempotencyConflict(idempotency_key or "", existing.id) from None
-        return existing, False
-    return message, True
+        return Submission(existing, message_parts(session, existing.id), created=False)
+    return Submission(message, parts, created=True)
 
 
 def get_message(session: Session, message_id: str, *, api_key_id: int | None = None) -> Message:

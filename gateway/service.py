@@ -315,19 +315,19 @@ class Gateway:
 
     # --- used by the API ----------------------------------------------------------------
 
-    def submit(self, *, api_key_id: int | None, to: str, text: str, **options: Any) -> tuple[Message, bool]:
+    def submit(self, *, api_key_id: int | None, to: str, text: str, **options: Any) -> outbox.Submission:
         """Queue a message (committed before this returns) and wake the modems."""
         recipient = normalise_number(to, self.settings.default_region)
         modem = options.get("modem")
         if modem is not None and modem not in self.settings_modem_ids():
             raise InvalidInput("modem", f"no modem {modem!r}; have {', '.join(self.settings_modem_ids())}")
         with session(self.engine) as s:
-            message, created = self.writes.now(
+            submitted = self.writes.now(
                 outbox.submit, s, api_key_id=api_key_id, recipient=recipient, text=text, now=self.clock.now(), **options
             )
-        if created:
+        if submitted.created:
             self.wake()
-        return message, created
+        return submitted
 
     def settings_modem_ids(self) -> list[str]:
         return [m.id for m in self.settings.effective_modems()]

@@ -68,7 +68,7 @@ def create_message(
     """Queue a message. It is stored (with its encoded parts) before this answers 202."""
     ikey = body.idempotency_key or idempotency_key
     try:
-        message, created = gateway.submit(
+        submitted = gateway.submit(
             api_key_id=key.id,
             to=body.to,
             text=body.text,
@@ -85,10 +85,9 @@ def create_message(
         raise ApiError(422, "invalid_message", f"text: {exc}", fields=[{"field": "text", "message": str(exc)}]) from None
     except IdempotencyConflict as exc:
         raise ApiError(409, "idempotency_conflict", str(exc), message_id=exc.message_id) from None
-    if not created:
+    if not submitted.created:
         response.headers["Idempotent-Replayed"] = "true"
-    with session(gateway.engine) as s:
-        return message_out(message, outbox.message_parts(s, message.id))
+    return message_out(submitted.message, submitted.parts)
 
 
 @router.get("/{message_id}", response_model=MessageOut, responses={404: {}})

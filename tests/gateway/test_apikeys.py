@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway import apikeys
 from gateway.apikeys import generate, hash_key, matches, parse_prefix
 
 
@@ -23,3 +24,17 @@ def test_keys_are_unique_and_hashes_stable():
 def test_malformed_keys_have_no_prefix():
     for bad in ("", "mg_", "mg_short_x", "Bearer abc", "mg_abcdefgh_" + "x" * 31, "xx_abcdefgh_" + "y" * 32):
         assert parse_prefix(bad) is None
+
+
+def test_a_verified_key_is_remembered_only_for_its_time_to_live() -> None:
+    now = [100.0]
+    verified: apikeys.VerifiedKeys[int] = apikeys.VerifiedKeys(ttl=5.0, clock=lambda: now[0])
+    key = apikeys.generate().key
+    verified.put(key, 7)
+    assert verified.get(key) == 7
+    assert verified.get(key[:-1] + ("A" if key[-1] != "A" else "B")) is None  # one character off
+    now[0] += 5.0
+    assert verified.get(key) is None  # looked up again: a revoked key stops working
+    verified.put(key, 7)
+    verified.forget_all()
+    assert verified.get(key) is None

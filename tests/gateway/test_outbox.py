@@ -36,9 +36,10 @@ def submit(engine: Engine, clock: FakeClock, key: int | None = None, **kw) -> ou
     kw.setdefault("recipient", TO)
     kw.setdefault("text", "hello")
     with session(engine) as s:
-        message, created = outbox.submit(s, api_key_id=key, now=clock(), **kw)
-        assert created
-        return message
+        submitted = outbox.submit(s, api_key_id=key, now=clock(), **kw)
+        assert submitted.created
+        assert [p.seq for p in submitted.parts] == list(range(1, submitted.message.parts_total + 1))
+        return submitted.message
 
 
 def load(engine: Engine, message_id: str) -> tuple[Message, list[Part]]:
@@ -78,8 +79,8 @@ def test_submit_commits_the_message_and_its_encoded_parts_before_returning(engin
 def test_the_same_idempotency_key_and_request_returns_the_stored_message(engine, clock, key):
     first = submit(engine, clock, key, idempotency_key="order-17")
     with session(engine) as s:
-        again, created = outbox.submit(s, api_key_id=key, recipient=TO, text="hello", idempotency_key="order-17")
-    assert (again.id, created) == (first.id, False)
+        again = outbox.submit(s, api_key_id=key, recipient=TO, text="hello", idempotency_key="order-17")
+    assert (again.message.id, again.created, len(again.parts)) == (first.id, False, 1)
     assert count(engine, Message) == 1 and count(engine, Part) == 1
 
 
@@ -108,8 +109,8 @@ def test_racing_submits_with_one_idempotency_key_store_one_message(engine, clock
     def post() -> None:
         barrier.wait()
         with session(engine) as s:
-            message, created = outbox.submit(s, api_key_id=key, recipient=TO, text="hi", idempotency_key="k", now=T0)
-            results.append((message.id, created))
+            submitted = outbox.submit(s, api_key_id=key, recipient=TO, text="hi", idempotency_key="k", now=T0)
+            results.append((submitted.message.id, submitted.created))
 
     threads = [threading.Thread(target=post) for _ in range(4)]
     for t in threads:

@@ -37,7 +37,7 @@ def test_a_database_error_does_not_end_the_modem_worker(simulator, tmp_path):
     migrate(engine)
     clock = SystemClock()
     with session(engine) as s:
-        message, _ = outbox.submit(s, api_key_id=None, recipient="+31650000001", text="still here", now=clock.now())
+        message = outbox.submit(s, api_key_id=None, recipient="+31650000001", text="still here", now=clock.now()).message
     store = FlakyStore(engine, clock)
 
     async def on_incoming(modem_id, item):
