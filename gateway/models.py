@@ -289,3 +289,138 @@ class WebhookDelivery(SQLModel, table=True):
     last_status: int | None = None  # HTTP status of the last attempt
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+# --- audience: contacts, lists, segments, consent, suppression --------------------------
+# The audience belongs to the gateway as a whole (one sender, one account), not to an API
+# key: a STOP stops every key's messages to that number.
+
+__all__ += [
+    "ConsentKind",
+    "SuppressionReason",
+    "ListKind",
+    "TimeZoneSource",
+    "CONSENT_KINDS",
+    "SUPPRESSION_REASONS",
+    "LIST_KINDS",
+    "TIME_ZONE_SOURCES",
+    "Contact",
+    "ContactList",
+    "ListMembership",
+    "Segment",
+    "ConsentRecord",
+    "Suppression",
+]
+
+ConsentKind = Literal["opt_in", "opt_out"]
+# stop: a keyword from the number; manual: added by API; import: a bulk import;
+# erased: the contact was erased (only the number's hash is left).
+SuppressionReason = Literal["stop", "manual", "import", "erased"]
+# list: recipients are taken from it; exclude: its members are taken out of an audience.
+ListKind = Literal["list", "exclude"]
+# given: set by the caller; number: the number's only zone; default: the account's zone.
+TimeZoneSource = Literal["given", "number", "default"]
+
+CONSENT_KINDS: tuple[ConsentKind, ...] = ("opt_in", "opt_out")
+SUPPRESSION_REASONS: tuple[SuppressionReason, ...] = ("stop", "manual", "import", "erased")
+LIST_KINDS: tuple[ListKind, ...] = ("list", "exclude")
+TIME_ZONE_SOURCES: tuple[TimeZoneSource, ...] = ("given", "number", "default")
+
+
+class Contact(SQLModel, table=True):
+    """A person to send to: one row per E.164 number; custom fields are a JSON object."""
+
+    __tablename__: Any = "contact"
+    __table_args__ = (
+        sa.Index("ix_contact_listing", "created_at", "id"),
+        sa.CheckConstraint(_in("time_zone_source", TIME_ZONE_SOURCES), name="time_zone_source"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, index=True)  # E.164
+    first_name: str | None = None
+    last_name: str | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    time_zone: str  # IANA name, resolved when the contact is written
+    time_zone_source: str = "default"
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ContactList(SQLModel, table=True):
+    """A named, hand-made set of contacts: recipients (`list`) or people never to include (`exclude`)."""
+
+    __tablename__: Any = "contact_list"
+    __table_args__ = (sa.CheckConstraint(_in("kind", LIST_KINDS), name="kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    kind: str = "list"
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ListMembership(SQLModel, table=True):
+    """A contact on a list; goes with either of them."""
+
+    __tablename__: Any = "list_membership"
+
+    list_id: int = Field(foreign_key="contact_list.id", ondelete="CASCADE", primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", ondelete="CASCADE", primary_key=True, index=True)
+    added_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Segment(SQLModel, table=True):
+    """A saved filter on contact fields (`gateway.contacts` reads `rules`), evaluated when used."""
+
+    __tablename__: Any = "segment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    rules: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ConsentRecord(SQLModel, table=True):
+    """One entry of the consent ledger, never changed: the latest per number is its state.
+
+    Kept by number, so a contact deleted (not erased) leaves its evidence behind.
+    """
+
+    __tablename__: Any = "consent_record"
+    __table_args__ = (
+        sa.Index("ix_consent_record_latest", "number", "recorded_at", "id"),
+        sa.CheckConstraint(_in("kind", CONSENT_KINDS), name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str  # E.164
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="SET NULL", index=True)
+    kind: str
+    source: str  # api, import, keyword, web_form …: where the consent was given or withdrawn
+    proof: str | None = Field(default=None, sa_type=sa.Text)  # the words the person agreed to, or sent
+    ip: str | None = None
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Suppression(SQLModel, table=True):
+    """A number nothing may be sent to (STOP stops every category).
+
+    `number_hash` (sha256 of the E.164 number) is always set and is what a send is checked
+    against; `number` is cleared when the contact is erased, so an erased opt-out stays out.
+    """
+
+    __tablename__: Any = "suppression"
+    __table_args__ = (
+        sa.Index("ix_suppression_listing", "created_at", "id"),
+        sa.CheckConstraint(_in("reason", SUPPRESSION_REASONS), name="reason"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = None
+    number_hash: str = Field(unique=True, index=True, max_length=64)
+    reason: str
+    source_message_id: int | None = Field(
+        default=None, foreign_key="inbound_message.id", ondelete="SET NULL"
+    )  # the inbound STOP
+    created_at: datetime = Field(sa_type=UtcDateTime)
