@@ -1,0 +1,542 @@
+"""Consent: the opt-in ledger, the suppression list, and STOP / START / HELP by SMS.
+
+The rules a send is held to (`may_send`), following CTIA's messaging principles and
+carriers' codes of conduct:
+
+- A number on the suppression list gets nothing, marketing or transactional: STOP ends
+  everything from this sender. The one exception is the confirmation of the STOP itself,
+  which the caller sends without asking `may_send` (`KeywordAction.reply`).
+- A marketing message also needs consent: the number's latest ledger entry must be an
+  opt-in. Transactional messages (one-time codes, receipts, alerts the person asked for)
+  need no opt-in.
+- An opt-in recorded through the API does not lift a suppression: someone who texted STOP
+  is sent nothing until they text START or the entry is removed on purpose.
+
+The suppression list is keyed by the sha256 of the E.164 number; the number itself is
+kept beside it until the contact is erased (`gateway.privacy.erase`), so an erased person
+who had opted out stays opted out. (A hash of a phone number is a pseudonym, not
+anonymous: the number space is small enough to search. It is kept for exactly this check.)
+
+Keywords are matched on the whole message, ignoring letter case, accents, punctuation,
+spaces and emoji: "Stop!", " s.t.o.p " and "STOP 🛑" are STOP; "please stop by the shop"
+is not. The defaults are the CTIA set (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT),
+the FCC's (REVOKE, OPT OUT), START/UNSTOP, HELP/INFO, and words in a few more languages;
+`ConsentSettings.keywords` adds or replaces languages. A confirmation is sent once: a
+STOP from a number that is already opted out changes nothing and gets no second reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, select
+
+from gateway import webhooks
+from gateway.contacts import RowError, check_time_zone, find_contact, normalise_number
+from gateway.errors import InvalidInput, NotFound
+from gateway.models import CATEGORIES, ConsentKind, ConsentRecord, Suppression, SuppressionReason
+
+__all__ = [
+    "KeywordSet",
+    "Replies",
+    "ConsentSettings",
+    "Keyword",
+    "KeywordAction",
+    "Verdict",
+    "OptOutImport",
+    "number_hash",
+    "normalise_keyword",
+    "classify",
+    "handle_inbound",
+    "may_send",
+    "record_consent",
+    "consent_state",
+    "consent_history",
+    "states",
+    "suppression_for",
+    "suppress",
+    "add_opt_out",
+    "remove_opt_out",
+    "import_opt_outs",
+    "opt_outs_page",
+    "all_opt_outs",
+]
+
+KeywordKind = Literal["stop", "start", "help"]
+VerdictReason = Literal["ok", "opted_out", "no_consent", "consent_withdrawn"]
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+class KeywordSet(BaseModel):
+    """The words of one language, as people type them (compared after `normalise_keyword`)."""
+
+    stop: list[str] = Field(default_factory=list)
+    start: list[str] = Field(default_factory=list)
+    help: list[str] = Field(default_factory=list)
+
+
+class Replies(BaseModel):
+    """The answers in one language. Keep them under 160 GSM-7 characters (one part)."""
+
+    stop: str = Field(min_length=1, max_length=480)
+    start: str = Field(min_length=1, max_length=480)
+    help: str = Field(min_length=1, max_length=480)
+
+
+DEFAULT_KEYWORDS: dict[str, KeywordSet] = {
+    "en": KeywordSet(
+        stop=["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPT OUT"],
+        start=["START", "UNSTOP", "SUBSCRIBE"],
+        help=["HELP", "INFO"],
+    ),
+    "nl": KeywordSet(stop=["AFMELDEN", "UITSCHRIJVEN", "STOPPEN"], start=["AANMELDEN"], help=["HULP"]),
+    "de": KeywordSet(stop=["STOPP", "ABMELDEN", "ABBESTELLEN"], start=["ANMELDEN"], help=["HILFE"]),
+    "fr": KeywordSet(stop=["ARRET", "DESABONNER", "DESINSCRIRE"], start=["ABONNER"], help=["AIDE"]),
+    "es": KeywordSet(stop=["BAJA", "PARAR", "CANCELAR"], start=["ALTA"], help=["AYUDA"]),
+}
+DEFAULT_REPLIES: dict[str, Replies] = {
+    "en": Replies(
+        stop="You are unsubscribed and will get no more messages from this number. Reply START to subscribe again.",
+        start="You are subscribed again. Reply STOP to unsubscribe, HELP for help.",
+        help="Reply STOP to unsubscribe, START to subscribe again.",
+    ),
+    "nl": Replies(
+        stop="Je bent afgemeld en krijgt geen berichten meer van dit nummer. Stuur AANMELDEN om je weer aan te melden.",
+        start="Je bent weer aangemeld. Stuur AFMELDEN om je af te melden.",
+        help="Stuur AFMELDEN om je af te melden, AANMELDEN om je weer aan te melden.",
+    ),
+    "de": Replies(
+        stop="Sie sind abgemeldet und erhalten keine Nachrichten mehr von dieser Nummer. Senden Sie ANMELDEN zum Anmelden.",
+        start="Sie sind wieder angemeldet. Senden Sie STOPP zum Abmelden.",
+        help="Senden Sie STOPP zum Abmelden, ANMELDEN zum erneuten Anmelden.",
+    ),
+    "fr": Replies(
+        stop="Vous êtes désinscrit et ne recevrez plus de messages de ce numéro. Envoyez ABONNER pour vous réinscrire.",
+        start="Vous êtes de nouveau inscrit. Envoyez ARRET pour vous désinscrire.",
+        help="Envoyez ARRET pour vous désinscrire, ABONNER pour vous réinscrire.",
+    ),
+    "es": Replies(
+        stop="Te has dado de baja y no recibirás más mensajes de este número. Envía ALTA para volver a suscribirte.",
+        start="Te has suscrito de nuevo. Envía BAJA para darte de baja.",
+        help="Envía BAJA para darte de baja, ALTA para suscribirte de nuevo.",
+    ),
+}
+
+
+class ConsentSettings(BaseModel):
+    """Keywords, replies and the account's time zone (mounted as `Settings.consent`).
+
+    `keywords` and `replies` given in the settings are laid over the defaults language by
+    language: `[consent.keywords.nl]` replaces the Dutch words and leaves English alone
+    (give a language empty lists to switch it off). A word may belong to one kind only.
+    The reply is in the language of the word that matched, else in `fallback_language`.
+    """
+
+    keywords: dict[str, KeywordSet] = Field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
+    replies: dict[str, Replies] = Field(default_factory=lambda: dict(DEFAULT_REPLIES))
+    fallback_language: str = "en"
+    # For contacts whose number does not say where they are (gateway.contacts).
+    default_time_zone: str = "UTC"
+
+    _index: dict[str, tuple[KeywordKind, str, str]] = PrivateAttr(default_factory=dict)
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _over_default_keywords(cls, value: Any) -> Any:
+        return {**DEFAULT_KEYWORDS, **value} if isinstance(value, dict) else value
+
+    @field_validator("replies", mode="before")
+    @classmethod
+    def _over_default_replies(cls, value: Any) -> Any:
+        return {**DEFAULT_REPLIES, **value} if isinstance(value, dict) else value
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_time_zone(value, field="default_time_zone")
+
+    @model_validator(mode="after")
+    def _build_index(self) -> ConsentSettings:
+        if self.fallback_language not in self.replies:
+            raise ValueError(f"replies: no replies for the fallback language {self.fallback_language!r}")
+        index: dict[str, tuple[KeywordKind, str, str]] = {}
+        # The fallback language first: a word in several languages answers in that one.
+        languages = sorted(self.keywords, key=lambda lang: lang != self.fallback_language)
+        for language in languages:
+            words = self.keywords[language]
+            for kind in ("stop", "start", "help"):
+                for word in getattr(words, kind):
+                    key = normalise_keyword(word)
+                    if not key:
+                        raise ValueError(f"keywords.{language}.{kind}: {word!r} has no letters or digits")
+                    if key in index and index[key][0] != kind:
+                        raise ValueError(f"keywords.{language}.{kind}: {word!r} is already a {index[key][0]} word")
+                    index.setdefault(key, (kind, word, language))
+        self._index = index
+        return self
+
+    def reply(self, kind: KeywordKind, language: str) -> str:
+        replies = self.replies.get(language) or self.replies[self.fallback_language]
+        return getattr(replies, kind)
+
+
+# --- keywords -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Keyword:
+    kind: KeywordKind
+    word: str  # as configured, e.g. "STOPALL"
+    language: str
+
+
+@dataclass(frozen=True)
+class KeywordAction:
+    """What an inbound keyword did, and what to send back.
+
+    `reply` is the text to send to `number` now (None: send nothing — a repeated STOP or
+    START). It is the STOP confirmation or a HELP answer, so send it even though the
+    number is suppressed and outside any send window. `event` is the webhook event that
+    was queued in the same transaction (None when nothing changed).
+    """
+
+    kind: KeywordKind
+    number: str
+    keyword: str
+    language: str
+    changed: bool
+    reply: str | None
+    event: Literal["optout", "optin"] | None
+
+
+def normalise_keyword(text: str) -> str:
+    """Letters and digits only, case-folded, accents removed: the form keywords are compared in."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed.casefold() if unicodedata.category(ch)[0] in "LN")
+
+
+def classify(text: str, settings: ConsentSettings) -> Keyword | None:
+    """The keyword a whole message is, or None for any other message."""
+    if len(text) > 64:  # a keyword with some punctuation around it, never a sentence
+        return None
+    found = settings._index.get(normalise_keyword(text))
+    return Keyword(*found) if found else None
+
+
+def handle_inbound(
+    s: Session,
+    number: str,
+    text: str,
+    *,
+    settings: ConsentSettings,
+    now: datetime,
+    region: str | None = None,
+    source_message_id: int | None = None,
+) -> KeywordAction | None:
+    """Act on an inbound message if it is a keyword; None if it is not (or the sender is
+    not a phone number). Runs in the caller's transaction (flushes, does not commit).
+
+    STOP: suppress the number, record the opt-out, queue `optout`, reply once.
+    START: lift the suppression (also an erased one), record an opt-in (the person asked
+    for messages), queue `optin`, reply once. HELP: reply, every time (CTIA: even when
+    opted out). `region` reads a sender given in national form.
+    """
+    keyword = classify(text, settings)
+    if keyword is None:
+        return None
+    e164 = _sender_number(number, region)
+    if e164 is None:
+        return None
+    changed = False
+    event: Literal["optout", "optin"] | None = None
+    if keyword.kind == "stop":
+        _, changed = suppress(s, e164, reason="stop", now=now, source_message_id=source_message_id)
+        # Every STOP is evidence, also a repeated one; only the first is news.
+        record_consent(s, e164, "opt_out", source="keyword", proof=text, now=now)
+        if changed:
+            event = "optout"
+    elif keyword.kind == "start":
+        lifted = _unsuppress(s, e164)
+        if lifted or consent_state(s, e164) != "opt_in":
+            record_consent(s, e164, "opt_in", source="keyword", proof=text, now=now)
+            changed, event = True, "optin"
+    if event is not None:
+        _announce(s, event, e164, source="keyword", keyword=keyword.word, now=now, inbound_message_id=source_message_id)
+    reply = settings.reply(keyword.kind, keyword.language) if changed or keyword.kind == "help" else None
+    return KeywordAction(keyword.kind, e164, keyword.word, keyword.language, changed, reply, event)
+
+
+# --- may send? ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a message may go to a number now, and why not.
+
+    reason: ok | opted_out (on the suppression list; `detail` is why: stop, manual,
+    import, erased) | no_consent (marketing, never opted in) | consent_withdrawn
+    (marketing, the latest consent is an opt-out).
+    """
+
+    allowed: bool
+    reason: VerdictReason
+    detail: str | None = None
+
+
+def may_send(s: Session | Connection, number: str, category: str) -> Verdict:
+    """Check one E.164 number for a `transactional` or `marketing` message.
+
+    Two indexed lookups; works on a Session or a Connection (e.g. inside the outbox claim).
+    """
+    if category not in CATEGORIES:
+        raise InvalidInput("category", f"must be one of {', '.join(CATEGORIES)}")
+    reason = s.execute(sa.select(Suppression.reason).where(Suppression.number_hash == number_hash(number))).scalar()
+    if reason is not None:
+        return Verdict(False, "opted_out", reason)
+    if category == "marketing":
+        latest = s.execute(
+            sa.select(ConsentRecord.kind)
+            .where(ConsentRecord.number == number)
+            .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+            .limit(1)
+        ).scalar()
+        if latest is None:
+            return Verdict(False, "no_consent")
+        if latest != "opt_in":
+            return Verdict(False, "consent_withdrawn")
+    return Verdict(True, "ok")
+
+
+def number_hash(number: str) -> str:
+    """sha256 of an E.164 number, in hex: the key of the suppression list."""
+    return hashlib.sha256(number.encode("ascii", "replace")).hexdigest()
+
+
+# --- the ledger ---------------------------------------------------------------------------
+
+
+def record_consent(
+    s: Session,
+    number: str,
+    kind: ConsentKind,
+    *,
+    source: str,
+    now: datetime,
+    proof: str | None = None,
+    ip: str | None = None,
+    contact_id: int | None = None,
+) -> ConsentRecord:
+    """Add one ledger entry for an E.164 number (flushed). The contact is looked up when not given."""
+    if kind not in ("opt_in", "opt_out"):
+        raise InvalidInput("kind", "must be opt_in or opt_out")
+    if contact_id is None:
+        contact = find_contact(s, number)
+        contact_id = contact.id if contact is not None else None
+    row = ConsentRecord(
+        number=number, contact_id=contact_id, kind=kind, source=source, proof=proof, ip=ip, recorded_at=now
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def consent_state(s: Session, number: str) -> ConsentKind | None:
+    """The kind of the number's latest ledger entry, or None if it has none."""
+    return s.exec(
+        select(ConsentRecord.kind)
+        .where(ConsentRecord.number == number)
+        .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+        .limit(1)
+    ).first()  # type: ignore[return-value]
+
+
+def states(s: Session, numbers: Iterable[str]) -> dict[str, tuple[ConsentKind | None, bool]]:
+    """For each number: its latest consent kind (or None) and whether it is suppressed."""
+    wanted = list(dict.fromkeys(numbers))
+    if not wanted:
+        return {}
+    latest: dict[str, ConsentKind] = {}
+    rows = s.exec(
+        select(ConsentRecord.number, ConsentRecord.kind)
+        .where(ConsentRecord.number.in_(wanted))
+        .order_by(ConsentRecord.number, ConsentRecord.recorded_at, ConsentRecord.id)
+    )
+    for number, kind in rows:
+        latest[number] = kind  # type: ignore[assignment]  # the last one per number wins
+    hashes = {number_hash(n): n for n in wanted}
+    suppressed = {hashes[h] for h in s.exec(select(Suppression.number_hash).where(Suppression.number_hash.in_(list(hashes))))}
+    return {n: (latest.get(n), n in suppressed) for n in wanted}
+
+
+def consent_history(s: Session, number: str) -> list[ConsentRecord]:
+    """Every ledger entry of a number, oldest first."""
+    return list(
+        s.exec(select(ConsentRecord).where(ConsentRecord.number == number).order_by(ConsentRecord.recorded_at, ConsentRecord.id))
+    )
+
+
+# --- the suppression list -----------------------------------------------------------------
+
+
+def suppression_for(s: Session, number: str) -> Suppression | None:
+    return s.exec(select(Suppression).where(Suppression.number_hash == number_hash(number))).first()
+
+
+def suppress(
+    s: Session,
+    number: str,
+    *,
+    reason: SuppressionReason,
+    now: datetime,
+    source_message_id: int | None = None,
+) -> tuple[Suppression, bool]:
+    """Put an E.164 number on the suppression list; returns its entry and whether it is new.
+
+    Safe against a concurrent insert of the same number (two STOPs at once on PostgreSQL):
+    the loser finds the winner's row.
+    """
+    existing = suppression_for(s, number)
+    if existing is not None:
+        return existing, False
+    row = Suppression(
+        number=number, number_hash=number_hash(number), reason=reason, source_message_id=source_message_id, created_at=now
+    )
+    try:
+        with s.begin_nested():
+            s.add(row)
+    except sa.exc.IntegrityError:
+        existing = suppression_for(s, number)
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+def add_opt_out(
+    s: Session, number: str, *, region: str, now: datetime, reason: SuppressionReason = "manual", source: str = "api"
+) -> tuple[Suppression, bool]:
+    """Opt a number out by hand: suppression, ledger entry, and `optout` event if it is new."""
+    e164 = normalise_number(number, region)
+    row, created = suppress(s, e164, reason=reason, now=now)
+    if created:
+        record_consent(s, e164, "opt_out", source=source, now=now)
+        _announce(s, "optout", e164, source=source, now=now)
+    return row, created
+
+
+def remove_opt_out(s: Session, number: str, *, region: str) -> Suppression:
+    """Take a number off the suppression list (also an erased entry, by the number's hash).
+
+    Consent is not restored: marketing still needs a new opt-in. Raises NotFound.
+    """
+    e164 = normalise_number(number, region)
+    row = suppression_for(s, e164)
+    if row is None:
+        raise NotFound("opt-out", e164)
+    s.delete(row)
+    s.flush()
+    return row
+
+
+@dataclass
+class OptOutImport:
+    added: int = 0
+    existing: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def import_opt_outs(s: Session, numbers: Iterable[str | None], *, region: str, now: datetime) -> OptOutImport:
+    """Suppress many numbers (reason `import`); bad ones are reported by row, the rest added.
+
+    Each new one gets a ledger entry; no webhook events (the importer knows them).
+    """
+    result = OptOutImport()
+    for row, number in enumerate(numbers, 1):
+        try:
+            if not isinstance(number, str) or not number.strip():
+                raise InvalidInput("number", "missing")
+            e164 = normalise_number(number, region)
+        except InvalidInput as exc:
+            result.errors.append(RowError(row, number if isinstance(number, str) else None, exc.field, str(exc)))
+            continue
+        _, created = suppress(s, e164, reason="import", now=now)
+        if created:
+            record_consent(s, e164, "opt_out", source="import", now=now)
+            result.added += 1
+        else:
+            result.existing += 1
+    return result
+
+
+def opt_outs_page(
+    s: Session, *, limit: int, after: tuple[datetime, int] | None = None, reason: str | None = None
+) -> list[Suppression]:
+    """Newest first, after the (created_at, id) of `after`."""
+    query = select(Suppression)
+    if reason is not None:
+        query = query.where(Suppression.reason == reason)
+    if after is not None:
+        stamp, ident = after
+        query = query.where(
+            sa.or_(Suppression.created_at < stamp, sa.and_(Suppression.created_at == stamp, Suppression.id < ident))
+        )
+    return list(s.exec(query.order_by(Suppression.created_at.desc(), Suppression.id.desc()).limit(limit)))
+
+
+def all_opt_outs(s: Session) -> list[Suppression]:
+    """The whole list, oldest first (for export)."""
+    return list(s.exec(select(Suppression).order_by(Suppression.created_at, Suppression.id)))
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+_E164 = re.compile(r"\+[1-9][0-9]{5,14}")  # ITU-T E.164: at most 15 digits
+
+
+def _sender_number(number: str, region: str | None) -> str | None:
+    """The sender in E.164, or None for an alphanumeric sender. A number the network gave
+    is taken as it is even when the numbering plan does not know it: a STOP must count."""
+    try:
+        return normalise_number(number, region or "ZZ")
+    except InvalidInput:
+        return number if _E164.fullmatch(number) else None
+
+
+def _unsuppress(s: Session, number: str) -> bool:
+    result = s.execute(sa.delete(Suppression).where(Suppression.number_hash == number_hash(number)))
+    return bool(result.rowcount)
+
+
+def _announce(
+    s: Session,
+    event: Literal["optout", "optin"],
+    number: str,
+    *,
+    source: str,
+    now: datetime,
+    keyword: str | None = None,
+    inbound_message_id: int | None = None,
+) -> None:
+    webhooks.enqueue(
+        s,
+        event,
+        {
+            "number": number,
+            "source": source,
+            "keyword": keyword,
+            "inbound_message_id": inbound_message_id,
+            "at": now.isoformat(),
+        },
+        now=now,
+    )

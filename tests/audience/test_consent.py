@@ -1,0 +1,190 @@
+"""Consent: what may be sent to whom, and what STOP / START / HELP by SMS do."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from conftest import T0
+from sqlmodel import select
+
+from gateway import consent
+from gateway.consent import ConsentSettings, handle_inbound, may_send, record_consent
+from gateway.contacts import contact_data, create_contact
+from gateway.errors import InvalidInput, NotFound
+from gateway.models import ConsentRecord, Suppression, Webhook, WebhookDelivery
+from gateway.privacy import erase
+
+NUMBER = "+31612345678"
+SETTINGS = ConsentSettings()
+
+
+def _stop(s, text="STOP", number=NUMBER, at=T0):
+    return handle_inbound(s, number, text, settings=SETTINGS, now=at)
+
+
+def _opt_in(s, at=T0):
+    record_consent(s, NUMBER, "opt_in", source="web_form", proof="Yes please", now=at)
+
+
+def _opt_out(s, at=T0):
+    record_consent(s, NUMBER, "opt_out", source="web_form", now=at)
+
+
+def _erase(s, at=T0):
+    contact = create_contact(s, contact_data({"number": NUMBER}, region="NL"), now=T0, default_time_zone="UTC")
+    erase(s, contact.id, now=at)
+
+
+def _start(s, at=T0):
+    _stop(s, "START", at=at)
+
+
+# Every state a number can be in, each step a minute after the one before.
+STATES = {
+    "nothing": [],
+    "opted in": [_opt_in],
+    "opted in, then out": [_opt_in, _opt_out],
+    "opted out, then in": [_opt_out, _opt_in],
+    "STOP": [_stop],
+    "opted in, then STOP": [_opt_in, _stop],
+    "STOP, then START": [_stop, _start],
+    "STOP, then opted in by API": [_stop, _opt_in],
+    "erased": [_erase],
+    "opted in, STOP, erased": [_opt_in, _stop, _erase],
+}
+EXPECTED = {  # state: (transactional, marketing)
+    "nothing": ("ok", "no_consent"),
+    "opted in": ("ok", "ok"),
+    "opted in, then out": ("ok", "consent_withdrawn"),
+    "opted out, then in": ("ok", "ok"),
+    "STOP": ("opted_out", "opted_out"),
+    "opted in, then STOP": ("opted_out", "opted_out"),
+    "STOP, then START": ("ok", "ok"),  # texting START is asking for messages
+    "STOP, then opted in by API": ("opted_out", "opted_out"),  # an opt-in does not undo a STOP
+    "erased": ("opted_out", "opted_out"),
+    "opted in, STOP, erased": ("opted_out", "opted_out"),
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_may_send_matrix(s, state):
+    for minute, step in enumerate(STATES[state]):
+        step(s, at=T0 + timedelta(minutes=minute))
+    s.commit()
+    verdicts = (may_send(s, NUMBER, "transactional"), may_send(s, NUMBER, "marketing"))
+    assert tuple(v.reason for v in verdicts) == EXPECTED[state]
+    assert tuple(v.allowed for v in verdicts) == tuple(r == "ok" for r in EXPECTED[state])
+    # Another number is not affected by any of it.
+    assert may_send(s, "+31612345679", "transactional").allowed
+
+
+def test_may_send_says_why_a_number_is_suppressed_and_refuses_unknown_categories(s):
+    _stop(s)
+    assert may_send(s, NUMBER, "marketing").detail == "stop"
+    with pytest.raises(InvalidInput):
+        may_send(s, NUMBER, "promotional")
+
+
+def test_may_send_works_on_a_plain_connection(engine):
+    with engine.begin() as conn:
+        assert may_send(conn, NUMBER, "marketing").reason == "no_consent"
+
+
+@pytest.fixture
+def hook(s):
+    """A webhook subscribed to both consent events."""
+    row = Webhook(url="https://example.test/hook", secret="whsec_" + "x" * 20, events="optout,optin")
+    s.add(row)
+    s.commit()
+    return row
+
+
+def _events(s):
+    return [(d.event, json.loads(d.payload)["data"]) for d in s.exec(select(WebhookDelivery).order_by(WebhookDelivery.id))]
+
+
+def test_stop_suppresses_records_queues_optout_and_confirms_once(s, hook):
+    first = _stop(s, "Stop!")
+    s.commit()
+    assert first is not None and first.changed and first.event == "optout"
+    assert first.reply == SETTINGS.reply("stop", "en")
+    again = _stop(s, "stop", at=T0 + timedelta(minutes=5))
+    s.commit()
+    assert again is not None and (again.changed, again.reply, again.event) == (False, None, None)
+    events = _events(s)
+    assert [e for e, _ in events] == ["optout"]
+    assert events[0][1]["number"] == NUMBER and events[0][1]["keyword"] == "STOP"
+    suppression = s.exec(select(Suppression)).one()
+    assert (suppression.number, suppression.reason) == (NUMBER, "stop")
+    # Both STOPs are evidence in the ledger.
+    assert [(r.kind, r.proof) for r in consent.consent_history(s, NUMBER)] == [("opt_out", "Stop!"), ("opt_out", "stop")]
+
+
+def test_start_lifts_the_stop_confirms_once_and_queues_optin(s, hook):
+    _stop(s)
+    start = handle_inbound(s, NUMBER, "start", settings=SETTINGS, now=T0 + timedelta(minutes=1))
+    again = handle_inbound(s, NUMBER, "UNSTOP", settings=SETTINGS, now=T0 + timedelta(minutes=2))
+    s.commit()
+    assert start is not None and (start.changed, start.event) == (True, "optin") and start.reply
+    assert again is not None and (again.changed, again.reply) == (False, None)
+    assert s.exec(select(Suppression)).all() == []
+    assert [e for e, _ in _events(s)] == ["optout", "optin"]
+    # Texting STOP after START is news again, and confirmed again.
+    stop = _stop(s, at=T0 + timedelta(minutes=3))
+    assert stop is not None and stop.reply is not None
+
+
+def test_help_is_answered_every_time_even_when_opted_out(s, hook):
+    _stop(s)
+    for _ in range(2):
+        action = handle_inbound(s, NUMBER, "HELP", settings=SETTINGS, now=T0)
+        assert action is not None and action.reply == SETTINGS.reply("help", "en") and not action.changed
+    assert [e for e, _ in _events(s)] == ["optout"]
+
+
+def test_an_ordinary_message_changes_nothing(s, hook):
+    assert handle_inbound(s, NUMBER, "please stop by the shop", settings=SETTINGS, now=T0) is None
+    s.commit()
+    assert s.exec(select(ConsentRecord)).all() == [] and s.exec(select(Suppression)).all() == [] and _events(s) == []
+
+
+def test_a_sender_is_read_in_e164_or_in_the_given_region_and_an_alphanumeric_one_is_ignored(s):
+    action = handle_inbound(s, "0612345678", "STOP", settings=SETTINGS, now=T0, region="NL")
+    assert action is not None and action.number == NUMBER
+    assert handle_inbound(s, "Vodafone", "STOP", settings=SETTINGS, now=T0) is None
+    # A number the numbering plan does not know, as the network gave it, still opts out.
+    odd = handle_inbound(s, "+999123456", "STOP", settings=SETTINGS, now=T0)
+    assert odd is not None and not may_send(s, "+999123456", "transactional").allowed
+
+
+def test_a_stop_from_a_contact_is_linked_to_it(s):
+    contact = create_contact(s, contact_data({"number": NUMBER}, region="NL"), now=T0, default_time_zone="UTC")
+    _stop(s)
+    assert s.exec(select(ConsentRecord.contact_id)).one() == contact.id
+
+
+def test_opt_outs_by_api_and_import(s, hook):
+    row, created = consent.add_opt_out(s, "06 1234 5678", region="NL", now=T0)
+    assert created and row.reason == "manual"
+    _, again = consent.add_opt_out(s, NUMBER, region="NL", now=T0)
+    assert not again
+    result = consent.import_opt_outs(s, ["+31612345601", "rubbish", None, NUMBER, "0612345602"], region="NL", now=T0)
+    assert (result.added, result.existing) == (2, 1)
+    assert [(e.row, e.field) for e in result.errors] == [(2, "number"), (3, "number")]
+    s.commit()
+    assert [e for e, _ in _events(s)] == ["optout"]  # the importer knows its own numbers
+    consent.remove_opt_out(s, "0612345678", region="NL")
+    assert may_send(s, NUMBER, "transactional").allowed
+    assert may_send(s, NUMBER, "marketing").reason == "consent_withdrawn"  # a new opt-in is needed
+    with pytest.raises(NotFound):
+        consent.remove_opt_out(s, NUMBER, region="NL")
+
+
+def test_two_inserts_of_one_number_leave_one_entry(s):
+    _, first = consent.suppress(s, NUMBER, reason="stop", now=T0)
+    _, second = consent.suppress(s, NUMBER, reason="manual", now=T0)
+    s.commit()
+    assert (first, second) == (True, False)
+    assert len(s.exec(select(Suppression)).all()) == 1
