@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.routers import health, inbox, messages, modems, reports, simulator, webhooks
+from api.routers import contacts, optouts
 from gateway.apikeys import VerifiedKeys
 from gateway.service import Gateway
 from gateway.settings import Settings
@@ -40,5 +41,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
     install_error_handlers(app)
     for router in (messages, reports, inbox, modems, webhooks, simulator, health):
         app.include_router(router.router)
+    app.include_router(contacts.router)
+    app.include_router(optouts.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -468,7 +468,8 @@ def import_opt_outs(s: Session, numbers: Iterable[str | None], *, region: str, n
                 raise InvalidInput("number", "missing")
             e164 = normalise_number(number, region)
         except InvalidInput as exc:
-            result.errors.append(RowError(row, number if isinstance(number, str) else None, exc.field, str(exc)))
+            given = number if isinstance(number, str) and number.strip() else None
+            result.errors.append(RowError(row, given, exc.field, str(exc)))
             continue
         _, created = suppress(s, e164, reason="import", now=now)
         if created:

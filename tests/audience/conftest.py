@@ -7,23 +7,20 @@ reachable (MODEMGATE_TEST_POSTGRES, default postgres at 127.0.0.1:5432, database
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from audiencetools import POSTGRES_URL
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from gateway.db import create_engine_for, migrate, session
 from gateway.models import metadata
 
-POSTGRES_URL = os.environ.get("MODEMGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import T0
+from audiencetools import T0
 from sqlmodel import select
 
 from gateway import consent

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import T0
+from audiencetools import T0
 from sqlmodel import select
 
 from gateway import contacts

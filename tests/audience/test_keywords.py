@@ -49,7 +49,7 @@ def test_a_keyword_inside_a_sentence_is_not_a_keyword(text):
     assert classify(text, SETTINGS) is None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     word=st.sampled_from(STOP_WORDS),
     flips=st.lists(st.booleans(), min_size=11, max_size=11),
@@ -62,7 +62,7 @@ def test_any_casing_and_punctuation_around_and_inside_a_stop_word_is_a_stop(word
     assert keyword is not None and (keyword.kind, keyword.word) == ("stop", word), text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     word=st.sampled_from(STOP_WORDS + ["START", "HELP"]),
     before=st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", max_size=12),

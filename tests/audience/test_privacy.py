@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import T0
+from audiencetools import T0
 from sqlmodel import select
 
 from gateway.consent import ConsentSettings, handle_inbound, may_send, number_hash, record_consent

@@ -1,0 +1,448 @@
+"""Contacts, their lists and segments, consent, timeline, export and erasure.
+
+The audience belongs to the gateway, not to one API key: every key sees the same
+contacts (as a STOP from a number holds for every key's messages).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.audience_schemas import (
+    ConsentIn,
+    ConsentOut,
+    ContactImportIn,
+    ContactImportOut,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    ErasureOut,
+    ListIn,
+    ListOut,
+    MembersIn,
+    MembersOut,
+    RowErrorOut,
+    SegmentIn,
+    SegmentOut,
+    SegmentPatch,
+    TimelineEventOut,
+)
+from api.deps import CurrentKey, GatewayDep
+from api.errors import ApiError
+from api.pagination import decode_cursor, page_of
+from api.schemas import Page, PhoneNumber
+from gateway import consent, contacts, privacy
+from gateway.consent import ConsentSettings
+from gateway.contacts import AlreadyExists, ConsentProof
+from gateway.db import session
+from gateway.errors import InvalidInput, NotFound
+from gateway.models import ConsentRecord, Contact, ContactList, Segment
+from gateway.service import Gateway
+
+router = APIRouter(tags=["contacts"])
+
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+T = TypeVar("T")
+_DEFAULT_SETTINGS = ConsentSettings()
+_CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ContactImportIn"}},
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "number,first_name,city\n+31612345678,Anna,Utrecht\n",
+            },
+        },
+    }
+}
+
+
+# --- shared with the opt-outs router ------------------------------------------------------
+
+
+def audience_settings(gateway: Gateway) -> ConsentSettings:
+    """`Settings.consent` when the settings have it, else the defaults."""
+    return getattr(gateway.settings, "consent", None) or _DEFAULT_SETTINGS
+
+
+def run_write(gateway: Gateway, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`fn(session, …)` in one write transaction, committed, taking its turn with the
+    gateway's other writers (SQLite has one)."""
+
+    def work() -> T:
+        with session(gateway.engine, write=True) as s:
+            result = fn(s, *args, **kwargs)
+            s.commit()
+            return result
+
+    return gateway.writes.now(work)
+
+
+@contextmanager
+def gateway_errors() -> Iterator[None]:
+    """The core's errors as API errors: InvalidInput 422, NotFound 404, AlreadyExists 409."""
+    try:
+        yield
+    except InvalidInput as exc:
+        raise ApiError(422, "invalid_request", str(exc), fields=[{"field": exc.field, "message": str(exc)}]) from None
+    except NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except AlreadyExists as exc:
+        raise ApiError(409, "conflict", str(exc), id=exc.existing_id) from None
+
+
+def invalid_body(exc: ValidationError) -> RequestValidationError:
+    """A body validated by hand, reported like one FastAPI validated."""
+    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
+
+
+async def read_body(request: Request) -> tuple[str, str]:
+    """(kind, text) of a body that is JSON or CSV; 415 for other types, 422 if not UTF-8."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = "json" if media == "application/json" or media.endswith("+json") else "csv" if media in _CSV_TYPES else ""
+    if not kind:
+        raise ApiError(415, "unsupported_media_type", "send application/json or text/csv")
+    try:
+        return kind, (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(
+            422, "invalid_request", f"body: not UTF-8 ({exc.reason} at byte {exc.start})",
+            fields=[{"field": "body", "message": "not UTF-8"}],
+        ) from None
+
+
+def parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ApiError(
+            422, "invalid_request", f"body: not valid JSON ({exc})", fields=[{"field": "body", "message": "not valid JSON"}]
+        ) from None
+
+
+# --- contacts -----------------------------------------------------------------------------
+
+
+def contact_out(s: Session, contact: Contact) -> ContactOut:
+    return contacts_out(s, [contact])[0]
+
+
+def contacts_out(s: Session, rows: list[Contact]) -> list[ContactOut]:
+    lists = contacts.lists_of(s, [c.id for c in rows])  # type: ignore[misc]
+    states = consent.states(s, [c.number for c in rows])
+    return [
+        ContactOut(
+            id=c.id,  # type: ignore[arg-type]
+            number=c.number,
+            first_name=c.first_name,
+            last_name=c.last_name,
+            fields=c.custom_fields,
+            time_zone=c.time_zone,
+            time_zone_source=c.time_zone_source,  # type: ignore[arg-type]
+            lists=lists[c.id],  # type: ignore[index]
+            consent=states[c.number][0],
+            opted_out=states[c.number][1],
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+        for c in rows
+    ]
+
+
+def _read_contact(gateway: Gateway, contact_id: int) -> ContactOut:
+    with gateway_errors(), session(gateway.engine) as s:
+        return contact_out(s, contacts.get_contact(s, contact_id))
+
+
+@router.post("/v1/contacts", status_code=201, response_model=ContactOut, responses={404: {}, 409: {}, 422: {}})
+def create_contact(body: ContactIn, key: CurrentKey, gateway: GatewayDep) -> ContactOut:
+    """Add a contact. 409 (with the existing `id`) if the number is taken; import upserts instead."""
+    settings = audience_settings(gateway)
+    with gateway_errors():
+        data = contacts.contact_data(
+            {"number": body.number, "first_name": body.first_name, "last_name": body.last_name,
+             "time_zone": body.time_zone, "fields": body.fields},
+            region=gateway.settings.default_region,
+        )
+        contact = run_write(
+            gateway, contacts.create_contact, data, now=gateway.clock.now(),
+            default_time_zone=settings.default_time_zone, list_ids=body.lists,
+        )
+    return _read_contact(gateway, contact.id)  # type: ignore[arg-type]
+
+
+@router.get("/v1/contacts", response_model=Page, responses={404: {}, 422: {}})
+def list_contacts(
+    key: CurrentKey,
+    gateway: GatewayDep,
+    list_id: Annotated[int | None, Query(alias="list", ge=1, le=2**31 - 1, description="Only contacts on this list.")] = None,
+    segment: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only contacts this segment matches.")] = None,
+    number: Annotated[PhoneNumber | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page:
+    """Newest first; `next_cursor` fetches the next page."""
+    after = decode_cursor(cursor, int) if cursor else None
+    with gateway_errors(), session(gateway.engine) as s:
+        wanted = contacts.normalise_number(number, gateway.settings.default_region) if number else None
+        rows = contacts.contacts_page(s, limit=limit + 1, after=after, list_id=list_id, segment_id=segment, number=wanted)
+        rows, next_cursor = page_of(rows, limit, lambda c: (c.created_at, c.id))
+        return Page(items=contacts_out(s, rows), next_cursor=next_cursor)
+
+
+@router.get("/v1/contacts/{contact_id}", response_model=ContactOut, responses={404: {}})
+def get_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ContactOut:
+    return _read_contact(gateway, contact_id)
+
+
+@router.patch("/v1/contacts/{contact_id}", response_model=ContactOut, responses={404: {}, 409: {}, 422: {}})
+def patch_contact(contact_id: RowId, body: ContactPatch, key: CurrentKey, gateway: GatewayDep) -> ContactOut:
+    """Change the fields given; in `fields` null removes one; `time_zone` null derives it again."""
+    changes = body.model_dump(exclude_unset=True)
+    if "number" in changes and changes["number"] is None:
+        raise ApiError(422, "invalid_request", "number: cannot be removed", fields=[{"field": "number", "message": "null"}])
+    with gateway_errors():
+        run_write(
+            gateway, contacts.update_contact, contact_id, changes, region=gateway.settings.default_region,
+            now=gateway.clock.now(), default_time_zone=audience_settings(gateway).default_time_zone,
+        )
+    return _read_contact(gateway, contact_id)
+
+
+@router.delete("/v1/contacts/{contact_id}", status_code=204, responses={404: {}})
+def delete_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
+    """Remove the contact; its consent ledger stays. `POST …/erase` forgets a person."""
+    with gateway_errors():
+        run_write(gateway, contacts.delete_contact, contact_id)
+
+
+@router.post(
+    "/v1/contacts/import", response_model=ContactImportOut, responses={404: {}, 415: {}, 422: {}}, openapi_extra=_IMPORT_BODY
+)
+async def import_contacts(
+    request: Request,
+    key: CurrentKey,
+    gateway: GatewayDep,
+    csv_lists: Annotated[list[int], Query(alias="list", description="CSV: lists to put every imported contact on.")] = [],  # noqa: B006
+    consent_source: Annotated[str | None, Query(min_length=1, max_length=64, description="CSV: record an opt-in from this source.")] = None,
+    consent_proof: Annotated[str | None, Query(max_length=2000)] = None,
+) -> ContactImportOut:
+    """Upsert contacts by number from a JSON body (`ContactImportIn`) or a CSV with a header
+    (`number` column, then first_name, last_name, time_zone and any custom fields). Rows that
+    fail are listed in `errors` with their row number; all others are imported."""
+    kind, text = await read_body(request)
+    if kind == "json":
+        try:
+            body = ContactImportIn.model_validate(parse_json(text))
+        except ValidationError as exc:
+            raise invalid_body(exc) from None
+        rows: list[Any] = body.contacts
+        list_ids = body.lists
+        proof = body.opt_in
+        opt_in = ConsentProof(proof.source, proof.proof, str(proof.ip) if proof.ip else None) if proof else None
+    else:
+        with gateway_errors():
+            rows = contacts.read_csv(text)
+        list_ids = csv_lists
+        opt_in = ConsentProof(consent_source, consent_proof) if consent_source else None
+    if any(not 1 <= i <= 2**31 - 1 for i in list_ids):
+        raise ApiError(422, "invalid_request", "lists: not a list id", fields=[{"field": "lists", "message": "not a list id"}])
+    settings = audience_settings(gateway)
+
+    def run() -> contacts.ImportResult:
+        with gateway_errors():
+            return run_write(
+                gateway, contacts.import_contacts, rows, region=gateway.settings.default_region,
+                default_time_zone=settings.default_time_zone, now=gateway.clock.now(), list_ids=list_ids, opt_in=opt_in,
+            )
+
+    result = await run_in_threadpool(run)
+    return ContactImportOut(
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        errors=[RowErrorOut(row=e.row, number=e.number, field=e.field, message=e.message) for e in result.errors],
+    )
+
+
+@router.get("/v1/contacts/{contact_id}/timeline", response_model=Page, responses={404: {}, 422: {}})
+def contact_timeline(
+    contact_id: RowId,
+    key: CurrentKey,
+    gateway: GatewayDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page:
+    """Messages, delivery reports, replies and consent events of the contact, newest first."""
+    after = decode_cursor(cursor, str) if cursor else None
+    with gateway_errors(), session(gateway.engine) as s:
+        events = privacy.timeline(s, contact_id, limit=limit + 1, after=after)
+    events, next_cursor = page_of(events, limit, lambda e: (e.at, e.key))
+    return Page(
+        items=[TimelineEventOut(at=e.at, type=e.type, id=e.id, data=e.data) for e in events],  # type: ignore[arg-type]
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/v1/contacts/{contact_id}/export", response_model=dict[str, Any], responses={404: {}})
+def export_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
+    """Everything stored about the contact: fields, lists, consent, opt-out, messages both ways."""
+    with gateway_errors(), session(gateway.engine) as s:
+        return privacy.export(s, contact_id)
+
+
+@router.post("/v1/contacts/{contact_id}/erase", response_model=ErasureOut, responses={404: {}})
+def erase_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ErasureOut:
+    """Forget the contact and its finished messages; only the number's sha256 stays, on the
+    suppression list, so nothing is sent to it again."""
+    with gateway_errors():
+        erasure = run_write(gateway, privacy.erase, contact_id, now=gateway.clock.now())
+    return ErasureOut(**vars(erasure))
+
+
+def consent_out(r: ConsentRecord) -> ConsentOut:
+    return ConsentOut(id=r.id, kind=r.kind, source=r.source, proof=r.proof, ip=r.ip, recorded_at=r.recorded_at)  # type: ignore[arg-type]
+
+
+@router.post("/v1/contacts/{contact_id}/consent", status_code=201, response_model=ConsentOut, responses={404: {}, 422: {}})
+def record_consent(contact_id: RowId, body: ConsentIn, key: CurrentKey, gateway: GatewayDep) -> ConsentOut:
+    """Add an entry to the contact's consent ledger. An opt-in does not lift an opt-out
+    (STOP): that takes START from the person, or `DELETE /v1/opt-outs/{number}`."""
+
+    def record(s: Session) -> ConsentRecord:
+        contact = contacts.get_contact(s, contact_id)
+        return consent.record_consent(
+            s, contact.number, body.kind, source=body.source, proof=body.proof,
+            ip=str(body.ip) if body.ip else None, contact_id=contact.id, now=gateway.clock.now(),
+        )
+
+    with gateway_errors():
+        return consent_out(run_write(gateway, record))
+
+
+@router.get("/v1/contacts/{contact_id}/consent", response_model=list[ConsentOut], responses={404: {}})
+def consent_ledger(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> list[ConsentOut]:
+    """The consent ledger of the contact's number, oldest first."""
+    with gateway_errors(), session(gateway.engine) as s:
+        contact = contacts.get_contact(s, contact_id)
+        return [consent_out(r) for r in consent.consent_history(s, contact.number)]
+
+
+# --- lists --------------------------------------------------------------------------------
+
+
+def list_out(s: Session, row: ContactList) -> ListOut:
+    return ListOut(id=row.id, name=row.name, kind=row.kind, size=contacts.list_size(s, row.id), created_at=row.created_at)  # type: ignore[arg-type]
+
+
+@router.post("/v1/lists", status_code=201, response_model=ListOut, responses={409: {}, 422: {}})
+def create_list(body: ListIn, key: CurrentKey, gateway: GatewayDep) -> ListOut:
+    with gateway_errors():
+        row = run_write(gateway, contacts.create_list, body.name, kind=body.kind, now=gateway.clock.now())
+    return ListOut(id=row.id, name=row.name, kind=row.kind, size=0, created_at=row.created_at)  # type: ignore[arg-type]
+
+
+@router.get("/v1/lists", response_model=list[ListOut])
+def list_lists(key: CurrentKey, gateway: GatewayDep) -> list[ListOut]:
+    with session(gateway.engine) as s:
+        return [list_out(s, row) for row in contacts.all_lists(s)]
+
+
+@router.get("/v1/lists/{list_id}", response_model=ListOut, responses={404: {}})
+def get_list(list_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ListOut:
+    with gateway_errors(), session(gateway.engine) as s:
+        return list_out(s, contacts.get_list(s, list_id))
+
+
+@router.delete("/v1/lists/{list_id}", status_code=204, responses={404: {}})
+def delete_list(list_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
+    """Remove the list; its contacts stay."""
+    with gateway_errors():
+        run_write(gateway, contacts.delete_list, list_id)
+
+
+@router.post("/v1/lists/{list_id}/members", response_model=MembersOut, responses={404: {}, 422: {}})
+def add_members(list_id: RowId, body: MembersIn, key: CurrentKey, gateway: GatewayDep) -> MembersOut:
+    """Put contacts on the list (those already on it are left as they are)."""
+
+    def add(s: Session) -> MembersOut:
+        changed = contacts.add_members(s, list_id, body.contact_ids, now=gateway.clock.now())
+        return MembersOut(changed=changed, size=contacts.list_size(s, list_id))
+
+    with gateway_errors():
+        return run_write(gateway, add)
+
+
+@router.post("/v1/lists/{list_id}/members/remove", response_model=MembersOut, responses={404: {}, 422: {}})
+def remove_members(list_id: RowId, body: MembersIn, key: CurrentKey, gateway: GatewayDep) -> MembersOut:
+    """Take contacts off the list."""
+
+    def remove(s: Session) -> MembersOut:
+        changed = contacts.remove_members(s, list_id, body.contact_ids)
+        return MembersOut(changed=changed, size=contacts.list_size(s, list_id))
+
+    with gateway_errors():
+        return run_write(gateway, remove)
+
+
+# --- segments -----------------------------------------------------------------------------
+
+
+def segment_out(s: Session, row: Segment) -> SegmentOut:
+    return SegmentOut(
+        id=row.id,  # type: ignore[arg-type]
+        name=row.name,
+        rules=row.rules,
+        size=contacts.segment_size(s, row.rules),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+@router.post("/v1/segments", status_code=201, response_model=SegmentOut, responses={409: {}, 422: {}})
+def create_segment(body: SegmentIn, key: CurrentKey, gateway: GatewayDep) -> SegmentOut:
+    """Save a filter; `GET /v1/contacts?segment=ID` lists whom it matches."""
+    with gateway_errors():
+        row = run_write(gateway, contacts.create_segment, body.name, body.rules, now=gateway.clock.now())
+    with session(gateway.engine) as s:
+        return segment_out(s, row)
+
+
+@router.get("/v1/segments", response_model=list[SegmentOut])
+def list_segments(key: CurrentKey, gateway: GatewayDep) -> list[SegmentOut]:
+    with session(gateway.engine) as s:
+        return [segment_out(s, row) for row in contacts.all_segments(s)]
+
+
+@router.get("/v1/segments/{segment_id}", response_model=SegmentOut, responses={404: {}})
+def get_segment(segment_id: RowId, key: CurrentKey, gateway: GatewayDep) -> SegmentOut:
+    with gateway_errors(), session(gateway.engine) as s:
+        return segment_out(s, contacts.get_segment(s, segment_id))
+
+
+@router.patch("/v1/segments/{segment_id}", response_model=SegmentOut, responses={404: {}, 409: {}, 422: {}})
+def patch_segment(segment_id: RowId, body: SegmentPatch, key: CurrentKey, gateway: GatewayDep) -> SegmentOut:
+    with gateway_errors():
+        row = run_write(
+            gateway, contacts.update_segment, segment_id, name=body.name, rules=body.rules, now=gateway.clock.now()
+        )
+    with session(gateway.engine) as s:
+        return segment_out(s, row)
+
+
+@router.delete("/v1/segments/{segment_id}", status_code=204, responses={404: {}})
+def delete_segment(segment_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
+    with gateway_errors():
+        run_write(gateway, contacts.delete_segment, segment_id)
+
