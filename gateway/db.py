@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from drivers import ConfigError
 
-__all__ = ["create_engine_for", "migrate", "session", "transaction", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
+__all__ = ["create_engine_for", "migrate", "session", "transaction", "lock_for", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
@@ -98,6 +98,17 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(**{_WRITE: True})
         with conn.begin():
             yield conn
+
+
+def lock_for(conn: Connection, name: str, number: int) -> None:
+    """Hold a lock on (name, number) until the transaction ends, for writers that touch
+    the same thing through different rows (a report and the part it belongs to).
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing to do, the
+    transaction already holds the database's single write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(name), number)))
 
 
 def _sqlite_engine(url: sa.engine.URL, **kwargs: Any) -> Engine:

@@ -10,7 +10,8 @@ fails, `drivers.at.errors.classify` decides:
 
 - `permanent`: the message fails with the modem's reason;
 - `retry_same`: back to the queue with backoff, still pinned to this modem if some of its
-  parts already went out (throttling errors also halve this modem's rate);
+  parts already went out (throttling errors also halve this modem's rate); on a message's
+  first attempt with nothing sent, it is due again at once, for any modem;
 - `retry_other_modem`: back to the queue at once, for any modem; a partly sent multipart
   message is resent whole with a new concatenation reference;
 - `modem_fault`: as `retry_other_modem`, and the modem is taken out of service, closed
@@ -32,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -63,21 +64,34 @@ THROTTLING_CMS = frozenset({41, 42, 47, 332})
 THROTTLING_CME = frozenset({14})  # SIM busy
 
 
-@dataclass(frozen=True)
-class ClaimedPart:
-    part_id: int
-    seq: int
-    pdu: str
-    tpdu_length: int
-    sent: bool = False  # its MR is already committed (an earlier, interrupted attempt)
+class ClaimedPart(Protocol):
+    """A part of a claimed message (gateway.outbox.ClaimedPart is one)."""
+
+    @property
+    def part_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def pdu(self) -> str: ...
+    @property
+    def tpdu_length(self) -> int: ...
+    @property
+    def sent(self) -> bool:
+        """Its MR is already committed (an earlier, interrupted attempt): not sent again."""
 
 
-@dataclass(frozen=True)
-class ClaimedMessage:
-    message_id: str
-    recipient: str
-    parts: tuple[ClaimedPart, ...]
-    attempt: int = 1  # how many times this message has been tried, this one included
+class ClaimedMessage(Protocol):
+    """A message leased to a worker (gateway.outbox.Claim is one)."""
+
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def parts(self) -> Sequence[ClaimedPart]: ...
+    @property
+    def attempt(self) -> int:
+        """How many times this message has been tried, this one included."""
 
 
 class WorkStore(Protocol):
@@ -317,7 +331,11 @@ class ModemWorker:
         if action is Action.RETRY_SAME:
             if _is_throttling(exc):
                 self.pacer.throttled(self.clock.monotonic())
-            await self.store.retry(message.message_id, error=error, resend_whole=False, pinned=True)
+            # Nothing of it went out and this was its first try: any modem may take it now
+            # rather than let it wait out the backoff while others idle. After that (or
+            # once parts went out here) it waits its backoff, for this modem.
+            pinned = sent_any or message.attempt > 1
+            await self.store.retry(message.message_id, error=error, resend_whole=False, pinned=pinned)
             return
         # Another modem must take it: a partly sent multipart message goes again, whole.
         await self.store.retry(message.message_id, error=error, resend_whole=sent_any, pinned=False)

@@ -79,7 +79,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from drivers.sms import EncodingChoice, choose_encoding, encode_submit
-from gateway.db import transaction
+from gateway import webhooks
+from gateway.db import lock_for, transaction
+from gateway.reports import rematch_in, settled_status
 from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.models import CATEGORIES, Category, Message, MessageStatus, Part, utcnow
 
@@ -266,42 +268,67 @@ def message_parts(session: Session, message_id: str, *, all_generations: bool = 
 
 
 def claim(
-    engine: Engine, *, modem_id: str, owner: str, lease: timedelta = DEFAULT_LEASE, now: datetime
+    engine: Engine,
+    *,
+    modem_id: str,
+    owner: str,
+    lease: timedelta = DEFAULT_LEASE,
+    now: datetime,
+    policy: RetryPolicy = DEFAULT_RETRY,
 ) -> Claim | None:
-    """Lease the oldest due message `modem_id` may send, or None when there is none."""
+    """Lease the oldest due message `modem_id` may send, or None when there is none.
+
+    A message whose attempts are used up without an answer (its senders stopped or hung
+    while sending it, each time) is failed here instead of handed out once more: a
+    message that kills its sender must not kill every restart.
+    """
     until = now + lease
-    with transaction(engine) as conn:
-        row = conn.execute(_due(modem_id, now)).first()
-        if row is None:
-            return None
-        message_id, lapsed = row.id, row.status == "sending"
-        conn.execute(
-            sa.update(Message)
-            .where(Message.id == message_id)
-            .values(
-                status="sending",
-                lease_owner=owner,
-                lease_until=until,
-                next_attempt_at=until,
-                attempts=Message.attempts + 1,
-                updated_at=now,
-            )
+    while True:
+        with transaction(engine) as conn:
+            row = conn.execute(_due(modem_id, now)).first()
+            if row is None:
+                return None
+            message_id, lapsed = row.id, row.status == "sending"
+            if row.attempts >= policy.max_attempts:
+                msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
+                error = f"gave up after {row.attempts} attempts that ended without an answer"
+                if msg.last_error:
+                    error += f"; the last error: {msg.last_error}"
+                _close(conn, msg, "failed", error, now)
+                continue
+            return _lease(conn, message_id, lapsed, modem_id=modem_id, owner=owner, until=until, now=now)
+
+
+def _lease(
+    conn: Connection, message_id: str, lapsed: bool, *, modem_id: str, owner: str, until: datetime, now: datetime
+) -> Claim:
+    conn.execute(
+        sa.update(Message)
+        .where(Message.id == message_id)
+        .values(
+            status="sending",
+            lease_owner=owner,
+            lease_until=until,
+            next_attempt_at=until,
+            attempts=Message.attempts + 1,
+            updated_at=now,
         )
-        msg = conn.execute(
-            sa.select(Message.recipient, Message.attempts, Message.generation).where(Message.id == message_id)
-        ).one()
-        if lapsed:
-            _flag_uncertain(conn, message_id, msg.generation)
-        conn.execute(
-            _current_parts_update(message_id, msg.generation)
-            .where(Part.status.in_(_UNSENT))
-            .values(status="sending", attempt=msg.attempts)
-        )
-        parts = conn.execute(
-            sa.select(Part.id, Part.seq, Part.pdu, Part.tpdu_length, Part.message_reference)
-            .where(Part.message_id == message_id, Part.generation == msg.generation)
-            .order_by(Part.seq)
-        ).all()
+    )
+    msg = conn.execute(
+        sa.select(Message.recipient, Message.attempts, Message.generation).where(Message.id == message_id)
+    ).one()
+    if lapsed:
+        _flag_uncertain(conn, message_id, msg.generation)
+    conn.execute(
+        _current_parts_update(message_id, msg.generation)
+        .where(Part.status.in_(_UNSENT))
+        .values(status="sending", attempt=msg.attempts)
+    )
+    parts = conn.execute(
+        sa.select(Part.id, Part.seq, Part.pdu, Part.tpdu_length, Part.message_reference)
+        .where(Part.message_id == message_id, Part.generation == msg.generation)
+        .order_by(Part.seq)
+    ).all()
     return Claim(
         message_id=message_id,
         recipient=msg.recipient,
@@ -321,10 +348,12 @@ def record_sent(
 
     Pins the message to `modem_id` (if not pinned yet) and, with `lease`, extends the
     sender's lease to now + lease. Recorded even when the lease was lost: the part went out.
+    A status report for it that came in first is attached in the same transaction.
     """
     if not 0 <= mr <= 255:
         raise InvalidInput("mr", f"{mr} is not a TP-MR (0..255)")  # 3GPP TS 23.040 §9.2.3.6
     with transaction(engine) as conn:
+        lock_for(conn, modem_id, mr)  # against a report for (modem, MR) stored meanwhile
         message_id = conn.execute(sa.select(Part.message_id).where(Part.id == part_id)).scalar()
         if message_id is None:
             raise NotFound("part", part_id)
@@ -340,6 +369,8 @@ def record_sent(
         )
         if lease is not None:
             _extend(conn, message_id, None, now + lease)
+        with Session(bind=conn, expire_on_commit=False) as s:
+            rematch_in(s, modem_id, mr, now=now)
 
 
 def renew(engine: Engine, message_id: str, *, owner: str, lease: timedelta = DEFAULT_LEASE, now: datetime) -> bool:
@@ -351,8 +382,10 @@ def renew(engine: Engine, message_id: str, *, owner: str, lease: timedelta = DEF
 def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None = None) -> bool:
     """Mark a message `sent` once every current part has its MR; end the lease.
 
-    False (and nothing changed) when a part has no MR yet, or the message is not being
-    sent (by `owner`, when given).
+    Reports that came in while it was being sent are counted at once (a message whose
+    parts were all delivered meanwhile ends `delivered`), and its `message.status` event
+    is queued in the same transaction. False (and nothing changed) when a part has no MR
+    yet, or the message is not being sent (by `owner`, when given).
     """
     unsent = (
         sa.select(Part.id)
@@ -365,7 +398,23 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
             .where(Message.id == message_id, Message.status == "sending", ~unsent, *_held_by(owner))
             .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, updated_at=now)
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        # The row is locked by the UPDATE: a report applied meanwhile waits, then sees `sent`.
+        with Session(bind=conn, expire_on_commit=False) as s:
+            message = s.get_one(Message, message_id)
+            parts = s.exec(
+                select(Part.status, Part.error).where(Part.message_id == message_id, Part.generation == message.generation)
+            ).all()
+            status = settled_status("sent", [p.status for p in parts])
+            if status != "sent":
+                message.status = status
+                if status == "failed":
+                    message.last_error = next(p.error for p in parts if p.status == "failed")
+                s.add(message)
+                s.flush()
+            webhooks.message_status(s, message, now=now)
+        return True
 
 
 def release(
@@ -540,9 +589,9 @@ def _by_idempotency_key(session: Session, api_key_id: int | None, key: str | Non
     return session.exec(query).first()
 
 
-def _due(modem_id: str, now: datetime) -> sa.Select[tuple[str, str]]:
+def _due(modem_id: str, now: datetime) -> sa.Select[tuple[str, str, int]]:
     return (
-        sa.select(Message.id, Message.status)
+        sa.select(Message.id, Message.status, Message.attempts)
         .where(
             Message.status.in_(("queued", "sending")),
             Message.next_attempt_at <= now,
@@ -604,6 +653,10 @@ def _close(conn: Connection, msg: sa.Row, status: MessageStatus, error: str | No
         .where(Message.id == msg.id)
         .values(status=status, lease_owner=None, lease_until=None, last_error=error, updated_at=now)
     )
+    with Session(bind=conn) as s:  # the event commits with the change it reports
+        closed = s.get_one(Message, msg.id)
+        webhooks.message_status(s, closed, now=now)
+        s.flush()
 
 
 def _new_generation(conn: Connection, msg: sa.Row, now: datetime) -> None:

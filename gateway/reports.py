@@ -3,9 +3,18 @@
 Every report is stored, matched or not (`part_id` None). Matching is
 `gateway.correlation.pick_part` over the parts sent through the same modem with the same
 message reference around the report's time. A report can arrive before the `+CMGS`
-commit of its part (fast networks, slow disks); `rematch()` runs after each commit and
-attaches such early reports. A message's status follows its parts: delivered when every
-part of its current generation is, failed as soon as one part finally failed.
+commit of its part (fast networks, slow disks); `rematch_in()` runs in the transaction
+that commits each MR (`gateway.outbox.record_sent`) and attaches such early reports. A
+message's status follows its parts (`settled_status`): delivered when every part of its
+current generation is, failed as soon as one part finally failed.
+
+Concurrency (PostgreSQL, READ COMMITTED): a report stored while its part's MR is being
+committed could miss the part, and the MR's `rematch_in` miss the report, each not yet
+seeing the other's uncommitted row. Both take a transaction-scoped lock on (modem, MR)
+first (`gateway.db.lock_for`), so one runs after the other has committed. Likewise a
+report applied while its message becomes `sent` (`gateway.outbox.finish`) could leave a
+fully delivered message `sent`; `_apply` locks the message row before reading its parts,
+and `finish` changes that row before it reads them, so the later of the two sees both.
 """
 
 from __future__ import annotations
@@ -19,10 +28,10 @@ from sqlmodel import Session, select
 from drivers.sms.pdu import SmsStatusReport
 from gateway import webhooks
 from gateway.correlation import DEFAULT_WINDOW, Candidate, ReportKey, pick_part
-from gateway.db import transaction
+from gateway.db import lock_for, transaction
 from gateway.models import DeliveryReport, Message, Part
 
-__all__ = ["store_report", "rematch", "message_view_status", "refresh_message", "announce_status"]
+__all__ = ["store_report", "rematch", "rematch_in", "settled_status"]
 
 _FINAL_PART = ("delivered", "failed", "expired")
 
@@ -30,6 +39,7 @@ _FINAL_PART = ("delivered", "failed", "expired")
 def store_report(engine: Engine, modem_id: str, report: SmsStatusReport, pdu: str, *, now: datetime) -> DeliveryReport:
     """Store `report` (received on `modem_id`) and apply it if it matches a part."""
     with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
+        lock_for(conn, modem_id, report.message_reference)
         row = DeliveryReport(
             modem_id=modem_id,
             message_reference=report.message_reference,
@@ -51,17 +61,38 @@ def store_report(engine: Engine, modem_id: str, report: SmsStatusReport, pdu: st
 def rematch(engine: Engine, modem_id: str, message_reference: int, *, now: datetime) -> int:
     """Attach reports for (modem, MR) that arrived before their part's MR was committed."""
     with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
-        waiting = s.exec(
-            select(DeliveryReport).where(
-                DeliveryReport.modem_id == modem_id,
-                DeliveryReport.message_reference == message_reference,
-                DeliveryReport.part_id.is_(None),
-                DeliveryReport.received_at >= now - DEFAULT_WINDOW,
-            )
-        ).all()
-        matched = sum(1 for row in waiting if _match(s, row, now=now))
-        s.flush()
-        return matched
+        lock_for(conn, modem_id, message_reference)
+        return rematch_in(s, modem_id, message_reference, now=now)
+
+
+def rematch_in(s: Session, modem_id: str, message_reference: int, *, now: datetime) -> int:
+    """`rematch` inside the caller's transaction, which holds `lock_for(modem, MR)`."""
+    waiting = s.exec(
+        select(DeliveryReport).where(
+            DeliveryReport.modem_id == modem_id,
+            DeliveryReport.message_reference == message_reference,
+            DeliveryReport.part_id.is_(None),
+            DeliveryReport.received_at >= now - DEFAULT_WINDOW,
+        )
+    ).all()
+    matched = sum(1 for row in waiting if _match(s, row, now=now))
+    s.flush()
+    return matched
+
+
+def settled_status(status: str, part_statuses: list[str]) -> str:
+    """A message's status once its current parts' reports are counted.
+
+    Only a message handed to the network (`sent`, or `delivered` already) is settled by
+    its parts; a message still being sent or waiting keeps its own status.
+    """
+    if status not in ("sent", "delivered"):
+        return status
+    if any(st == "failed" for st in part_statuses):
+        return "failed"
+    if part_statuses and all(st == "delivered" for st in part_statuses):
+        return "delivered"
+    return status
 
 
 def _match(s: Session, row: DeliveryReport, *, now: datetime) -> bool:
@@ -111,7 +142,10 @@ def _apply(s: Session, part: Part, row: DeliveryReport, *, now: datetime) -> Non
         part.error = f"status report: TP-ST 0x{row.tp_status:02X}"
     s.add(part)
     s.flush()
-    message = s.get(Message, part.message_id)
+    # Locked before its parts are read: see the module docstring.
+    message = s.exec(
+        select(Message).where(Message.id == part.message_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
     if message is None:
         return
     webhooks.enqueue(
@@ -128,64 +162,19 @@ def _apply(s: Session, part: Part, row: DeliveryReport, *, now: datetime) -> Non
         },
         now=now,
         api_key_id=message.api_key_id,
+        callback_url=message.callback_url,
     )
-    new_status = message_view_status(s, message)
+    statuses = list(
+        s.exec(select(Part.status).where(Part.message_id == message.id, Part.generation == message.generation))
+    )
+    new_status = settled_status(message.status, statuses)
     if new_status != message.status:
         message.status = new_status
         message.updated_at = now
         if new_status == "failed":
             message.last_error = part.error
         s.add(message)
-        _announce(s, message, now=now)
-
-
-def refresh_message(engine: Engine, message_id: str, *, now: datetime) -> str:
-    """Announce a message that just became `sent`, and apply reports that came first."""
-    with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
-        message = s.get(Message, message_id)
-        if message is None:
-            return ""
-        status = message_view_status(s, message)
-        if status != message.status:
-            message.status = status
-            message.updated_at = now
-            s.add(message)
-        _announce(s, message, now=now)
-        s.flush()
-        return message.status
-
-
-def announce_status(engine: Engine, message_id: str, *, now: datetime) -> None:
-    """Queue a `message.status` event for the message's current status."""
-    with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
-        message = s.get(Message, message_id)
-        if message is not None:
-            _announce(s, message, now=now)
-            s.flush()
-
-
-def _announce(s: Session, message: Message, *, now: datetime) -> None:
-    webhooks.enqueue(
-        s,
-        "message.status",
-        {"id": message.id, "status": message.status, "recipient": message.recipient, "error": message.last_error},
-        now=now,
-        api_key_id=message.api_key_id,
-    )
-
-
-def message_view_status(s: Session, message: Message) -> str:
-    """A sent message's status from its current parts' reports."""
-    if message.status not in ("sent", "delivered"):
-        return message.status
-    statuses = s.exec(
-        select(Part.status).where(Part.message_id == message.id, Part.generation == message.generation)
-    ).all()
-    if any(st == "failed" for st in statuses):
-        return "failed"
-    if statuses and all(st == "delivered" for st in statuses):
-        return "delivered"
-    return message.status
+        webhooks.message_status(s, message, now=now)
 
 
 def unmatched_count(engine: Engine) -> int:

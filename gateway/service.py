@@ -17,12 +17,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 import phonenumbers
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from drivers.at.link import ModemLink
@@ -30,12 +28,10 @@ from drivers.at.modem import Incoming, ModemConfig
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
 from gateway import inbound, outbox, reports, webhooks
 from gateway.clock import Clock, SystemClock
-from gateway.correlation import DEFAULT_WINDOW
 from gateway.db import create_engine_for, migrate, session
-from gateway.dispatcher import ClaimedMessage, ClaimedPart, ModemWorker
+from gateway.dispatcher import ModemWorker
 from gateway.errors import InvalidInput
 from gateway.metrics import GatewayMetrics
-from gateway.models import DeliveryReport, Message, Part
 from gateway.pacing import Pacer
 from gateway.settings import ModemSettings, Settings
 from gateway.simulated import SimulatedModems, start_simulated_modems
@@ -99,62 +95,36 @@ class Writes:
 
 
 class OutboxWorkStore:
-    """The dispatcher's view of the outbox (database calls run in worker threads).
-
-    A status report is stored in one transaction and its part's MR, or its message's
-    `sent`, in others; under READ COMMITTED (PostgreSQL) two of them running at once can
-    each miss the other's uncommitted change (the report finds no part yet and `rematch`
-    finds no report yet; the report sees the message still `sending` and `refresh_message`
-    sees the part not yet delivered), leaving a report unmatched or a fully delivered
-    message `sent`. A modem's reports come in through that same modem, so holding one lock
-    per modem around those steps (`modem_lock`) keeps them apart.
-    """
+    """The dispatcher's view of the outbox (database calls run in worker threads)."""
 
     def __init__(self, engine: Engine, clock: Clock, writes: Writes | None = None) -> None:
         self.engine = engine
         self.clock = clock
         self.writes = writes or Writes(engine)
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._claimed: dict[str, str] = {}  # message id -> the modem sending it
 
-    def modem_lock(self, modem_id: str) -> asyncio.Lock:
-        """Held while a report from `modem_id`, or a send through it, is being recorded."""
-        lock = self._locks.get(modem_id)
-        if lock is None:
-            lock = self._locks[modem_id] = asyncio.Lock()
-        return lock
-
-    async def claim(self, modem_id: str) -> ClaimedMessage | None:
-        claim = await self.writes(outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now())
-        if claim is None:
-            return None
-        self._claimed[claim.message_id] = modem_id
-        parts = tuple(ClaimedPart(p.part_id, p.seq, p.pdu, p.tpdu_length, p.sent) for p in claim.parts)
-        return ClaimedMessage(claim.message_id, claim.recipient, parts, claim.attempt)
+    async def claim(self, modem_id: str) -> outbox.Claim | None:
+        return await self.writes(outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now())
 
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
-        now = self.clock.now()
-        async with self.modem_lock(modem_id):
-            await self.writes(
-                outbox.record_sent, self.engine, part_id, mr=mr, modem_id=modem_id, now=now, lease=outbox.DEFAULT_LEASE
-            )
-            # A report may have beaten this commit; attach it now.
-            await self.writes(reports.rematch, self.engine, modem_id, mr, now=now)
+        await self.writes(
+            outbox.record_sent,
+            self.engine,
+            part_id,
+            mr=mr,
+            modem_id=modem_id,
+            now=self.clock.now(),
+            lease=outbox.DEFAULT_LEASE,
+        )
 
     async def message_sent(self, message_id: str) -> None:
-        now = self.clock.now()
-        modem_id = self._claimed.pop(message_id, "")
-        async with self.modem_lock(modem_id):
-            await self.writes(outbox.finish, self.engine, message_id, now=now)
-            await self.writes(reports.refresh_message, self.engine, message_id, now=now)
+        await self.writes(outbox.finish, self.engine, message_id, now=self.clock.now())
 
     async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None:
-        self._claimed.pop(message_id, None)
         # Pinning is the outbox's: a message stays with the modem its parts went through
         # until it is released for a whole resend. The backoff is for trying the same modem
         # again; work a modem gives up to the others is due at once (the attempt counts).
         now = self.clock.now()
-        status = await self.writes(
+        await self.writes(
             outbox.release,
             self.engine,
             message_id,
@@ -163,17 +133,11 @@ class OutboxWorkStore:
             resend_whole=resend_whole,
             retry_at=None if pinned else now,
         )
-        if status in ("failed", "expired"):
-            await self.writes(reports.announce_status, self.engine, message_id, now=now)
 
     async def fail(self, message_id: str, *, error: str) -> None:
-        self._claimed.pop(message_id, None)
-        now = self.clock.now()
-        await self.writes(outbox.fail, self.engine, message_id, error=error, now=now)
-        await self.writes(reports.announce_status, self.engine, message_id, now=now)
+        await self.writes(outbox.fail, self.engine, message_id, error=error, now=self.clock.now())
 
     async def release(self, message_id: str) -> None:
-        self._claimed.pop(message_id, None)
         await self.writes(outbox.release, self.engine, message_id, now=self.clock.now())
 
 
@@ -218,7 +182,6 @@ class Gateway:
                 len(recovered.messages),
                 len(recovered.uncertain_parts),
             )
-        await self.writes(self._settle, [m.id for m in modems], self.clock.now())
         self.simulated = await start_simulated_modems(modems)
         for m in modems:
             self.workers[m.id] = self._worker(m)
@@ -226,45 +189,6 @@ class Gateway:
         self._tasks.append(asyncio.ensure_future(self._deliver_webhooks()))
         self._tasks.append(asyncio.ensure_future(self._housekeeping()))
         self.started = True
-
-    def _settle(self, modem_ids: list[str], now: datetime) -> None:
-        """Finish what a stop between two commits left half done.
-
-        A part's MR and the matching of early reports (`rematch`), and a message's `sent`
-        and the reading of its parts' reports (`refresh_message`), are separate
-        transactions. A process killed between them leaves a report that matches no part,
-        or a message whose parts were all delivered still `sent`; nothing would touch
-        them again. Redo those second steps for this process's modems.
-        """
-        with session(self.engine) as s:
-            waiting = s.exec(
-                sa.select(DeliveryReport.modem_id, DeliveryReport.message_reference)
-                .where(
-                    DeliveryReport.part_id.is_(None),
-                    DeliveryReport.modem_id.in_(modem_ids),
-                    DeliveryReport.received_at >= now - DEFAULT_WINDOW,
-                )
-                .distinct()
-            ).all()
-        for modem_id, mr in waiting:
-            reports.rematch(self.engine, modem_id, mr, now=now)
-        current = sa.and_(Part.message_id == Message.id, Part.generation == Message.generation)
-        with session(self.engine) as s:
-            decided = s.exec(
-                sa.select(Message.id).where(
-                    Message.status == "sent",
-                    Message.modem_id.in_(modem_ids),
-                    sa.or_(
-                        sa.exists().where(current, Part.status == "failed"),
-                        ~sa.exists().where(current, Part.status != "delivered"),
-                    ),
-                )
-            ).all()
-        for (message_id,) in decided:
-            reports.refresh_message(self.engine, message_id, now=now)
-        if waiting or decided:
-            log.warning("after the last stop: rematched reports for %d message references, settled %d messages",
-                        len(waiting), len(decided))
 
     async def stop(self) -> None:
         for worker in self.workers.values():
@@ -360,8 +284,7 @@ class Gateway:
         if item.sms is None:
             await self.writes(inbound.store_undecodable, self.engine, modem_id, item.pdu, item.error or "", now=now)
         elif isinstance(item.sms, SmsStatusReport):
-            async with self.store.modem_lock(modem_id):  # see OutboxWorkStore
-                await self.writes(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
+            await self.writes(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
         elif isinstance(item.sms, SmsDeliver):
             await self.writes(inbound.store_inbound, self.engine, modem_id, item.sms, item.pdu, now=now)
         else:
@@ -383,9 +306,7 @@ class Gateway:
         while True:
             now = self.clock.now()
             try:
-                expired = await self.writes(outbox.expire, self.engine, now=now)
-                for message_id in expired:
-                    await self.writes(reports.announce_status, self.engine, message_id, now=now)
+                await self.writes(outbox.expire, self.engine, now=now)
                 await self.writes(inbound.flag_incomplete, self.engine, now=now)
             except Exception:
                 log.exception("housekeeping round failed")

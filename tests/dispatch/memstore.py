@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from drivers.sms import encode_submit
-from gateway.dispatcher import ClaimedMessage, ClaimedPart
+from gateway.outbox import Claim, ClaimedPart
 
 
 @dataclass
@@ -41,6 +42,7 @@ class MemStore:
         self._ref = itertools.count(1)
         self.max_attempts = max_attempts
         self.lock = asyncio.Lock()
+        self.retries: list[tuple[str, bool]] = []  # (message id, pinned) per retry asked for
 
     def add(self, recipient: str, text: str) -> str:
         mid = f"m{next(self._ids)}"
@@ -54,7 +56,7 @@ class MemStore:
             for i, p in enumerate(encode_submit(recipient, text, ref=ref), 1)
         ]
 
-    async def claim(self, modem_id: str) -> ClaimedMessage | None:
+    async def claim(self, modem_id: str) -> Claim | None:
         async with self.lock:
             for m in self.messages.values():
                 if m.status != "queued" or m.claimed_by:
@@ -64,11 +66,15 @@ class MemStore:
                 m.claimed_by = modem_id
                 m.status = "sending"
                 m.attempts += 1
-                return ClaimedMessage(
-                    m.message_id,
-                    m.recipient,
-                    tuple(ClaimedPart(p.part_id, p.seq, p.pdu, p.tpdu_length, p.mr is not None) for p in m.parts),
-                    m.attempts,
+                return Claim(
+                    message_id=m.message_id,
+                    recipient=m.recipient,
+                    modem_id=modem_id,
+                    owner=modem_id,
+                    lease_until=datetime.max.replace(tzinfo=timezone.utc),  # this store has no leases
+                    attempt=m.attempts,
+                    generation=1,
+                    parts=tuple(ClaimedPart(p.part_id, p.seq, p.pdu, p.tpdu_length, p.mr) for p in m.parts),
                 )
         return None
 
@@ -93,6 +99,7 @@ class MemStore:
         m = self.messages[message_id]
         m.errors.append(error)
         m.claimed_by = None
+        self.retries.append((message_id, pinned))
         if m.attempts >= self.max_attempts:
             m.status = "failed"
             return

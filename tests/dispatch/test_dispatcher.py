@@ -173,3 +173,15 @@ def test_received_messages_and_reports_are_handed_over_and_removed_from_the_mode
     assert any(i.is_status_report and i.sms.category == "delivered" for _, i in received)
     storage = sim.call(lambda: {mid: m.stores["SM"].used for mid, m in sim.sim.modems.items()})
     assert storage == {"sim1": 0, "sim2": 0, "sim3": 0}
+
+
+def test_a_vague_error_on_a_first_try_frees_the_message_for_any_modem_at_once(sim):
+    # CMS 500 the first time is retry_same; with nothing sent yet, the message is not held
+    # for this modem's backoff but given back due now, for whichever modem is free.
+    sim.set_faults("sim1", cms_error=500, cms_error_count=1)
+    store = MemStore()
+    workers = make_workers(sim, store)
+    mid = store.add("+31610000002", "first try fails")
+    asyncio.run(run_until(workers[:1], store, timeout=30))
+    assert store.messages[mid].status == "sent"
+    assert store.retries == [(mid, False)]

@@ -3,6 +3,7 @@ each MR committed before the next part; after a crash only the in-flight part is
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -11,11 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from drivers import PduError
-from drivers.sms import decode_pdu
-from gateway import outbox
+from drivers.sms import decode_pdu, encode_status_report
+from gateway import outbox, reports
 from gateway.db import session
 from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
-from gateway.models import ApiKey, Message, Part
+from gateway.models import ApiKey, Message, Part, Webhook, WebhookDelivery
+from gateway.reports import store_report
 from storagetools import T0, FakeClock
 
 TO = "+31612345678"
@@ -464,3 +466,108 @@ def test_a_permanent_error_fails_the_message_and_its_unsent_parts(engine, clock,
     assert stored.status == "failed"
     assert [p.status for p in parts] == ["sent", "failed", "failed"]
     assert not outbox.fail(engine, message.id, error="again", now=clock())
+
+
+def test_a_message_whose_senders_keep_stopping_is_failed_instead_of_claimed_again(engine, clock, key):
+    # Each attempt ends without an answer (the process dies, a lease lapses): after the
+    # policy's attempts, claim fails it rather than hand it to yet another sender.
+    policy = outbox.RetryPolicy(max_attempts=3)
+    doomed = submit(engine, clock, key, text=LONG)
+    for attempt in (1, 2, 3):
+        claim = outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(minutes=1), now=clock(), policy=policy)
+        assert claim is not None and (claim.message_id, claim.attempt) == (doomed.id, attempt)
+        clock.advance(minutes=2)
+    after = submit(engine, clock, key)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), policy=policy)
+    assert claim is not None and claim.message_id == after.id  # the next one is not held up
+    stored, parts = load(engine, doomed.id)
+    assert stored.status == "failed" and "3 attempts" in stored.last_error
+    assert {(p.status, p.error) for p in parts} == {("failed", stored.last_error)}
+
+
+# --- status events and reports, committed with the change -----------------------------------
+
+
+@pytest.fixture
+def hook(engine: Engine, key: int) -> int:
+    with session(engine) as s:
+        row = Webhook(api_key_id=key, url="https://app.example/hook", secret="s", events="message.status", created_at=T0)
+        s.add(row)
+        s.commit()
+        return row.id
+
+
+def status_events(engine: Engine, message_id: str) -> list[str]:
+    with session(engine) as s:
+        rows = s.exec(sa.select(WebhookDelivery.payload).where(WebhookDelivery.event == "message.status")).scalars()
+        data = [json.loads(p)["data"] for p in rows]
+    return [d["status"] for d in data if d["id"] == message_id]
+
+
+def test_failed_expired_and_sent_are_announced_in_the_transaction_that_makes_them(engine, clock, key, hook):
+    failed, expired, sent = (submit(engine, clock, key, validity=timedelta(minutes=10)) for _ in range(3))
+    for message in (failed, expired, sent):
+        outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    outbox.fail(engine, failed.id, error="+CMS ERROR: 21", now=clock())
+    outbox.release(engine, expired.id, now=clock(), error="e", retry_at=clock() + timedelta(hours=1))
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert claim is None  # all three are out
+    with session(engine) as s:
+        (part,) = outbox.message_parts(s, sent.id)
+    outbox.record_sent(engine, part.id, mr=9, modem_id="m1", now=clock())
+    outbox.finish(engine, sent.id, now=clock())
+    assert (status_events(engine, failed.id), status_events(engine, expired.id)) == (["failed"], ["expired"])
+    assert status_events(engine, sent.id) == ["sent"]
+
+
+def test_a_report_that_beat_the_sent_commit_ends_the_message_delivered_at_once(engine, clock, key, hook):
+    message = submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    for i, part in enumerate(claim.parts):
+        outbox.record_sent(engine, part.part_id, mr=40 + i, modem_id="m1", now=clock())
+        sms_pdu = encode_status_report(40 + i, TO, timestamp=clock(), discharge_time=clock(), status=0)
+        store_report(engine, "m1", decode_pdu(sms_pdu), sms_pdu, now=clock())  # delivered before `finish`
+    assert load(engine, message.id)[0].status == "sending"
+    assert outbox.finish(engine, message.id, now=clock(), owner="m1")
+    assert load(engine, message.id)[0].status == "delivered"
+    assert status_events(engine, message.id) == ["delivered"]
+
+
+@pytest.mark.parametrize("report_first", [True, False])
+def test_a_report_racing_the_mr_commit_is_matched_whichever_commits_first(engine, clock, key, report_first):
+    # PostgreSQL runs both at once; each takes the (modem, MR) lock, so the later sees the earlier.
+    rounds = 12
+    messages = [submit(engine, clock, key) for _ in range(rounds)]
+    claims = [outbox.claim(engine, modem_id="m1", owner="m1", now=clock()) for _ in messages]
+    errors: list[BaseException] = []
+    for i, claim in enumerate(claims):
+        pdu = encode_status_report(i, TO, timestamp=clock(), discharge_time=clock(), status=0)
+        barrier = threading.Barrier(2)
+
+        def report(pdu: str = pdu) -> None:
+            barrier.wait()
+            store_report(engine, "m1", decode_pdu(pdu), pdu, now=clock())
+
+        def commit(claim: outbox.Claim = claim, mr: int = i) -> None:
+            barrier.wait()
+            outbox.record_sent(engine, claim.parts[0].part_id, mr=mr, modem_id="m1", now=clock())
+            outbox.finish(engine, claim.message_id, now=clock())
+
+        threads = [threading.Thread(target=_catching(f, errors)) for f in ((report, commit) if report_first else (commit, report))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert [load(engine, c.message_id)[0].status for c in claims] == ["delivered"] * rounds
+    assert reports.unmatched_count(engine) == 0
+
+
+def _catching(fn, errors: list[BaseException]):
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    return run
