@@ -178,6 +178,7 @@ class WebhookOut(BaseModel):
 class DeliveryOut(BaseModel):
     id: int
     event: str
+    url: str | None = None  # set for a message's callback; a webhook's deliveries go to its url
     attempts: int
     next_attempt_at: datetime
     delivered_at: datetime | None
@@ -185,6 +186,10 @@ class DeliveryOut(BaseModel):
     last_status: int | None
     last_error: str | None
     created_at: datetime
+
+
+class CallbackSecretOut(BaseModel):
+    secret: str
 
 
 class SimInbound(BaseModel):

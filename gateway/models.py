@@ -112,6 +112,8 @@ class ApiKey(SQLModel, table=True):
     key_hash: str
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Signs the events posted to the `callback_url` of this key's messages; made on first use.
+    callback_secret: str | None = None
 
 
 class Message(SQLModel, table=True):
@@ -278,7 +280,11 @@ class WebhookDelivery(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_webhook_delivery_due", "delivered_at", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    webhook_id: int = Field(foreign_key="webhook.id", ondelete="CASCADE", index=True)
+    # A registered webhook, or None for a message's own `callback_url` (then `url` and
+    # `api_key_id`, whose callback secret signs it, are set).
+    webhook_id: int | None = Field(default=None, foreign_key="webhook.id", ondelete="CASCADE", index=True)
+    url: str | None = None
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id", ondelete="CASCADE")
     event: str
     payload: str = Field(sa_type=sa.Text)  # the exact JSON body that is signed and sent
     attempts: int = 0

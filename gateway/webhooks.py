@@ -7,6 +7,10 @@ A delivery is leased while it is being posted, so two gateway processes on one d
 never post the same delivery at the same time. Receivers get at-least-once delivery and
 can deduplicate on the `Modemgate-Delivery` header.
 
+A message submitted with a `callback_url` also has its own `message.status` and
+`delivery_report` events posted there, through the same queue, signed the same way with
+its API key's callback secret (`callback_secret`, shown by `GET /v1/callback-secret`).
+
 Headers of every request:
     Content-Type: application/json
     Modemgate-Event: <event type>
@@ -18,9 +22,10 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import sqlalchemy as sa
@@ -29,12 +34,14 @@ from sqlmodel import Session, select
 
 from gateway.db import session, transaction
 from gateway.errors import NotFound
-from gateway.models import Webhook, WebhookDelivery
+from gateway.models import ApiKey, Webhook, WebhookDelivery
 from gateway.signing import SIGNATURE_HEADER, sign
 
 __all__ = [
     "EVENT_TYPES",
     "enqueue",
+    "message_status",
+    "callback_secret",
     "deliver_due",
     "replay",
     "backoff",
@@ -53,21 +60,35 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(3600, 10 * 2 ** max(0, attempt - 1)))
 
 
-def enqueue(s: Session, event: str, data: dict[str, Any], *, now: datetime, api_key_id: int | None = None) -> int:
+def enqueue(
+    s: Session,
+    event: str,
+    data: dict[str, Any],
+    *,
+    now: datetime,
+    api_key_id: int | None = None,
+    callback_url: str | None = None,
+) -> int:
     """Queue `event` for every enabled webhook subscribed to it (in the caller's transaction).
 
     Webhooks registered under an API key get that key's events; `api_key_id` None
-    (events with no owner, such as inbound messages) goes to all of them. Returns how
-    many deliveries were queued.
+    (events with no owner, such as inbound messages) goes to all of them. With
+    `callback_url` (a message's own), the event is queued for that URL too, signed with
+    the key's callback secret. Returns how many deliveries were queued.
     """
     hooks = s.exec(select(Webhook).where(Webhook.enabled == True)).all()  # noqa: E712
-    count = 0
+    targets: list[dict[str, Any]] = []
     for hook in hooks:
         if event not in hook.events.split(","):
             continue
         if api_key_id is not None and hook.api_key_id is not None and hook.api_key_id != api_key_id:
             continue
-        delivery = WebhookDelivery(webhook_id=hook.id, event=event, payload="", next_attempt_at=now, created_at=now)
+        targets.append({"webhook_id": hook.id})
+    if callback_url is not None and api_key_id is not None:
+        callback_secret(s, api_key_id)  # made now, so delivery never waits on it
+        targets.append({"url": callback_url, "api_key_id": api_key_id})
+    for target in targets:
+        delivery = WebhookDelivery(event=event, payload="", next_attempt_at=now, created_at=now, **target)
         s.add(delivery)
         s.flush()  # the id goes into the body, so a receiver can deduplicate
         delivery.payload = json.dumps(
@@ -76,8 +97,41 @@ def enqueue(s: Session, event: str, data: dict[str, Any], *, now: datetime, api_
             separators=(",", ":"),
             default=str,
         )
-        count += 1
-    return count
+    s.flush()
+    return len(targets)
+
+
+class _MessageLike(Protocol):
+    id: str
+    status: str
+    recipient: str
+    last_error: str | None
+    api_key_id: int | None
+    callback_url: str | None
+
+
+def message_status(s: Session, message: _MessageLike, *, now: datetime) -> int:
+    """Queue a `message.status` event for the message's current status (caller's transaction)."""
+    return enqueue(
+        s,
+        "message.status",
+        {"id": message.id, "status": message.status, "recipient": message.recipient, "error": message.last_error},
+        now=now,
+        api_key_id=message.api_key_id,
+        callback_url=message.callback_url,
+    )
+
+
+def callback_secret(s: Session, api_key_id: int) -> str:
+    """The secret that signs callbacks for `api_key_id`'s messages, made on first use."""
+    key = s.exec(select(ApiKey).where(ApiKey.id == api_key_id).with_for_update()).first()
+    if key is None:
+        raise NotFound("api key", api_key_id)
+    if key.callback_secret is None:
+        key.callback_secret = "cbs_" + secrets.token_urlsafe(32)
+        s.add(key)
+        s.flush()
+    return key.callback_secret
 
 
 async def deliver_due(engine: Engine, client: httpx.AsyncClient, *, now: datetime, limit: int = 50) -> int:
@@ -131,16 +185,24 @@ def pending_count(engine: Engine) -> int:
 
 
 def _lease_due(engine: Engine, *, now: datetime, limit: int) -> list[tuple[int, str, str, str, str]]:
+    """Lease up to `limit` due deliveries: (id, url, secret, event, payload) each."""
     with transaction(engine) as conn:
         query = (
-            sa.select(WebhookDelivery.id, Webhook.url, Webhook.secret, WebhookDelivery.event, WebhookDelivery.payload)
-            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            sa.select(
+                WebhookDelivery.id,
+                sa.func.coalesce(Webhook.url, WebhookDelivery.url),
+                sa.func.coalesce(Webhook.secret, ApiKey.callback_secret),
+                WebhookDelivery.event,
+                WebhookDelivery.payload,
+            )
+            .outerjoin(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .outerjoin(ApiKey, ApiKey.id == WebhookDelivery.api_key_id)
             .where(
                 WebhookDelivery.delivered_at.is_(None),
                 WebhookDelivery.gave_up_at.is_(None),
                 WebhookDelivery.next_attempt_at <= now,
                 sa.or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now),
-                Webhook.enabled == True,  # noqa: E712
+                sa.or_(Webhook.enabled == True, WebhookDelivery.webhook_id.is_(None)),  # noqa: E712
             )
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
             .limit(limit)

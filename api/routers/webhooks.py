@@ -1,4 +1,4 @@
-"""Webhooks: register endpoints, see their deliveries, replay one."""
+"""Webhooks: register endpoints, see their deliveries, replay one; callbacks per message."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from api.deps import CurrentKey, GatewayDep
 from api.errors import ApiError
-from api.schemas import DeliveryOut, WebhookIn, WebhookOut
+from api.schemas import CallbackSecretOut, DeliveryOut, WebhookIn, WebhookOut
 from gateway import webhooks
 from gateway.db import session
 from gateway.errors import NotFound
@@ -61,7 +61,9 @@ def list_webhooks(key: CurrentKey, gateway: GatewayDep) -> list[WebhookOut]:
 
 @router.delete("/v1/webhooks/{hook_id}", status_code=204, responses={404: {}})
 def delete_webhook(hook_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
-    with session(gateway.engine) as s:
+    # Reads, then writes: write=True, or SQLite refuses the write at once when another
+    # connection committed in between ("database is locked", a 500).
+    with session(gateway.engine, write=True) as s:
         hook = _own(s, hook_id, key.id)
         hook.enabled = False
         hook.disabled_at = gateway.clock.now()
@@ -88,9 +90,36 @@ def replay_delivery(delivery_id: RowId, key: CurrentKey, gateway: GatewayDep) ->
         delivery = s.get(WebhookDelivery, delivery_id)
         if delivery is None:
             raise ApiError(404, "not_found", f"webhook delivery {delivery_id} not found")
-        _own(s, delivery.webhook_id, key.id)
+        if delivery.webhook_id is None:  # a message's callback: its API key's
+            if delivery.api_key_id != key.id:
+                raise ApiError(404, "not_found", f"webhook delivery {delivery_id} not found")
+        else:
+            _own(s, delivery.webhook_id, key.id)
     try:
         webhooks.replay(gateway.engine, delivery_id, now=gateway.clock.now())
     except NotFound as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     return {"id": delivery_id}
+
+
+@router.get("/v1/callback-secret", response_model=CallbackSecretOut)
+def get_callback_secret(key: CurrentKey, gateway: GatewayDep) -> CallbackSecretOut:
+    """The secret that signs what is posted to your messages' `callback_url`s
+    (`Modemgate-Signature`, as for webhooks). Made on first use, then always the same."""
+    with session(gateway.engine, write=True) as s:
+        secret = webhooks.callback_secret(s, key.id)  # type: ignore[arg-type]
+        s.commit()
+    return CallbackSecretOut(secret=secret)
+
+
+@router.get("/v1/callback-deliveries", response_model=list[DeliveryOut])
+def list_callback_deliveries(key: CurrentKey, gateway: GatewayDep, limit: int = 50) -> list[DeliveryOut]:
+    """Events posted (or waiting to be posted) to your messages' `callback_url`s, newest first."""
+    with session(gateway.engine) as s:
+        rows = s.exec(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.webhook_id.is_(None), WebhookDelivery.api_key_id == key.id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(max(1, min(limit, 200)))
+        ).all()
+        return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]

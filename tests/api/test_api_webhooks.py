@@ -192,3 +192,31 @@ def test_bad_webhooks_are_422(shared_api: Api, body: dict, field: str) -> None:
 def test_unknown_deliveries_are_404(shared_api: Api) -> None:
     assert_error(shared_api.get("/v1/webhooks/424242/deliveries"), 404, "not_found")
     assert_error(shared_api.post("/v1/webhook-deliveries/424242/replay"), 404, "not_found")
+
+
+def test_a_callback_url_gets_its_own_messages_events_signed_with_the_keys_callback_secret(
+    api: Api, receiver: Receiver
+) -> None:
+    other = api.send("no callback for this one")
+    message = api.send("call me back " + "x" * 200, callback_url=receiver.url)  # two parts
+    api.wait_delivered(message["id"])
+    api.wait_delivered(other["id"])
+    secret = api.get("/v1/callback-secret").json()["secret"]
+    assert api.get("/v1/callback-secret").json()["secret"] == secret  # made once, then kept
+
+    def settled() -> list[Received]:
+        done = [r for r in receiver.events("message.status") if r.json["data"]["status"] == "delivered"]
+        return done if done and len(receiver.events("delivery_report")) == 2 else []
+
+    wait_for(settled, 10, "the callback's delivered status and two part reports", last=lambda: receiver.requests)
+    assert {r.json["data"].get("id", r.json["data"].get("message_id")) for r in receiver.requests} == {message["id"]}
+    assert sorted(r.json["data"]["part"] for r in receiver.events("delivery_report")) == [1, 2]
+    for request in receiver.requests:
+        assert verify(secret, request.body, request.headers[SIGNATURE_HEADER], now=int(time.time()))
+
+    listed = api.get("/v1/callback-deliveries").json()
+    assert {d["url"] for d in listed} == {receiver.url} and all(d["delivered_at"] for d in listed)
+    replayed = api.post(f"/v1/webhook-deliveries/{listed[0]['id']}/replay")
+    assert replayed.status_code == 202
+    before = len(receiver.requests)
+    wait_for(lambda: len(receiver.requests) > before, 10, "the replayed callback")

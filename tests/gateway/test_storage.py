@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 import sqlite3
 import threading
 import tomllib
@@ -14,21 +13,23 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from setuptools import find_namespace_packages
 
 from drivers import ConfigError
 from gateway.db import MIGRATIONS, create_engine_for, migrate, session, transaction
 from gateway.models import ApiKey, Message, metadata
-from storagetools import POSTGRES_URL
+from pgschema import throwaway_schema
 
 ROOT = Path(__file__).resolve().parents[2]
+HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()  # the newest revision
 
 
 def test_migrations_create_exactly_the_tables_the_models_describe(engine):
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
 
 
 def test_migrating_an_up_to_date_database_changes_nothing(engine):
@@ -48,30 +49,25 @@ def test_processes_starting_together_migrate_a_new_database_once(tmp_path):
         t.join()
     assert errors == []
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
     engine.dispose()
 
 
-def test_gateways_starting_together_migrate_a_new_postgresql_schema_once(postgres_engine):
-    schema = f"mg_test_{secrets.token_hex(4)}"
-    with postgres_engine.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = create_engine_for(url.render_as_string(hide_password=False))
-    try:
-        errors: list[BaseException] = []
-        threads = [threading.Thread(target=_migrate_into, args=(engine, errors)) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-        with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
-    finally:
-        engine.dispose()
-        with postgres_engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+def test_gateways_starting_together_migrate_a_new_postgresql_schema_once():
+    with throwaway_schema() as url:
+        engine = create_engine_for(url)
+        try:
+            errors: list[BaseException] = []
+            threads = [threading.Thread(target=_migrate_into, args=(engine, errors)) for _ in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert errors == []
+            with engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
+        finally:
+            engine.dispose()
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_full_sync_and_a_busy_timeout(tmp_path):
