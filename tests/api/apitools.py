@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +22,6 @@ from gateway.models import ApiKey
 from gateway.service import Gateway, Timing
 from gateway.settings import ModemSettings, Settings
 
-POSTGRES_URL = os.environ.get("MODEMGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 # The gateway's loops, shortened: a test sees a send, a report or a health poll in
 # tens of milliseconds instead of seconds.
@@ -151,28 +149,6 @@ def running_api(settings: Settings) -> Iterator[Api]:
             yield api
     finally:
         gateway.engine.dispose()
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A database URL for a throw-away PostgreSQL schema, dropped afterwards."""
-    import secrets
-
-    schema = f"mg_api_{secrets.token_hex(4)}"
-    admin = sa.create_engine(POSTGRES_URL)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        raise RuntimeError(f"PostgreSQL at {POSTGRES_URL} is unreachable; .ci/run starts it ({exc.orig})") from None
-    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def wait_for(

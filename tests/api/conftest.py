@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apitools import Api, postgres_schema, running_api, settings_for
+from apitools import Api, running_api, settings_for
+from pgschema import throwaway_schema
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
 
 @pytest.fixture
 def pg_api() -> Iterator[Api]:
-    with postgres_schema() as url, running_api(settings_for(url)) as running:
+    with throwaway_schema("mg_api") as url, running_api(settings_for(url)) as running:
         yield running
 
 
@@ -39,7 +40,7 @@ def shared_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 @pytest.fixture(scope="module")
 def shared_pg_api() -> Iterator[Api]:
     """`shared_api` on PostgreSQL."""
-    with postgres_schema() as url, running_api(settings_for(url)) as running:
+    with throwaway_schema("mg_api") as url, running_api(settings_for(url)) as running:
         yield running
 
 

@@ -9,18 +9,17 @@ MODEMGATE_TEST_POSTGRES (default: postgres at 127.0.0.1:5432, database `test`).
 
 from __future__ import annotations
 
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+from pgschema import throwaway_schema
 from sqlalchemy.engine import Engine
 
 from gateway.db import create_engine_for, migrate
 from gateway.models import metadata
-from storagetools import POSTGRES_URL, FakeClock
+from storagetools import FakeClock
 
 
 @pytest.fixture
@@ -41,28 +40,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Engine]:
-    schema = f"mg_test_{secrets.token_hex(4)}"
-    admin = create_engine_for(POSTGRES_URL)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.fail(
-            f"PostgreSQL at {POSTGRES_URL} is unreachable, and the storage tests run on it as well as "
-            f"on SQLite. Start it (.ci/run does) or set MODEMGATE_TEST_POSTGRES. ({str(exc).splitlines()[0]})",
-            pytrace=False,
-        )
-    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = create_engine_for(url.render_as_string(hide_password=False), pool_size=12)
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with throwaway_schema() as url:
+        engine = create_engine_for(url, pool_size=12)
+        try:
+            migrate(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,11 +1,9 @@
-"""Helpers for storage and outbox tests: the PostgreSQL server, an injected wall clock."""
+"""Helpers for storage and outbox tests: an injected wall clock."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
-POSTGRES_URL = os.environ.get("MODEMGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 

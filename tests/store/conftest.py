@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
+from pgschema import throwaway_schema
 from sqlalchemy.engine import Engine
 
 from gateway.db import create_engine_for, migrate
-
-PG_URL = os.environ.get("MODEMGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -23,19 +19,10 @@ def engine(request, tmp_path) -> Iterator[Engine]:
         yield eng
         eng.dispose()
         return
-    schema = f"mg_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        pytest.fail(f"PostgreSQL at {PG_URL} is not reachable ({exc.orig}); .ci/run starts it")
-    eng = create_engine_for(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        migrate(eng)
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with throwaway_schema("mg_store") as url:
+        eng = create_engine_for(url)
+        try:
+            migrate(eng)
+            yield eng
+        finally:
+            eng.dispose()
