@@ -67,6 +67,49 @@ def apikey_create(
     typer.echo(f"API key {name!r} created. It is shown only now; store it safely.", err=True)
 
 
+@apikey_app.command("list")
+def apikey_list(config: Optional[str] = typer.Option(None, "--config")) -> None:
+    """List API keys: prefix, name, created, revoked (never the keys themselves)."""
+    from sqlmodel import select
+
+    from gateway.db import create_engine_for, migrate, session
+    from gateway.models import ApiKey
+
+    engine = create_engine_for(_settings(config).database_url)
+    migrate(engine)
+    with session(engine) as s:
+        for key in s.exec(select(ApiKey).order_by(ApiKey.id)):
+            revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            typer.echo(f"{key.prefix}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    prefix: str = typer.Argument(..., help="The key's prefix (the 8 characters after mg_), or the whole key."),
+    config: Optional[str] = typer.Option(None, "--config"),
+) -> None:
+    """Revoke an API key. A running gateway refuses it within 5 seconds."""
+    from sqlmodel import select
+
+    from gateway import apikeys
+    from gateway.db import create_engine_for, migrate, session
+    from gateway.models import ApiKey, utcnow
+
+    wanted = apikeys.parse_prefix(prefix) or prefix
+    engine = create_engine_for(_settings(config).database_url)
+    migrate(engine)
+    with session(engine, write=True) as s:
+        key = s.exec(select(ApiKey).where(ApiKey.prefix == wanted)).first()
+        if key is None:
+            typer.echo(f"error: no API key with prefix {wanted!r} (modemgate apikey list shows them)", err=True)
+            raise typer.Exit(code=2)
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+            s.add(key)
+            s.commit()
+    typer.echo(f"API key {wanted} ({key.name}) revoked.", err=True)
+
+
 def send(
     to: str = typer.Option(..., "--to", help="Recipient."),
     text: str = typer.Argument(..., help="Message text."),

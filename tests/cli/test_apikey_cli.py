@@ -1,0 +1,43 @@
+"""`modemgate apikey create / list / revoke` as an operator runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from gateway import apikeys
+from gateway.cli import app
+from gateway.db import create_engine_for
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MODEMGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'keys.db'}")
+
+
+def run(*args: str, cwd: Path, ok: bool = True):
+    done = CliRunner().invoke(app, ["apikey", *args])
+    assert (done.exit_code == 0) == ok, done.output
+    return done
+
+
+def test_a_key_is_shown_once_listed_by_prefix_and_revoked(tmp_path: Path) -> None:
+    key = run("create", "shop", cwd=tmp_path).stdout.strip()
+    prefix = apikeys.parse_prefix(key)
+    assert prefix is not None
+    listing = run("list", cwd=tmp_path).stdout
+    assert f"{prefix}  shop" in listing and "active" in listing and key.split("_")[2] not in listing
+
+    run("revoke", key, cwd=tmp_path)  # the whole key works as well as its prefix
+    assert "revoked" in run("list", cwd=tmp_path).stdout
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'keys.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT revoked_at IS NOT NULL FROM api_key")).scalar_one() == 1
+    engine.dispose()
+
+    missing = run("revoke", "zzzzzzzz", cwd=tmp_path, ok=False)
+    assert missing.exit_code == 2 and "no API key with prefix 'zzzzzzzz'" in missing.output
