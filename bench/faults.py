@@ -1,0 +1,160 @@
+"""Fault matrix: every simulated fault of `bench/faultmatrix.py`, with more traffic per case.
+
+    python bench/faults.py [--messages N] [--case ID ...] [--write]
+
+For each case: the fault on one of three simulated modems, N mixed messages (a third each
+single GSM-7, multipart GSM-7, multipart UCS-2), and what every message and the faulty
+modem ended as (see faultmatrix.py for the run and `check` for what counts as correct).
+Prints a markdown table of fault x outcome; `--write` puts it, with the command, in the
+"Fault matrix" section at the end of BENCHMARKS.md (replacing that section only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import re
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.faultmatrix import CASES, FAULTY, MODEMS, FaultCase, Outcome, check, run_case  # noqa: E402
+
+SECTION = "## Fault matrix"
+CASE_TIMEOUT = 120.0  # seconds a case may take to settle before what is left counts as stuck
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=60, help="messages per case")
+    parser.add_argument("--case", action="append", default=[], help="run only this case (repeatable)")
+    parser.add_argument("--write", action="store_true", help="update the Fault matrix section of BENCHMARKS.md")
+    args = parser.parse_args()
+    cases = [c for c in CASES if not args.case or c.id in args.case]
+    if not cases:
+        parser.error(f"no such case; have {', '.join(c.id for c in CASES)}")
+    logging.basicConfig(level=logging.CRITICAL)  # the gateway logs every fault it meets; the table says it
+
+    rows = []
+    started = time.monotonic()
+    for case in cases:
+        outcome = run_case(case, args.messages, timeout=CASE_TIMEOUT)
+        problems = check(outcome)
+        rows.append((case, outcome, problems))
+        print(f"{case.id}: {dict(outcome.by_status())}, {len(problems)} problems, {outcome.seconds:.1f} s",
+              file=sys.stderr)
+    total = time.monotonic() - started
+
+    command = "python bench/faults.py" + (f" --messages {args.messages}" if args.messages != 60 else "") + " --write"
+    text = section(rows, args.messages, total, command)
+    print(text)
+    if args.write:
+        if args.case:
+            parser.error("--write needs the whole matrix (no --case)")
+        write_section(ROOT / "BENCHMARKS.md", text)
+    return 0 if all(not p for _, _, p in rows) else 1
+
+
+# --- the table --------------------------------------------------------------------------
+
+
+def section(rows: list[tuple[FaultCase, Outcome, list[str]]], messages: int, total: float, command: str) -> str:
+    correct = sum(1 for _, _, p in rows if not p)
+    out = [
+        SECTION,
+        "",
+        f"Every simulated fault, set on `{FAULTY}` of {len(MODEMS)} simulated modems before {messages} mixed "
+        "messages are submitted (a third each single GSM-7, multipart GSM-7, multipart UCS-2 with emoji). "
+        "The real app and gateway run in one process on a fresh SQLite file, driven through the HTTP API "
+        f"(`bench/faultmatrix.py`); the other modems are enabled once `{FAULTY}` has met the fault. "
+        "Retry backoff is skipped by moving the gateway's wall clock whenever nothing is in flight. "
+        "CMS errors come every send from the second on, so a multipart message is cut after its first part.",
+        "",
+        "A case is correct when every message ends delivered, or failed with the message's own permanent "
+        f"error, or — sent through `{FAULTY}` under a report fault — failed part by part by its failed "
+        "report, or left `sent` under a temporary or missing report; none is left `queued` or `sending`; "
+        "every delivered message reached the network whole exactly once; a modem fault shows the modem "
+        "`faulty` in `GET /v1/modems`, and a fault that is not the modem's never does; the healthy "
+        "modems stay `ready`. `tests/reliability` asserts the same with 9 messages per case.",
+        "",
+        "| fault | delivered | failed (reason) | sent, no final report | stuck | "
+        f"`{FAULTY}` state seen (last error) | retries | s | verdict |",
+        "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | --- |",
+    ]
+    for case, o, problems in rows:
+        counts = o.by_status()
+        reasons = ", ".join(f"{n} × {_short(r)}" for r, n in o.failed_reasons().most_common())
+        m = o.modems[FAULTY]
+        state = " → ".join(o.states_seen) + (f" ({_short(m['last_error'])})" if m["last_error"] else "")
+        verdict = "correct" if not problems else f"**wrong** ({len(problems)})"
+        out.append(
+            f"| {case.fault} | {counts['delivered']} | {counts['failed']}{': ' + reasons if reasons else ''} | "
+            f"{counts['sent']} | {o.stuck} | {state} | {o.retries} | {o.seconds:.1f} | {verdict} |"
+        )
+    out += ["", f"{correct} of {len(rows)} faults end correct."]
+    wrong = [(c, p) for c, _, p in rows if p]
+    if wrong:
+        out += ["", "What is wrong (open issues, left out of the test suite until fixed):", ""]
+        for case, problems in wrong:
+            out.append(f"- **{case.id}**: {case.open_issue or 'not expected'}. Seen: " + "; ".join(
+                _short(p, 160) for p in _distinct(problems)[:3]
+            ) + (f"; … {len(problems)} in all" if len(problems) > 3 else "") + ".")
+    out += [
+        "",
+        "Columns: retries are attempts beyond each message's first; s is the time from the fault to the "
+        "last message settling (wall time, backoff skipped).",
+        "",
+        "Reproduce from the repository root:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"Machine: {os.cpu_count()} cores ({platform.machine()}, shared with other work, so the s column varies "
+        f"from run to run), Python {platform.python_version()}; measured {date.today().isoformat()}, "
+        f"{total:.0f} s for the whole matrix.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split()).replace("|", "/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _distinct(problems: list[str]) -> list[str]:
+    """One problem per kind: the same complaint about many messages counts once."""
+    seen: Counter[str] = Counter()
+    out = []
+    for p in problems:
+        p = re.sub(r"message [0-9a-f-]{36} ", "a message ", p)  # ids mean nothing outside the run
+        kind = p.split(": ", 1)[-1]
+        if not seen[kind]:
+            out.append(p)
+        seen[kind] += 1
+    return out
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace the Fault matrix section of `path` (up to the next `## ` heading), or add it at the end."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    if start is None:
+        body = "".join(lines).rstrip("\n") + "\n\n" + text
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        rest = "".join(lines[end:])
+        body = "".join(lines[:start]) + text + ("\n" + rest if rest else "")
+    path.write_text(body.rstrip("\n") + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

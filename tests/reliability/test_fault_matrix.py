@@ -1,0 +1,32 @@
+"""Every simulated fault, set on one of three modems under mixed traffic: each message ends
+in its right state, none is left queued or sending, and a faulty modem shows as faulty.
+
+The cases and the run are `bench/faultmatrix.py`'s (one table for these tests and for
+`bench/faults.py`, which runs them with more traffic and writes BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.faultmatrix import CASES, FaultCase, check, run_case
+from drivers.at.errors import CMS_ERRORS, Action
+
+pytestmark = pytest.mark.timeout(60)
+
+MESSAGES = 9  # a third each single GSM-7, multipart GSM-7, multipart UCS-2
+
+
+def test_the_matrix_has_a_cms_error_of_every_action_class() -> None:
+    actions = {CMS_ERRORS[c.faults["cms_error"]].action for c in CASES if "cms_error" in c.faults}
+    assert actions == set(Action)
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.open_issue is None], ids=lambda c: c.id)
+def test_every_message_ends_right_under_the_fault(case: FaultCase, tmp_path: Path) -> None:
+    outcome = run_case(case, MESSAGES, workdir=tmp_path)
+    problems = check(outcome)
+    assert not problems, f"{case.fault}: {dict(outcome.by_status())}\n" + "\n".join(problems)
