@@ -7,20 +7,17 @@ reachable (MODEMGATE_TEST_POSTGRES, default postgres at 127.0.0.1:5432, database
 
 from __future__ import annotations
 
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from audiencetools import POSTGRES_URL
+from pgschema import throwaway_schema
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from gateway.db import create_engine_for, migrate, session
 from gateway.models import metadata
-
 
 
 @pytest.fixture(scope="session")
@@ -36,24 +33,13 @@ def audience_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def audience_postgres() -> Iterator[Engine]:
-    schema = f"mg_aud_{secrets.token_hex(4)}"
-    admin = create_engine_for(POSTGRES_URL)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable ({str(exc).splitlines()[0]})", pytrace=False)
-    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = create_engine_for(url.render_as_string(hide_password=False))
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with throwaway_schema("mg_aud") as url:
+        engine = create_engine_for(url)
+        try:
+            migrate(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
