@@ -398,7 +398,8 @@ def check(outcome: Outcome) -> list[str]:
         problems.append("did not settle before the deadline")
     received = Counter((m["recipient"], m["text"]) for m in outcome.network)
     for m in outcome.messages:
-        where = f"message {m['id']} ({m['status']}, {m['parts_total']} parts, via {m['modem']})"
+        parts = f"{m['parts_total']} part{'s' if m['parts_total'] != 1 else ''}"
+        where = f"message {m['id']} ({m['status']}, {parts}, via {m['modem']})"
         times = received[(m["to"], m["text"])]
         reports = case.reports if m["modem"] == FAULTY else "delivered"
         status = m["status"]
