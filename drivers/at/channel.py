@@ -14,6 +14,11 @@ but the modem still works on it. The channel sees such a command through in the
 background, holding the lock: it leaves an open PDU prompt with ESC and waits for the
 final result (counted as a timeout if none comes), so the next command gets its own
 answer and not the late one of the command given up on.
+
+Resync: when a command (or one seen through in the background) got no answer in time,
+its answer may still come, and would be taken for the next command's. Before that next
+command the channel asks `AT+CMEE?`, whose answer holds a line (`+CMEE: <n>`) no other
+command's does, and passes over final results until the one that comes with it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ log = logging.getLogger("modemgate.at")
 _ABORT_WAIT = 2.0
 
 _Stage = Literal["command", "awaiting_prompt", "aborted", "pdu_sent"]
+# Every 27.007 modem answers it, and `+CMEE:` is in no other command's answer.
+_SYNC_COMMAND = "AT+CMEE?"
+_SYNC_MARK = "+CMEE:"
+_SYNC_WAIT = 5.0
 
 
 class AtChannel:
@@ -63,6 +72,9 @@ class AtChannel:
         self._hang_after = hang_after
         self.consecutive_timeouts = 0
         self.garbage_bytes = 0
+        self._unsure = False  # a command went unanswered: its answer may still come
+        self._sync: asyncio.Future[None] | None = None  # set while resyncing
+        self._sync_seen = False
         self._reader = asyncio.get_running_loop().create_task(self._read_loop(), name=f"at-reader {name}")
 
     @property
@@ -135,6 +147,18 @@ class AtChannel:
         it ends. A command given up on while the modem works on it is seen through in
         the background, which keeps the lock until then."""
         await self._lock.acquire()
+        if self._unsure and self._gone is None and not self._closed:
+            # Its own task, so that a caller giving up does not cut it short: it then
+            # finishes in the background and releases the lock itself.
+            sync = asyncio.ensure_future(self._resync(min(timeout, _SYNC_WAIT)))
+            try:
+                await asyncio.shield(sync)
+            except asyncio.CancelledError:
+                sync.add_done_callback(self._release_after)
+                raise
+            except BaseException:
+                self._lock.release()
+                raise
         release = True
         try:
             self._check_alive()
@@ -190,6 +214,50 @@ class AtChannel:
             self._forget()
             self._lock.release()
 
+    async def _resync(self, timeout: float) -> None:
+        """Ask `AT+CMEE?` and wait for its own answer, passing over late ones (see the
+        module docstring). Counts as an unanswered command when none comes in time."""
+        loop = asyncio.get_running_loop()
+        self._stage = "command"
+        self._prompt = None
+        self._info = []
+        self._final = None  # the reader routes this exchange's events to `_sync` instead
+        self._sync = loop.create_future()
+        self._sync_seen = False
+        try:
+            await self._transport.write(self._proto.send(_SYNC_COMMAND, prompt=False))
+            try:
+                await asyncio.wait_for(asyncio.shield(self._sync), timeout)
+            except asyncio.TimeoutError:
+                raise self._timed_out(_SYNC_COMMAND, timeout) from None
+        finally:
+            self._sync = None
+            if self._proto.pending is not None:
+                self._proto.abandon()
+        self.consecutive_timeouts = 0
+        self._unsure = False
+
+    def _release_after(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled():
+            task.exception()  # seen: counted already (a timeout), not reported as never retrieved
+        self._lock.release()
+
+    def _sync_event(self, event: object) -> None:
+        """An event while resyncing: the final result after a `+CMEE:` line is ours;
+        one before it is the late answer of a command given up on."""
+        assert self._sync is not None
+        line = getattr(event, "line", "")
+        if isinstance(event, (Info, Urc)) and line.startswith(_SYNC_MARK):
+            self._sync_seen = True
+        elif isinstance(event, Final):
+            # A modem without AT+CMEE? answers plain ERROR (or its own wording) instead.
+            if self._sync_seen or event.kind not in ("OK", "CMS", "CME"):
+                self._sync.set_result(None)
+            else:
+                log.info("%s: passed over a late answer (%s)", self.name, event.kind)
+        elif isinstance(event, Urc) and self._sync_seen and line in ("OK", "ERROR"):
+            self._sync.set_result(None)  # ours, after the late final ended the pending command
+
     def _forget(self) -> None:
         """Drop what is left of the current command; its late lines come out as URCs."""
         if self._proto.pending is not None:
@@ -213,6 +281,7 @@ class AtChannel:
         `hang_after` commands in a row went unanswered."""
         self._proto.abandon()
         self._final = self._prompt = None
+        self._unsure = True
         self.consecutive_timeouts += 1
         if self.consecutive_timeouts >= self._hang_after:
             self._gone = ModemGone(
@@ -240,11 +309,15 @@ class AtChannel:
             self._gone = ModemGone(f"{self.name}: {exc}")
         finally:
             gone = self._gone or ModemGone(f"{self.name}: reader stopped")
-            for fut in (self._final, self._prompt):
+            for fut in (self._final, self._prompt, self._sync):
                 if fut is not None and not fut.done():
                     fut.set_exception(gone)
 
     def _dispatch(self, event: object) -> None:
+        if self._sync is not None and not self._sync.done() and not isinstance(event, (Garbage, Echo)):
+            self._sync_event(event)
+            if not isinstance(event, Urc) or event.line.startswith(_SYNC_MARK) or event.line in ("OK", "ERROR"):
+                return
         if isinstance(event, Info):
             self._info.append(event.line)
         elif isinstance(event, Final):

@@ -370,3 +370,16 @@ async def test_closing_ends_commands_queued_behind_one_given_up_on(
     assert time.monotonic() - start < 1.0
     with pytest.raises(ModemGone):
         await modem.health()  # closed: at once, without touching the port
+
+
+async def test_a_late_answer_after_a_timeout_is_not_taken_for_the_next_commands(
+    quick: Modem, sim: SimulatorThread
+) -> None:
+    # The modem answers AT+CSCA? after the caller gave up; the next command must still
+    # get its own answer (+CSQ), not that late OK.
+    sim.set_faults("sim1", slow=QUICK.command_timeout * 1.5)
+    with pytest.raises(ModemTimeout):
+        await quick.channel.command("AT+CSCA?", timeout=QUICK.command_timeout)
+    sim.clear_faults("sim1")
+    assert (await quick.channel.command("AT+CSQ", timeout=QUICK.command_timeout * 4))[0].startswith("+CSQ:")
+    assert (await quick.channel.command("AT+CREG?"))[0].startswith("+CREG:")
