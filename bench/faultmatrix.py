@@ -109,16 +109,12 @@ CASES: tuple[FaultCase, ...] = (
         "cms42-congestion",
         "CMS 42 Congestion (retry_same), every send",
         _cms(42, Action.RETRY_SAME),
-        open_issue="a multipart message cut short on the congested modem stays pinned to it and "
-        "fails after max_attempts, though the other modems could send it whole",
     ),
     FaultCase(
         "cms38-network-out-of-order",
         "CMS 38 Network out of order (retry_other_modem), every send",
         _cms(38, Action.RETRY_OTHER_MODEM),
         modem_state=None,
-        open_issue="the refusing modem claims the message it just gave up again at once, until "
-        "max_attempts fails it, though the other modems are idle",
     ),
     FaultCase(
         "cms1-unassigned-number",
@@ -148,8 +144,6 @@ CASES: tuple[FaultCase, ...] = (
         {"no_registration": True},
         modem_state="faulty",
         registration="not_registered",
-        open_issue="the unregistered modem stays ready and keeps claiming work, refusing each "
-        "message with CMS 331 (which burns the message's attempts)",
     ),
     FaultCase("report-none", "no status report", {"report": "none"}, reports="none", sends=True),
     FaultCase(

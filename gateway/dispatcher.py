@@ -11,9 +11,12 @@ fails, `drivers.at.errors.classify` decides:
 - `permanent`: the message fails with the modem's reason;
 - `retry_same`: back to the queue with backoff, still pinned to this modem if some of its
   parts already went out (throttling errors also halve this modem's rate); on a message's
-  first attempt with nothing sent, it is due again at once, for any modem;
-- `retry_other_modem`: back to the queue at once, for any modem; a partly sent multipart
-  message is resent whole with a new concatenation reference;
+  first attempt with nothing sent, it is due again at once, for any modem; pinned, from
+  its third attempt on it is resent whole on any modem;
+- `retry_other_modem`: back to the queue at once, for any modem (this one steps aside for
+  a moment); a partly sent multipart message is resent whole with a new concatenation
+  reference; a second such error in a row makes it a `modem_fault` (a SIM that refuses
+  every message, e.g. not registered);
 - `modem_fault`: as `retry_other_modem`, and the modem is taken out of service, closed
   and reopened in the background with backoff until it answers again.
 
@@ -62,6 +65,9 @@ WorkerState = Literal["starting", "ready", "faulty", "disabled", "draining", "ca
 # Errors that mean "slow down" rather than "something is wrong" (27.005 §3.2.5 / 24.011).
 THROTTLING_CMS = frozenset({41, 42, 47, 332})
 THROTTLING_CME = frozenset({14})  # SIM busy
+# A message pinned to a modem by parts sent there, that keeps getting retry_same errors,
+# is resent whole elsewhere from this attempt on.
+RESEND_WHOLE_AFTER = 3
 
 
 class ClaimedPart(Protocol):
@@ -319,6 +325,8 @@ class ModemWorker:
         # sends keep failing, whatever the messages: count per modem, not per message.
         self._failed_sends += 1
         action = classify(exc, attempt=self._failed_sends)
+        if action is Action.RETRY_OTHER_MODEM and self._failed_sends >= 2:
+            action = Action.MODEM_FAULT  # this SIM keeps refusing: out of rotation until it sends again
         error = str(exc)
         self.status.last_error = error
         log.info("%s: message %s: %s -> %s", self.modem_id, message.message_id, error, action.value)
@@ -334,11 +342,19 @@ class ModemWorker:
             # Nothing of it went out and this was its first try: any modem may take it now
             # rather than let it wait out the backoff while others idle. After that (or
             # once parts went out here) it waits its backoff, for this modem.
-            pinned = sent_any or message.attempt > 1
-            await self.store.retry(message.message_id, error=error, resend_whole=False, pinned=pinned)
+            # Pinned here by parts already sent, it waits for this modem; after a few tries
+            # it goes whole (new reference) to whichever modem can send it.
+            move_whole = sent_any and message.attempt >= RESEND_WHOLE_AFTER
+            pinned = (sent_any or message.attempt > 1) and not move_whole
+            await self.store.retry(message.message_id, error=error, resend_whole=move_whole, pinned=pinned)
             return
         # Another modem must take it: a partly sent multipart message goes again, whole.
         await self.store.retry(message.message_id, error=error, resend_whole=sent_any, pinned=False)
+        if action is Action.RETRY_OTHER_MODEM:
+            # Step aside, so that the message (due at once) goes to another modem rather than
+            # straight back to this one.
+            await self._idle(2 * self._idle_poll, wake_early=False)
+            return
         if action is Action.MODEM_FAULT:
             self._fault(error)
             self._send_faults += 1
