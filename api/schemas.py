@@ -162,7 +162,7 @@ class ModemPatch(BaseModel):
 
 class WebhookIn(BaseModel):
     url: HttpUrl
-    events: list[Literal["message.status", "message.inbound", "delivery_report", "optout"]] = Field(min_length=1)
+    events: list[Literal["message.status", "message.inbound", "delivery_report", "optout", "optin"]] = Field(min_length=1)
     secret: Token | None = Field(default=None, min_length=16, max_length=128)
 
 

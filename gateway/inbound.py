@@ -9,6 +9,7 @@ arrives twice (a network resend) is stored but counted once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -33,8 +34,20 @@ def storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def store_inbound(engine: Engine, modem_id: str, sms: SmsDeliver, pdu: str, *, now: datetime) -> InboundMessage:
-    """Store one received part; returns its (possibly now complete) message."""
+def store_inbound(
+    engine: Engine,
+    modem_id: str,
+    sms: SmsDeliver,
+    pdu: str,
+    *,
+    now: datetime,
+    on_complete: Callable[[Session, InboundMessage], None] | None = None,
+) -> InboundMessage:
+    """Store one received part; returns its (possibly now complete) message.
+
+    `on_complete` runs in the same transaction when the message is whole (a STOP acted
+    on commits with the message that said it, or not at all).
+    """
     sms = replace(sms, text=storable(sms.text), number=storable(sms.number))
     with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
         concat = sms.concat
@@ -68,6 +81,8 @@ def store_inbound(engine: Engine, modem_id: str, sms: SmsDeliver, pdu: str, *, n
             s.add(part)
             _announce(s, message, now=now)
             s.flush()
+            if on_complete is not None:
+                on_complete(s, message)
             return message
         message = s.exec(
             select(InboundMessage).where(
@@ -94,8 +109,10 @@ def store_inbound(engine: Engine, modem_id: str, sms: SmsDeliver, pdu: str, *, n
         part.inbound_message_id = message.id
         s.add(part)
         s.flush()
-        _refresh(s, message, now=now)
+        completed = _refresh(s, message, now=now)
         s.flush()
+        if completed and on_complete is not None:
+            on_complete(s, message)
         return message
 
 
@@ -148,7 +165,8 @@ def flag_incomplete(engine: Engine, *, now: datetime, timeout: timedelta = REASS
         return len(stale)
 
 
-def _refresh(s: Session, message: InboundMessage, *, now: datetime) -> None:
+def _refresh(s: Session, message: InboundMessage, *, now: datetime) -> bool:
+    """Recount the message's parts; True when this part completed it."""
     parts = s.exec(select(InboundPart).where(InboundPart.inbound_message_id == message.id)).all()
     by_seq: dict[int, InboundPart] = {}
     for p in parts:
@@ -156,11 +174,13 @@ def _refresh(s: Session, message: InboundMessage, *, now: datetime) -> None:
     message.parts_received = len(by_seq)
     # Missing parts show as a gap marker, so a flagged message reads honestly.
     message.text = "".join(by_seq[i].text if i in by_seq else "[…]" for i in range(1, message.parts_total + 1))
-    if len(by_seq) >= message.parts_total and not message.complete:
+    completed = len(by_seq) >= message.parts_total and not message.complete
+    if completed:
         message.complete = True
         message.completed_at = now
         _announce(s, message, now=now)
     s.add(message)
+    return completed
 
 
 def _announce(s: Session, message: InboundMessage, *, now: datetime) -> None:

@@ -46,7 +46,7 @@ MessageStatus = Literal["queued", "sending", "sent", "delivered", "failed", "exp
 # pending: not yet handed to a modem; sending: claimed (maybe between AT+CMGS and its
 # commit); sent: +CMGS <mr> committed; delivered/failed: by status report or by the
 # outbox; expired: validity passed before it went out; cancelled: replaced by a whole
-# resend (a new generation of parts) before it went out.
+# resend (a new generation of parts), or its message suppressed, before it went out.
 PartStatus = Literal["pending", "sending", "sent", "delivered", "failed", "expired", "cancelled"]
 Category = Literal["transactional", "marketing"]
 
@@ -157,6 +157,9 @@ class Message(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     callback_url: str | None = None
+    # The answer to an inbound STOP/START/HELP: sent even to a suppressed number, never
+    # held by consent, send windows or caps.
+    keyword_reply: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

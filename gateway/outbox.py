@@ -79,7 +79,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from drivers.sms import EncodingChoice, choose_encoding, encode_submit
-from gateway import webhooks
+from gateway import consent, webhooks
 from gateway.db import lock_for, transaction
 from gateway.reports import rematch_in, settled_status
 from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
@@ -95,6 +95,7 @@ __all__ = [
     "DEFAULT_RETRY",
     "DEFAULT_VALIDITY",
     "submit",
+    "queue_keyword_reply",
     "get_message",
     "message_parts",
     "claim",
@@ -111,6 +112,7 @@ DEFAULT_VALIDITY = timedelta(days=2)
 # Longer than sending every part of a long message at a slow SIM's pace plus a modem's
 # command timeout; `record_sent(lease=...)` / `renew` extend it while a sender works.
 DEFAULT_LEASE = timedelta(minutes=5)
+KEYWORD_REPLY_VALIDITY = timedelta(hours=24)  # a confirmation days late is worse than none
 MIN_VALIDITY = timedelta(minutes=5)  # 3GPP TS 23.040 §9.2.3.12.1: the shortest relative TP-VP
 UNCERTAIN = "may have reached the network before its sender stopped; sent again"
 
@@ -208,30 +210,14 @@ def submit(
     """
     now = now or utcnow()
     _check(recipient, category, validity)
-    chosen = choose_encoding(text, encoding)
-    ref = random.randrange(256)
-    encoded = encode_submit(recipient, text, encoding=chosen, ref=ref, validity=validity)
-    request_hash = _request_hash(recipient, text, category, modem, validity, callback_url, encoding)
+    message, parts = _new_message(
+        recipient, text, encoding=encoding, validity=validity, now=now,
+        api_key_id=api_key_id, idempotency_key=idempotency_key, category=category,
+        requested_modem=modem, callback_url=callback_url,
+        request_hash=_request_hash(recipient, text, category, modem, validity, callback_url, encoding),
+    )  # fmt: skip
     if session.in_transaction():
         session.commit()
-    message = Message(
-        api_key_id=api_key_id,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-        recipient=recipient,
-        text=text,
-        encoding=chosen,
-        category=category,
-        requested_modem=modem,
-        concat_ref=ref if len(encoded) > 1 else None,
-        parts_total=len(encoded),
-        next_attempt_at=now,
-        valid_until=now + validity,
-        callback_url=callback_url,
-        created_at=now,
-        updated_at=now,
-    )
-    parts = [Part(message_id=message.id, seq=seq, pdu=p.pdu, tpdu_length=p.tpdu_length) for seq, p in enumerate(encoded, 1)]
     session.add(message)
     session.add_all(parts)
     try:
@@ -241,10 +227,49 @@ def submit(
         existing = _by_idempotency_key(session, api_key_id, idempotency_key)
         if existing is None:
             raise
-        if existing.request_hash != request_hash:
+        if existing.request_hash != message.request_hash:
             raise IdempotencyConflict(idempotency_key or "", existing.id) from None
         return Submission(existing, message_parts(session, existing.id), created=False)
     return Submission(message, parts, created=True)
+
+
+def queue_keyword_reply(session: Session, recipient: str, text: str, *, now: datetime) -> Message:
+    """Queue the answer to a STOP, START or HELP in the caller's transaction (no commit).
+
+    It goes to the number that wrote, suppressed or not (the STOP confirmation is the one
+    message an opted-out number still gets) and is never held by consent checks.
+    """
+    message, parts = _new_message(
+        recipient, text, encoding="auto", validity=KEYWORD_REPLY_VALIDITY, now=now,
+        request_hash="keyword-reply", keyword_reply=True,
+    )  # fmt: skip
+    session.add(message)
+    session.add_all(parts)
+    session.flush()
+    return message
+
+
+def _new_message(
+    recipient: str, text: str, *, encoding: EncodingChoice, validity: timedelta, now: datetime, **fields: object
+) -> tuple[Message, list[Part]]:
+    """A message and its encoded parts (PduError for text that cannot be encoded)."""
+    chosen = choose_encoding(text, encoding)
+    ref = random.randrange(256)
+    encoded = encode_submit(recipient, text, encoding=chosen, ref=ref, validity=validity)
+    message = Message(
+        recipient=recipient,
+        text=text,
+        encoding=chosen,
+        concat_ref=ref if len(encoded) > 1 else None,
+        parts_total=len(encoded),
+        next_attempt_at=now,
+        valid_until=now + validity,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    parts = [Part(message_id=message.id, seq=seq, pdu=p.pdu, tpdu_length=p.tpdu_length) for seq, p in enumerate(encoded, 1)]
+    return message, parts
 
 
 def get_message(session: Session, message_id: str, *, api_key_id: int | None = None) -> Message:
@@ -278,6 +303,9 @@ def claim(
 ) -> Claim | None:
     """Lease the oldest due message `modem_id` may send, or None when there is none.
 
+    A message whose recipient may no longer get it (opted out; marketing without consent:
+    `gateway.consent.may_send`) ends `suppressed` here instead.
+
     A message whose attempts are used up without an answer (its senders stopped or hung
     while sending it, each time) is failed here instead of handed out once more: a
     message that kills its sender must not kill every restart.
@@ -289,6 +317,15 @@ def claim(
             if row is None:
                 return None
             message_id, lapsed = row.id, row.status == "sending"
+            if not row.keyword_reply and row.modem_id is None:
+                # Consent is checked now, not at submit: a STOP that came in while the
+                # message waited stops it. (Once parts went out, the rest follow.)
+                verdict = consent.may_send(conn, row.recipient, row.category)
+                if not verdict.allowed:
+                    msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
+                    reason = verdict.reason + (f" ({verdict.detail})" if verdict.detail else "")
+                    _close(conn, msg, "suppressed", f"not sent: {reason}", now)
+                    continue
             if row.attempts >= policy.max_attempts:
                 msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
                 error = f"gave up after {row.attempts} attempts that ended without an answer"
@@ -589,9 +626,17 @@ def _by_idempotency_key(session: Session, api_key_id: int | None, key: str | Non
     return session.exec(query).first()
 
 
-def _due(modem_id: str, now: datetime) -> sa.Select[tuple[str, str, int]]:
+def _due(modem_id: str, now: datetime) -> sa.Select[tuple[str, str, int, str, str, bool, str | None]]:
     return (
-        sa.select(Message.id, Message.status, Message.attempts)
+        sa.select(
+            Message.id,
+            Message.status,
+            Message.attempts,
+            Message.recipient,
+            Message.category,
+            Message.keyword_reply,
+            Message.modem_id,
+        )
         .where(
             Message.status.in_(("queued", "sending")),
             Message.next_attempt_at <= now,
@@ -642,11 +687,12 @@ def _flag_uncertain(conn: Connection, message_id: str, generation: int) -> int |
 
 
 def _close(conn: Connection, msg: sa.Row, status: MessageStatus, error: str | None, now: datetime) -> None:
-    """End a message as failed or expired; its unsent parts end the same way."""
+    """End a message as failed, expired or suppressed; its unsent parts end the same way
+    (`cancelled` for a suppressed one: they were never meant to go)."""
     conn.execute(
         _current_parts_update(msg.id, msg.generation)
         .where(Part.status.in_(_UNSENT))
-        .values(status=status, error=error)
+        .values(status="cancelled" if status == "suppressed" else status, error=error)
     )
     conn.execute(
         sa.update(Message)

@@ -22,16 +22,18 @@ from typing import Any, TypeVar
 import httpx
 import phonenumbers
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from drivers.at.link import ModemLink
 from drivers.at.modem import Incoming, ModemConfig
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
-from gateway import inbound, outbox, reports, webhooks
+from gateway import consent, inbound, outbox, reports, webhooks
 from gateway.clock import Clock, SystemClock
 from gateway.db import create_engine_for, migrate, session
 from gateway.dispatcher import ModemWorker
 from gateway.errors import InvalidInput
 from gateway.metrics import GatewayMetrics
+from gateway.models import InboundMessage
 from gateway.pacing import Pacer
 from gateway.settings import ModemSettings, Settings
 from gateway.simulated import SimulatedModems, start_simulated_modems
@@ -286,7 +288,21 @@ class Gateway:
         elif isinstance(item.sms, SmsStatusReport):
             await self.writes(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
         elif isinstance(item.sms, SmsDeliver):
-            await self.writes(inbound.store_inbound, self.engine, modem_id, item.sms, item.pdu, now=now)
+            replies: list[str] = []
+
+            def keyword(s: Session, message: InboundMessage) -> None:
+                action = consent.handle_inbound(
+                    s, message.sender, message.text or "", settings=self.settings.consent, now=now,
+                    region=self.settings.default_region, source_message_id=message.id,
+                )  # fmt: skip
+                if action is not None and action.reply:
+                    replies.append(outbox.queue_keyword_reply(s, action.number, action.reply, now=now).id)
+
+            await self.writes(
+                inbound.store_inbound, self.engine, modem_id, item.sms, item.pdu, now=now, on_complete=keyword
+            )
+            if replies:
+                self.wake()
         else:
             # An SMS-SUBMIT in the inbox (a sent copy the modem kept): keep it visible.
             await self.writes(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from drivers import ConfigError
+from gateway.keywords import ConsentSettings
 
 __all__ = ["ModemSettings", "Settings", "load_settings", "DEFAULT_CONFIG_FILE"]
 
@@ -68,7 +69,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     simulated_modems: int = Field(default=2, ge=0, le=64)  # used when no [[modems]] are given
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # CSV/JSON bulk imports
     modems: list[ModemSettings] = Field(default_factory=list)
+    # STOP/START/HELP words and replies, the account's time zone: [consent] in the file.
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
 
     @field_validator("database_url")
     @classmethod

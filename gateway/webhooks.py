@@ -50,7 +50,7 @@ __all__ = [
 
 log = logging.getLogger("modemgate.webhooks")
 
-EVENT_TYPES = ("message.status", "message.inbound", "delivery_report", "optout")
+EVENT_TYPES = ("message.status", "message.inbound", "delivery_report", "optout", "optin")
 GIVE_UP_AFTER = timedelta(hours=24)
 _LEASE = timedelta(seconds=60)
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from drivers import PduError
 from drivers.sms import decode_pdu, encode_status_report
-from gateway import outbox, reports
+from gateway import consent, outbox, reports
 from gateway.db import session
 from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.models import ApiKey, Message, Part, Webhook, WebhookDelivery
@@ -571,3 +571,29 @@ def _catching(fn, errors: list[BaseException]):
             errors.append(exc)
 
     return run
+
+
+# --- consent, checked at claim ----------------------------------------------------------------
+
+
+def test_claim_suppresses_what_the_recipient_may_not_get_and_lets_keyword_replies_through(engine, clock, key, hook):
+    opted_in, stranger = "+31611110001", "+31611110002"
+    with session(engine) as s:
+        consent.record_consent(s, opted_in, "opt_in", source="form", now=clock())
+        s.commit()
+    welcome = submit(engine, clock, key, recipient=opted_in, category="marketing")
+    cold = submit(engine, clock, key, recipient=stranger, category="marketing")
+    receipt = submit(engine, clock, key, recipient=stranger)  # transactional: no consent needed
+    with session(engine) as s:
+        consent.suppress(s, opted_in, reason="stop", now=clock())  # STOP after the first was queued
+        reply = outbox.queue_keyword_reply(s, opted_in, "You are unsubscribed.", now=clock())
+        s.commit()
+    claimed = []
+    while (claim := outbox.claim(engine, modem_id="m1", owner="m1", now=clock())) is not None:
+        claimed.append(claim.message_id)
+    assert sorted(claimed) == sorted([receipt.id, reply.id])
+    for message, reason in ((welcome, "opted_out (stop)"), (cold, "no_consent")):
+        stored, parts = load(engine, message.id)
+        assert (stored.status, stored.last_error) == ("suppressed", f"not sent: {reason}")
+        assert {p.status for p in parts} == {"cancelled"}
+        assert status_events(engine, message.id) == ["suppressed"]
