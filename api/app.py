@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
-from api.errors import install_error_handlers
+from api.errors import document_errors, install_error_handlers
 from api.limits import BodyLimit
 from api.routers import health, inbox, messages, modems, reports, simulator, webhooks
 from api.routers import contacts, optouts
@@ -43,5 +44,15 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         app.include_router(router.router)
     app.include_router(contacts.router)
     app.include_router(optouts.router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    imports = {path: settings.max_import_bytes for path in ("/v1/contacts/import", "/v1/opt-outs/import")}
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, per_path=imports)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI builds the schema once and keeps it; the error bodies are added that once.
+        if app.openapi_schema is None:
+            document_errors(generate())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

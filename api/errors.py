@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from drivers import ModemgateError, PduError
 
-__all__ = ["ApiError", "install_error_handlers", "error_body"]
+__all__ = ["ApiError", "install_error_handlers", "error_body", "document_errors", "ERROR_SCHEMA"]
 
 _CODES = {
     400: "bad_request",
@@ -75,6 +75,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            # FastAPI's answer to a JSON body that is not UTF-8. It is a body that is not
+            # JSON like any other: 401 first without a key, else 422 as for the others.
+            if (denied := await _unauthorised(request)) is not None:
+                return denied
+            problem = {"field": "body", "message": "not valid JSON: not UTF-8"}
+            return JSONResponse(error_body("invalid_request", "body: not valid JSON: not UTF-8", fields=[problem]), 422)
         code = _CODES.get(exc.status_code, "error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None))
 
@@ -100,3 +107,76 @@ async def _unauthorised(request: Request) -> JSONResponse | None:
     except ApiError as exc:
         return JSONResponse(error_body(exc.code, exc.message), exc.status, headers={"WWW-Authenticate": "Bearer"})
     return None
+
+
+# --- OpenAPI ------------------------------------------------------------------------------
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, for programs: `not_found`, `invalid_request`, …"},
+                "message": {"type": "string", "description": "For people."},
+                "fields": {
+                    "type": "array",
+                    "description": "With 422: the fields at fault.",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "message"],
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+            "additionalProperties": True,
+        }
+    },
+}
+"""The body of every error answer, as the OpenAPI schema shows it."""
+
+_DESCRIPTIONS = {
+    401: "Missing, unknown or revoked API key",
+    404: "Not found",
+    409: "Conflict",
+    413: "Request body over the size limit",
+    422: "Invalid request",
+    503: "Unavailable",
+}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_VALIDATION_REF = "#/components/schemas/HTTPValidationError"
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the generated OpenAPI schema tell the truth about errors, in place.
+
+    Routes declare which error statuses they answer (`responses={404: {}}`); this gives
+    each of them the one error body, replaces FastAPI's own 422 body (which this API never
+    sends), and adds what every route shares: 401 on every /v1 route (all need a key) and
+    413 wherever a body is taken (BodyLimit).
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if path.startswith("/v1/"):
+                responses.setdefault("401", {})
+            if "requestBody" in operation:
+                responses.setdefault("413", {})
+            for status, response in responses.items():
+                if not status.isdigit() or int(status) < 400:
+                    continue
+                content = response.get("content", {}).get("application/json", {})
+                if not content or content.get("schema", {}).get("$ref") == _VALIDATION_REF:
+                    response["content"] = {"application/json": {"schema": _ERROR_REF}}
+                if response.get("description") in (None, "Additional Response", "Validation Error"):
+                    response["description"] = _DESCRIPTIONS.get(int(status), "Error")
+    if _VALIDATION_REF not in str(schema.get("paths")):
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+    return schema

@@ -11,24 +11,30 @@ __all__ = ["BodyLimit"]
 
 
 class BodyLimit:
-    """ASGI middleware: a declared or streamed body over `max_bytes` gets 413."""
+    """ASGI middleware: a declared or streamed body over `max_bytes` gets 413.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `per_path` sets other limits for particular paths (bulk imports take more than a
+    message does).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = per_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope.get("path", ""), self.max_bytes)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    await self._reject(send)
+                if declared > limit:
+                    await _reject(send, limit)
                     return
         seen = 0
         started = False
@@ -38,8 +44,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge(self.max_bytes)
+                if seen > limit:
+                    raise _TooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -52,20 +58,19 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._reject(send)
+                await _reject(send, limit)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": {"code": "payload_too_large", "message": _message(self.max_bytes)}}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+async def _reject(send: Send, limit: int) -> None:
+    body = json.dumps({"error": {"code": "payload_too_large", "message": _message(limit)}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class _TooLarge(HTTPException):

@@ -19,7 +19,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {}})
 def readyz(gateway: GatewayDep) -> JSONResponse:
     """Ready when the database answers and at least one modem is ready to send; else 503
     with the error body (code `not_ready`) naming the problems."""

@@ -23,7 +23,7 @@ def _sim_id(gateway: GatewayDep, modem: str) -> str:
     return sim_id
 
 
-@router.post("/inbound", status_code=202)
+@router.post("/inbound", status_code=202, responses={404: {}, 422: {}})
 def inject_inbound(body: SimInbound, key: CurrentKey, gateway: GatewayDep) -> dict[str, int]:
     """Have the simulated network deliver an SMS from `from` to `modem`."""
     sim_id = _sim_id(gateway, body.modem)
@@ -35,7 +35,7 @@ def inject_inbound(body: SimInbound, key: CurrentKey, gateway: GatewayDep) -> di
     return {"parts": parts}
 
 
-@router.get("/network")
+@router.get("/network", responses={404: {}})
 def network(key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
     """What the simulated network received from the modems, parts and joined messages."""
     if gateway.simulated is None:
@@ -51,7 +51,7 @@ def network(key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
     return gateway.call_in_loop(view)
 
 
-@router.post("/faults")
+@router.post("/faults", responses={404: {}, 422: {}})
 def set_faults(body: dict[str, Any], key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
     """Make a simulated modem misbehave: `{"modem": "sim1", "cms_error": 500, ...}`; `{"modem": …, "clear": true}` clears."""
     modem = str(body.pop("modem", ""))

@@ -56,3 +56,15 @@ def test_a_body_under_the_limit_passes(shared_api: Api) -> None:
     body = json.dumps({"to": "+31612345678", "text": "x" * 1000}).encode()
     response = shared_api.post("/v1/messages", content=_chunks(body, 100), headers={"content-type": "application/json"})
     assert response.status_code == 202, response.text
+
+
+def test_bulk_imports_take_more_than_a_message_up_to_their_own_limit(shared_api: Api) -> None:
+    rows = "".join(f"+31655{i:06d},Name{i}\n" for i in range(5000))  # ~100 KB: over the message limit
+    body = ("number,first_name\n" + rows).encode()
+    assert len(body) > LIMIT
+    response = shared_api.post("/v1/contacts/import", content=body, headers={"content-type": "text/csv"})
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["errors"] == [] and response.json()["created"] + response.json()["unchanged"] == 5000
+    too_big = b"number\n" + b"+31612345678\n" * (shared_api.gateway.settings.max_import_bytes // 13 + 1)
+    error = assert_error(shared_api.post("/v1/opt-outs/import", content=too_big, headers={"content-type": "text/csv"}), 413)
+    assert str(shared_api.gateway.settings.max_import_bytes) in error["message"]

@@ -24,6 +24,10 @@ _PATH_VALUES = {
     "modem_id": "sim1",
     "hook_id": "1",
     "delivery_id": "1",
+    "contact_id": "1",
+    "list_id": "1",
+    "segment_id": "1",
+    "number": "+31612345678",
 }
 
 
