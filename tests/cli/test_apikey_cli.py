@@ -30,7 +30,7 @@ def test_a_key_is_shown_once_listed_by_prefix_and_revoked(tmp_path: Path) -> Non
     prefix = apikeys.parse_prefix(key)
     assert prefix is not None
     listing = run("list", cwd=tmp_path).stdout
-    assert f"{prefix}  shop" in listing and "active" in listing and key.split("_")[2] not in listing
+    assert f"{prefix}  shop" in listing and "active" in listing and key.split("_", 2)[2] not in listing
 
     run("revoke", key, cwd=tmp_path)  # the whole key works as well as its prefix
     assert "revoked" in run("list", cwd=tmp_path).stdout
