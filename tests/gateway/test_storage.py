@@ -41,8 +41,24 @@ def test_migrating_an_up_to_date_database_changes_nothing(engine):
 
 def test_processes_starting_together_migrate_a_new_database_once(tmp_path):
     engine = create_engine_for(f"sqlite:///{tmp_path / 'new.db'}")
+    try:
+        _migrate_together(engine)
+    finally:
+        engine.dispose()
+
+
+def test_gateways_starting_together_migrate_a_new_postgresql_schema_once():
+    with throwaway_schema() as url:
+        engine = create_engine_for(url)
+        try:
+            _migrate_together(engine)
+        finally:
+            engine.dispose()
+
+
+def _migrate_together(engine, starters: int = 3) -> None:
     errors: list[BaseException] = []
-    threads = [threading.Thread(target=_migrate_into, args=(engine, errors)) for _ in range(3)]
+    threads = [threading.Thread(target=_migrate_into, args=(engine, errors)) for _ in range(starters)]
     for t in threads:
         t.start()
     for t in threads:
@@ -50,24 +66,6 @@ def test_processes_starting_together_migrate_a_new_database_once(tmp_path):
     assert errors == []
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
-    engine.dispose()
-
-
-def test_gateways_starting_together_migrate_a_new_postgresql_schema_once():
-    with throwaway_schema() as url:
-        engine = create_engine_for(url)
-        try:
-            errors: list[BaseException] = []
-            threads = [threading.Thread(target=_migrate_into, args=(engine, errors)) for _ in range(3)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            assert errors == []
-            with engine.connect() as conn:
-                assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
-        finally:
-            engine.dispose()
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_full_sync_and_a_busy_timeout(tmp_path):
