@@ -433,3 +433,140 @@ class Suppression(SQLModel, table=True):
         default=None, foreign_key="inbound_message.id", ondelete="SET NULL"
     )  # the inbound STOP
     created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+# --- campaigns: the campaign, its variants, tracked links, clicks, conversions -------------
+# A campaign's messages are ordinary outbox messages carrying `campaign_id`, `variant_id`,
+# `contact_id` and the recipient's `time_zone` (so the claim checks the send window without
+# a join to the contact); `held_reason` says why the claim last held or stopped one.
+
+__all__ += [
+    "CampaignStatus",
+    "ScheduleKind",
+    "CAMPAIGN_STATUSES",
+    "SCHEDULE_KINDS",
+    "Campaign",
+    "CampaignVariant",
+    "Link",
+    "Click",
+    "Conversion",
+]
+
+CampaignStatus = Literal["draft", "review", "scheduled", "sending", "paused", "done", "cancelled"]
+# now: when scheduled; at: a UTC time; local: a wall time in each recipient's own zone.
+ScheduleKind = Literal["now", "at", "local"]
+CAMPAIGN_STATUSES: tuple[CampaignStatus, ...] = ("draft", "review", "scheduled", "sending", "paused", "done", "cancelled")
+SCHEDULE_KINDS: tuple[ScheduleKind, ...] = ("now", "at", "local")
+
+
+class Campaign(SQLModel, table=True):
+    """A marketing send to an audience (lists, segments, minus exclude lists).
+
+    The send window is recipient local wall time, "HH:MM" (end "24:00" allowed). Expansion
+    into the outbox runs in committed batches and resumes after `expanded_through` (the
+    last contact id done), so a stop halfway loses and doubles nothing.
+    """
+
+    __tablename__: Any = "campaign"
+    __table_args__ = (
+        sa.Index("ix_campaign_due", "status", "send_at"),
+        sa.CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="status"),
+        sa.CheckConstraint(_in("schedule", SCHEDULE_KINDS), name="schedule"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id", ondelete="SET NULL")
+    name: str
+    slug: str = Field(unique=True, index=True)
+    status: str = "draft"
+    template: str = Field(sa_type=sa.Text)
+    brand: str | None = None
+    footer: str | None = "Reply STOP to opt out"  # None: no footer
+    window_start: str = "10:00"
+    window_end: str = "20:00"
+    schedule: str = "now"
+    send_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # when to expand
+    local_send_at: str | None = None  # ISO wall time, schedule "local"
+    frequency_cap: int = 4  # marketing messages per number per `frequency_days`; 0: none
+    frequency_days: int = 7
+    lists: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    segments: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    exclude_lists: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    expanded_through: int = 0
+    expanded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    invalid_numbers: int = 0  # audience members skipped at expansion: no E.164 number
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class CampaignVariant(SQLModel, table=True):
+    """An A/B variant: its own template, sent to `split` percent of the audience."""
+
+    __tablename__: Any = "campaign_variant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    name: str
+    template: str = Field(sa_type=sa.Text)
+    split: int
+
+
+class Link(SQLModel, table=True):
+    """A tracked short link: `{public_url}/r/{code}` redirects to `target` (stored, never given by the click)."""
+
+    __tablename__: Any = "link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=16)
+    target: str = Field(sa_type=sa.Text)  # with its UTM parameters
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    variant_id: int | None = None
+    contact_id: int | None = None  # None: a test send's link (its clicks are not counted)
+    message_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Click(SQLModel, table=True):
+    """One visit of a short link; `first` marks the recipient's first click in the campaign."""
+
+    __tablename__: Any = "click"
+    __table_args__ = (sa.Index("ix_click_campaign", "campaign_id", "contact_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="link.id", ondelete="CASCADE", index=True)
+    campaign_id: int | None = None
+    variant_id: int | None = None
+    contact_id: int | None = None
+    first: bool = False
+    clicked_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Conversion(SQLModel, table=True):
+    """A purchase or sign-up attributed to a campaign (by click code, or by contact)."""
+
+    __tablename__: Any = "conversion"
+    __table_args__ = (sa.Index("ix_conversion_campaign", "campaign_id", "variant_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    variant_id: int | None = None
+    contact_id: int | None = None
+    link_id: int | None = None
+    value: float | None = None
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+
+
+# Columns 0005 adds to `message`, mapped on the class after the fact (the message model
+# above stays as the outbox wrote it): campaign messages carry them, others leave them NULL.
+_campaign_columns = {
+    "campaign_id": sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaign.id", ondelete="SET NULL"), nullable=True),
+    "variant_id": sa.Column("variant_id", sa.Integer, nullable=True),
+    "contact_id": sa.Column("contact_id", sa.Integer, nullable=True),
+    "time_zone": sa.Column("time_zone", sa.String, nullable=True),  # the recipient's, for the send window
+    "held_reason": sa.Column("held_reason", sa.String, nullable=True),  # why the claim last held or stopped it
+}
+for _name, _column in _campaign_columns.items():
+    setattr(Message, _name, _column)
+sa.Index("ix_message_campaign", _campaign_columns["campaign_id"], Message.__table__.c.status)  # type: ignore[attr-defined]
+sa.Index("ix_message_recipient_sent", Message.__table__.c.recipient, Message.__table__.c.sent_at)  # type: ignore[attr-defined]
