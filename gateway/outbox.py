@@ -79,7 +79,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from drivers.sms import EncodingChoice, choose_encoding, encode_submit
-from gateway import consent, webhooks
+from gateway import compliance, webhooks
 from gateway.db import lock_for, transaction
 from gateway.reports import rematch_in, settled_status
 from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
@@ -304,7 +304,9 @@ def claim(
     """Lease the oldest due message `modem_id` may send, or None when there is none.
 
     A message whose recipient may no longer get it (opted out; marketing without consent:
-    `gateway.consent.may_send`) ends `suppressed` here instead.
+    `gateway.consent.may_send`), or that a campaign's frequency cap stops, ends
+    `suppressed` here instead; a campaign message outside its send window is deferred to
+    the window's next opening (`gateway.compliance`).
 
     A message whose attempts are used up without an answer (its senders stopped or hung
     while sending it, each time) is failed here instead of handed out once more: a
@@ -318,13 +320,16 @@ def claim(
                 return None
             message_id, lapsed = row.id, row.status == "sending"
             if not row.keyword_reply and row.modem_id is None:
-                # Consent is checked now, not at submit: a STOP that came in while the
-                # message waited stops it. (Once parts went out, the rest follow.)
-                verdict = consent.may_send(conn, row.recipient, row.category)
-                if not verdict.allowed:
-                    msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
-                    reason = verdict.reason + (f" ({verdict.detail})" if verdict.detail else "")
-                    _close(conn, msg, "suppressed", f"not sent: {reason}", now)
+                # Consent, send window and frequency cap are checked now, not at submit:
+                # a STOP that came in while the message waited stops it, and a campaign
+                # message due at night waits for morning. (Once parts went out, the rest
+                # follow.) gateway.compliance has the rules.
+                decision = compliance.check(conn, row, now=now)
+                if decision.action != "allow":
+                    compliance.hold(conn, message_id, decision, now=now)
+                    if decision.action == "suppress":
+                        msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
+                        _close(conn, msg, "suppressed", f"not sent: {decision.describe()}", now)
                     continue
             if row.attempts >= policy.max_attempts:
                 msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
@@ -626,7 +631,7 @@ def _by_idempotency_key(session: Session, api_key_id: int | None, key: str | Non
     return session.exec(query).first()
 
 
-def _due(modem_id: str, now: datetime) -> sa.Select[tuple[str, str, int, str, str, bool, str | None]]:
+def _due(modem_id: str, now: datetime) -> sa.Select[tuple[str, str, int, str, str, bool, str | None, int | None]]:
     return (
         sa.select(
             Message.id,
@@ -636,6 +641,7 @@ def _due(modem_id: str, now: datetime) -> sa.Select[tuple[str, str, int, str, st
             Message.category,
             Message.keyword_reply,
             Message.modem_id,
+            Message.campaign_id,
         )
         .where(
             Message.status.in_(("queued", "sending")),

@@ -1,0 +1,155 @@
+"""What the outbox claim asks before a message goes out: allow, suppress, or defer.
+
+Checked for every message when it is about to be claimed (not when it was queued), in
+the claim's own transaction, in this order:
+
+1. Consent (`gateway.consent.may_send`): an opted-out number gets nothing; marketing needs
+   an opt-in. -> suppress (opted_out, no_consent, consent_withdrawn)
+2. Only for campaign messages:
+   - a cancelled campaign's message -> suppress (cancelled); a paused one's -> defer an hour
+     (resume makes them due at once);
+   - the send window, in the recipient's local time (`message.time_zone`): outside it the
+     message waits for the window's next opening -> defer (send_window). It is not dropped.
+   - the frequency cap: at most `campaign.frequency_cap` marketing messages per number per
+     `frequency_days`, counting messages actually sent to that number in that time (any
+     campaign, and marketing sent through the API) plus those being sent right now.
+     A message over the cap is suppressed (frequency_cap), not deferred: a promotion that
+     arrives days late, after the cap frees up, is worth less than none, and a deferred
+     message would keep re-testing the cap until its validity ran out.
+
+Keyword replies (the STOP confirmation, HELP) and parts of a message already partly sent
+are never held: the claim does not ask for them.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from functools import lru_cache
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gateway import consent
+from gateway.db import lock_for
+from gateway.models import Campaign, Message
+
+__all__ = ["Decision", "ALLOW", "check", "hold", "window_opening", "parse_clock", "PAUSE_HOLD"]
+
+PAUSE_HOLD = timedelta(hours=1)  # a paused campaign's message is looked at again after this
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Literal["allow", "suppress", "defer"]
+    reason: str = "ok"  # opted_out, no_consent, consent_withdrawn, cancelled, frequency_cap; paused, send_window
+    detail: str | None = None
+    until: datetime | None = None  # defer: when the message is due again
+    # defer: (campaign id, time zone) whose other due messages wait with it, so a closed
+    # window costs the claim one step per zone, not one per message
+    siblings: tuple[int, str | None] | None = None
+
+    def describe(self) -> str:
+        return self.reason + (f" ({self.detail})" if self.detail else "")
+
+
+ALLOW = Decision("allow")
+
+
+def check(conn: Connection, row: Any, *, now: datetime) -> Decision:
+    """The decision for a due message; `row` has id, recipient, category, campaign_id."""
+    verdict = consent.may_send(conn, row.recipient, row.category)
+    if not verdict.allowed:
+        return Decision("suppress", verdict.reason, verdict.detail)
+    if row.campaign_id is None:
+        return ALLOW
+    found = conn.execute(
+        sa.select(
+            Campaign.status, Campaign.window_start, Campaign.window_end,
+            Campaign.frequency_cap, Campaign.frequency_days, Message.time_zone,
+        )
+        .select_from(Message)
+        .join(Campaign, Campaign.id == Message.campaign_id)
+        .where(Message.id == row.id)
+    ).first()  # fmt: skip
+    if found is None:  # the campaign was deleted under it
+        return Decision("suppress", "cancelled")
+    if found.status == "cancelled":
+        return Decision("suppress", "cancelled")
+    if found.status == "paused":
+        return Decision("defer", "paused", until=now + PAUSE_HOLD, siblings=(row.campaign_id, None))
+    opening = window_opening(now, found.time_zone or "UTC", found.window_start, found.window_end)
+    if opening is not None:
+        return Decision(
+            "defer", "send_window", f"until {opening.isoformat()}", until=opening, siblings=(row.campaign_id, found.time_zone)
+        )
+    if found.frequency_cap > 0:
+        lock_for(conn, f"frequency-cap:{row.recipient}", 0)  # two modems, one number: one at a time
+        since = now - timedelta(days=found.frequency_days)
+        recent = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(Message)
+            .where(
+                Message.recipient == row.recipient,
+                Message.category == "marketing",
+                Message.id != row.id,
+                sa.or_(Message.sent_at >= since, Message.status == "sending"),
+            )
+        ).scalar_one()
+        if recent >= found.frequency_cap:
+            return Decision(
+                "suppress", "frequency_cap", f"{recent} marketing messages in {found.frequency_days} days"
+            )
+    return ALLOW
+
+
+def hold(conn: Connection, message_id: str, decision: Decision, *, now: datetime) -> None:
+    """Record why the claim held or stopped a message; for a deferral, make it due again then."""
+    values: dict[str, Any] = {"held_reason": decision.reason, "updated_at": now}
+    if decision.action == "defer":
+        values["next_attempt_at"] = decision.until
+    conn.execute(sa.update(Message).where(Message.id == message_id).values(**values))
+    if decision.action == "defer" and decision.siblings is not None:
+        campaign_id, zone = decision.siblings
+        same = [Message.campaign_id == campaign_id, Message.status == "queued", Message.next_attempt_at <= now]
+        if decision.reason == "send_window":
+            same.append(Message.time_zone == zone if zone is not None else Message.time_zone.is_(None))
+        conn.execute(sa.update(Message).where(*same).values(**values))
+
+
+def window_opening(now: datetime, zone: str, start: str, end: str) -> datetime | None:
+    """None when `now` is inside the daily window [start, end) of local time in `zone`,
+    else the window's next opening (UTC). A window with start after end runs overnight."""
+    tz = _zone(zone)
+    local = now.astimezone(tz)
+    begin, finish = parse_clock(start), parse_clock(end)
+    minute = local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60
+    if begin == finish or (begin == 0 and finish == 1440):
+        return None
+    inside = begin <= minute < finish if begin < finish else (minute >= begin or minute < finish)
+    if inside:
+        return None
+    day = local.date() if minute < begin else local.date() + timedelta(days=1)
+    opening = datetime.combine(day, time(begin // 60, begin % 60), tzinfo=tz)
+    return opening.astimezone(timezone.utc)
+
+
+def parse_clock(value: str) -> int:
+    """Minutes after midnight of "HH:MM" (00:00 to 24:00); ValueError otherwise."""
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) in (1, 2)):
+        raise ValueError(f"{value!r} is not HH:MM")
+    total = int(hours) * 60 + int(minutes)
+    if int(minutes) >= 60 or total > 1440:
+        raise ValueError(f"{value!r} is not a time of day (00:00 to 24:00)")
+    return total
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")

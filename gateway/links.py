@@ -1,0 +1,124 @@
+"""Tracked links: per-recipient short codes, UTM parameters, clicks and conversions.
+
+Each recipient gets their own code per URL of a campaign's template, so a click says who
+clicked. The redirect goes only to the target stored with the code: there is no way to
+make `/r/...` send anyone to a URL given in the request (no open redirect). A click is
+always recorded; `first` marks a recipient's first click in the campaign, and unique
+clicks are counted by recipient, so clicking twice (or two links) counts once.
+
+Codes are 10 base-62 characters from the OS's random source (~59 bits): not guessable,
+and a collision among a million codes is about a one-in-a-million event (the insert
+would fail on the unique index and the batch be retried with new codes).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from gateway.errors import InvalidInput, NotFound
+from gateway.models import Campaign, Click, Conversion, Link, Message
+from gateway.templates import CODE_LENGTH
+
+__all__ = ["new_code", "new_codes", "with_utm", "follow", "record_conversion", "is_code"]
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+
+
+def new_code() -> str:
+    return new_codes(1)[0]
+
+
+def new_codes(count: int) -> list[str]:
+    """`count` random codes (one read of the OS's random source)."""
+    raw = os.urandom(8 * count)
+    codes = []
+    for i in range(count):
+        n = int.from_bytes(raw[8 * i : 8 * i + 8], "big")
+        chars = []
+        for _ in range(CODE_LENGTH):
+            n, digit = divmod(n, 62)
+            chars.append(_ALPHABET[digit])
+        codes.append("".join(chars))
+    return codes
+
+
+def is_code(code: str) -> bool:
+    return len(code) == CODE_LENGTH and all(c in _ALPHABET for c in code)
+
+
+def with_utm(url: str, *, campaign: str, variant: str | None) -> str:
+    """`url` with utm_source=sms, utm_medium=sms, utm_campaign, utm_content (replacing any given)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _UTM]
+    query += [("utm_source", "sms"), ("utm_medium", "sms"), ("utm_campaign", campaign)]
+    if variant:
+        query.append(("utm_content", variant))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment))
+
+
+def follow(s: Session, code: str, *, now: datetime) -> str:
+    """Record a click on `code` and return its stored target; NotFound for an unknown code."""
+    link = s.exec(select(Link).where(Link.code == code)).first() if is_code(code) else None
+    if link is None:
+        raise NotFound("link", code)
+    first = False
+    if link.contact_id is not None and link.campaign_id is not None:
+        earlier = s.exec(
+            select(Click.id).where(Click.campaign_id == link.campaign_id, Click.contact_id == link.contact_id).limit(1)
+        ).first()
+        first = earlier is None
+    s.add(
+        Click(
+            link_id=link.id,  # type: ignore[arg-type]
+            campaign_id=link.campaign_id,
+            variant_id=link.variant_id,
+            contact_id=link.contact_id,
+            first=first,
+            clicked_at=now,
+        )
+    )
+    s.flush()
+    return link.target
+
+
+def record_conversion(
+    s: Session,
+    *,
+    now: datetime,
+    code: str | None = None,
+    contact_id: int | None = None,
+    campaign_id: int | None = None,
+    value: float | None = None,
+) -> Conversion:
+    """Attribute a conversion: by a click code, or by contact + campaign (the contact must
+    have been sent the campaign; its variant is taken from that message)."""
+    if value is not None and (value != value or abs(value) == float("inf")):
+        raise InvalidInput("value", "must be a finite number")
+    if code is not None:
+        link = s.exec(select(Link).where(Link.code == code)).first() if is_code(code) else None
+        if link is None or link.campaign_id is None:
+            raise NotFound("link", code)
+        row = Conversion(
+            campaign_id=link.campaign_id, variant_id=link.variant_id, contact_id=link.contact_id,
+            link_id=link.id, value=value, occurred_at=now,
+        )  # fmt: skip
+    elif contact_id is not None and campaign_id is not None:
+        if s.get(Campaign, campaign_id) is None:
+            raise NotFound("campaign", campaign_id)
+        variant = s.exec(
+            sa.select(Message.variant_id).where(Message.campaign_id == campaign_id, Message.contact_id == contact_id).limit(1)
+        ).first()
+        if variant is None:
+            raise NotFound("campaign recipient", f"contact {contact_id} in campaign {campaign_id}")
+        row = Conversion(campaign_id=campaign_id, variant_id=variant[0], contact_id=contact_id, value=value, occurred_at=now)
+    else:
+        raise InvalidInput("code", "give a click code, or contact_id and campaign_id")
+    s.add(row)
+    s.flush()
+    return row
