@@ -12,6 +12,7 @@ from api.errors import document_errors, install_error_handlers
 from api.limits import BodyLimit
 from api.routers import health, inbox, messages, modems, reports, simulator, webhooks
 from api.routers import contacts, optouts
+from api.routers import campaigns, links
 from gateway.apikeys import VerifiedKeys
 from gateway.service import Gateway
 from gateway.settings import Settings
@@ -44,6 +45,8 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         app.include_router(router.router)
     app.include_router(contacts.router)
     app.include_router(optouts.router)
+    app.include_router(campaigns.router)
+    app.include_router(links.router)
     imports = {path: settings.max_import_bytes for path in ("/v1/contacts/import", "/v1/opt-outs/import")}
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, per_path=imports)
     generate = app.openapi

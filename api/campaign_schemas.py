@@ -1,0 +1,160 @@
+"""Request and response bodies of the campaign API: campaigns, reviews, previews, links, conversions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas import PhoneNumber
+
+__all__ = [
+    "VariantIn",
+    "CampaignIn",
+    "CampaignPatch",
+    "CampaignOut",
+    "IssueOut",
+    "ReviewOut",
+    "PreviewOut",
+    "TestSendIn",
+    "TestSendOut",
+    "ScheduleIn",
+    "ConversionIn",
+    "ConversionOut",
+]
+
+_CLOCK = r"^([01][0-9]|2[0-4]):[0-5][0-9]$"  # HH:MM, recipient local time
+Ids = list[int]
+
+
+class VariantIn(BaseModel):
+    name: str = Field(min_length=1, max_length=40)
+    template: str = Field(min_length=1, max_length=1600)
+    split: int = Field(ge=1, le=100, description="Percent of the audience.")
+
+
+class CampaignIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    slug: str | None = Field(default=None, max_length=60, description="utm_campaign; made from the name when not given.")
+    template: str = Field(default="", max_length=1600, description="Tokens {{first_name|there}}; URLs become short links.")
+    variants: list[VariantIn] = Field(default_factory=list, max_length=10)
+    brand: str | None = Field(default=None, max_length=40)
+    footer: str | None = Field(default="Reply STOP to opt out", max_length=100)
+    window_start: str = Field(default="10:00", pattern=_CLOCK, description="Recipient local time, HH:MM.")
+    window_end: str = Field(default="20:00", pattern=_CLOCK, description="Recipient local time, HH:MM (24:00 allowed).")
+    frequency_cap: int = Field(default=4, ge=0, le=1000)
+    frequency_days: int = Field(default=7, ge=1, le=365)
+    lists: Ids = Field(default_factory=list, max_length=100)
+    segments: Ids = Field(default_factory=list, max_length=100)
+    exclude_lists: Ids = Field(default_factory=list, max_length=100)
+
+    model_config = {"json_schema_extra": {"example": {"name": "Winter sale", "template": "Hi {{first_name|there}}, 20% off: https://shop.example/sale", "lists": [1]}}}
+
+
+class CampaignPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    slug: str | None = Field(default=None, max_length=60)
+    template: str | None = Field(default=None, max_length=1600)
+    variants: list[VariantIn] | None = Field(default=None, max_length=10)
+    brand: str | None = Field(default=None, max_length=40)
+    footer: str | None = Field(default=None, max_length=100)
+    window_start: str | None = Field(default=None, pattern=_CLOCK)
+    window_end: str | None = Field(default=None, pattern=_CLOCK)
+    frequency_cap: int | None = Field(default=None, ge=0, le=1000)
+    frequency_days: int | None = Field(default=None, ge=1, le=365)
+    lists: Ids | None = None
+    segments: Ids | None = None
+    exclude_lists: Ids | None = None
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    slug: str
+    status: str
+    template: str
+    variants: list[dict[str, Any]]
+    brand: str | None
+    footer: str | None
+    window_start: str
+    window_end: str
+    schedule: str
+    send_at: datetime | None
+    local_send_at: str | None
+    frequency_cap: int
+    frequency_days: int
+    lists: list[int]
+    segments: list[int]
+    exclude_lists: list[int]
+    invalid_numbers: int
+    expanded_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class IssueOut(BaseModel):
+    code: str
+    message: str
+    count: int | None = None
+
+
+class ReviewOut(BaseModel):
+    status: str
+    errors: list[IssueOut]
+    warnings: list[IssueOut]
+    audience: int
+    sendable: int
+    invalid_numbers: int
+    opted_out: int
+    no_consent: int
+    deferred: int
+    segments_min: int
+    segments_max: int
+    segments_total: int
+    quota: int
+    quota_used: int
+    quota_share: float | None
+
+
+class PreviewOut(BaseModel):
+    contact_id: int
+    number: str
+    variant: str | None
+    text: str
+    encoding: str
+    segments: int
+    characters: int
+    missing_tokens: list[str]
+
+
+class TestSendIn(BaseModel):
+    numbers: list[PhoneNumber] = Field(min_length=1, max_length=5)
+    contact_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="Render for this contact.")
+
+
+class TestSendOut(BaseModel):
+    message_ids: list[str]
+
+
+class ScheduleIn(BaseModel):
+    kind: Literal["now", "at", "local"] = "now"
+    at: datetime | None = Field(default=None, description="kind=at: a time with offset.")
+    local_at: datetime | None = Field(default=None, description="kind=local: a wall time without offset, per recipient zone.")
+
+
+class ConversionIn(BaseModel):
+    code: str | None = Field(default=None, max_length=16, description="The short link's code the buyer came through.")
+    contact_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    campaign_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    value: float | None = Field(default=None, ge=-1e12, le=1e12)
+
+
+class ConversionOut(BaseModel):
+    id: int
+    campaign_id: int
+    variant_id: int | None
+    contact_id: int | None
+    value: float | None
+    occurred_at: datetime

@@ -1,0 +1,179 @@
+"""Campaigns: create, edit, review, preview, test send, schedule, pause, resume, cancel, analytics.
+
+Campaigns belong to the gateway (like the audience): every key sees them. Expansion into
+the outbox happens in the gateway's periodic step (`gateway.campaigns.run_due`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from sqlmodel import Session
+
+from api.campaign_schemas import (
+    CampaignIn,
+    CampaignOut,
+    CampaignPatch,
+    PreviewOut,
+    ReviewOut,
+    ScheduleIn,
+    TestSendIn,
+    TestSendOut,
+)
+from api.deps import CurrentKey, GatewayDep
+from api.errors import ApiError
+from api.pagination import decode_cursor, page_of
+from api.routers.contacts import gateway_errors, run_write
+from api.schemas import Page
+from gateway import analytics, campaigns
+from gateway.campaigns import CampaignSettings, WrongState
+from gateway.db import session
+from gateway.models import Campaign
+from gateway.service import Gateway
+
+router = APIRouter(tags=["campaigns"])
+
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@contextmanager
+def campaign_errors() -> Iterator[None]:
+    """The core's errors as API errors; a campaign in the wrong state is 409."""
+    try:
+        with gateway_errors():
+            yield
+    except WrongState as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+
+
+def campaign_settings(gateway: Gateway) -> CampaignSettings:
+    found = getattr(gateway.settings, "campaigns", None)
+    return found if isinstance(found, CampaignSettings) else CampaignSettings()
+
+
+def campaign_out(s: Session, row: Campaign) -> CampaignOut:
+    variants = [{"id": v.id, "name": v.name, "template": v.template, "split": v.split} for v in campaigns.variants_of(s, row.id)]  # type: ignore[arg-type]
+    return CampaignOut(**row.model_dump(), variants=variants)
+
+
+def _read(gateway: Gateway, campaign_id: int) -> CampaignOut:
+    with campaign_errors(), session(gateway.engine) as s:
+        return campaign_out(s, campaigns.get(s, campaign_id))
+
+
+@router.post("/v1/campaigns", status_code=201, response_model=CampaignOut, responses={404: {}, 422: {}})
+def create_campaign(body: CampaignIn, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+    """A draft. Review it, then schedule it."""
+    data = body.model_dump()
+    with campaign_errors():
+        row = run_write(gateway, campaigns.create, data, api_key_id=key.id, now=gateway.clock.now())
+    return _read(gateway, row.id)  # type: ignore[arg-type]
+
+
+@router.get("/v1/campaigns", response_model=Page, responses={422: {}})
+def list_campaigns(
+    key: CurrentKey,
+    gateway: GatewayDep,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page:
+    after = decode_cursor(cursor, int) if cursor else None
+    with session(gateway.engine) as s:
+        rows = campaigns.campaigns_page(s, limit=limit + 1, after=after, status=status)
+        rows, next_cursor = page_of(rows, limit, lambda c: (c.created_at, c.id))
+        return Page(items=[campaign_out(s, r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/v1/campaigns/analytics", response_model=dict[str, Any])
+def all_analytics(key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
+    """The funnel summed over every campaign, and one line per campaign."""
+    with session(gateway.engine) as s:
+        return analytics.overall_report(s)
+
+
+@router.get("/v1/campaigns/{campaign_id}", response_model=CampaignOut, responses={404: {}})
+def get_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+    return _read(gateway, campaign_id)
+
+
+@router.patch("/v1/campaigns/{campaign_id}", response_model=CampaignOut, responses={404: {}, 409: {}, 422: {}})
+def patch_campaign(campaign_id: RowId, body: CampaignPatch, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+    """Change a draft or reviewed campaign (it goes back to draft)."""
+    changes = body.model_dump(exclude_unset=True)
+    with campaign_errors():
+        run_write(gateway, campaigns.update, campaign_id, changes, now=gateway.clock.now())
+    return _read(gateway, campaign_id)
+
+
+@router.post("/v1/campaigns/{campaign_id}/review", response_model=ReviewOut, responses={404: {}})
+def review_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ReviewOut:
+    """Errors (which block scheduling) and warnings against the audience as it is now."""
+    with campaign_errors():
+        result = run_write(
+            gateway, campaigns.review, campaign_id, public_url=gateway.settings.public_url,
+            now=gateway.clock.now(), settings=campaign_settings(gateway),
+        )  # fmt: skip
+    status = _read(gateway, campaign_id).status
+    return ReviewOut(status=status, **asdict(result))
+
+
+@router.get("/v1/campaigns/{campaign_id}/preview/{contact_id}", response_model=PreviewOut, responses={404: {}, 422: {}})
+def preview_campaign(campaign_id: RowId, contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> PreviewOut:
+    with campaign_errors(), session(gateway.engine) as s:
+        found = campaigns.preview(s, campaign_id, contact_id, public_url=gateway.settings.public_url)
+    return PreviewOut(**asdict(found))
+
+
+@router.post("/v1/campaigns/{campaign_id}/test", status_code=202, response_model=TestSendOut, responses={404: {}, 422: {}})
+def test_send(campaign_id: RowId, body: TestSendIn, key: CurrentKey, gateway: GatewayDep) -> TestSendOut:
+    """Send the text now to up to five numbers (as transactional: a proof for the team)."""
+    with campaign_errors():
+        sent = run_write(
+            gateway, campaigns.test_send, campaign_id, body.numbers, region=gateway.settings.default_region,
+            public_url=gateway.settings.public_url, api_key_id=key.id, now=gateway.clock.now(), contact_id=body.contact_id,
+        )  # fmt: skip
+    gateway.wake()
+    return TestSendOut(message_ids=[m.id for m in sent])
+
+
+@router.post("/v1/campaigns/{campaign_id}/schedule", response_model=CampaignOut, responses={404: {}, 409: {}, 422: {}})
+def schedule_campaign(campaign_id: RowId, body: ScheduleIn, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+    with campaign_errors():
+        run_write(gateway, campaigns.schedule, campaign_id, kind=body.kind, at=body.at, local_at=body.local_at, now=gateway.clock.now())
+    return _read(gateway, campaign_id)
+
+
+@router.post("/v1/campaigns/{campaign_id}/pause", response_model=CampaignOut, responses={404: {}, 409: {}})
+def pause_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+    with campaign_errors():
+        run_write(gateway, campaigns.pause, campaign_id, now=gateway.clock.now())
+    return _read(gateway, campaign_id)
+
+
+@router.post("/v1/campaigns/{campaign_id}/resume", response_model=CampaignOut, responses={404: {}, 409: {}})
+def resume_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+    with campaign_errors():
+        run_write(gateway, campaigns.resume, campaign_id, now=gateway.clock.now())
+    gateway.wake()
+    return _read(gateway, campaign_id)
+
+
+@router.post("/v1/campaigns/{campaign_id}/cancel", response_model=CampaignOut, responses={404: {}, 409: {}})
+def cancel_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+    with campaign_errors():
+        run_write(gateway, campaigns.cancel, campaign_id, now=gateway.clock.now())
+    return _read(gateway, campaign_id)
+
+
+@router.get("/v1/campaigns/{campaign_id}/analytics", response_model=dict[str, Any], responses={404: {}})
+def campaign_analytics(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
+    """Audience, suppressed by reason, sent, delivered, failed, unique clicks, conversions,
+    revenue, opt-outs, delivery rate, click-through rate; per variant; hourly series."""
+    with campaign_errors(), session(gateway.engine) as s:
+        campaigns.get(s, campaign_id)
+        return analytics.campaign_report(s, campaign_id)

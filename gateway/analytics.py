@@ -1,0 +1,138 @@
+"""Campaign analytics: the funnel per campaign and per variant, and across campaigns.
+
+audience (messages made + numbers skipped as invalid), suppressed by reason, deferred
+(still waiting for the send window), sent (handed to the network), delivered, failed,
+unique clicks (recipients who clicked, once each), conversions, revenue, opt-outs (STOPs
+from recipients after their message was sent), delivery rate = delivered / sent, and
+click-through rate = unique clicks / delivered. The time series counts sent messages and
+first clicks per hour (UTC).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from gateway.models import Campaign, CampaignVariant, Click, ConsentRecord, Conversion, Message
+
+__all__ = ["campaign_report", "overall_report", "funnel"]
+
+_SENT = ("sent", "delivered", "failed")
+
+
+def funnel(s: Session, campaign_ids: list[int] | None) -> dict[int | None, dict[str, Any]]:
+    """Counts per variant id (None: no variant) for the given campaigns (None: all)."""
+    where = [Message.campaign_id.in_(campaign_ids)] if campaign_ids is not None else [Message.campaign_id.is_not(None)]
+    rows: dict[int | None, dict[str, Any]] = defaultdict(_empty)
+    for variant, status, reason, sent, n in s.execute(
+        sa.select(Message.variant_id, Message.status, Message.held_reason, Message.sent_at.is_not(None), sa.func.count())
+        .where(*where)
+        .group_by(Message.variant_id, Message.status, Message.held_reason, Message.sent_at.is_not(None))
+    ):
+        row = rows[variant]
+        row["audience"] += n
+        if status == "suppressed":
+            row["suppressed"][reason or "other"] = row["suppressed"].get(reason or "other", 0) + n
+        elif status == "queued" and reason in ("send_window", "paused"):
+            row["deferred"] += n
+        if sent:
+            row["sent"] += n
+        if status == "delivered":
+            row["delivered"] += n
+        if status == "failed":
+            row["failed"] += n
+    cw = [Click.campaign_id.in_(campaign_ids)] if campaign_ids is not None else []
+    for variant, n in s.execute(
+        sa.select(Click.variant_id, sa.func.count())  # `first`: once per recipient and campaign
+        .where(Click.first, Click.contact_id.is_not(None), *cw)
+        .group_by(Click.variant_id)
+    ):
+        rows[variant]["unique_clicks"] += n
+    vw = [Conversion.campaign_id.in_(campaign_ids)] if campaign_ids is not None else []
+    for variant, n, value in s.execute(
+        sa.select(Conversion.variant_id, sa.func.count(), sa.func.coalesce(sa.func.sum(Conversion.value), 0.0)).where(*vw).group_by(Conversion.variant_id)
+    ):
+        rows[variant]["conversions"] += n
+        rows[variant]["revenue"] += float(value)
+    stops = (
+        sa.select(Message.variant_id, sa.func.count(sa.distinct(Message.recipient)))
+        .join(ConsentRecord, sa.and_(ConsentRecord.number == Message.recipient, ConsentRecord.kind == "opt_out", ConsentRecord.recorded_at >= Message.sent_at))
+        .where(*where, Message.sent_at.is_not(None))
+        .group_by(Message.variant_id)
+    )
+    for variant, n in s.execute(stops):
+        rows[variant]["opt_outs"] += n
+    for row in rows.values():
+        _rates(row)
+    return dict(rows)
+
+
+def campaign_report(s: Session, campaign_id: int) -> dict[str, Any]:
+    """The campaign's funnel in total and per variant, with its hourly series."""
+    campaign = s.get_one(Campaign, campaign_id)
+    per_variant = funnel(s, [campaign_id])
+    total = _sum(per_variant.values())
+    total["audience"] += campaign.invalid_numbers
+    if campaign.invalid_numbers:
+        total["suppressed"]["invalid_number"] = campaign.invalid_numbers
+    _rates(total)
+    names = {v.id: v.name for v in s.execute(sa.select(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id)).scalars()}
+    return {
+        "campaign_id": campaign_id,
+        "status": campaign.status,
+        **total,
+        "variants": [{"variant": names.get(k), **v} for k, v in per_variant.items() if k is not None],
+        "series": _series(s, campaign_id),
+    }
+
+
+def overall_report(s: Session) -> dict[str, Any]:
+    """Every campaign's funnel summed, and one line per campaign."""
+    per_campaign = []
+    for campaign in s.execute(sa.select(Campaign).order_by(Campaign.id)).scalars():
+        report = campaign_report(s, campaign.id)  # type: ignore[arg-type]
+        report.pop("series")
+        report.pop("variants")
+        per_campaign.append({"name": campaign.name, **report})
+    total = _sum(per_campaign)
+    _rates(total)
+    return {**total, "campaigns": per_campaign}
+
+
+def _series(s: Session, campaign_id: int) -> list[dict[str, Any]]:
+    buckets: dict[str, dict[str, int]] = defaultdict(lambda: {"sent": 0, "clicks": 0})
+    for (when,) in s.execute(sa.select(Message.sent_at).where(Message.campaign_id == campaign_id, Message.sent_at.is_not(None))):
+        buckets[_hour(when)]["sent"] += 1
+    for (when,) in s.execute(sa.select(Click.clicked_at).where(Click.campaign_id == campaign_id, Click.first)):
+        buckets[_hour(when)]["clicks"] += 1
+    return [{"hour": k, **v} for k, v in sorted(buckets.items())]
+
+
+def _hour(when: datetime) -> str:
+    return when.replace(minute=0, second=0, microsecond=0).isoformat()
+
+
+def _empty() -> dict[str, Any]:
+    return {"audience": 0, "suppressed": {}, "deferred": 0, "sent": 0, "delivered": 0, "failed": 0,
+            "unique_clicks": 0, "conversions": 0, "revenue": 0.0, "opt_outs": 0}  # fmt: skip
+
+
+def _sum(rows: Any) -> dict[str, Any]:
+    total = _empty()
+    for row in rows:
+        for key in total:
+            if key == "suppressed":
+                for reason, n in row["suppressed"].items():
+                    total["suppressed"][reason] = total["suppressed"].get(reason, 0) + n
+            else:
+                total[key] += row[key]
+    return total
+
+
+def _rates(row: dict[str, Any]) -> None:
+    row["delivery_rate"] = row["delivered"] / row["sent"] if row["sent"] else None
+    row["click_through_rate"] = row["unique_clicks"] / row["delivered"] if row["delivered"] else None

@@ -1,0 +1,88 @@
+"""Campaigns through the API and the simulated network: personalised texts with footer and
+short links, nothing for an opted-out number, tracked clicks, conversions, a STOP mid-way."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from apitools import Api, assert_error, wait_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "campaigns"))
+from campaigntools import Person, audience  # noqa: E402
+
+from gateway import campaigns  # noqa: E402
+
+ANNA, BOB, GONE = "+31610000071", "+31610000072", "+31610000073"
+
+
+def _network(api: Api) -> list[dict]:
+    return api.get("/v1/simulator/network").json()["messages"]
+
+
+def _launch(api: Api, list_id: int, name: str) -> int:
+    body = {"name": name, "template": "Hi {{first_name|there}}, 20% off: https://shop.example/sale?x=1",
+            "brand": "Acme", "lists": [list_id], "window_start": "00:00", "window_end": "24:00"}  # fmt: skip
+    created = api.post("/v1/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+    review = api.post(f"/v1/campaigns/{campaign_id}/review").json()
+    assert review["status"] == "review" and review["errors"] == [], review
+    assert api.post(f"/v1/campaigns/{campaign_id}/schedule", json={"kind": "now"}).json()["status"] == "scheduled"
+    campaigns.run_due(api.gateway.engine, now=api.clock.now(), settings=api.gateway.settings)
+    api.gateway.wake()
+    return campaign_id
+
+
+def test_campaign_reaches_the_network_personalised_and_tracks_clicks(api: Api) -> None:
+    people = [Person(ANNA, first_name="Anna"), Person(BOB, first_name=None), Person(GONE, opted_out=True)]
+    list_id = audience(api.gateway.engine, people)
+    campaign_id = _launch(api, list_id, "Winter sale")
+    wait_for(lambda: len(_network(api)) == 2, 20, "two campaign messages on the network", last=lambda: _network(api))
+    texts = {m["recipient"]: m["text"] for m in _network(api)}
+    assert set(texts) == {ANNA, BOB}  # nothing for the opted-out number
+    assert texts[ANNA].startswith("Acme: Hi Anna, 20% off: http://127.0.0.1:8000/r/")
+    assert texts[BOB].startswith("Acme: Hi there, ") and texts[BOB].endswith("\nReply STOP to opt out")
+    code = texts[ANNA].split("/r/")[1].split()[0]
+
+    first = api.client.get(f"/r/{code}", follow_redirects=False)
+    assert first.status_code == 302
+    assert first.headers["location"] == (
+        "https://shop.example/sale?x=1&utm_source=sms&utm_medium=sms&utm_campaign=winter-sale"
+    )
+    assert api.client.get(f"/r/{code}", follow_redirects=False).status_code == 302
+    assert_error(api.client.get("/r/https%3A%2F%2Fevil.example", follow_redirects=False), 404, "not_found")
+    assert_error(api.client.get("/r/AAAAAAAAAA", follow_redirects=False), 404, "not_found")
+    assert api.post("/v1/conversions", json={"code": code, "value": 30.5}).status_code == 201
+
+    report = api.get(f"/v1/campaigns/{campaign_id}/analytics").json()
+    assert (report["audience"], report["sent"], report["unique_clicks"], report["conversions"]) == (3, 2, 1, 1)
+    assert report["suppressed"] == {"opted_out": 1} and report["revenue"] == 30.5
+    overall = api.get("/v1/campaigns/analytics").json()
+    assert overall["unique_clicks"] == 1 and len(overall["campaigns"]) == 1
+
+
+def test_stop_between_campaigns_stops_the_next_and_is_confirmed_once(api: Api) -> None:
+    list_id = audience(api.gateway.engine, [Person(ANNA), Person(BOB)])
+    _launch(api, list_id, "first")
+    wait_for(lambda: len(_network(api)) == 2, 20, "the first campaign sent")
+    assert api.post("/v1/simulator/inbound", json={"modem": "sim1", "from": ANNA, "text": "STOP"}).status_code == 202
+    wait_for(lambda: api.get("/v1/opt-outs").json()["items"], 10, "the opt-out recorded")
+    second = _launch(api, list_id, "second")
+    wait_for(lambda: len(_network(api)) == 4, 20, "the confirmation and the second campaign to Bob")
+    to_anna = [m["text"] for m in _network(api) if m["recipient"] == ANNA]
+    assert len(to_anna) == 2 and "unsubscribed" in to_anna[1]  # the first campaign, then one confirmation
+    with api.gateway.engine.connect() as conn:
+        held = conn.execute(sa.text("SELECT recipient, status FROM message WHERE campaign_id = :c"), {"c": second}).all()
+    wait_for(lambda: api.get(f"/v1/campaigns/{second}/analytics").json()["suppressed"] == {"opted_out": 1}, 10, "suppressed")
+    assert {r[0] for r in held} == {ANNA, BOB}
+
+
+def test_campaign_api_errors(api: Api) -> None:
+    assert_error(api.post("/v1/campaigns", json={"name": "x", "template": "Hi {{oops"}), 422, "invalid_request")
+    created = api.post("/v1/campaigns", json={"name": "empty", "template": "Hello"}).json()
+    review = api.post(f"/v1/campaigns/{created['id']}/review").json()
+    assert review["status"] == "draft" and review["errors"][0]["code"] == "empty_audience"
+    assert_error(api.post(f"/v1/campaigns/{created['id']}/schedule", json={"kind": "now"}), 409, "conflict")
+    assert_error(api.get("/v1/campaigns/999"), 404, "not_found")
