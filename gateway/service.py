@@ -27,7 +27,7 @@ from sqlmodel import Session
 from drivers.at.link import ModemLink
 from drivers.at.modem import Incoming, ModemConfig
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
-from gateway import consent, inbound, outbox, reports, webhooks
+from gateway import campaigns, consent, inbound, outbox, reports, webhooks
 from gateway.clock import Clock, SystemClock
 from gateway.db import create_engine_for, migrate, session
 from gateway.dispatcher import ModemWorker
@@ -54,6 +54,7 @@ class Timing:
     storage_poll: float = 60.0
     webhook_poll: float = 1.0
     housekeeping: float = 30.0
+    campaign_poll: float = 5.0  # due campaigns are looked for this often (and when woken)
     command_timeout: float = 10.0
     send_timeout: float = 60.0
     reconnect_initial: float = 1.0
@@ -162,6 +163,7 @@ class Gateway:
         self.simulated: SimulatedModems | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._campaigns_due: asyncio.Event | None = None
         self.started = False
         self.metrics = GatewayMetrics(self.engine, lambda: self.workers)
 
@@ -190,6 +192,8 @@ class Gateway:
         self._tasks = [asyncio.ensure_future(w.run()) for w in self.workers.values()]
         self._tasks.append(asyncio.ensure_future(self._deliver_webhooks()))
         self._tasks.append(asyncio.ensure_future(self._housekeeping()))
+        self._campaigns_due = asyncio.Event()
+        self._tasks.append(asyncio.ensure_future(self._run_campaigns()))
         self.started = True
 
     async def stop(self) -> None:
@@ -274,10 +278,13 @@ class Gateway:
         return fut.result(10)
 
     def wake(self) -> None:
+        """New work may be waiting: messages, or a campaign scheduled to start (any thread)."""
         if self._loop is None:
             return
         for worker in self.workers.values():
             self._loop.call_soon_threadsafe(worker.wake)
+        if self._campaigns_due is not None:
+            self._loop.call_soon_threadsafe(self._campaigns_due.set)
 
     # --- background ---------------------------------------------------------------------
 
@@ -317,6 +324,27 @@ class Gateway:
                 except Exception:  # the database may be briefly unavailable; try again later
                     log.exception("webhook delivery round failed")
                 await self.clock.sleep(self.timing.webhook_poll)
+
+    async def _run_campaigns(self) -> None:
+        assert self._campaigns_due is not None
+        while True:
+            self._campaigns_due.clear()
+            try:
+                # Not in `writes`' turn: a large campaign expands in many short
+                # transactions, and the modems' writes go in between them.
+                queued = await asyncio.to_thread(campaigns.run_due, self.engine, now=self.clock.now(), settings=self.settings)
+                if queued:
+                    for worker in self.workers.values():
+                        worker.wake()
+            except Exception:
+                log.exception("campaign round failed")
+            sleeper = asyncio.ensure_future(self.clock.sleep(self.timing.campaign_poll))
+            woken = asyncio.ensure_future(self._campaigns_due.wait())
+            try:
+                await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                woken.cancel()
 
     async def _housekeeping(self) -> None:
         while True:
