@@ -460,7 +460,9 @@ def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, 
     rng = random.Random(campaign_id)
     while True:
         with transaction(engine) as conn, Session(bind=conn) as s:
-            row = s.get(Campaign, campaign_id)
+            # Locked: two gateways expanding the same campaign take turns per batch, and
+            # each goes on from where the other's committed batch ended.
+            row = s.get(Campaign, campaign_id, with_for_update=True)
             if row is None:
                 raise NotFound("campaign", campaign_id)
             if row.status != "sending" or row.expanded_at is not None:
