@@ -33,7 +33,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
@@ -43,6 +42,7 @@ from gateway.compliance import parse_clock, window_opening
 from gateway.db import transaction
 from gateway.errors import GatewayError, InvalidInput, NotFound
 from gateway.models import Campaign, CampaignVariant, Contact, Link, Message, Part
+from gateway.settings import CampaignSettings
 from gateway.templates import CODE_LENGTH, DEFAULT_FOOTER, Template, compile_template, compose, contact_values, estimate_text, short_link
 
 __all__ = [
@@ -75,14 +75,6 @@ MAX_TEST_NUMBERS = 5
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _EDITABLE = ("draft", "review")
 _SLUG = re.compile(r"[^a-z0-9]+")
-
-
-class CampaignSettings(BaseModel):
-    """`[campaigns]` in the settings (mounted as `Settings.campaigns`)."""
-
-    monthly_segment_quota: int = Field(default=0, ge=0)  # parts per calendar month (UTC); 0: no quota
-    quota_warning: float = Field(default=0.6, gt=0, le=1)  # review warns from this share on
-    expansion_batch: int = Field(default=2_000, ge=1, le=100_000)
 
 
 class WrongState(GatewayError):

@@ -54,6 +54,14 @@ class ModemSettings(BaseModel):
         return self.port.startswith("sim://")
 
 
+class CampaignSettings(BaseModel):
+    """`[campaigns]`: the monthly segment quota and how campaigns are expanded."""
+
+    monthly_segment_quota: int = Field(default=0, ge=0)  # parts per calendar month (UTC); 0: no quota
+    quota_warning: float = Field(default=0.6, gt=0, le=1)  # review warns from this share on
+    expansion_batch: int = Field(default=2_000, ge=1, le=100_000)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MODEMGATE_",
@@ -73,6 +81,7 @@ class Settings(BaseSettings):
     modems: list[ModemSettings] = Field(default_factory=list)
     # STOP/START/HELP words and replies, the account's time zone: [consent] in the file.
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -28,6 +28,7 @@ _PATH_VALUES = {
     "list_id": "1",
     "segment_id": "1",
     "number": "+31612345678",
+    "campaign_id": "1",
 }
 
 

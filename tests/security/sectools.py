@@ -117,6 +117,9 @@ def body_with(model: type[BaseModel], name: str, value: Any) -> dict[str, Any]:
     for alias in parents:
         current = _child_model(current, alias)
         target = target.setdefault(alias, minimal_body(current))
+    info = next((f for n, f in current.model_fields.items() if (f.alias or n) == leaf), None)
+    if info is not None and typing.get_origin(info.annotation) in (list, set, tuple):
+        value = [value]  # a list of numbers: the hostile one is its item
     target[leaf] = value
     return body
 
@@ -191,10 +194,12 @@ def _child_model(model: type[BaseModel], alias: str) -> type[BaseModel]:
 
 
 def _sample(annotation: Any, metadata: Iterable[object] = ()) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (list, set, tuple):
+        return [_sample(typing.get_args(annotation)[0])]
     kinds = _kinds(annotation, metadata)
     if kinds:
         return _SAMPLE[sorted(kinds)[0]]
-    origin = typing.get_origin(annotation)
     if origin is Literal:
         return typing.get_args(annotation)[0]
     if origin is typing.Annotated:

@@ -6,13 +6,14 @@ test_api_limits.py hold the first cases (bad keys on SQLite, the message's own f
 the message and webhook routes); these carry them to every route and both databases, and add
 near-miss keys, the constant-time comparison, keys made by the CLI, bodies that are not UTF-8
 and webhook signatures checked the way a receiver reading only the documentation would.
-Redirects of tracked links are not checked here: tracked links are not built yet.
+Tracked links redirect only to the target stored with their code, whatever the request adds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from pathlib import Path
@@ -36,8 +37,10 @@ from sectools import (
 )
 from typer.testing import CliRunner
 
-from gateway import apikeys
+from gateway import apikeys, links
 from gateway.cli import app as cli
+from gateway.db import session
+from gateway.models import Link
 
 # NUL (which PostgreSQL text cannot hold), a terminal escape, a C1 control (NEL); the
 # message's own fields are tried with more in tests/api/test_api_security.py.
@@ -213,7 +216,8 @@ def test_phone_numbers_and_texts_refuse_control_characters_sql_and_10_mb_with_th
                 problems.append(f"{field} = {shown}: {response.status_code} {response.text[:150]}")
                 continue
             error = assert_error(response, expected)
-            if not too_big and error_fields(error) != {field.name}:
+            named = {re.sub(r"\.\d+$", "", f) for f in error_fields(error)}  # numbers.0: the item of a list
+            if not too_big and named != {field.name}:
                 problems.append(f"{field} = {shown}: 422 names {error_fields(error)}, not {field.name!r}")
             if row_counts(api.gateway.engine) != before:
                 problems.append(f"{field} = {shown}: the store changed")
@@ -264,3 +268,27 @@ def test_a_webhook_verifies_with_the_documented_header_and_secret_and_not_once_i
     for name, forged in tampered.items():
         assert not verify_as_documented(secret, post.body, forged, now), name
         assert not verify(secret, post.body, forged, now=now), name
+
+
+# --- tracked links: no open redirect ---------------------------------------------------------
+
+
+def test_a_short_link_redirects_only_to_its_stored_target(sqlite_api: Api) -> None:
+    target = "https://shop.example/sale?utm_source=sms&utm_medium=sms&utm_campaign=spring"
+    code = links.new_code()
+    with session(sqlite_api.gateway.engine) as s:
+        s.add(Link(code=code, target=target, created_at=sqlite_api.gateway.clock.now()))
+        s.commit()
+    # Whatever rides along with a real code, the answer is the stored target.
+    for suffix in ("", "?url=https://evil.example", "?next=//evil.example", "#https://evil.example"):
+        response = sqlite_api.client.get(f"/r/{code}{suffix}", follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (302, target), suffix
+    # Anything that is not a stored code redirects nowhere.
+    hostile = [
+        "https%3A%2F%2Fevil.example", "%2F%2Fevil.example", "evil.example", "..%2F..%2Fadmin",
+        code.lower() if code.lower() != code else code.upper(), code + "x", code[:-1], "\\\\evil.example", "javascript:alert(1)",
+    ]  # fmt: skip
+    for code_like in hostile:
+        response = sqlite_api.client.get(f"/r/{code_like}", follow_redirects=False)
+        assert response.status_code == 404 and "location" not in response.headers, code_like
+        assert response.json()["error"]["code"] == "not_found"
