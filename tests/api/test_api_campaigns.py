@@ -86,3 +86,36 @@ def test_campaign_api_errors(api: Api) -> None:
     assert review["status"] == "draft" and review["errors"][0]["code"] == "empty_audience"
     assert_error(api.post(f"/v1/campaigns/{created['id']}/schedule", json={"kind": "now"}), 409, "conflict")
     assert_error(api.get("/v1/campaigns/999"), 404, "not_found")
+
+
+def test_stop_after_200_went_out_stops_the_rest_to_that_number_and_is_confirmed_once(api: Api) -> None:
+    people = [Person(f"+3162{i:07d}", first_name=f"P{i}") for i in range(240)]
+    list_id = audience(api.gateway.engine, people)
+    hook = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["optout"]}).json()
+    campaign_id = _launch(api, list_id, "Big sale")
+    wait_for(lambda: len(_network(api)) >= 200, 60, "200 campaign messages out", last=lambda: len(_network(api)))
+    for modem in ("sim1", "sim2"):
+        assert api.patch(f"/v1/modems/{modem}", json={"enabled": False}).status_code == 200
+    with api.gateway.engine.connect() as conn:
+        waiting = conn.execute(
+            sa.text("SELECT recipient FROM message WHERE campaign_id = :c AND status = 'queued' ORDER BY recipient"),
+            {"c": campaign_id},
+        ).scalars().all()
+    assert waiting, "the campaign finished before the STOP could come"
+    stopper = waiting[-1]
+    assert api.post("/v1/simulator/inbound", json={"modem": "sim1", "from": stopper, "text": "stop"}).status_code == 202
+    wait_for(lambda: api.get("/v1/opt-outs").json()["items"], 10, "the opt-out recorded")
+    for modem in ("sim1", "sim2"):
+        api.patch(f"/v1/modems/{modem}", json={"enabled": True})
+
+    def finished() -> bool:
+        return api.get(f"/v1/campaigns/{campaign_id}").json()["status"] == "done"
+
+    wait_for(finished, 60, "the campaign done", last=lambda: api.get(f"/v1/campaigns/{campaign_id}").json())
+    to_stopper = [m["text"] for m in _network(api) if m["recipient"] == stopper]
+    assert len(to_stopper) == 1 and "unsubscribed" in to_stopper[0]  # the confirmation, nothing of the campaign
+    assert len({m["recipient"] for m in _network(api)}) == 240  # everyone else got theirs
+    assert [o["number"] for o in api.get("/v1/opt-outs").json()["items"]] == [stopper]
+    deliveries = api.get(f"/v1/webhooks/{hook['id']}/deliveries").json()
+    assert [d["event"] for d in deliveries] == ["optout"]
+    assert api.get(f"/v1/campaigns/{campaign_id}/analytics").json()["suppressed"] == {"opted_out": 1}
