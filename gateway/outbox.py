@@ -565,28 +565,46 @@ def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> R
     processes on the same database are left alone.
 
     Of such a message, parts with an MR stay sent (the pin to their modem stays), and
-    parts still `sending` without an MR go back to `pending`. Sending is sequential and
+    parts still `sending` without an MR go back to `pending`; it is due again at once, in
+    its place by submission time. Sending is sequential and
     each MR is committed before the next part, so only the first of those can have
     reached the network; it is reported in `uncertain_parts` and flagged in its `error`.
-    Those are the only parts the resend may double.
+    Those are the only parts the resend may double. A multipart message whose uncertain
+    part is its first is pinned to the modem (of `owners`) that was sending it.
     """
     with transaction(engine) as conn:
         gone = sa.or_(Message.lease_until <= now, Message.lease_owner.in_(list(owners)))
         rows = conn.execute(
-            sa.select(Message.id, Message.generation)
+            sa.select(Message.id, Message.generation, Message.parts_total, Message.lease_owner, Message.modem_id)
             .where(Message.status == "sending", gone)
             .with_for_update(skip_locked=True)
         ).all()
-        uncertain = [p for row in rows if (p := _flag_uncertain(conn, row.id, row.generation)) is not None]
+        uncertain = []
         for row in rows:
+            part_id = _flag_uncertain(conn, row.id, row.generation)
+            if part_id is not None:
+                uncertain.append(part_id)
+                if row.parts_total > 1 and row.modem_id is None and row.lease_owner in owners:
+                    # Its first part may be out through that modem: the rest go the same
+                    # way, so a resent part 1 repeats a segment the handset already has
+                    # (same sender, same reference) instead of starting an orphan elsewhere.
+                    conn.execute(sa.update(Message).where(Message.id == row.id).values(modem_id=row.lease_owner))
             conn.execute(
                 _current_parts_update(row.id, row.generation).where(Part.status == "sending").values(status="pending")
             )
         if rows:
+            # Back in its place in the queue (by when it was submitted), not behind
+            # everything that came in before the restart.
             conn.execute(
                 sa.update(Message)
                 .where(Message.id.in_([row.id for row in rows]))
-                .values(status="queued", lease_owner=None, lease_until=None, next_attempt_at=now, updated_at=now)
+                .values(
+                    status="queued",
+                    lease_owner=None,
+                    lease_until=None,
+                    next_attempt_at=Message.created_at,
+                    updated_at=now,
+                )
             )
     return Recovery(tuple(row.id for row in rows), tuple(uncertain))
 

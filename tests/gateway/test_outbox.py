@@ -355,7 +355,7 @@ def test_after_a_crash_only_the_part_in_flight_may_be_sent_twice(engine, clock, 
     assert recovery.uncertain_parts == (claim.parts[1].part_id,)
     stored, parts = load(engine, message.id)
     assert (stored.status, stored.modem_id, stored.lease_owner) == ("queued", "m1", None)
-    assert stored.next_attempt_at == clock()
+    assert stored.next_attempt_at == stored.created_at  # its place in the queue, not behind newer ones
     assert [(p.status, p.message_reference) for p in parts] == [("sent", 40), ("pending", None), ("pending", None)]
     assert parts[1].error == outbox.UNCERTAIN and parts[2].error is None
     again = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
@@ -597,3 +597,19 @@ def test_claim_suppresses_what_the_recipient_may_not_get_and_lets_keyword_replie
         assert (stored.status, stored.last_error) == ("suppressed", f"not sent: {reason}")
         assert {p.status for p in parts} == {"cancelled"}
         assert status_events(engine, message.id) == ["suppressed"]
+
+
+def test_a_multipart_message_cut_at_its_first_part_stays_with_its_modem_and_goes_first(engine, clock, key):
+    older = submit(engine, clock, key, text=LONG)
+    clock.advance(seconds=1)
+    newer = submit(engine, clock, key)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert claim.message_id == older.id
+    # Killed between part 1's AT+CMGS and its commit: part 1 may be out, through m1.
+    clock.advance(seconds=5)
+    recovery = outbox.recover(engine, now=clock(), owners=["m1", "m2"])
+    assert recovery.uncertain_parts == (claim.parts[0].part_id,)
+    assert load(engine, older.id)[0].modem_id == "m1"
+    assert outbox.claim(engine, modem_id="m2", owner="m2", now=clock()).message_id == newer.id  # not m2's to send
+    again = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert again.message_id == older.id and [p.seq for p in again.parts if not p.sent] == [1, 2, 3]
