@@ -5,7 +5,7 @@ the claim's own transaction, in this order:
 
 1. Consent (`gateway.consent.may_send`): an opted-out number gets nothing; marketing needs
    an opt-in. -> suppress (opted_out, no_consent, consent_withdrawn)
-2. Only for campaign messages:
+2. For campaign messages:
    - a cancelled campaign's message -> suppress (cancelled); a paused one's -> defer an hour
      (resume makes them due at once);
    - the send window, in the recipient's local time (`message.time_zone`): outside it the
@@ -16,6 +16,10 @@ the claim's own transaction, in this order:
      A message over the cap is suppressed (frequency_cap), not deferred: a promotion that
      arrives days late, after the cap frees up, is worth less than none, and a deferred
      message would keep re-testing the cap until its validity ran out.
+3. For marketing sent through the API (no campaign): the same send window and cap, with a
+   campaign's defaults (`DEFAULT_WINDOW`, `DEFAULT_CAP`), in the recipient's zone found at
+   submit (`message.time_zone`: the contact's, else the number's, else the account's).
+   Transactional messages have neither.
 
 Keyword replies (the STOP confirmation, HELP) and parts of a message already partly sent
 are never held: the claim does not ask for them.
@@ -39,6 +43,8 @@ from gateway.models import Campaign, Message
 __all__ = ["Decision", "ALLOW", "check", "hold", "window_opening", "parse_clock", "PAUSE_HOLD"]
 
 PAUSE_HOLD = timedelta(hours=1)  # a paused campaign's message is looked at again after this
+DEFAULT_WINDOW = ("10:00", "20:00")  # a campaign's default send window, recipient local time
+DEFAULT_CAP = (4, 7)  # a campaign's default frequency cap: marketing messages per days
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,10 @@ def check(conn: Connection, row: Any, *, now: datetime) -> Decision:
     if not verdict.allowed:
         return Decision("suppress", verdict.reason, verdict.detail)
     if row.campaign_id is None:
-        return ALLOW
+        if row.category != "marketing":
+            return ALLOW
+        zone = conn.execute(sa.select(Message.time_zone).where(Message.id == row.id)).scalar()
+        return _window_and_cap(conn, row, zone, *DEFAULT_WINDOW, *DEFAULT_CAP, siblings=None, now=now)
     found = conn.execute(
         sa.select(
             Campaign.status, Campaign.window_start, Campaign.window_end,
@@ -80,14 +89,33 @@ def check(conn: Connection, row: Any, *, now: datetime) -> Decision:
         return Decision("suppress", "cancelled")
     if found.status == "paused":
         return Decision("defer", "paused", until=now + PAUSE_HOLD, siblings=(row.campaign_id, None))
-    opening = window_opening(now, found.time_zone or "UTC", found.window_start, found.window_end)
+    return _window_and_cap(
+        conn, row, found.time_zone, found.window_start, found.window_end, found.frequency_cap, found.frequency_days,
+        siblings=row.campaign_id, now=now,
+    )  # fmt: skip
+
+
+def _window_and_cap(
+    conn: Connection,
+    row: Any,
+    zone: str | None,
+    window_start: str,
+    window_end: str,
+    cap: int,
+    days: int,
+    *,
+    siblings: int | None,
+    now: datetime,
+) -> Decision:
+    opening = window_opening(now, zone or "UTC", window_start, window_end)
     if opening is not None:
         return Decision(
-            "defer", "send_window", f"until {opening.isoformat()}", until=opening, siblings=(row.campaign_id, found.time_zone)
-        )
-    if found.frequency_cap > 0:
+            "defer", "send_window", f"until {opening.isoformat()}", until=opening,
+            siblings=(siblings, zone) if siblings is not None else None,
+        )  # fmt: skip
+    if cap > 0:
         lock_for(conn, f"frequency-cap:{row.recipient}", 0)  # two modems, one number: one at a time
-        since = now - timedelta(days=found.frequency_days)
+        since = now - timedelta(days=days)
         recent = conn.execute(
             sa.select(sa.func.count())
             .select_from(Message)
@@ -98,10 +126,8 @@ def check(conn: Connection, row: Any, *, now: datetime) -> Decision:
                 sa.or_(Message.sent_at >= since, Message.status == "sending"),
             )
         ).scalar_one()
-        if recent >= found.frequency_cap:
-            return Decision(
-                "suppress", "frequency_cap", f"{recent} marketing messages in {found.frequency_days} days"
-            )
+        if recent >= cap:
+            return Decision("suppress", "frequency_cap", f"{recent} marketing messages in {days} days")
     return ALLOW
 
 

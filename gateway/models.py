@@ -132,6 +132,8 @@ class Message(SQLModel, table=True):
         sa.UniqueConstraint("api_key_id", "idempotency_key"),
         sa.Index("ix_message_claim", "status", "next_attempt_at"),
         sa.Index("ix_message_listing", "api_key_id", "created_at"),
+        sa.Index("ix_message_campaign", "campaign_id", "status"),
+        sa.Index("ix_message_recipient_sent", "recipient", "sent_at"),
         sa.CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
         sa.CheckConstraint(_in("category", CATEGORIES), name="category"),
     )
@@ -160,6 +162,12 @@ class Message(SQLModel, table=True):
     # The answer to an inbound STOP/START/HELP: sent even to a suppressed number, never
     # held by consent, send windows or caps.
     keyword_reply: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # A campaign's message (gateway.campaigns) carries its campaign, variant and contact.
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="SET NULL")
+    variant_id: int | None = None
+    contact_id: int | None = None
+    time_zone: str | None = None  # the recipient's, for the send window of a marketing message
+    held_reason: str | None = None  # why the claim last held or stopped it
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -557,16 +565,3 @@ class Conversion(SQLModel, table=True):
     occurred_at: datetime = Field(sa_type=UtcDateTime)
 
 
-# Columns 0005 adds to `message`, mapped on the class after the fact (the message model
-# above stays as the outbox wrote it): campaign messages carry them, others leave them NULL.
-_campaign_columns = {
-    "campaign_id": sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaign.id", ondelete="SET NULL"), nullable=True),
-    "variant_id": sa.Column("variant_id", sa.Integer, nullable=True),
-    "contact_id": sa.Column("contact_id", sa.Integer, nullable=True),
-    "time_zone": sa.Column("time_zone", sa.String, nullable=True),  # the recipient's, for the send window
-    "held_reason": sa.Column("held_reason", sa.String, nullable=True),  # why the claim last held or stopped it
-}
-for _name, _column in _campaign_columns.items():
-    setattr(Message, _name, _column)
-sa.Index("ix_message_campaign", _campaign_columns["campaign_id"], Message.__table__.c.status)  # type: ignore[attr-defined]
-sa.Index("ix_message_recipient_sent", Message.__table__.c.recipient, Message.__table__.c.sent_at)  # type: ignore[attr-defined]

@@ -198,6 +198,7 @@ def submit(
     validity: timedelta = DEFAULT_VALIDITY,
     callback_url: str | None = None,
     encoding: EncodingChoice = "auto",
+    time_zone: str | None = None,
     now: datetime | None = None,
 ) -> Submission:
     """Store a message and its encoded parts; return them and whether they were created now.
@@ -207,13 +208,14 @@ def submit(
     returns the stored message (created False); with a different request it raises
     IdempotencyConflict. Raises InvalidInput (recipient not E.164, unknown category, bad
     validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
+    `time_zone` is the recipient's, for the send window of a marketing message.
     """
     now = now or utcnow()
     _check(recipient, category, validity)
     message, parts = _new_message(
         recipient, text, encoding=encoding, validity=validity, now=now,
         api_key_id=api_key_id, idempotency_key=idempotency_key, category=category,
-        requested_modem=modem, callback_url=callback_url,
+        requested_modem=modem, callback_url=callback_url, time_zone=time_zone,
         request_hash=_request_hash(recipient, text, category, modem, validity, callback_url, encoding),
     )  # fmt: skip
     if session.in_transaction():

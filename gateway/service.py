@@ -27,7 +27,7 @@ from sqlmodel import Session
 from drivers.at.link import ModemLink
 from drivers.at.modem import Incoming, ModemConfig
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
-from gateway import campaigns, consent, inbound, outbox, reports, webhooks
+from gateway import campaigns, consent, contacts, inbound, outbox, reports, webhooks
 from gateway.clock import Clock, SystemClock
 from gateway.db import create_engine_for, migrate, session
 from gateway.dispatcher import ModemWorker
@@ -252,12 +252,21 @@ class Gateway:
         if modem is not None and modem not in self.settings_modem_ids():
             raise InvalidInput("modem", f"no modem {modem!r}; have {', '.join(self.settings_modem_ids())}")
         with session(self.engine) as s:
+            if options.get("category") == "marketing":  # its send window is in the recipient's time
+                options["time_zone"] = self.recipient_time_zone(s, recipient)
             submitted = self.writes.now(
                 outbox.submit, s, api_key_id=api_key_id, recipient=recipient, text=text, now=self.clock.now(), **options
             )
         if submitted.created:
             self.wake()
         return submitted
+
+    def recipient_time_zone(self, s: Session, number: str) -> str:
+        """The contact's time zone, else the number's own (when it has one), else the account's."""
+        contact = contacts.find_contact(s, number)
+        if contact is not None:
+            return contact.time_zone
+        return contacts.resolve_time_zone(number, None, self.settings.consent.default_time_zone)[0]
 
     def settings_modem_ids(self) -> list[str]:
         return [m.id for m in self.settings.effective_modems()]

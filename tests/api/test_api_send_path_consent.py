@@ -56,3 +56,37 @@ def test_stop_suppresses_what_is_queued_confirms_once_and_start_lifts_it(api: Ap
     api.wait_delivered(again["id"])
     wait_for(lambda: len(_network_texts(api, CUSTOMER)) == 4, 15, "the START reply and the new message")
     assert _network_texts(api, CUSTOMER).count(confirmation) == 1
+
+
+def _at_local(api: Api, hour: int, zone: str = "Europe/Amsterdam") -> None:
+    """Move the gateway's wall clock to the next `hour`:00 local time in `zone`."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(timezone.utc).astimezone(ZoneInfo(zone))
+    target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if target <= now:
+        target += timedelta(days=1)
+    api.clock.offset = target.astimezone(timezone.utc) - datetime.now(timezone.utc)
+
+
+def test_marketing_through_the_api_waits_for_the_recipients_daytime_and_keeps_the_cap(api: Api) -> None:
+    fan = "+31612340000"
+    contact = api.post("/v1/contacts", json={"number": fan})
+    assert contact.status_code == 201, contact.text
+    opt_in = {"kind": "opt_in", "source": "web form"}
+    assert api.post(f"/v1/contacts/{contact.json()['id']}/consent", json=opt_in).status_code == 201
+    _at_local(api, 23)  # 23:00 in Amsterdam (the gateway's clock only: reports are not awaited)
+    late = api.send("flash sale tonight", to=fan, category="marketing")
+    receipt = api.send("your receipt", to=fan)  # transactional: any hour
+    wait_for(lambda: "your receipt" in _network_texts(api, fan), 15, "the receipt sent")
+    assert api.message(late["id"])["status"] == "queued" and "flash sale tonight" not in _network_texts(api, fan)
+    api.clock.advance(hours=11)  # 10:00 next morning in Amsterdam
+    api.gateway.wake()
+    wait_for(lambda: "flash sale tonight" in _network_texts(api, fan), 15, "the offer sent in the morning")
+    for i in range(3):  # four marketing messages a week at most: the fifth is not sent
+        api.send(f"offer {i}", to=fan, category="marketing")
+        wait_for(lambda i=i: f"offer {i}" in _network_texts(api, fan), 15, f"offer {i} sent")
+    fifth = _wait_final(api, api.send("one too many", to=fan, category="marketing")["id"])
+    assert fifth["status"] == "suppressed" and "frequency_cap" in fifth["last_error"]
+    assert receipt["category"] == "transactional"
