@@ -16,7 +16,6 @@ __all__ = [
     "CampaignOut",
     "IssueOut",
     "ReviewOut",
-    "PreviewOut",
     "TestSendIn",
     "TestSendOut",
     "ScheduleIn",
@@ -116,17 +115,6 @@ class ReviewOut(BaseModel):
     quota: int
     quota_used: int
     quota_share: float | None
-
-
-class PreviewOut(BaseModel):
-    contact_id: int
-    number: str
-    variant: str | None
-    text: str
-    encoding: str
-    segments: int
-    characters: int
-    missing_tokens: list[str]
 
 
 class TestSendIn(BaseModel):

@@ -39,7 +39,7 @@ from sqlmodel import Session, select
 from drivers.sms import choose_encoding, encode_submit
 from gateway import consent, contacts, links, outbox
 from gateway.compliance import parse_clock, window_opening
-from gateway.db import transaction
+from gateway.db import get_or_raise, transaction
 from gateway.errors import GatewayError, InvalidInput, NotFound
 from gateway.models import Campaign, CampaignVariant, Contact, Link, Message, Part
 from gateway.settings import CampaignSettings
@@ -162,10 +162,7 @@ def update(s: Session, campaign_id: int, changes: Mapping[str, Any], *, now: dat
 
 
 def get(s: Session, campaign_id: int) -> Campaign:
-    row = s.get(Campaign, campaign_id)
-    if row is None:
-        raise NotFound("campaign", campaign_id)
-    return row
+    return get_or_raise(s, Campaign, campaign_id, "campaign")
 
 
 def variants_of(s: Session, campaign_id: int) -> list[CampaignVariant]:

@@ -43,6 +43,7 @@ from phonenumbers import timezone as phone_time_zones
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from gateway.db import get_or_raise
 from gateway.errors import GatewayError, InvalidInput, NotFound
 from gateway.models import (
     ConsentRecord,
@@ -325,10 +326,7 @@ def delete_contact(s: Session, contact_id: int) -> None:
 
 
 def get_contact(s: Session, contact_id: int) -> Contact:
-    contact = s.get(Contact, contact_id)
-    if contact is None:
-        raise NotFound("contact", contact_id)
-    return contact
+    return get_or_raise(s, Contact, contact_id, "contact")
 
 
 def find_contact(s: Session, number: str) -> Contact | None:
@@ -541,10 +539,7 @@ def create_list(s: Session, name: str, *, kind: Literal["list", "exclude"] = "li
 
 
 def get_list(s: Session, list_id: int) -> ContactList:
-    row = s.get(ContactList, list_id)
-    if row is None:
-        raise NotFound("list", list_id)
-    return row
+    return get_or_raise(s, ContactList, list_id, "list")
 
 
 def all_lists(s: Session) -> list[ContactList]:
@@ -778,10 +773,7 @@ def update_segment(s: Session, segment_id: int, *, now: datetime, name: str | No
 
 
 def get_segment(s: Session, segment_id: int) -> Segment:
-    row = s.get(Segment, segment_id)
-    if row is None:
-        raise NotFound("segment", segment_id)
-    return row
+    return get_or_raise(s, Segment, segment_id, "segment")
 
 
 def all_segments(s: Session) -> list[Segment]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -31,8 +31,11 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from drivers import ConfigError
+from gateway.errors import NotFound
 
-__all__ = ["create_engine_for", "migrate", "session", "transaction", "lock_for", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
+__all__ = ["create_engine_for", "migrate", "session", "transaction", "lock_for", "get_or_raise", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
@@ -98,6 +101,14 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(**{_WRITE: True})
         with conn.begin():
             yield conn
+
+
+def get_or_raise(s: Session, model: type[T], row_id: Any, what: str) -> T:
+    """The row of `model` with primary key `row_id`; NotFound (naming `what`) when there is none."""
+    row = s.get(model, row_id)
+    if row is None:
+        raise NotFound(what, row_id)
+    return row
 
 
 def lock_for(conn: Connection, name: str, number: int) -> None:

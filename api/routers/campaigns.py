@@ -18,7 +18,6 @@ from api.campaign_schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPatch,
-    PreviewOut,
     ReviewOut,
     ScheduleIn,
     TestSendIn,
@@ -122,11 +121,11 @@ def review_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) ->
     return ReviewOut(status=status, **asdict(result))
 
 
-@router.get("/v1/campaigns/{campaign_id}/preview/{contact_id}", response_model=PreviewOut, responses={404: {}, 422: {}})
-def preview_campaign(campaign_id: RowId, contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> PreviewOut:
+@router.get("/v1/campaigns/{campaign_id}/preview/{contact_id}", response_model=campaigns.Preview, responses={404: {}, 422: {}})
+def preview_campaign(campaign_id: RowId, contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> campaigns.Preview:
     with campaign_errors(), session(gateway.engine) as s:
         found = campaigns.preview(s, campaign_id, contact_id, public_url=gateway.settings.public_url)
-    return PreviewOut(**asdict(found))
+    return found
 
 
 @router.post("/v1/campaigns/{campaign_id}/test", status_code=202, response_model=TestSendOut, responses={404: {}, 422: {}})
