@@ -430,13 +430,13 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
                 sa.update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "scheduled").values(status="sending", updated_at=now)
             )
         queued += expand(engine, campaign_id, now=now, public_url=public_url, batch=options.expansion_batch)
-    with transaction(engine) as conn:
-        busy = sa.select(Message.id).where(Message.campaign_id == Campaign.id, Message.status.in_(("queued", "sending"))).exists()
-        conn.execute(
-            sa.update(Campaign)
-            .where(Campaign.status == "sending", Campaign.expanded_at.is_not(None), ~busy)
-            .values(status="done", finished_at=now, updated_at=now)
-        )
+    busy = sa.select(Message.id).where(Message.campaign_id == Campaign.id, Message.status.in_(("queued", "sending"))).exists()
+    finished = sa.and_(Campaign.status == "sending", Campaign.expanded_at.is_not(None), ~busy)
+    with engine.connect() as conn:  # read first: most rounds have nothing to finish, and take no write lock
+        any_finished = conn.execute(sa.select(Campaign.id).where(finished).limit(1)).first() is not None
+    if any_finished:
+        with transaction(engine) as conn:
+            conn.execute(sa.update(Campaign).where(finished).values(status="done", finished_at=now, updated_at=now))
     return queued
 
 

@@ -287,12 +287,15 @@ class Gateway:
         return fut.result(10)
 
     def wake(self) -> None:
-        """New work may be waiting: messages, or a campaign scheduled to start (any thread)."""
+        """New messages may be waiting (any thread)."""
         if self._loop is None:
             return
         for worker in self.workers.values():
             self._loop.call_soon_threadsafe(worker.wake)
-        if self._campaigns_due is not None:
+
+    def wake_campaigns(self) -> None:
+        """A campaign was scheduled: look for due ones now, not at the next poll (any thread)."""
+        if self._loop is not None and self._campaigns_due is not None:
             self._loop.call_soon_threadsafe(self._campaigns_due.set)
 
     # --- background ---------------------------------------------------------------------
