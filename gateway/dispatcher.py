@@ -361,9 +361,15 @@ class ModemWorker:
             self._probe_at = self.clock.monotonic() + self._reprobe_delay(self._send_faults)
             if isinstance(exc, ModemGone) or self.link.modem is None or self.link.modem.gone:
                 return
-            # Answering but broken (SIM gone, ME failure): close it so it is re-probed.
+            # Answering but broken (SIM gone, no network, ME failure): read its health once
+            # more so the modem list shows why (e.g. not registered), then close it so it is
+            # re-probed.
+            modem = self.link.modem
+            if isinstance(exc, (CmsError, CmeError)):  # it answers, so this costs no timeout
+                with contextlib.suppress(Exception):
+                    self.status.health = await modem.health()
             with contextlib.suppress(Exception):
-                await self.link.modem.close()
+                await modem.close()
 
     def _sent_ok(self) -> None:
         self._failed_sends = 0

@@ -185,3 +185,41 @@ def test_a_vague_error_on_a_first_try_frees_the_message_for_any_modem_at_once(si
     asyncio.run(run_until(workers[:1], store, timeout=30))
     assert store.messages[mid].status == "sent"
     assert store.retries == [(mid, False)]
+
+
+async def _ignore(modem_id, item) -> None:
+    pass
+
+
+def test_a_modem_put_out_of_rotation_for_lost_registration_shows_it(sim):
+    # Registration is lost after the last health poll (every 30 s here): the sends that fail
+    # with CMS 331 take it out of rotation, and the modem list must say why at once rather
+    # than keep showing the registration of the last poll.
+    store = MemStore()
+    worker = ModemWorker(
+        "sim1",
+        ModemLink(sim.endpoints["sim1"].tcp_url, ModemConfig(command_timeout=1.0, send_timeout=2.0),
+                  name="sim1", initial_backoff=5.0, max_backoff=5.0),
+        Pacer(600, 3, now=SystemClock().monotonic()), store, clock=SystemClock(), on_incoming=_ignore,
+        idle_poll=0.05, health_interval=30.0, storage_poll=30.0, reprobe_initial=30.0,
+    )
+
+    async def scenario():
+        task = asyncio.ensure_future(worker.run())
+        try:
+            while worker.status.health is None:
+                await asyncio.sleep(0.02)
+            assert worker.status.health.registration == "home"
+            sim.set_faults("sim1", no_registration=True)
+            for i in range(3):
+                store.add(f"+3161000001{i}", "no network")
+            worker.wake()
+            while worker.status.state != "faulty":
+                await asyncio.sleep(0.02)
+        finally:
+            await worker.stop()
+            await asyncio.wait([task], timeout=5)
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert worker.status.health is not None and worker.status.health.registration == "not_registered"
+    assert "331" in (worker.status.last_error or "")
