@@ -144,8 +144,9 @@ def test_send(campaign_id: RowId, body: TestSendIn, key: CurrentKey, gateway: Ga
 def schedule_campaign(campaign_id: RowId, body: ScheduleIn, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
     with campaign_errors():
         run_write(gateway, campaigns.schedule, campaign_id, kind=body.kind, at=body.at, local_at=body.local_at, now=gateway.clock.now())
+    answer = _read(gateway, campaign_id)  # as scheduled: the loop woken next may start it at once
     gateway.wake_campaigns()  # a campaign due now starts at once, not at the next poll
-    return _read(gateway, campaign_id)
+    return answer
 
 
 @router.post("/v1/campaigns/{campaign_id}/pause", response_model=CampaignOut, responses={404: {}, 409: {}})
