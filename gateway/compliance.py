@@ -16,9 +16,10 @@ the claim's own transaction, in this order:
      A message over the cap is suppressed (frequency_cap), not deferred: a promotion that
      arrives days late, after the cap frees up, is worth less than none, and a deferred
      message would keep re-testing the cap until its validity ran out.
-3. For marketing sent through the API (no campaign): the same send window and cap, with a
-   campaign's defaults (`DEFAULT_WINDOW`, `DEFAULT_CAP`), in the recipient's zone found at
-   submit (`message.time_zone`: the contact's, else the number's, else the account's).
+3. For marketing sent through the API (no campaign): the same send window and cap, those
+   new campaigns start with (`Rules`: `[campaigns]` in the settings, 10:00-20:00 and 4 in 7
+   days unless set), in the recipient's zone found at submit (`message.time_zone`: the
+   contact's, else the number's, else the account's).
    Transactional messages have neither.
 
 Keyword replies (the STOP confirmation, HELP) and parts of a message already partly sent
@@ -40,11 +41,23 @@ from gateway import consent
 from gateway.db import lock_for
 from gateway.models import Campaign, Message
 
-__all__ = ["Decision", "ALLOW", "check", "hold", "window_opening", "parse_clock", "PAUSE_HOLD"]
+__all__ = ["Decision", "ALLOW", "Rules", "DEFAULT_RULES", "check", "hold", "window_opening", "parse_clock", "PAUSE_HOLD"]
 
 PAUSE_HOLD = timedelta(hours=1)  # a paused campaign's message is looked at again after this
-DEFAULT_WINDOW = ("10:00", "20:00")  # a campaign's default send window, recipient local time
-DEFAULT_CAP = (4, 7)  # a campaign's default frequency cap: marketing messages per days
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The send window (recipient local time) and frequency cap of marketing without a
+    campaign; new campaigns start with them too."""
+
+    window_start: str = "10:00"
+    window_end: str = "20:00"
+    frequency_cap: int = 4  # marketing messages per number ...
+    frequency_days: int = 7  # ... in this many days; a cap of 0 is none
+
+
+DEFAULT_RULES = Rules()
 
 
 @dataclass(frozen=True)
@@ -64,8 +77,9 @@ class Decision:
 ALLOW = Decision("allow")
 
 
-def check(conn: Connection, row: Any, *, now: datetime) -> Decision:
-    """The decision for a due message; `row` has id, recipient, category, campaign_id."""
+def check(conn: Connection, row: Any, *, now: datetime, rules: Rules = DEFAULT_RULES) -> Decision:
+    """The decision for a due message; `row` has id, recipient, category, campaign_id.
+    `rules` hold for marketing that is not part of a campaign."""
     verdict = consent.may_send(conn, row.recipient, row.category)
     if not verdict.allowed:
         return Decision("suppress", verdict.reason, verdict.detail)
@@ -73,7 +87,10 @@ def check(conn: Connection, row: Any, *, now: datetime) -> Decision:
         if row.category != "marketing":
             return ALLOW
         zone = conn.execute(sa.select(Message.time_zone).where(Message.id == row.id)).scalar()
-        return _window_and_cap(conn, row, zone, *DEFAULT_WINDOW, *DEFAULT_CAP, siblings=None, now=now)
+        return _window_and_cap(
+            conn, row, zone, rules.window_start, rules.window_end, rules.frequency_cap, rules.frequency_days,
+            siblings=None, now=now,
+        )  # fmt: skip
     found = conn.execute(
         sa.select(
             Campaign.status, Campaign.window_start, Campaign.window_end,

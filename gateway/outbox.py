@@ -302,6 +302,7 @@ def claim(
     lease: timedelta = DEFAULT_LEASE,
     now: datetime,
     policy: RetryPolicy = DEFAULT_RETRY,
+    rules: compliance.Rules = compliance.DEFAULT_RULES,
 ) -> Claim | None:
     """Lease the oldest due message `modem_id` may send, or None when there is none.
 
@@ -326,7 +327,7 @@ def claim(
                 # a STOP that came in while the message waited stops it, and a campaign
                 # message due at night waits for morning. (Once parts went out, the rest
                 # follow.) gateway.compliance has the rules.
-                decision = compliance.check(conn, row, now=now)
+                decision = compliance.check(conn, row, now=now, rules=rules)
                 if decision.action != "allow":
                     compliance.hold(conn, message_id, decision, now=now)
                     if decision.action == "suppress":

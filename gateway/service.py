@@ -27,7 +27,7 @@ from sqlmodel import Session
 from drivers.at.link import ModemLink
 from drivers.at.modem import Incoming, ModemConfig
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
-from gateway import campaigns, consent, contacts, inbound, outbox, reports, webhooks
+from gateway import campaigns, compliance, consent, contacts, inbound, outbox, reports, webhooks
 from gateway.clock import Clock, SystemClock
 from gateway.db import create_engine_for, migrate, session
 from gateway.dispatcher import ModemWorker
@@ -72,6 +72,12 @@ def normalise_number(number: str, region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def marketing_rules(settings: Settings) -> compliance.Rules:
+    """The `[campaigns]` send window and frequency cap, for marketing without a campaign."""
+    c = settings.campaigns
+    return compliance.Rules(c.window_start, c.window_end, c.frequency_cap, c.frequency_days)
+
+
 class Writes:
     """Runs the gateway's database writes in worker threads; on SQLite, one at a time.
 
@@ -100,13 +106,17 @@ class Writes:
 class OutboxWorkStore:
     """The dispatcher's view of the outbox (database calls run in worker threads)."""
 
-    def __init__(self, engine: Engine, clock: Clock, writes: Writes | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Clock, writes: Writes | None = None,
+                 rules: compliance.Rules = compliance.DEFAULT_RULES) -> None:
         self.engine = engine
         self.clock = clock
         self.writes = writes or Writes(engine)
+        self.rules = rules  # send window and cap of marketing sent without a campaign
 
     async def claim(self, modem_id: str) -> outbox.Claim | None:
-        return await self.writes(outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now())
+        return await self.writes(
+            outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now(), rules=self.rules
+        )
 
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
         await self.writes(
@@ -158,7 +168,7 @@ class Gateway:
         self.timing = timing or Timing()
         self.engine = engine or create_engine_for(settings.database_url)
         self.writes = Writes(self.engine)
-        self.store = OutboxWorkStore(self.engine, self.clock, self.writes)
+        self.store = OutboxWorkStore(self.engine, self.clock, self.writes, marketing_rules(settings))
         self.workers: dict[str, ModemWorker] = {}
         self.simulated: SimulatedModems | None = None
         self._tasks: list[asyncio.Task[Any]] = []

@@ -54,12 +54,28 @@ class ModemSettings(BaseModel):
         return self.port.startswith("sim://")
 
 
+_CLOCK = r"^([01][0-9]|2[0-4]):[0-5][0-9]$"  # HH:MM, 00:00 to 24:00
+
+
 class CampaignSettings(BaseModel):
-    """`[campaigns]`: the monthly segment quota and how campaigns are expanded."""
+    """`[campaigns]`: the monthly segment quota, how campaigns are expanded, and the send
+    window and frequency cap that new campaigns start with and that marketing sent through
+    the API (`category` marketing) always keeps."""
 
     monthly_segment_quota: int = Field(default=0, ge=0)  # parts per calendar month (UTC); 0: no quota
     quota_warning: float = Field(default=0.6, gt=0, le=1)  # review warns from this share on
     expansion_batch: int = Field(default=2_000, ge=1, le=100_000)
+    window_start: str = Field(default="10:00", pattern=_CLOCK)  # recipient local time
+    window_end: str = Field(default="20:00", pattern=_CLOCK)  # 24:00: until midnight
+    frequency_cap: int = Field(default=4, ge=0, le=1000)  # marketing messages per number; 0: no cap
+    frequency_days: int = Field(default=7, ge=1, le=365)
+
+    @model_validator(mode="after")
+    def _window(self) -> CampaignSettings:
+        # A start after the end runs overnight; equal ends (or 00:00-24:00) mean no window.
+        if self.window_start >= "24:00" or self.window_end > "24:00":
+            raise ValueError(f"send window {self.window_start}-{self.window_end}: it starts at 00:00 to 23:59 and ends by 24:00")
+        return self
 
 
 class Settings(BaseSettings):

@@ -68,6 +68,10 @@ def _read(gateway: Gateway, campaign_id: int) -> CampaignOut:
 def create_campaign(body: CampaignIn, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
     """A draft. Review it, then schedule it."""
     data = body.model_dump()
+    defaults = gateway.settings.campaigns
+    for name in ("window_start", "window_end", "frequency_cap", "frequency_days"):
+        if data[name] is None:  # not given: the account's defaults
+            data[name] = getattr(defaults, name)
     with campaign_errors():
         row = run_write(gateway, campaigns.create, data, api_key_id=key.id, now=gateway.clock.now())
     return _read(gateway, row.id)  # type: ignore[arg-type]

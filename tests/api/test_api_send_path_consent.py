@@ -90,3 +90,33 @@ def test_marketing_through_the_api_waits_for_the_recipients_daytime_and_keeps_th
     fifth = _wait_final(api, api.send("one too many", to=fan, category="marketing")["id"])
     assert fifth["status"] == "suppressed" and "frequency_cap" in fifth["last_error"]
     assert receipt["category"] == "transactional"
+
+
+def test_the_account_sets_the_send_window_and_cap_of_api_marketing_and_new_campaigns(tmp_path) -> None:
+    from apitools import running_api, settings_for
+
+    from gateway.settings import CampaignSettings
+
+    rules = CampaignSettings(window_start="08:00", window_end="09:00", frequency_cap=1, frequency_days=30)
+    with running_api(settings_for(f"sqlite:///{tmp_path / 'modemgate.db'}", campaigns=rules)) as api:
+        fan = "+31612340001"
+        contact = api.post("/v1/contacts", json={"number": fan}).json()
+        assert api.post(f"/v1/contacts/{contact['id']}/consent", json={"kind": "opt_in", "source": "shop"}).status_code == 201
+        _at_local(api, 10)  # inside the default 10:00-20:00, after this account's 08:00-09:00
+        late = api.send("coupon", to=fan, category="marketing")
+        api.send("your receipt", to=fan)
+        wait_for(lambda: "your receipt" in _network_texts(api, fan), 15, "the receipt sent")
+        held = api.message(late["id"])
+        assert held["status"] == "queued" and "coupon" not in _network_texts(api, fan), held
+        api.clock.advance(hours=22)  # 08:00 next day
+        api.gateway.wake()
+        wait_for(lambda: "coupon" in _network_texts(api, fan), 15, "the coupon sent at 08:00")
+        second = _wait_final(api, api.send("another coupon", to=fan, category="marketing")["id"])
+        assert second["status"] == "suppressed" and "frequency_cap" in second["last_error"]  # one a month here
+
+        campaign = api.post("/v1/campaigns", json={"name": "Spring", "template": "Hi"}).json()
+        assert (campaign["window_start"], campaign["window_end"], campaign["frequency_cap"], campaign["frequency_days"]) == (
+            "08:00", "09:00", 1, 30)  # fmt: skip
+        own = api.post("/v1/campaigns", json={"name": "Own", "template": "Hi", "window_start": "12:00",
+                                              "window_end": "13:00", "frequency_cap": 2}).json()  # fmt: skip
+        assert (own["window_start"], own["window_end"], own["frequency_cap"], own["frequency_days"]) == ("12:00", "13:00", 2, 30)

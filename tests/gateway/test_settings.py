@@ -65,6 +65,9 @@ def test_plain_postgresql_url_gets_the_psycopg_driver(tmp_path):
         ('database_url = "mysql://x"\n', "database_url"),
         ("unknown_key = 1\n", "unknown_key"),
         ("port = [\n", "not valid TOML"),
+        ('[campaigns]\nwindow_start = "24:00"\n', "send window 24:00-20:00"),
+        ('[campaigns]\nwindow_end = "8pm"\n', "campaigns.window_end"),
+        ('[campaigns]\nfrequency_days = 0\n', "campaigns.frequency_days"),
     ],
 )
 def test_invalid_settings_are_one_clear_error_naming_the_key(tmp_path, toml, named):
