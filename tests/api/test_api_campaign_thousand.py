@@ -19,7 +19,7 @@ from campaigntools import Person, audience  # noqa: E402
 from gateway.models import Link, Message  # noqa: E402
 from gateway.settings import ModemSettings, Settings  # noqa: E402
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = pytest.mark.timeout(240)
 
 
 def zone_at(local_hour: int, now: datetime) -> str:
@@ -79,7 +79,7 @@ def test_thousand_contact_campaign_reaches_the_network_exactly(fast_api: Api) ->
     def report() -> dict:
         return api.get(f"/v1/campaigns/{campaign_id}/analytics").json()
 
-    wait_for(lambda: report()["sent"] == 800 and len(network()) >= 800, 90, "800 campaign messages on the network", every=0.5,
+    wait_for(lambda: report()["sent"] == 800 and len(network()) >= 800, 180, "800 campaign messages on the network", every=0.5,
              last=lambda: (len(network()), {k: v for k, v in report().items() if k not in ("series", "variants")}))
     final = report()
     assert (final["audience"], final["sent"], final["deferred"]) == (1000, 800, 100)
