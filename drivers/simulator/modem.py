@@ -1,7 +1,8 @@
 """AT interpreter of a simulated modem (3GPP TS 27.005 / 27.007, V.250 command syntax).
 
-It answers like a common USB modem (the defaults imitate a Huawei E173 stick): echo on
-until `ATE0`, `ERROR` for commands it does not know, `+CMS`/`+CME` errors per `AT+CMEE`,
+It answers like a common USB modem (the defaults imitate a Huawei E173 stick with clean
+output; `personalities.py` has other makers' models): echo on until `ATE0`, `ERROR` for
+commands it does not know, `+CMS`/`+CME` errors per `AT+CMEE`,
 PDU and text mode, SIM/ME message storage, `AT+CNMI` routing of new messages and status
 reports, and the faults in `faults.py`.
 
@@ -62,7 +63,8 @@ CNMI_BUFFER = 16
 
 @dataclass
 class ModemProfile:
-    """Identity and memory sizes of one simulated modem and its SIM."""
+    """Identity, memory sizes and vendor habits of one simulated modem and its SIM. The
+    defaults are a Huawei E173 with clean output; `personalities.py` names other presets."""
 
     manufacturer: str = "huawei"
     model: str = "E173"
@@ -81,11 +83,29 @@ class ModemProfile:
     mr_start: int = 0
     # Unsolicited lines after a restart (AT+CFUN=1,1); Huawei sticks announce SIM and service.
     boot_urcs: tuple[str, ...] = ("^SIMST:1", "^SRVST:2")
+    # ATI lines; empty means Huawei's layout, built from the fields above.
+    ati: tuple[str, ...] = ()
+    # Final result for a command the firmware does not know (Huawei: COMMAND NOT SUPPORT).
+    unsupported_final: str = "ERROR"
+    # Command names this model lacks ("+CMMS", "^CURC", "&V"): answered as unknown.
+    refuse: frozenset[str] = frozenset()
+    # Unsolicited lines sent in turn every `noise_interval` seconds while the line is idle
+    # (Huawei ^RSSI, ^DSFLOWRPT, ^MODE); 0 means none.
+    noise_urcs: tuple[str, ...] = ()
+    noise_interval: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.refuse = frozenset(name.upper() for name in self.refuse)
+        self.boot_urcs = tuple(self.boot_urcs)
+        self.ati = tuple(self.ati)
+        self.noise_urcs = tuple(self.noise_urcs)
+        if self.noise_interval < 0:
+            raise ValueError(f"noise_interval must be >= 0, not {self.noise_interval}")
 
 
 class _Err(Exception):
     def __init__(self, kind: str, code: int | None = None) -> None:
-        self.kind = kind  # "ERROR", "CMS" or "CME"
+        self.kind = kind  # "ERROR", "UNSUPPORTED" (unknown or refused command), "CMS" or "CME"
         self.code = code
 
 
@@ -155,7 +175,11 @@ class SimulatedModem:
         self._cnma_backlog: list[tuple[str, str]] = []
         self._cnmi_buffer: list[str] = []  # indications held while <mode> is 0
         self.commands_seen: deque[str] = deque(maxlen=1000)  # the latest command lines
+        self._noise_turn = 0
+        self._closed = False
         network.attach(self)
+        if self.profile.noise_urcs and self.profile.noise_interval > 0:
+            self._call_later(self.profile.noise_interval, self._noise)
 
     # --- wiring -------------------------------------------------------------------------
 
@@ -168,6 +192,10 @@ class SimulatedModem:
     def detach(self, write: Callable[[bytes], None]) -> None:
         if write in self._outputs:
             self._outputs.remove(write)
+
+    def close(self) -> None:
+        """Stop timers that repeat for the modem's lifetime (the noise URCs)."""
+        self._closed = True
 
     def set_faults(self, values: dict[str, Any]) -> None:
         was_down = self.faults.disconnect
@@ -320,8 +348,8 @@ class SimulatedModem:
             if form == "read" and rest or form == "test" and rest:
                 raise _Err("ERROR")
             handler = _EXTENDED.get(name)
-            if handler is None:
-                raise _Err("ERROR")
+            if handler is None or name in self.profile.refuse:
+                raise _Err("UNSUPPORTED")
             return handler(self, form, _args(rest) if form == "set" else [])
         return self._basic(upper)
 
@@ -334,6 +362,8 @@ class SimulatedModem:
         value = int(digits) if digits.isdigit() else 0
         if digits and not digits.isdigit() and not letter.startswith("S"):
             raise _Err("ERROR")
+        if letter.upper() in self.profile.refuse:
+            raise _Err("UNSUPPORTED")
         if letter == "E":
             self.s.echo = value == 1
         elif letter == "V":
@@ -344,6 +374,8 @@ class SimulatedModem:
             self.s = _Settings()
         elif letter == "I":
             p = self.profile
+            if p.ati:
+                return list(p.ati)
             return [
                 f"Manufacturer: {p.manufacturer}",
                 f"Model: {p.model}",
@@ -355,7 +387,7 @@ class SimulatedModem:
             if letter == "S" and "?" in cmd:
                 return ["013" if cmd.startswith("S3") else "000"]
         else:
-            raise _Err("ERROR")
+            raise _Err("UNSUPPORTED")
         return []
 
     # --- answers ------------------------------------------------------------------------
@@ -409,6 +441,8 @@ class SimulatedModem:
             final = f"+CMS ERROR: {err.code if self.s.cmee == 1 else describe_cms(err.code or 0)}"
         elif err.kind == "CME" and self.s.cmee:
             final = f"+CME ERROR: {err.code if self.s.cmee == 1 else describe_cme(err.code or 0)}"
+        elif err.kind == "UNSUPPORTED" and self.s.verbose:
+            final = self.profile.unsupported_final
         else:
             final = "ERROR" if self.s.verbose else "4"
         self._respond(self._format(info, final))
@@ -433,6 +467,18 @@ class SimulatedModem:
             self._out(f"\r\n{text}\r\n".encode("latin-1"))
         else:
             self._urc_queue.append(text)  # CNMI mode 2: held while a command runs
+
+    def _noise(self) -> None:
+        """One periodic unsolicited line, then the next tick. Only on an idle line: never
+        inside an answer, between `> ` and the PDU, or amid a half-typed command."""
+        if self._closed:
+            return
+        idle = self._mode == "command" and not self._line and not self._pending_input
+        if idle and not (self.faults.hang or self.faults.disconnect):
+            urcs = self.profile.noise_urcs
+            self._out(f"\r\n{urcs[self._noise_turn % len(urcs)]}\r\n".encode("latin-1"))
+            self._noise_turn += 1
+        self._call_later(self.profile.noise_interval, self._noise)
 
     def _flush_urcs(self) -> None:
         queued, self._urc_queue = self._urc_queue, []
@@ -1273,7 +1319,7 @@ def _clac(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
         return []
     if form != "exec":
         raise _Err("ERROR")
-    return ["AT" + name for name in _EXTENDED]
+    return ["AT" + name for name in _EXTENDED if name not in m.profile.refuse]
 
 
 def _cusd(m: SimulatedModem, form: str, args: list[str]) -> list[str]:

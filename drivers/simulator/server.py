@@ -26,22 +26,25 @@ from typing import IO, Any, TypeVar
 
 from drivers.simulator.modem import ModemProfile, SimulatedModem
 from drivers.simulator.network import Network
+from drivers.simulator.personalities import personality
 
 __all__ = ["Simulator", "SimulatorThread", "Endpoint", "default_profile"]
 
 T = TypeVar("T")
 
 
-def default_profile(index: int) -> ModemProfile:
-    """Identity of the i-th simulated modem (1-based): own number, IMEI and IMSI."""
+def default_profile(index: int, personality_name: str | None = None) -> ModemProfile:
+    """Identity of the i-th simulated modem (1-based): own number, IMEI and IMSI, on the
+    named personality (`personalities.py`) or the plain default profile."""
     body = f"35314204{index:06d}"
-    return ModemProfile(
+    profile = ModemProfile(
         imei=body + str(_luhn_digit(body)),
         imsi=f"20408{index:010d}",
         iccid=f"893108{index:013d}",
         number=f"+3161200{index:04d}",
         mr_start=0,
     )
+    return personality(personality_name, profile) if personality_name else profile
 
 
 def _luhn_digit(body: str) -> int:
@@ -286,6 +289,8 @@ class Simulator:
         return changed
 
     def close(self) -> None:
+        for modem in self.modems.values():
+            modem.close()
         for port in self._ptys.values():
             port.close()
             with contextlib.suppress(FileNotFoundError):

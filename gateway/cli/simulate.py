@@ -11,7 +11,8 @@ from typing import IO, Optional
 
 import typer
 
-from drivers.simulator.server import Simulator
+from drivers.simulator.personalities import PERSONALITIES
+from drivers.simulator.server import Simulator, default_profile
 
 
 def _host_port(value: str, option: str) -> tuple[str, int]:
@@ -29,16 +30,22 @@ def simulate(
     ),
     control: Optional[str] = typer.Option(None, "--control", help="HOST:PORT of the HTTP control API."),
     journal: Optional[str] = typer.Option(None, "--journal", help="Append every submitted part here (JSON lines)."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", help=f"Modem personality for every modem: {', '.join(PERSONALITIES)}."
+    ),
 ) -> None:
     """Run simulated modems that real AT clients (gammu, minicom, smstools) can open.
 
     Prints one line per modem: `<id> number=… pty=… tcp=…`.
     """
+    if profile is not None and profile not in PERSONALITIES:
+        typer.echo(f"error: unknown --profile {profile!r}; known: {', '.join(PERSONALITIES)}", err=True)
+        raise typer.Exit(2)
     tcp_addr = _host_port(tcp, "--tcp") if tcp else None
     control_addr = _host_port(control, "--control") if control else None
     if not pty and tcp_addr is None:
         pty = True
-    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal))
+    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal, profile))
 
 
 async def _run(
@@ -47,9 +54,11 @@ async def _run(
     tcp: tuple[str, int] | None,
     control: tuple[str, int] | None,
     journal_path: str | None,
+    profile: str | None = None,
 ) -> None:
     journal: IO[str] | None = open(journal_path, "a", encoding="utf-8") if journal_path else None
-    sim = Simulator(modems, journal=journal)
+    profiles = [default_profile(i, profile) for i in range(1, modems + 1)]
+    sim = Simulator(modems, journal=journal, profiles=profiles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

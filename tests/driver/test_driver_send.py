@@ -73,14 +73,11 @@ async def test_message_references_increase_and_wrap_from_255_to_0(
 
 
 async def test_multipart_without_cmms_support_still_sends_every_part(
-    modem: Modem, sim: SimulatorThread, monkeypatch: pytest.MonkeyPatch
+    make_sim: Callable, make_modem: Callable, transport: str
 ) -> None:
-    from drivers.simulator import modem as simulated
-
-    def no_cmms(m: object, form: str, args: list[str]) -> list[str]:
-        raise simulated._Err("ERROR")
-
-    monkeypatch.setitem(simulated._EXTENDED, "+CMMS", no_cmms)
+    sim = make_sim(profiles=[dataclasses.replace(default_profile(1), refuse={"+CMMS"})])
+    modem = await make_modem(url_of(sim, transport))
+    await modem.initialize()
     text = "x" * 200
     assert await send_text(modem, text) == [0, 1]
     assert await send_text(modem, text) == [2, 3]
