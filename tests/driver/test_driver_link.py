@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -52,16 +53,21 @@ async def links() -> Callable[..., Awaitable[ModemLink]]:
         await link.close()
 
 
-def occupy(device: str, tries: int = 64) -> list[int]:
-    """Open ptys until one of them is `device` (free again after a drop-out); keep them."""
-    fds: list[int] = []
-    for _ in range(tries):
-        master, slave = os.openpty()
-        fds += [master, slave]
-        if os.ttyname(slave) == device:
-            return fds
-    for fd in fds:
-        os.close(fd)
+def occupy(device: str, tries: int = 64, rounds: int = 100) -> list[int]:
+    """Open ptys until one of them is `device` (free again after a drop-out); keep them.
+
+    Other processes open ptys too (tests run in parallel): when one holds `device` for a
+    moment, give back what was opened and try again a little later."""
+    for _ in range(rounds):
+        fds: list[int] = []
+        for _ in range(tries):
+            master, slave = os.openpty()
+            fds += [master, slave]
+            if os.ttyname(slave) == device:
+                return fds
+        for fd in fds:
+            os.close(fd)
+        time.sleep(0.05)
     raise AssertionError(f"{device} did not come free")
 
 
