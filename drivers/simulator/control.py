@@ -1,6 +1,6 @@
 """HTTP control API of a running simulator: inject inbound SMS, set faults, read the network.
 
-    GET    /modems                        ids, numbers, ports, faults, storage use
+    GET    /modems                        ids, numbers, ports, faults, storage use, maker, noise sent
     POST   /inbound       {modem, sender, text, encoding?}   -> {"parts": n}
     POST   /inbound/pdu   {modem, pdu}                       a ready SMS-DELIVER
     POST   /faults        {modem, <fault>: value, ...}       see faults.Faults

@@ -193,6 +193,11 @@ class SimulatedModem:
         if write in self._outputs:
             self._outputs.remove(write)
 
+    @property
+    def noise_sent(self) -> int:
+        """How many periodic unsolicited lines (the profile's noise) went out."""
+        return self._noise_turn
+
     def close(self) -> None:
         """Stop timers that repeat for the modem's lifetime (the noise URCs)."""
         self._closed = True

@@ -323,6 +323,8 @@ class Simulator:
             entry = self.endpoints[modem_id].to_dict()
             entry["faults"] = modem.faults.as_dict()
             entry["storage"] = {name: st.used for name, st in modem.stores.items()}
+            entry["maker"] = {"manufacturer": modem.profile.manufacturer, "model": modem.profile.model}
+            entry["noise_sent"] = modem.noise_sent
             out.append(entry)
         return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import socket
 import sys
@@ -11,7 +12,7 @@ from typing import IO, Optional
 
 import typer
 
-from drivers.simulator.personalities import PERSONALITIES
+from drivers.simulator.personalities import PERSONALITIES, personality
 from drivers.simulator.server import Simulator, default_profile
 
 
@@ -33,6 +34,10 @@ def simulate(
     profile: Optional[str] = typer.Option(
         None, "--profile", help=f"Modem personality for every modem: {', '.join(PERSONALITIES)}."
     ),
+    noise_every: Optional[float] = typer.Option(
+        None, "--noise-every", min=0.01,
+        help="Seconds between the profile's periodic unsolicited lines (Huawei ^RSSI …), instead of its own.",
+    ),
 ) -> None:
     """Run simulated modems that real AT clients (gammu, minicom, smstools) can open.
 
@@ -41,11 +46,15 @@ def simulate(
     if profile is not None and profile not in PERSONALITIES:
         typer.echo(f"error: unknown --profile {profile!r}; known: {', '.join(PERSONALITIES)}", err=True)
         raise typer.Exit(2)
+    if noise_every is not None and not (profile and personality(profile).noise_urcs):
+        chatty = ", ".join(name for name in PERSONALITIES if personality(name).noise_urcs)
+        typer.echo(f"error: --noise-every needs a --profile that has periodic lines: {chatty}", err=True)
+        raise typer.Exit(2)
     tcp_addr = _host_port(tcp, "--tcp") if tcp else None
     control_addr = _host_port(control, "--control") if control else None
     if not pty and tcp_addr is None:
         pty = True
-    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal, profile))
+    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal, profile, noise_every))
 
 
 async def _run(
@@ -55,9 +64,12 @@ async def _run(
     control: tuple[str, int] | None,
     journal_path: str | None,
     profile: str | None = None,
+    noise_every: float | None = None,
 ) -> None:
     journal: IO[str] | None = open(journal_path, "a", encoding="utf-8") if journal_path else None
     profiles = [default_profile(i, profile) for i in range(1, modems + 1)]
+    if noise_every is not None:
+        profiles = [dataclasses.replace(p, noise_interval=noise_every) for p in profiles]
     sim = Simulator(modems, journal=journal, profiles=profiles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

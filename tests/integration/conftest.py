@@ -19,8 +19,8 @@ def simulator(tmp_path) -> Iterator[Callable[..., SimulatorProcess]]:
     """Start `modemgate simulate` processes; all are stopped after the test."""
     started: list[SimulatorProcess] = []
 
-    def start(modems: int, *, name: str = "sim") -> SimulatorProcess:
-        sim = SimulatorProcess(modems, tmp_path, name=name)
+    def start(modems: int, *, name: str = "sim", options: tuple[str, ...] = ()) -> SimulatorProcess:
+        sim = SimulatorProcess(modems, tmp_path, name=name, options=options)
         started.append(sim)
         return sim
 

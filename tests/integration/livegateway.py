@@ -69,7 +69,7 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.1, what: str = 
 class SimulatorProcess:
     """`modemgate simulate --modems N --tcp 127.0.0.1:0 --control … --journal …`."""
 
-    def __init__(self, modems: int, workdir: Path, *, name: str = "sim") -> None:
+    def __init__(self, modems: int, workdir: Path, *, name: str = "sim", options: Sequence[str] = ()) -> None:
         self.workdir = workdir
         self.journal_path = workdir / f"{name}-journal.jsonl"
         self.log_path = workdir / f"{name}.log"
@@ -80,7 +80,7 @@ class SimulatorProcess:
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [*MODEMGATE, "simulate", "--modems", str(modems), "--tcp", "127.0.0.1:0",
-             "--control", f"127.0.0.1:{self.control_port}", "--journal", str(self.journal_path)],
+             "--control", f"127.0.0.1:{self.control_port}", "--journal", str(self.journal_path), *options],
             stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=workdir, env=_ENV,
         )
         lines = _read_lines(self.proc, modems, timeout=20)
@@ -104,6 +104,17 @@ class SimulatorProcess:
 
     def clear_faults(self, modem: str) -> None:
         httpx.delete(f"{self.control}/faults/{modem}", timeout=10).raise_for_status()
+
+    def modems(self) -> list[dict[str, Any]]:
+        """The control API's view of each modem: ports, faults, storage, maker, noise sent."""
+        r = httpx.get(f"{self.control}/modems", timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def inbound(self, modem: str, sender: str, text: str) -> None:
+        """A message from `sender` arrives at `modem`."""
+        httpx.post(f"{self.control}/inbound", json={"modem": modem, "sender": sender, "text": text},
+                   timeout=10).raise_for_status()
 
     def journal(self) -> list[dict[str, Any]]:
         """Every part the network accepted, in order, with `t` (epoch seconds) added."""

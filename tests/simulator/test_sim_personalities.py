@@ -228,6 +228,21 @@ def test_simulate_rejects_an_unknown_profile_in_one_line() -> None:
     ]
 
 
+@pytest.mark.parametrize("profile", [[], ["--profile", "huawei-e3372"]], ids=["no-profile", "huawei"])
+def test_simulate_takes_a_noise_interval_only_for_a_profile_with_noise(profile: list[str]) -> None:
+    # Without a profile there is nothing to repeat; a bad number is refused by the option itself.
+    command = [*modemgate(), "simulate", *profile, "--noise-every", "0" if profile else "0.5"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    if not profile:
+        assert done.stderr.strip() == (
+            "error: --noise-every needs a --profile that has periodic lines: "
+            "huawei-e173, huawei-e3372, simcom-sim800, quectel-ec25"
+        )
+    else:
+        assert "--noise-every" in done.stderr
+
+
 @pytest.fixture
 def simulate_sim800() -> Iterator[str]:
     """`modemgate simulate --profile simcom-sim800 --pty`; yields the modem's pty."""
