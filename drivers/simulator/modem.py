@@ -93,6 +93,9 @@ class ModemProfile:
     # (Huawei ^RSSI, ^DSFLOWRPT, ^MODE); 0 means none.
     noise_urcs: tuple[str, ...] = ()
     noise_interval: float = 0.0
+    # AT+CNMI values accepted for <mode>,<mt>,<bm>,<ds>,<bfr>; AT+CNMI=? shows them. A
+    # SIM800 lacks <ds>=2 (status reports stored, +CDSI): only routed (+CDS) or none.
+    cnmi_choices: tuple[tuple[int, ...], ...] = ((0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 1, 2), (0, 1))
 
     def __post_init__(self) -> None:
         self.refuse = frozenset(name.upper() for name in self.refuse)
@@ -1054,14 +1057,21 @@ def _cpms(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     return ["+CPMS: " + ",".join(f"{m.stores[n].used},{m.stores[n].capacity}" for n in m.cpms)]
 
 
+def _choices(values: tuple[int, ...]) -> str:
+    """A test-command range as modems print it: (0-3) when contiguous, else (0,2)."""
+    if len(values) > 2 and list(values) == list(range(values[0], values[-1] + 1)):
+        return f"({values[0]}-{values[-1]})"
+    return "(" + ",".join(str(v) for v in values) + ")"
+
+
 def _cnmi(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
     if form == "read":
         return ["+CNMI: " + ",".join(str(v) for v in m.s.cnmi)]
     if form == "test":
-        return ["+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)"]
+        return ["+CNMI: " + ",".join(_choices(c) for c in m.profile.cnmi_choices)]
     if form != "set":
         raise _Err("ERROR")
-    allowed = [(0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 1, 2), (0, 1)]
+    allowed = m.profile.cnmi_choices
     values = list(m.s.cnmi)
     for i, raw in enumerate(args[:5]):
         if raw == "":

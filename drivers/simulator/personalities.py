@@ -55,6 +55,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
         ati=("SIM800 R14.18",),
         boot_urcs=("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"),
         refuse=_HUAWEI_ONLY,
+        cnmi_choices=((0, 1, 2, 3), (0, 1, 2, 3), (0, 2), (0, 1), (0, 1)),  # no stored reports
         # Network time after AT+CLTS=1.
         noise_urcs=('*PSUTTZ: 2026,3,14,15,9,26,"+4",0', "DST: 0"),
     ),

@@ -9,8 +9,8 @@ import pytest
 from drivertools import RECIPIENT, both_transports, incoming, next_incoming, nothing_more, stored, url_of
 
 from drivers.at.modem import Modem
-from drivers.simulator import modem as simulated
-from drivers.simulator.server import SimulatorThread
+from drivers.simulator.personalities import personality
+from drivers.simulator.server import SimulatorThread, default_profile
 from drivers.sms import SmsStatusReport, encode_submit
 
 pytestmark = pytest.mark.timeout(30)
@@ -19,17 +19,10 @@ OUTCOMES = [("delivered", "delivered"), ("temporary", "pending"), ("permanent", 
 
 
 @pytest.fixture
-def direct_reports(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A modem that refuses to store status reports (AT+CNMI <ds>=2), so the driver
-    settles for having them routed directly (+CDS)."""
-    original = simulated._EXTENDED["+CNMI"]
-
-    def cnmi(m: simulated.SimulatedModem, form: str, args: list[str]) -> list[str]:
-        if form == "set" and len(args) > 3 and args[3] == "2":
-            raise simulated._Err("CMS", 303)
-        return original(m, form, args)  # type: ignore[no-any-return]
-
-    monkeypatch.setitem(simulated._EXTENDED, "+CNMI", cnmi)
+def sim800(make_sim: Callable[..., SimulatorThread]) -> SimulatorThread:
+    """A SIMCom SIM800, which cannot store status reports (no AT+CNMI <ds>=2), so the
+    driver settles for having them routed directly (+CDS)."""
+    return make_sim(profiles=[personality("simcom-sim800", default_profile(1))])
 
 
 async def send(modem: Modem, text: str = "report me", *, report: bool = True) -> list[int]:
@@ -60,8 +53,10 @@ async def test_stored_report_arrives_with_its_reference_and_outcome(
 
 @pytest.mark.parametrize(("outcome", "category"), OUTCOMES)
 async def test_direct_report_arrives_with_its_reference_and_outcome(
-    direct_reports: None, make_modem: Callable, sim: SimulatorThread, outcome: str, category: str
+    make_modem: Callable, sim800: SimulatorThread, outcome: str, category: str
 ) -> None:
+    sim = sim800
+    assert sim.call(lambda: sim.sim.modem("sim1").profile.model) == "SIMCOM_SIM800"  # type: ignore[union-attr]
     modem = await make_modem(url_of(sim, "pty"))
     await modem.initialize()
     assert modem.routing == "2,1,0,1,0"
