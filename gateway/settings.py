@@ -12,6 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -47,11 +48,31 @@ class ModemSettings(BaseModel):
             raise ValueError("port is empty")
         if "://" in value and not value.startswith(_PORT_SCHEMES):
             raise ValueError(f"port {value!r}: use a device path or one of {', '.join(_PORT_SCHEMES)}")
+        if value.startswith("sim://"):
+            _simulated_profile(value)  # a bad ?profile= is an error at start, not later
         return value
 
     @property
     def simulated(self) -> bool:
         return self.port.startswith("sim://")
+
+    @property
+    def simulated_profile(self) -> str | None:
+        """`sim://name?profile=huawei-e3372`: the maker's habits the simulated modem has."""
+        return _simulated_profile(self.port) if self.simulated else None
+
+
+def _simulated_profile(port: str) -> str | None:
+    from drivers.simulator.personalities import PERSONALITIES  # only for sim:// ports
+
+    query = parse_qs(urlsplit(port).query)
+    unknown = set(query) - {"profile"}
+    if unknown:
+        raise ValueError(f"port {port!r}: sim:// takes only ?profile=, not {', '.join(sorted(unknown))}")
+    name = query.get("profile", [None])[-1]
+    if name is not None and name not in PERSONALITIES:
+        raise ValueError(f"port {port!r}: unknown profile {name!r}; known: {', '.join(PERSONALITIES)}")
+    return name
 
 
 _CLOCK = r"^([01][0-9]|2[0-4]):[0-5][0-9]$"  # HH:MM, 00:00 to 24:00

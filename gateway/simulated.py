@@ -7,7 +7,7 @@ real modems, so a fresh install exercises the real send path end to end.
 
 from __future__ import annotations
 
-from drivers.simulator.server import Simulator
+from drivers.simulator.server import Simulator, default_profile
 from gateway.settings import ModemSettings
 
 __all__ = ["SimulatedModems", "start_simulated_modems"]
@@ -30,7 +30,8 @@ async def start_simulated_modems(modems: list[ModemSettings]) -> SimulatedModems
     simulated = [m for m in modems if m.simulated]
     if not simulated:
         return None
-    sim = Simulator(len(simulated))
+    profiles = [default_profile(i, m.simulated_profile) for i, m in enumerate(simulated, 1)]
+    sim = Simulator(len(simulated), profiles=profiles)
     endpoints = await sim.expose(tcp=("127.0.0.1", 0))
     urls: dict[str, str] = {}
     ids: dict[str, str] = {}

@@ -181,3 +181,23 @@ def test_bad_faults_are_422(shared_api: Api, body: dict) -> None:
 def test_faults_for_an_unknown_modem_are_404(shared_api: Api) -> None:
     assert_error(shared_api.post("/v1/simulator/faults", json={"modem": "sim9", "hang": True}), 404, "not_found")
     assert_error(shared_api.post("/v1/simulator/faults", json={"hang": True}), 404, "not_found")
+
+
+def test_simulated_modems_of_other_makers_are_named_in_their_port(tmp_path) -> None:
+    from apitools import running_api
+
+    from gateway.settings import ModemSettings, Settings
+
+    modems = [
+        ModemSettings(id="stick", port="sim://stick?profile=huawei-e3372", sends_per_minute=600, burst=10, daily_cap=0),
+        ModemSettings(id="module", port="sim://module?profile=quectel-ec25", sends_per_minute=600, burst=10, daily_cap=0),
+    ]
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'modemgate.db'}", default_region="NL", modems=modems)
+    with running_api(settings) as api:
+        listed = api.modems()
+        assert {i: (m["identity"]["manufacturer"]) for i, m in listed.items()} == {"stick": "huawei", "module": "Quectel"}
+        for modem_id in ("stick", "module"):  # each one sends
+            api.patch(f"/v1/modems/{'module' if modem_id == 'stick' else 'stick'}", json={"enabled": False})
+            api.patch(f"/v1/modems/{modem_id}", json={"enabled": True})
+            sent = api.send(f"via {modem_id}", to="+31612345670")
+            assert api.wait_delivered(sent["id"])["parts"][0]["modem"] == modem_id

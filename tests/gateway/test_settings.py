@@ -66,6 +66,8 @@ def test_plain_postgresql_url_gets_the_psycopg_driver(tmp_path):
         ("unknown_key = 1\n", "unknown_key"),
         ("port = [\n", "not valid TOML"),
         ('[campaigns]\nwindow_start = "24:00"\n', "send window 24:00-20:00"),
+        ('[[modems]]\nid = "m1"\nport = "sim://m1?profile=nokia"\n', "unknown profile 'nokia'; known: huawei-e173"),
+        ('[[modems]]\nid = "m1"\nport = "sim://m1?speed=9"\n', "sim:// takes only ?profile="),
         ('[campaigns]\nwindow_end = "8pm"\n', "campaigns.window_end"),
         ('[campaigns]\nfrequency_days = 0\n', "campaigns.frequency_days"),
     ],
