@@ -230,14 +230,17 @@ class Outcome:
         return Counter((m["last_error"] or "?") for m in self.messages if m["status"] == "failed")
 
 
-def run_case(case: FaultCase, n: int = 9, *, timeout: float = 30.0, workdir: Path | None = None) -> Outcome:
-    """Run `case` with `n` messages; see the module docstring."""
+def run_case(case: FaultCase, n: int = 9, *, timeout: float = 30.0, workdir: Path | None = None,
+             port_query: str = "") -> Outcome:
+    """Run `case` with `n` messages; see the module docstring. `port_query` is added to
+    each `sim://` port: `?profile=huawei-e3372&noise_every=0.05` runs it on chatty modems."""
     with tempfile.TemporaryDirectory(prefix="faultmatrix-", dir=workdir) as tmp:
         settings = Settings(
             database_url=f"sqlite:///{Path(tmp) / 'modemgate.db'}",
             default_region="NL",
             modems=[
-                ModemSettings(id=m, port=f"sim://{m}", sends_per_minute=600, burst=10, daily_cap=0) for m in MODEMS
+                ModemSettings(id=m, port=f"sim://{m}{port_query}", sends_per_minute=600, burst=10, daily_cap=0)
+                for m in MODEMS
             ],
         )
         clock = FastForwardClock()

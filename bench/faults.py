@@ -1,6 +1,6 @@
 """Fault matrix: every simulated fault of `bench/faultmatrix.py`, with more traffic per case.
 
-    python bench/faults.py [--messages N] [--case ID ...] [--write]
+    python bench/faults.py [--messages N] [--case ID ...] [--profile NAME [--noise-every S]] [--write]
 
 For each case: the fault on one of three simulated modems, N mixed messages (a third each
 single GSM-7, multipart GSM-7, multipart UCS-2), and what every message and the faulty
@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,8 +37,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=60, help="messages per case")
     parser.add_argument("--case", action="append", default=[], help="run only this case (repeatable)")
+    parser.add_argument("--profile", help="simulated modems of this maker (modemgate simulate --profile)")
+    parser.add_argument("--noise-every", type=float, help="seconds between the profile's periodic lines")
     parser.add_argument("--write", action="store_true", help="update the Fault matrix section of BENCHMARKS.md")
     args = parser.parse_args()
+    query = urlencode({k: v for k, v in (("profile", args.profile), ("noise_every", args.noise_every)) if v is not None})
+    if args.write and query:
+        parser.error("--write records the plain modems' table; run other profiles without it")
     cases = [c for c in CASES if not args.case or c.id in args.case]
     if not cases:
         parser.error(f"no such case; have {', '.join(c.id for c in CASES)}")
@@ -46,7 +52,7 @@ def main() -> int:
     rows = []
     started = time.monotonic()
     for case in cases:
-        outcome = run_case(case, args.messages, timeout=CASE_TIMEOUT)
+        outcome = run_case(case, args.messages, timeout=CASE_TIMEOUT, port_query=f"?{query}" if query else "")
         problems = check(outcome)
         rows.append((case, outcome, problems))
         print(f"{case.id}: {dict(outcome.by_status())}, {len(problems)} problems, {outcome.seconds:.1f} s",
@@ -83,7 +89,10 @@ def section(rows: list[tuple[FaultCase, Outcome, list[str]]], messages: int, tot
         "report, or left `sent` under a temporary or missing report; none is left `queued` or `sending`; "
         "every delivered message reached the network whole exactly once; a modem fault shows the modem "
         "`faulty` in `GET /v1/modems`, and a fault that is not the modem's never does; the healthy "
-        "modems stay `ready`. `tests/reliability` asserts the same with 9 messages per case.",
+        "modems stay `ready`. `tests/reliability` asserts the same with 9 messages per case, and "
+        "again for the hang, garbage, disconnect and CMS 500 cases on Huawei E3372 profiles that send "
+        "`^RSSI` / `^HCSQ` / `^DSFLOWRPT` lines every 50 ms in between (`--profile huawei-e3372 "
+        "--noise-every 0.05` runs every case that way).",
         "",
         "| fault | delivered | failed (reason) | sent, no final report | stuck | "
         f"`{FAULTY}` state seen (last error) | retries | s | verdict |",

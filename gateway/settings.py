@@ -49,7 +49,7 @@ class ModemSettings(BaseModel):
         if "://" in value and not value.startswith(_PORT_SCHEMES):
             raise ValueError(f"port {value!r}: use a device path or one of {', '.join(_PORT_SCHEMES)}")
         if value.startswith("sim://"):
-            _simulated_profile(value)  # a bad ?profile= is an error at start, not later
+            _simulated_options(value)  # a bad ?profile= is an error at start, not later
         return value
 
     @property
@@ -57,22 +57,31 @@ class ModemSettings(BaseModel):
         return self.port.startswith("sim://")
 
     @property
-    def simulated_profile(self) -> str | None:
-        """`sim://name?profile=huawei-e3372`: the maker's habits the simulated modem has."""
-        return _simulated_profile(self.port) if self.simulated else None
+    def simulated_options(self) -> tuple[str | None, float | None]:
+        """`sim://name?profile=huawei-e3372&noise_every=0.05`: the maker's habits the
+        simulated modem has, and how often its periodic lines come (None: the profile's)."""
+        return _simulated_options(self.port) if self.simulated else (None, None)
 
 
-def _simulated_profile(port: str) -> str | None:
-    from drivers.simulator.personalities import PERSONALITIES  # only for sim:// ports
+def _simulated_options(port: str) -> tuple[str | None, float | None]:
+    from drivers.simulator.personalities import PERSONALITIES, personality  # only for sim:// ports
 
-    query = parse_qs(urlsplit(port).query)
-    unknown = set(query) - {"profile"}
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(port).query).items()}
+    unknown = set(query) - {"profile", "noise_every"}
     if unknown:
-        raise ValueError(f"port {port!r}: sim:// takes only ?profile=, not {', '.join(sorted(unknown))}")
-    name = query.get("profile", [None])[-1]
+        raise ValueError(f"port {port!r}: sim:// takes ?profile= and &noise_every=, not {', '.join(sorted(unknown))}")
+    name = query.get("profile")
     if name is not None and name not in PERSONALITIES:
         raise ValueError(f"port {port!r}: unknown profile {name!r}; known: {', '.join(PERSONALITIES)}")
-    return name
+    noise: float | None = None
+    if "noise_every" in query:
+        try:
+            noise = float(query["noise_every"])
+        except ValueError:
+            noise = 0.0
+        if not noise >= 0.01 or name is None or not personality(name).noise_urcs:
+            raise ValueError(f"port {port!r}: noise_every takes seconds (0.01 or more) and a profile with periodic lines")
+    return name, noise
 
 
 _CLOCK = r"^([01][0-9]|2[0-4]):[0-5][0-9]$"  # HH:MM, 00:00 to 24:00

@@ -30,3 +30,17 @@ def test_every_message_ends_right_under_the_fault(case: FaultCase, tmp_path: Pat
     outcome = run_case(case, MESSAGES, workdir=tmp_path)
     problems = check(outcome)
     assert not problems, f"{case.fault}: {dict(outcome.by_status())}\n" + "\n".join(problems)
+
+
+# The faults that meet the driver's reading of the line (a hang and its resync, garbage, a
+# port that vanishes, an error answer), again on Huawei sticks that send ^RSSI / ^HCSQ /
+# ^DSFLOWRPT lines every 50 ms in between.
+NOISY = "?profile=huawei-e3372&noise_every=0.05"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in ("hang", "garbage", "disconnect", "cms500-unknown-error")],
+                         ids=lambda c: c.id)  # fmt: skip
+def test_the_fault_ends_right_on_chatty_huawei_modems_too(case: FaultCase, tmp_path: Path) -> None:
+    outcome = run_case(case, MESSAGES, workdir=tmp_path, port_query=NOISY)
+    problems = check(outcome)
+    assert not problems, f"{case.fault} with noise: {dict(outcome.by_status())}\n" + "\n".join(problems)
