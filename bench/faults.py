@@ -42,8 +42,11 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="update the Fault matrix section of BENCHMARKS.md")
     args = parser.parse_args()
     query = urlencode({k: v for k, v in (("profile", args.profile), ("noise_every", args.noise_every)) if v is not None})
-    if args.write and query:
-        parser.error("--write records the plain modems' table; run other profiles without it")
+    if args.noise_every is not None and not args.profile:
+        parser.error("--noise-every needs --profile")
+    title = SECTION
+    if args.profile:  # its own section, beside the plain modems' one
+        title += f": {args.profile}" + (f", periodic lines every {args.noise_every:g} s" if args.noise_every else "")
     cases = [c for c in CASES if not args.case or c.id in args.case]
     if not cases:
         parser.error(f"no such case; have {', '.join(c.id for c in CASES)}")
@@ -59,41 +62,55 @@ def main() -> int:
               file=sys.stderr)
     total = time.monotonic() - started
 
-    command = "python bench/faults.py" + (f" --messages {args.messages}" if args.messages != 60 else "") + " --write"
-    text = section(rows, args.messages, total, command)
+    command = "python bench/faults.py" + (f" --messages {args.messages}" if args.messages != 60 else "")
+    if args.profile:
+        command += f" --profile {args.profile}" + (f" --noise-every {args.noise_every:g}" if args.noise_every else "")
+    variant = ""
+    if args.profile:
+        variant = f"`{args.profile}` simulated modems"
+        if args.noise_every:
+            variant += f" that send their periodic unsolicited lines every {args.noise_every:g} s, between answers"
+    text = section(rows, args.messages, total, command + " --write", title, variant)
     print(text)
     if args.write:
         if args.case:
             parser.error("--write needs the whole matrix (no --case)")
-        write_section(ROOT / "BENCHMARKS.md", text)
+        write_section(ROOT / "BENCHMARKS.md", text, title)
     return 0 if all(not p for _, _, p in rows) else 1
 
 
 # --- the table --------------------------------------------------------------------------
 
 
-def section(rows: list[tuple[FaultCase, Outcome, list[str]]], messages: int, total: float, command: str) -> str:
+def section(rows: list[tuple[FaultCase, Outcome, list[str]]], messages: int, total: float, command: str,
+            title: str = SECTION, variant: str = "") -> str:
     correct = sum(1 for _, _, p in rows if not p)
+    if title == SECTION:
+        intro = [
+            f"Every simulated fault, set on `{FAULTY}` of {len(MODEMS)} simulated modems before {messages} mixed "
+            "messages are submitted (a third each single GSM-7, multipart GSM-7, multipart UCS-2 with emoji). "
+            "The real app and gateway run in one process on a fresh SQLite file, driven through the HTTP API "
+            f"(`bench/faultmatrix.py`); the other modems are enabled once `{FAULTY}` has met the fault. "
+            "Retry backoff is skipped by moving the gateway's wall clock whenever nothing is in flight. "
+            "CMS errors come every send from the second on, so a multipart message is cut after its first part.",
+            "",
+            "A case is correct when every message ends delivered, or failed with the message's own permanent "
+            f"error, or — sent through `{FAULTY}` under a report fault — failed part by part by its failed "
+            "report, or left `sent` under a temporary or missing report; none is left `queued` or `sending`; "
+            "every delivered message reached the network whole exactly once; a modem fault shows the modem "
+            "`faulty` in `GET /v1/modems`, and a fault that is not the modem's never does; the healthy "
+            "modems stay `ready`. `tests/reliability` asserts the same with 9 messages per case, and "
+            "again for the hang, garbage, disconnect and CMS 500 cases on Huawei E3372 profiles that send "
+            "`^RSSI` / `^HCSQ` / `^DSFLOWRPT` lines every 50 ms in between (`--profile huawei-e3372 "
+            "--noise-every 0.05` runs every case that way).",
+            "",
+        ]
+    else:
+        intro = [f"The matrix of the section above, with the same traffic and the same checks, on {variant}.", ""]
     out = [
-        SECTION,
+        title,
         "",
-        f"Every simulated fault, set on `{FAULTY}` of {len(MODEMS)} simulated modems before {messages} mixed "
-        "messages are submitted (a third each single GSM-7, multipart GSM-7, multipart UCS-2 with emoji). "
-        "The real app and gateway run in one process on a fresh SQLite file, driven through the HTTP API "
-        f"(`bench/faultmatrix.py`); the other modems are enabled once `{FAULTY}` has met the fault. "
-        "Retry backoff is skipped by moving the gateway's wall clock whenever nothing is in flight. "
-        "CMS errors come every send from the second on, so a multipart message is cut after its first part.",
-        "",
-        "A case is correct when every message ends delivered, or failed with the message's own permanent "
-        f"error, or — sent through `{FAULTY}` under a report fault — failed part by part by its failed "
-        "report, or left `sent` under a temporary or missing report; none is left `queued` or `sending`; "
-        "every delivered message reached the network whole exactly once; a modem fault shows the modem "
-        "`faulty` in `GET /v1/modems`, and a fault that is not the modem's never does; the healthy "
-        "modems stay `ready`. `tests/reliability` asserts the same with 9 messages per case, and "
-        "again for the hang, garbage, disconnect and CMS 500 cases on Huawei E3372 profiles that send "
-        "`^RSSI` / `^HCSQ` / `^DSFLOWRPT` lines every 50 ms in between (`--profile huawei-e3372 "
-        "--noise-every 0.05` runs every case that way).",
-        "",
+        *intro,
         "| fault | delivered | failed (reason) | sent, no final report | stuck | "
         f"`{FAULTY}` state seen (last error) | retries | s | verdict |",
         "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | --- |",
@@ -164,10 +181,10 @@ def _distinct(problems: list[str]) -> list[str]:
     return out
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace the Fault matrix section of `path` (up to the next `## ` heading), or add it at the end."""
+def write_section(path: Path, text: str, title: str = SECTION) -> None:
+    """Replace the `title` section of `path` (up to the next `## ` heading), or add it at the end."""
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)
     if start is None:
         body = "".join(lines).rstrip("\n") + "\n\n" + text
     else:
