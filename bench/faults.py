@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from drivers.simulator.personalities import personality  # noqa: E402
 from bench.faultmatrix import CASES, FAULTY, MODEMS, FaultCase, Outcome, check, run_case  # noqa: E402
 
 SECTION = "## Fault matrix"
@@ -69,7 +70,8 @@ def main() -> int:
     if args.profile:
         variant = f"`{args.profile}` simulated modems"
         if args.noise_every:
-            variant += f" that send their periodic unsolicited lines every {args.noise_every:g} s, between answers"
+            where = "inside answers and between them" if personality(args.profile).noise_in_answers else "between answers"
+            variant += f" that send their periodic unsolicited lines every {args.noise_every:g} s, {where}"
     text = section(rows, args.messages, total, command + " --write", title, variant)
     print(text)
     if args.write:
@@ -101,7 +103,7 @@ def section(rows: list[tuple[FaultCase, Outcome, list[str]]], messages: int, tot
             "`faulty` in `GET /v1/modems`, and a fault that is not the modem's never does; the healthy "
             "modems stay `ready`. `tests/reliability` asserts the same with 9 messages per case, and "
             "again for the hang, garbage, disconnect and CMS 500 cases on Huawei E3372 profiles that send "
-            "`^RSSI` / `^HCSQ` / `^DSFLOWRPT` lines every 50 ms in between (`--profile huawei-e3372 "
+            "`^RSSI` / `^HCSQ` / `^DSFLOWRPT` lines every 50 ms, inside answers and between them (`--profile huawei-e3372 "
             "--noise-every 0.05` runs every case that way).",
             "",
         ]

@@ -93,6 +93,9 @@ class ModemProfile:
     # (Huawei ^RSSI, ^DSFLOWRPT, ^MODE); 0 means none.
     noise_urcs: tuple[str, ...] = ()
     noise_interval: float = 0.0
+    # Every other periodic line comes inside the next answer instead, right after the echo
+    # (or before +CMGS, after the PDU), as Huawei sticks' ^RSSI does.
+    noise_in_answers: bool = False
     # AT+CNMI values accepted for <mode>,<mt>,<bm>,<ds>,<bfr>; AT+CNMI=? shows them. A
     # SIM800 lacks <ds>=2 (status reports stored, +CDSI): only routed (+CDS) or none.
     cnmi_choices: tuple[tuple[int, ...], ...] = ((0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 1, 2), (0, 1))
@@ -178,7 +181,8 @@ class SimulatedModem:
         self._cnma_backlog: list[tuple[str, str]] = []
         self._cnmi_buffer: list[str] = []  # indications held while <mode> is 0
         self.commands_seen: deque[str] = deque(maxlen=1000)  # the latest command lines
-        self._noise_turn = 0
+        self._noise_turn = 0  # periodic lines sent (or carried into an answer)
+        self._noise_carry: str | None = None  # the line the next answer carries
         self._closed = False
         network.attach(self)
         if self.profile.noise_urcs and self.profile.noise_interval > 0:
@@ -411,7 +415,9 @@ class SimulatedModem:
             if self.faults.hang or self.faults.disconnect:
                 self._mode = "command"
                 return
-            self._out(garbage + data)
+            carried, self._noise_carry = self._noise_carry, None
+            noise = f"\r\n{carried}\r\n".encode("latin-1") if carried else b""
+            self._out(garbage + noise + data)
             self._mode = "command"
             self._flush_urcs()
             if self._pending_input:
@@ -477,14 +483,18 @@ class SimulatedModem:
             self._urc_queue.append(text)  # CNMI mode 2: held while a command runs
 
     def _noise(self) -> None:
-        """One periodic unsolicited line, then the next tick. Only on an idle line: never
-        inside an answer, between `> ` and the PDU, or amid a half-typed command."""
+        """One periodic unsolicited line, then the next tick. Sent on an idle line, never
+        between `> ` and the PDU or amid a half-typed command; with `noise_in_answers`,
+        every other one is carried at the start of the next answer instead."""
         if self._closed:
             return
         idle = self._mode == "command" and not self._line and not self._pending_input
         if idle and not (self.faults.hang or self.faults.disconnect):
-            urcs = self.profile.noise_urcs
-            self._out(f"\r\n{urcs[self._noise_turn % len(urcs)]}\r\n".encode("latin-1"))
+            text = self.profile.noise_urcs[self._noise_turn % len(self.profile.noise_urcs)]
+            if self.profile.noise_in_answers and self._noise_turn % 2 and self._noise_carry is None:
+                self._noise_carry = text
+            else:
+                self._out(f"\r\n{text}\r\n".encode("latin-1"))
             self._noise_turn += 1
         self._call_later(self.profile.noise_interval, self._noise)
 

@@ -38,6 +38,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
         unsupported_final="COMMAND NOT SUPPORT",
         noise_urcs=("^RSSI:20", _DSFLOWRPT, "^MODE:5,4", "^BOOT:20952418,0,0,0,75"),
         noise_interval=_HUAWEI_NOISE_INTERVAL,
+        noise_in_answers=True,
     ),
     # LTE stick with "stick" (not HiLink) firmware 21.x.
     "huawei-e3372": dict(
@@ -46,6 +47,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
         unsupported_final="COMMAND NOT SUPPORT",
         noise_urcs=("^RSSI:20", '^HCSQ:"LTE",50,43,150,25', _DSFLOWRPT),
         noise_interval=_HUAWEI_NOISE_INTERVAL,
+        noise_in_answers=True,
     ),
     # 2G module on a UART board; AT+CGMR carries its own "Revision:" label.
     "simcom-sim800": dict(

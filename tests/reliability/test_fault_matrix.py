@@ -34,7 +34,7 @@ def test_every_message_ends_right_under_the_fault(case: FaultCase, tmp_path: Pat
 
 # The faults that meet the driver's reading of the line (a hang and its resync, garbage, a
 # port that vanishes, an error answer), again on Huawei sticks that send ^RSSI / ^HCSQ /
-# ^DSFLOWRPT lines every 50 ms in between.
+# ^DSFLOWRPT lines every 50 ms, inside answers and between them.
 NOISY = "?profile=huawei-e3372&noise_every=0.05"
 
 

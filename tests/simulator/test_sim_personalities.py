@@ -282,3 +282,17 @@ def test_gammu_identifies_a_simcom_sim800(simulate_sim800: str, tmp_path: Path) 
     assert shown["Manufacturer"] == "SIMCOM_Ltd"
     assert "SIMCOM_SIM800" in shown["Model"]
     assert shown["Firmware"] == "Revision:1418B04SIM800L24"
+
+
+def test_huawei_noise_also_comes_inside_the_next_answer(make_line: Callable[..., Line]) -> None:
+    # After the echo and before the response lines, or after the PDU and before +CMGS: the
+    # driver must take it as unsolicited, not as part of the answer.
+    line = make_line(noise_in_answers=True, **NOISE)
+    assert line.advance(1.0) == b"\r\n^RSSI:20\r\n"  # idle line: at once
+    assert line.advance(1.0) == b""  # the next one waits for an answer
+    assert line.at("AT+CSQ") == b"\r\n^MODE:5,4\r\n\r\n+CSQ: 20,99\r\n\r\nOK\r\n"
+    assert line.advance(2.0) == b"\r\n^RSSI:20\r\n"
+    [part] = encode_submit(RECIPIENT, "hi")
+    assert line.at(f"AT+CMGS={part.tpdu_length}") == b"\r\n> "
+    assert line.send(part.pdu + "\x1a") == b"\r\n^MODE:5,4\r\n\r\n+CMGS: 0\r\n\r\nOK\r\n"
+    assert line.modem.noise_sent == 4
