@@ -32,22 +32,26 @@ _HUAWEI_NOISE_INTERVAL = 3.0
 # Huawei ^DSFLOWRPT: connection time, tx/rx rate, tx/rx bytes, QoS tx/rx rate, in hex.
 _DSFLOWRPT = "^DSFLOWRPT:0000003C,00000000,00000000,0000000000000000,0000000000000000,0003E800,0003E800"
 
+# What every Huawei stick does: its own final result for unknown commands, and chatty
+# periodic lines, some of them inside answers.
+_HUAWEI: dict[str, Any] = dict(
+    unsupported_final="COMMAND NOT SUPPORT",
+    noise_interval=_HUAWEI_NOISE_INTERVAL,
+    noise_in_answers=True,
+)
+
 _PRESETS: dict[str, dict[str, Any]] = {
     # The simulator's identity since the start: a 3G (WCDMA) stick.
     "huawei-e173": dict(
-        unsupported_final="COMMAND NOT SUPPORT",
+        _HUAWEI,
         noise_urcs=("^RSSI:20", _DSFLOWRPT, "^MODE:5,4", "^BOOT:20952418,0,0,0,75"),
-        noise_interval=_HUAWEI_NOISE_INTERVAL,
-        noise_in_answers=True,
     ),
     # LTE stick with "stick" (not HiLink) firmware 21.x.
     "huawei-e3372": dict(
+        _HUAWEI,
         model="E3372",
         revision="21.180.01.00.00",
-        unsupported_final="COMMAND NOT SUPPORT",
         noise_urcs=("^RSSI:20", '^HCSQ:"LTE",50,43,150,25', _DSFLOWRPT),
-        noise_interval=_HUAWEI_NOISE_INTERVAL,
-        noise_in_answers=True,
     ),
     # 2G module on a UART board; AT+CGMR carries its own "Revision:" label.
     "simcom-sim800": dict(
