@@ -7,8 +7,6 @@ real modems, so a fresh install exercises the real send path end to end.
 
 from __future__ import annotations
 
-import dataclasses
-
 from drivers.simulator.server import Simulator, default_profile
 from gateway.settings import ModemSettings
 
@@ -32,11 +30,7 @@ async def start_simulated_modems(modems: list[ModemSettings]) -> SimulatedModems
     simulated = [m for m in modems if m.simulated]
     if not simulated:
         return None
-    profiles = []
-    for i, m in enumerate(simulated, 1):
-        name, noise_every = m.simulated_options
-        profile = default_profile(i, name)
-        profiles.append(profile if noise_every is None else dataclasses.replace(profile, noise_interval=noise_every))
+    profiles = [default_profile(i, *m.simulated_options) for i, m in enumerate(simulated, 1)]
     sim = Simulator(len(simulated), profiles=profiles)
     endpoints = await sim.expose(tcp=("127.0.0.1", 0))
     urls: dict[str, str] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import errno
 import os
 import socket
@@ -33,9 +34,10 @@ __all__ = ["Simulator", "SimulatorThread", "Endpoint", "default_profile"]
 T = TypeVar("T")
 
 
-def default_profile(index: int, personality_name: str | None = None) -> ModemProfile:
+def default_profile(index: int, personality_name: str | None = None, noise_every: float | None = None) -> ModemProfile:
     """Identity of the i-th simulated modem (1-based): own number, IMEI and IMSI, on the
-    named personality (`personalities.py`) or the plain default profile."""
+    named personality (`personalities.py`) or the plain default profile; `noise_every`
+    replaces the seconds between its periodic lines."""
     body = f"35314204{index:06d}"
     profile = ModemProfile(
         imei=body + str(_luhn_digit(body)),
@@ -44,7 +46,9 @@ def default_profile(index: int, personality_name: str | None = None) -> ModemPro
         number=f"+3161200{index:04d}",
         mr_start=0,
     )
-    return personality(personality_name, profile) if personality_name else profile
+    if personality_name:
+        profile = personality(personality_name, profile)
+    return profile if noise_every is None else dataclasses.replace(profile, noise_interval=noise_every)
 
 
 def _luhn_digit(body: str) -> int:

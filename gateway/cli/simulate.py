@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import signal
 import socket
 import sys
@@ -67,9 +66,7 @@ async def _run(
     noise_every: float | None = None,
 ) -> None:
     journal: IO[str] | None = open(journal_path, "a", encoding="utf-8") if journal_path else None
-    profiles = [default_profile(i, profile) for i in range(1, modems + 1)]
-    if noise_every is not None:
-        profiles = [dataclasses.replace(p, noise_interval=noise_every) for p in profiles]
+    profiles = [default_profile(i, profile, noise_every) for i in range(1, modems + 1)]
     sim = Simulator(modems, journal=journal, profiles=profiles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
