@@ -13,9 +13,9 @@ from api.limits import BodyLimit
 from api.routers import health, inbox, messages, modems, reports, simulator, webhooks
 from api.routers import contacts, optouts
 from api.routers import campaigns, links
-from gateway.apikeys import VerifiedKeys
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.core.apikeys import VerifiedKeys
+from gateway.core.runtime import Gateway
+from gateway.core.settings import Settings
 
 __all__ = ["create_app"]
 

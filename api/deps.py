@@ -14,10 +14,10 @@ from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
-from gateway import apikeys
-from gateway.db import session
-from gateway.models import ApiKey
-from gateway.service import Gateway
+from gateway.core import apikeys
+from gateway.core.db import session
+from gateway.core.models import ApiKey
+from gateway.core.runtime import Gateway
 
 __all__ = ["GatewayDep", "CurrentKey", "get_gateway", "current_key"]
 

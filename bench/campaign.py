@@ -2,10 +2,10 @@
 
     python bench/campaign.py [--contacts N] [--batch N] [--markdown]
 
-Setup: a migrated SQLite file (gateway.db: WAL, synchronous=FULL) with N contacts on one
+Setup: a migrated SQLite file (gateway.core.db: WAL, synchronous=FULL) with N contacts on one
 list, and a campaign whose template has a token and a URL, with brand and footer.
 
-(a) expansion: `gateway.campaigns.expand` in a child process: stream the audience by
+(a) expansion: `gateway.campaigns.lifecycle.expand` in a child process: stream the audience by
     contact id, render each text, make its short link, encode its PDU, and insert messages,
     parts and links with one executemany per table per batch, committed per batch. Wall
     time, and the child's peak RSS (getrusage ru_maxrss).
@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from gateway import campaigns  # noqa: E402
-from gateway.db import create_engine_for, migrate, session  # noqa: E402
-from gateway.models import Campaign, Contact, ContactList, ListMembership  # noqa: E402
+from gateway.campaigns import lifecycle as campaigns
+from gateway.core.db import create_engine_for, migrate, session  # noqa: E402
+from gateway.core.models import Campaign, Contact, ContactList, ListMembership  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 TEMPLATE = "Hi {{first_name|there}}, our winter sale starts today: 20% off everything at https://shop.example/winter"

@@ -18,7 +18,7 @@ accepts, stamped on arrival) and `modemgate serve` on a SQLite file, through HTT
 (c) submit throughput: `--requests` POST /v1/messages (auth, validation, encoding, one
     transaction for the message and its parts, 202 with the stored message) against a
     bare FastAPI handler that inserts one row into a SQLite database set up the same way
-    (gateway.db: WAL, synchronous=FULL, BEGIN IMMEDIATE), served by uvicorn the same way,
+    (gateway.core.db: WAL, synchronous=FULL, BEGIN IMMEDIATE), served by uvicorn the same way,
     with the same httpx client and `--concurrency` requests in flight; alternating, best
     of 3 each. The gateway's modems are disabled meanwhile, so both measure the request
     path alone. Target >= 0.5x.
@@ -208,7 +208,7 @@ def serve_bare_app(port: int, database: str) -> None:
     import uvicorn
     from fastapi import FastAPI
 
-    from gateway.db import create_engine_for, transaction
+    from gateway.core.db import create_engine_for, transaction
 
     engine = create_engine_for(f"sqlite:///{database}")
     metadata = sa.MetaData()

@@ -37,12 +37,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from drivers.at.errors import CMS_ERRORS, Action
-from gateway import apikeys
-from gateway.clock import SystemClock
-from gateway.db import session
-from gateway.models import ApiKey, Message, Part
-from gateway.service import Gateway, Timing
-from gateway.settings import ModemSettings, Settings
+from gateway.core import apikeys
+from gateway.core.clock import SystemClock
+from gateway.core.db import session
+from gateway.core.models import ApiKey, Message, Part
+from gateway.core.runtime import Gateway, Timing
+from gateway.core.settings import ModemSettings, Settings
 
 __all__ = ["CASES", "FaultCase", "Outcome", "check", "mixed_traffic", "run_case", "FAULTY", "MODEMS"]
 

@@ -1,1 +1,2 @@
-"""Business layer: outbox, dispatcher, reports, inbound, consent, campaigns, CLI."""
+"""Business layer, in three sub-packages that depend downwards only:
+`campaigns` → `audience` → `core` (→ `drivers`)."""

@@ -19,8 +19,8 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from gateway.db import create_engine_for, migrate  # noqa: E402 (the path is set above)
-from gateway.models import metadata  # noqa: E402
+from gateway.core.db import create_engine_for, migrate  # noqa: E402 (the path is set above)
+from gateway.core.models import metadata  # noqa: E402
 from pgschema import throwaway_schema  # noqa: E402
 
 

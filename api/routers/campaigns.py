@@ -1,7 +1,7 @@
 """Campaigns: create, edit, review, preview, test send, schedule, pause, resume, cancel, analytics.
 
 Campaigns belong to the gateway (like the audience): every key sees them. Expansion into
-the outbox happens in the gateway's periodic step (`gateway.campaigns.run_due`).
+the outbox happens in the gateway's periodic step (`gateway.campaigns.lifecycle.run_due`).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from api.errors import ApiError
 from api.pagination import decode_cursor, page_of
 from api.routers.contacts import gateway_errors, run_write
 from api.schemas import Page
-from gateway import analytics, campaigns
-from gateway.campaigns import CampaignSettings, WrongState
-from gateway.db import session
-from gateway.models import Campaign
-from gateway.service import Gateway
+from gateway.campaigns import analytics, lifecycle as campaigns
+from gateway.campaigns.lifecycle import CampaignSettings, WrongState
+from gateway.core.db import session
+from gateway.core.models import Campaign
+from gateway.core.runtime import Gateway
 
 router = APIRouter(tags=["campaigns"])
 

@@ -40,13 +40,13 @@ from api.deps import CurrentKey, GatewayDep
 from api.errors import ApiError
 from api.pagination import decode_cursor, page_of
 from api.schemas import Page, PhoneNumber
-from gateway import consent, contacts, privacy
-from gateway.consent import ConsentSettings
-from gateway.contacts import AlreadyExists, ConsentProof
-from gateway.db import session
-from gateway.errors import InvalidInput, NotFound
-from gateway.models import ConsentRecord, Contact, ContactList, Segment
-from gateway.service import Gateway
+from gateway.audience import consent, contacts, privacy
+from gateway.audience.consent import ConsentSettings
+from gateway.audience.contacts import AlreadyExists, ConsentProof
+from gateway.core.db import session
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.models import ConsentRecord, Contact, ContactList, Segment
+from gateway.core.runtime import Gateway
 
 router = APIRouter(tags=["contacts"])
 

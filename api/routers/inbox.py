@@ -11,8 +11,8 @@ from sqlmodel import select
 from api.deps import CurrentKey, GatewayDep
 from api.pagination import decode_cursor, page_of
 from api.schemas import InboundOut, Page, Token
-from gateway.db import session
-from gateway.models import InboundMessage
+from gateway.core.db import session
+from gateway.core.models import InboundMessage
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 

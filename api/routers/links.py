@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from api.campaign_schemas import ConversionIn, ConversionOut
 from api.deps import CurrentKey, GatewayDep
 from api.routers.contacts import gateway_errors, run_write
-from gateway import links
+from gateway.campaigns import links
 
 router = APIRouter(tags=["links"])
 

@@ -15,11 +15,11 @@ from api.errors import ApiError
 from api.pagination import decode_cursor, page_of
 from api.schemas import MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
 from drivers import PduError
-from gateway import outbox
-from gateway.db import session
-from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
-from gateway.models import DeliveryReport, Message, Part
-from gateway.service import normalise_number
+from gateway.core import outbox
+from gateway.core.db import session
+from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
+from gateway.core.models import DeliveryReport, Message, Part
+from gateway.core.runtime import normalise_number
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 

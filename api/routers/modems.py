@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.deps import CurrentKey, GatewayDep
 from api.errors import ApiError
 from api.schemas import ModemOut, ModemPatch
-from gateway.dispatcher import ModemWorker
+from gateway.core.dispatcher import ModemWorker
 
 router = APIRouter(prefix="/v1/modems", tags=["modems"])
 

@@ -16,9 +16,9 @@ from api.errors import ApiError
 from api.pagination import decode_cursor, page_of
 from api.routers.contacts import gateway_errors, invalid_body, parse_json, read_body, run_write
 from api.schemas import Page, PhoneNumber
-from gateway import consent
-from gateway.db import session
-from gateway.models import Suppression
+from gateway.audience import consent
+from gateway.core.db import session
+from gateway.core.models import Suppression
 
 router = APIRouter(prefix="/v1/opt-outs", tags=["opt-outs"])
 

@@ -11,8 +11,8 @@ from sqlmodel import select
 from api.deps import CurrentKey, GatewayDep
 from api.pagination import decode_cursor, page_of
 from api.schemas import Page, ReportOut, Token
-from gateway.db import session
-from gateway.models import DeliveryReport, Message, Part
+from gateway.core.db import session
+from gateway.core.models import DeliveryReport, Message, Part
 
 router = APIRouter(prefix="/v1/delivery-reports", tags=["delivery reports"])
 

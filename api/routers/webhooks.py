@@ -11,10 +11,10 @@ from sqlmodel import select
 from api.deps import CurrentKey, GatewayDep
 from api.errors import ApiError
 from api.schemas import CallbackSecretOut, DeliveryOut, WebhookIn, WebhookOut
-from gateway import webhooks
-from gateway.db import session
-from gateway.errors import NotFound
-from gateway.models import Webhook, WebhookDelivery
+from gateway.core import webhooks
+from gateway.core.db import session
+from gateway.core.errors import NotFound
+from gateway.core.models import Webhook, WebhookDelivery
 
 router = APIRouter(tags=["webhooks"])
 

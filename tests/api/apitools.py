@@ -15,12 +15,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gateway import apikeys
-from gateway.clock import SystemClock
-from gateway.db import session
-from gateway.models import ApiKey
-from gateway.service import Gateway, Timing
-from gateway.settings import ModemSettings, Settings
+from gateway.core import apikeys
+from gateway.core.clock import SystemClock
+from gateway.core.db import session
+from gateway.core.models import ApiKey
+from gateway.core.runtime import Gateway, Timing
+from gateway.core.settings import ModemSettings, Settings
 
 
 # The gateway's loops, shortened: a test sees a send, a report or a health poll in

@@ -16,8 +16,8 @@ from apitools import Api, running_api, wait_for
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "campaigns"))
 from campaigntools import Person, audience  # noqa: E402
 
-from gateway.models import Link, Message  # noqa: E402
-from gateway.settings import ModemSettings, Settings  # noqa: E402
+from gateway.core.models import Link, Message  # noqa: E402
+from gateway.core.settings import ModemSettings, Settings  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -12,7 +12,7 @@ from apitools import Api, assert_error, wait_for
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "campaigns"))
 from campaigntools import Person, audience  # noqa: E402
 
-from gateway import campaigns  # noqa: E402
+from gateway.campaigns import lifecycle as campaigns
 
 ANNA, BOB, GONE = "+31610000071", "+31610000072", "+31610000073"
 

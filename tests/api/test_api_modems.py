@@ -186,7 +186,7 @@ def test_faults_for_an_unknown_modem_are_404(shared_api: Api) -> None:
 def test_simulated_modems_of_other_makers_are_named_in_their_port(tmp_path) -> None:
     from apitools import running_api
 
-    from gateway.settings import ModemSettings, Settings
+    from gateway.core.settings import ModemSettings, Settings
 
     modems = [
         ModemSettings(id="stick", port="sim://stick?profile=huawei-e3372", sends_per_minute=600, burst=10, daily_cap=0),

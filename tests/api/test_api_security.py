@@ -16,8 +16,8 @@ from apitools import Api, assert_error, error_fields, message_count
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from gateway.db import transaction
-from gateway.models import ApiKey
+from gateway.core.db import transaction
+from gateway.core.models import ApiKey
 
 _PATH_VALUES = {
     "message_id": "00000000-0000-0000-0000-000000000000",

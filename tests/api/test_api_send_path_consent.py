@@ -95,7 +95,7 @@ def test_marketing_through_the_api_waits_for_the_recipients_daytime_and_keeps_th
 def test_the_account_sets_the_send_window_and_cap_of_api_marketing_and_new_campaigns(tmp_path) -> None:
     from apitools import running_api, settings_for
 
-    from gateway.settings import CampaignSettings
+    from gateway.core.settings import CampaignSettings
 
     rules = CampaignSettings(window_start="08:00", window_end="09:00", frequency_cap=1, frequency_days=30)
     with running_api(settings_for(f"sqlite:///{tmp_path / 'modemgate.db'}", campaigns=rules)) as api:

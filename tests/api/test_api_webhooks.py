@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from apitools import Api, assert_error, error_fields, wait_for
 
-from gateway.signing import SIGNATURE_HEADER, verify
+from gateway.core.signing import SIGNATURE_HEADER, verify
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from gateway.db import session
+from gateway.core.db import session
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ import pytest
 from audiencetools import T0
 from sqlmodel import select
 
-from gateway import consent
-from gateway.consent import ConsentSettings, handle_inbound, may_send, record_consent
-from gateway.contacts import contact_data, create_contact
-from gateway.errors import InvalidInput, NotFound
-from gateway.models import ConsentRecord, Suppression, Webhook, WebhookDelivery
-from gateway.privacy import erase
+from gateway.audience import consent
+from gateway.audience.consent import ConsentSettings, handle_inbound, may_send, record_consent
+from gateway.audience.contacts import contact_data, create_contact
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.models import ConsentRecord, Suppression, Webhook, WebhookDelivery
+from gateway.audience.privacy import erase
 
 NUMBER = "+31612345678"
 SETTINGS = ConsentSettings()

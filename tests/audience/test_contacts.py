@@ -6,10 +6,10 @@ import pytest
 from audiencetools import T0
 from sqlmodel import select
 
-from gateway import contacts
-from gateway.contacts import AlreadyExists, ConsentProof, contact_data, import_contacts, read_csv, resolve_time_zone
-from gateway.errors import InvalidInput
-from gateway.models import ConsentRecord, Contact
+from gateway.audience import contacts
+from gateway.audience.contacts import AlreadyExists, ConsentProof, contact_data, import_contacts, read_csv, resolve_time_zone
+from gateway.core.errors import InvalidInput
+from gateway.core.models import ConsentRecord, Contact
 
 
 def _import(s, text, **options):

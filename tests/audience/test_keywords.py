@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.consent import ConsentSettings, classify
+from gateway.audience.consent import ConsentSettings, classify
 
 SETTINGS = ConsentSettings()
 STOP_WORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]

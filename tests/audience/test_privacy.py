@@ -8,11 +8,11 @@ import pytest
 from audiencetools import T0
 from sqlmodel import select
 
-from gateway.consent import ConsentSettings, handle_inbound, may_send, number_hash, record_consent
-from gateway.contacts import contact_data, create_contact, import_contacts
-from gateway.errors import InvalidInput, NotFound
-from gateway.models import ConsentRecord, Contact, DeliveryReport, InboundMessage, Message, Part, Suppression
-from gateway.privacy import erase, export, timeline
+from gateway.audience.consent import ConsentSettings, handle_inbound, may_send, number_hash, record_consent
+from gateway.audience.contacts import contact_data, create_contact, import_contacts
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.models import ConsentRecord, Contact, DeliveryReport, InboundMessage, Message, Part, Suppression
+from gateway.audience.privacy import erase, export, timeline
 
 NUMBER = "+31612345678"
 

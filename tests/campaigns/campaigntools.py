@@ -9,10 +9,12 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gateway import campaigns, outbox
-from gateway.consent import number_hash
-from gateway.db import session
-from gateway.models import ConsentRecord, Contact, ContactList, ListMembership, Message, Suppression
+from gateway.campaigns import lifecycle as campaigns
+
+from gateway.core import outbox
+from gateway.audience.consent import number_hash
+from gateway.core.db import session
+from gateway.core.models import ConsentRecord, Contact, ContactList, ListMembership, Message, Suppression
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)  # 13:00 in Amsterdam, 21:00 in Tokyo
 PUBLIC_URL = "https://go.example"

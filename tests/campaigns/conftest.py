@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from gateway.db import create_engine_for
+from gateway.core.db import create_engine_for
 
 
 @pytest.fixture

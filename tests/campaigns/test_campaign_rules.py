@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 from campaigntools import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
-from gateway import campaigns, links
-from gateway.compliance import window_opening
-from gateway.db import session
-from gateway.errors import InvalidInput, NotFound
-from gateway.models import Message
-from gateway.templates import compile_template, compose
+from gateway.campaigns import lifecycle as campaigns, links
+from gateway.campaigns.compliance import window_opening
+from gateway.core.db import session
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.models import Message
+from gateway.campaigns.templates import compile_template, compose
 
 
 def test_frequency_cap_holds_across_two_campaigns(engine) -> None:

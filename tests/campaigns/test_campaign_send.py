@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from campaigntools import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
-from gateway.models import Campaign, Link, Message, Part
+from gateway.core.models import Campaign, Link, Message, Part
 
 TOKYO_MORNING = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)  # 10:00 in Tokyo
 

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from gateway import apikeys
-from gateway.cli import app
-from gateway.db import create_engine_for
+from gateway.core import apikeys
+from cli import app
+from gateway.core.db import create_engine_for
 
 
 @pytest.fixture(autouse=True)

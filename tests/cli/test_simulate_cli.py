@@ -24,7 +24,7 @@ def modemgate() -> list[str]:
     script = Path(sys.executable).with_name("modemgate")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from gateway.cli import main; main()"]
+    return [sys.executable, "-c", "from cli import main; main()"]
 
 
 class Running:

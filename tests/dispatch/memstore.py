@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from drivers.sms import encode_submit
-from gateway.outbox import Claim, ClaimedPart
+from gateway.core.outbox import Claim, ClaimedPart
 
 
 @dataclass

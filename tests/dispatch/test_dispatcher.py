@@ -11,9 +11,9 @@ import pytest
 from drivers.at.link import ModemLink
 from drivers.at.modem import ModemConfig
 from drivers.simulator.server import SimulatorThread
-from gateway.clock import SystemClock
-from gateway.dispatcher import ModemWorker
-from gateway.pacing import Pacer
+from gateway.core.clock import SystemClock
+from gateway.core.dispatcher import ModemWorker
+from gateway.core.pacing import Pacer
 
 from memstore import MemStore
 

@@ -24,7 +24,7 @@ PROFILE = default_profile(1)
 
 def probe(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("modemgate")
-    command = [str(script)] if script.exists() else [sys.executable, "-c", "from gateway.cli import main; main()"]
+    command = [str(script)] if script.exists() else [sys.executable, "-c", "from cli import main; main()"]
     return subprocess.run(
         [*command, "modems", "probe", *args], capture_output=True, text=True, timeout=timeout
     )

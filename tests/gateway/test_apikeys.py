@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway import apikeys
-from gateway.apikeys import generate, hash_key, matches, parse_prefix
+from gateway.core import apikeys
+from gateway.core.apikeys import generate, hash_key, matches, parse_prefix
 
 
 def test_generated_key_is_not_its_stored_hash_and_verifies():

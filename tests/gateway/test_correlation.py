@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.correlation import Candidate, ReportKey, pick_part, same_number
+from gateway.core.correlation import Candidate, ReportKey, pick_part, same_number
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc)
 

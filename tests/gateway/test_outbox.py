@@ -13,11 +13,12 @@ from sqlalchemy.engine import Engine
 
 from drivers import PduError
 from drivers.sms import decode_pdu, encode_status_report
-from gateway import consent, outbox, reports
-from gateway.db import session
-from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
-from gateway.models import ApiKey, Message, Part, Webhook, WebhookDelivery
-from gateway.reports import store_report
+from gateway.audience import consent
+from gateway.core import outbox, reports
+from gateway.core.db import session
+from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
+from gateway.core.models import ApiKey, Message, Part, Webhook, WebhookDelivery
+from gateway.core.reports import store_report
 from storagetools import T0, FakeClock
 
 TO = "+31612345678"

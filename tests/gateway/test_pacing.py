@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.pacing import Pacer
+from gateway.core.pacing import Pacer
 
 DAY = date(2026, 11, 29)
 

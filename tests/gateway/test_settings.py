@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from drivers import ConfigError
-from gateway.settings import load_settings
+from gateway.core.settings import load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:

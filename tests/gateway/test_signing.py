@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from gateway.signing import sign, verify
+from gateway.core.signing import sign, verify
 
 BODY = b'{"event":"message.status","data":{"id":"m1","status":"delivered"}}'
 

@@ -17,8 +17,8 @@ from alembic.script import ScriptDirectory
 from setuptools import find_namespace_packages
 
 from drivers import ConfigError
-from gateway.db import MIGRATIONS, create_engine_for, migrate, session, transaction
-from gateway.models import ApiKey, Message, metadata
+from gateway.core.db import MIGRATIONS, create_engine_for, migrate, session, transaction
+from gateway.core.models import ApiKey, Message, metadata
 from pgschema import throwaway_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,7 +180,7 @@ def test_the_migrations_ship_inside_the_package():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     find = config["tool"]["setuptools"]["packages"]["find"]
     packages = find_namespace_packages(where=str(ROOT), include=find["include"])
-    assert {"gateway.migrations", "gateway.migrations.versions"} <= set(packages)
+    assert {"gateway.core.migrations", "gateway.core.migrations.versions"} <= set(packages)
     assert (MIGRATIONS / "env.py").is_file()
     revisions = [p for p in (MIGRATIONS / "versions").glob("*.py") if re.match(r"\d{4}_", p.name)]
     assert revisions, "no revision files"

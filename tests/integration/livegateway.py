@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 _SCRIPT = Path(sys.executable).with_name("modemgate")
-MODEMGATE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from gateway.cli import main; main()"]
+MODEMGATE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from cli import main; main()"]
 # Settings come from the files the tests write, not from whoever runs them.
 _ENV = {k: v for k, v in os.environ.items() if not k.startswith("MODEMGATE_")}
 _LINE = re.compile(r"^(?P<id>\S+) number=(?P<number>\S+) .*tcp=(?P<url>socket://\S+)")

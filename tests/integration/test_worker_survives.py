@@ -9,12 +9,12 @@ import sqlalchemy as sa
 
 from drivers.at.link import ModemLink
 from drivers.at.modem import ModemConfig
-from gateway.clock import SystemClock
-from gateway.db import create_engine_for, migrate, session
-from gateway import outbox
-from gateway.dispatcher import ModemWorker
-from gateway.pacing import Pacer
-from gateway.service import OutboxWorkStore
+from gateway.core.clock import SystemClock
+from gateway.core.db import create_engine_for, migrate, session
+from gateway.core import outbox
+from gateway.core.dispatcher import ModemWorker
+from gateway.core.pacing import Pacer
+from gateway.core.runtime import OutboxWorkStore
 
 pytestmark = pytest.mark.timeout(60)
 

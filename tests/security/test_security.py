@@ -37,10 +37,12 @@ from sectools import (
 )
 from typer.testing import CliRunner
 
-from gateway import apikeys, links
-from gateway.cli import app as cli
-from gateway.db import session
-from gateway.models import Link
+from gateway.core import apikeys
+
+from gateway.campaigns import links
+from cli import app as cli
+from gateway.core.db import session
+from gateway.core.models import Link
 
 # NUL (which PostgreSQL text cannot hold), a terminal escape, a C1 control (NEL); the
 # message's own fields are tried with more in tests/api/test_api_security.py.
@@ -228,7 +230,7 @@ def test_phone_numbers_and_texts_refuse_control_characters_sql_and_10_mb_with_th
 
 
 def verify_as_documented(secret: str, body: bytes, header: str | None, now: int) -> bool:
-    """A receiver written from the documentation alone (gateway/signing.py): the header is
+    """A receiver written from the documentation alone (gateway/core/signing.py): the header is
     `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`; refuse a `t` more than
     five minutes from our clock."""
     if not header:
@@ -244,7 +246,7 @@ def verify_as_documented(secret: str, body: bytes, header: str | None, now: int)
 def test_a_webhook_verifies_with_the_documented_header_and_secret_and_not_once_its_time_is_changed(
     fresh_api: Api,
 ) -> None:
-    from gateway.signing import verify
+    from gateway.core.signing import verify
 
     secret = "whsec_" + secrets.token_urlsafe(24)
     with receiving() as inbox:

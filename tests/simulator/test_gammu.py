@@ -92,7 +92,7 @@ class Session:
             port = probe.getsockname()[1]
         self.control = f"http://127.0.0.1:{port}"
         script = Path(sys.executable).with_name("modemgate")
-        command = [str(script)] if script.exists() else [sys.executable, "-c", "from gateway.cli import main; main()"]
+        command = [str(script)] if script.exists() else [sys.executable, "-c", "from cli import main; main()"]
         self.proc = subprocess.Popen(
             [*command, "simulate", "--modems", str(modems), "--pty",
              "--journal", str(self.journal), "--control", f"127.0.0.1:{port}"],

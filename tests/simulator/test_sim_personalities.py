@@ -216,7 +216,7 @@ def test_presets_answer_ati_as_their_models_do(make_line: Callable[..., Line]) -
 
 def modemgate() -> list[str]:
     script = Path(sys.executable).with_name("modemgate")
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from gateway.cli import main; main()"]
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from cli import main; main()"]
 
 
 def test_simulate_rejects_an_unknown_profile_in_one_line() -> None:

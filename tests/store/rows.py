@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.engine import Engine
 
-from gateway.db import session
-from gateway.models import Message, Part
+from gateway.core.db import session
+from gateway.core.models import Message, Part
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc)
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from drivers.sms import decode_pdu, encode_deliver
-from gateway.db import session
-from gateway.inbound import flag_incomplete, store_inbound, store_undecodable
-from gateway.models import InboundMessage, InboundPart
+from gateway.core.db import session
+from gateway.core.inbound import flag_incomplete, store_inbound, store_undecodable
+from gateway.core.models import InboundMessage, InboundPart
 
 from rows import T0
 

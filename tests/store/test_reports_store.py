@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from drivers.sms import decode_pdu, encode_status_report
-from gateway.db import session
-from gateway.models import DeliveryReport, Message, Part, Webhook, WebhookDelivery
-from gateway.reports import rematch, store_report
+from gateway.core.db import session
+from gateway.core.models import DeliveryReport, Message, Part, Webhook, WebhookDelivery
+from gateway.core.reports import rematch, store_report
 
 from rows import T0, sent_message
 

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from gateway import webhooks
-from gateway.db import session
-from gateway.models import Webhook, WebhookDelivery
-from gateway.signing import verify
+from gateway.core import webhooks
+from gateway.core.db import session
+from gateway.core.models import Webhook, WebhookDelivery
+from gateway.core.signing import verify
 
 from rows import T0
 

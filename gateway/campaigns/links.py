@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from gateway.errors import InvalidInput, NotFound
-from gateway.models import Campaign, Click, Conversion, Link, Message
-from gateway.templates import CODE_LENGTH
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.models import Campaign, Click, Conversion, Link, Message
+from gateway.campaigns.templates import CODE_LENGTH
 
 __all__ = ["new_code", "new_codes", "with_utm", "follow", "record_conversion", "is_code"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from gateway.models import Campaign, CampaignVariant, Click, ConsentRecord, Conversion, Message
+from gateway.core.models import Campaign, CampaignVariant, Click, ConsentRecord, Conversion, Message
 
 __all__ = ["campaign_report", "overall_report", "funnel"]
 

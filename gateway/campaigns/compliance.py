@@ -3,7 +3,7 @@
 Checked for every message when it is about to be claimed (not when it was queued), in
 the claim's own transaction, in this order:
 
-1. Consent (`gateway.consent.may_send`): an opted-out number gets nothing; marketing needs
+1. Consent (`gateway.audience.consent.may_send`): an opted-out number gets nothing; marketing needs
    an opt-in. -> suppress (opted_out, no_consent, consent_withdrawn)
 2. For campaign messages:
    - a cancelled campaign's message -> suppress (cancelled); a paused one's -> defer an hour
@@ -37,9 +37,9 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gateway import consent
-from gateway.db import lock_for
-from gateway.models import Campaign, Message
+from gateway.audience import consent
+from gateway.core.db import lock_for
+from gateway.core.models import Campaign, Message
 
 __all__ = ["Decision", "ALLOW", "Rules", "DEFAULT_RULES", "check", "hold", "window_opening", "parse_clock", "PAUSE_HOLD"]
 

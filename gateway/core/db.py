@@ -12,9 +12,9 @@ writers queue instead of one failing with "database is locked" on upgrade), plai
 PostgreSQL goes through psycopg 3 (`postgresql+psycopg://`). A schema other than
 `public` can be chosen in the URL: `...?options=-csearch_path%3Dmyschema`.
 
-Migrations are Alembic revisions in `gateway/migrations`, applied by `migrate()` at start;
+Migrations are Alembic revisions in `gateway/core/migrations`, applied by `migrate()` at start;
 no alembic.ini is needed. To write a new revision from a checkout:
-`alembic -c gateway/migrations/alembic.ini revision --autogenerate -m "..."`.
+`alembic -c gateway/core/migrations/alembic.ini revision --autogenerate -m "..."`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from drivers import ConfigError
-from gateway.errors import NotFound
+from gateway.core.errors import NotFound
 
 __all__ = ["create_engine_for", "migrate", "session", "transaction", "lock_for", "get_or_raise", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
 

@@ -1,12 +1,12 @@
-"""Alembic environment: run by gateway.db.migrate() with an open connection, or by the
-`alembic` command (`-c gateway/migrations/alembic.ini`) with a URL, to write revisions."""
+"""Alembic environment: run by gateway.core.db.migrate() with an open connection, or by the
+`alembic` command (`-c gateway/core/migrations/alembic.ini`) with a URL, to write revisions."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from gateway.db import create_engine_for
-from gateway.models import metadata
+from gateway.core.db import create_engine_for
+from gateway.core.models import metadata
 
 config = context.config
 

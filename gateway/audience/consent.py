@@ -13,7 +13,7 @@ carriers' codes of conduct:
   is sent nothing until they text START or the entry is removed on purpose.
 
 The suppression list is keyed by the sha256 of the E.164 number; the number itself is
-kept beside it until the contact is erased (`gateway.privacy.erase`), so an erased person
+kept beside it until the contact is erased (`gateway.audience.privacy.erase`), so an erased person
 who had opted out stays opted out. (A hash of a phone number is a pseudonym, not
 anonymous: the number space is small enough to search. It is kept for exactly this check.)
 
@@ -38,10 +38,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from gateway import webhooks
-from gateway.contacts import RowError, find_contact, normalise_number
-from gateway.errors import InvalidInput, NotFound
-from gateway.keywords import (  # re-exported: settings and keywords live in their own light module
+from gateway.core import webhooks
+from gateway.audience.contacts import RowError, find_contact, normalise_number
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.audience.keywords import (  # re-exported: settings and keywords live in their own light module
     ConsentSettings,
     Keyword,
     KeywordKind,
@@ -50,7 +50,7 @@ from gateway.keywords import (  # re-exported: settings and keywords live in the
     classify,
     normalise_keyword,
 )
-from gateway.models import CATEGORIES, ConsentKind, ConsentRecord, Suppression, SuppressionReason
+from gateway.core.models import CATEGORIES, ConsentKind, ConsentRecord, Suppression, SuppressionReason
 
 __all__ = [
     "KeywordSet",

@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
-from gateway.models import Message
+from gateway.core.models import Message
 
 __all__ = ["GatewayMetrics"]
 

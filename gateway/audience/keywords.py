@@ -1,6 +1,6 @@
 """Inbound keywords (STOP, START, HELP) and the consent settings: words, replies, time zone.
 
-Kept apart from `gateway.consent` (the ledger and the suppression list, on the database)
+Kept apart from `gateway.audience.consent` (the ledger and the suppression list, on the database)
 so that reading the settings stays light: every `modemgate` command reads them.
 Keywords are compared after `normalise_keyword`: letters and digits only, case-folded,
 accents removed.
@@ -87,7 +87,7 @@ class ConsentSettings(BaseModel):
     keywords: dict[str, KeywordSet] = Field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
     replies: dict[str, Replies] = Field(default_factory=lambda: dict(DEFAULT_REPLIES))
     fallback_language: str = "en"
-    # For contacts whose number does not say where they are (gateway.contacts).
+    # For contacts whose number does not say where they are (gateway.audience.contacts).
     default_time_zone: str = "UTC"
 
     _index: dict[str, tuple[KeywordKind, str, str]] = PrivateAttr(default_factory=dict)
@@ -105,7 +105,7 @@ class ConsentSettings(BaseModel):
     @field_validator("default_time_zone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        from gateway.contacts import check_time_zone  # phonenumbers and the database: only when set
+        from gateway.audience.contacts import check_time_zone  # phonenumbers and the database: only when set
 
         return check_time_zone(value, field="default_time_zone")
 

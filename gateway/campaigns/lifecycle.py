@@ -5,14 +5,14 @@
       └──── patch ──────┘                      └──────── pause ───────────┴▶ paused (resume)
     any state before done ──cancel──▶ cancelled
 
-Expansion turns the audience (lists + segments − exclude lists, `gateway.contacts.audience`)
-into one marketing message per contact, personalised (`gateway.templates`), with the
-recipient's own short links (`gateway.links`). It streams the audience by contact id in
+Expansion turns the audience (lists + segments − exclude lists, `gateway.audience.contacts.audience`)
+into one marketing message per contact, personalised (`gateway.campaigns.templates`), with the
+recipient's own short links (`gateway.campaigns.links`). It streams the audience by contact id in
 batches and inserts each batch with one executemany per table, committed per batch with the
 campaign's `expanded_through`; so memory stays flat for a million contacts, other writers
 get their turn between batches, and a stop halfway resumes where it was.
 
-Compliance is not decided here but when each message is claimed (`gateway.compliance`):
+Compliance is not decided here but when each message is claimed (`gateway.campaigns.compliance`):
 consent, the send window and the frequency cap. Expansion only sets each message's first
 due time: the schedule (in the recipient's zone for a local-time schedule) moved to the
 window's next opening when it falls outside, so the claim rarely has to defer.
@@ -37,13 +37,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from drivers.sms import choose_encoding, encode_submit
-from gateway import consent, contacts, links, outbox
-from gateway.compliance import parse_clock, window_opening
-from gateway.db import get_or_raise, transaction
-from gateway.errors import GatewayError, InvalidInput, NotFound
-from gateway.models import Campaign, CampaignVariant, Contact, Link, Message, Part
-from gateway.settings import CampaignSettings
-from gateway.templates import CODE_LENGTH, DEFAULT_FOOTER, Template, compile_template, compose, contact_values, estimate_text, short_link
+from gateway.audience import consent, contacts
+from gateway.campaigns import links
+from gateway.core import outbox
+from gateway.campaigns.compliance import parse_clock, window_opening
+from gateway.core.db import get_or_raise, transaction
+from gateway.core.errors import GatewayError, InvalidInput, NotFound
+from gateway.core.models import Campaign, CampaignVariant, Contact, Link, Message, Part
+from gateway.core.settings import CampaignSettings
+from gateway.campaigns.templates import CODE_LENGTH, DEFAULT_FOOTER, Template, compile_template, compose, contact_values, estimate_text, short_link
 
 __all__ = [
     "CampaignSettings",

@@ -8,7 +8,7 @@ real modems, so a fresh install exercises the real send path end to end.
 from __future__ import annotations
 
 from drivers.simulator.server import Simulator, default_profile
-from gateway.settings import ModemSettings
+from gateway.core.settings import ModemSettings
 
 __all__ = ["SimulatedModems", "start_simulated_modems"]
 

@@ -1,18 +1,18 @@
 """Storing delivery reports and applying them to the parts they belong to.
 
 Every report is stored, matched or not (`part_id` None). Matching is
-`gateway.correlation.pick_part` over the parts sent through the same modem with the same
+`gateway.core.correlation.pick_part` over the parts sent through the same modem with the same
 message reference around the report's time. A report can arrive before the `+CMGS`
 commit of its part (fast networks, slow disks); `rematch_in()` runs in the transaction
-that commits each MR (`gateway.outbox.record_sent`) and attaches such early reports. A
+that commits each MR (`gateway.core.outbox.record_sent`) and attaches such early reports. A
 message's status follows its parts (`settled_status`): delivered when every part of its
 current generation is, failed as soon as one part finally failed.
 
 Concurrency (PostgreSQL, READ COMMITTED): a report stored while its part's MR is being
 committed could miss the part, and the MR's `rematch_in` miss the report, each not yet
 seeing the other's uncommitted row. Both take a transaction-scoped lock on (modem, MR)
-first (`gateway.db.lock_for`), so one runs after the other has committed. Likewise a
-report applied while its message becomes `sent` (`gateway.outbox.finish`) could leave a
+first (`gateway.core.db.lock_for`), so one runs after the other has committed. Likewise a
+report applied while its message becomes `sent` (`gateway.core.outbox.finish`) could leave a
 fully delivered message `sent`; `_apply` locks the message row before reading its parts,
 and `finish` changes that row before it reads them, so the later of the two sees both.
 """
@@ -26,10 +26,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from drivers.sms.pdu import SmsStatusReport
-from gateway import webhooks
-from gateway.correlation import DEFAULT_WINDOW, Candidate, ReportKey, pick_part
-from gateway.db import lock_for, transaction
-from gateway.models import DeliveryReport, Message, Part
+from gateway.core import webhooks
+from gateway.core.correlation import DEFAULT_WINDOW, Candidate, ReportKey, pick_part
+from gateway.core.db import lock_for, transaction
+from gateway.core.models import DeliveryReport, Message, Part
 
 __all__ = ["store_report", "rematch", "rematch_in", "settled_status"]
 

@@ -44,7 +44,7 @@ against the WHERE clause once locked (PostgreSQL's EvalPlanQual) and dropped whe
 longer qualifies, so a message is never handed out twice.
 
 SQLite has a single writer. The claim's transaction starts with `BEGIN IMMEDIATE`
-(gateway.db.transaction), which takes the write lock before the SELECT: no other write
+(gateway.core.db.transaction), which takes the write lock before the SELECT: no other write
 can come between the choice and the UPDATE. Concurrent claimers queue on the lock (busy
 timeout) and each sees the previous one's committed result; the claim is three short
 statements, so the queue is brief. `FOR UPDATE` compiles to nothing there.
@@ -79,11 +79,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from drivers.sms import EncodingChoice, choose_encoding, encode_submit
-from gateway import compliance, webhooks
-from gateway.db import lock_for, transaction
-from gateway.reports import rematch_in, settled_status
-from gateway.errors import IdempotencyConflict, InvalidInput, NotFound
-from gateway.models import CATEGORIES, Category, Message, MessageStatus, Part, utcnow
+from gateway.campaigns import compliance
+from gateway.core import webhooks
+from gateway.core.db import lock_for, transaction
+from gateway.core.reports import rematch_in, settled_status
+from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
+from gateway.core.models import CATEGORIES, Category, Message, MessageStatus, Part, utcnow
 
 __all__ = [
     "Submission",
@@ -307,9 +308,9 @@ def claim(
     """Lease the oldest due message `modem_id` may send, or None when there is none.
 
     A message whose recipient may no longer get it (opted out; marketing without consent:
-    `gateway.consent.may_send`), or that a campaign's frequency cap stops, ends
+    `gateway.audience.consent.may_send`), or that a campaign's frequency cap stops, ends
     `suppressed` here instead; a campaign message outside its send window is deferred to
-    the window's next opening (`gateway.compliance`).
+    the window's next opening (`gateway.campaigns.compliance`).
 
     A message whose attempts are used up without an answer (its senders stopped or hung
     while sending it, each time) is failed here instead of handed out once more: a
@@ -326,7 +327,7 @@ def claim(
                 # Consent, send window and frequency cap are checked now, not at submit:
                 # a STOP that came in while the message waited stops it, and a campaign
                 # message due at night waits for morning. (Once parts went out, the rest
-                # follow.) gateway.compliance has the rules.
+                # follow.) gateway.campaigns.compliance has the rules.
                 decision = compliance.check(conn, row, now=now, rules=rules)
                 if decision.action != "allow":
                     compliance.hold(conn, message_id, decision, now=now)

@@ -45,8 +45,8 @@ from drivers.at.errors import Action, classify
 from drivers.at.link import ModemLink, backoff_delays
 from drivers.at.modem import Health, Incoming, Modem
 from drivers.sms import SubmitPart
-from gateway.clock import Clock
-from gateway.pacing import Pacer, PacingSnapshot
+from gateway.core.clock import Clock
+from gateway.core.pacing import Pacer, PacingSnapshot
 
 __all__ = [
     "ClaimedPart",
@@ -71,7 +71,7 @@ RESEND_WHOLE_AFTER = 3
 
 
 class ClaimedPart(Protocol):
-    """A part of a claimed message (gateway.outbox.ClaimedPart is one)."""
+    """A part of a claimed message (gateway.core.outbox.ClaimedPart is one)."""
 
     @property
     def part_id(self) -> int: ...
@@ -87,7 +87,7 @@ class ClaimedPart(Protocol):
 
 
 class ClaimedMessage(Protocol):
-    """A message leased to a worker (gateway.outbox.Claim is one)."""
+    """A message leased to a worker (gateway.core.outbox.Claim is one)."""
 
     @property
     def message_id(self) -> str: ...
@@ -101,7 +101,7 @@ class ClaimedMessage(Protocol):
 
 
 class WorkStore(Protocol):
-    """What a worker needs from the outbox (implemented over gateway.outbox)."""
+    """What a worker needs from the outbox (implemented over gateway.core.outbox)."""
 
     async def claim(self, modem_id: str) -> ClaimedMessage | None: ...
 

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from drivers import ConfigError
-from gateway.settings import load_settings
+from gateway.core.settings import load_settings
 
 # The database, HTTP client and server are imported inside the commands that use them,
 # so the other commands (pdu, probe, simulate) start without loading them.
@@ -52,9 +52,9 @@ def apikey_create(
     config: Optional[str] = typer.Option(None, "--config"),
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
-    from gateway import apikeys
-    from gateway.db import create_engine_for, migrate, session
-    from gateway.models import ApiKey
+    from gateway.core import apikeys
+    from gateway.core.db import create_engine_for, migrate, session
+    from gateway.core.models import ApiKey
 
     settings = _settings(config)
     engine = create_engine_for(settings.database_url)
@@ -72,8 +72,8 @@ def apikey_list(config: Optional[str] = typer.Option(None, "--config")) -> None:
     """List API keys: prefix, name, created, revoked (never the keys themselves)."""
     from sqlmodel import select
 
-    from gateway.db import create_engine_for, migrate, session
-    from gateway.models import ApiKey
+    from gateway.core.db import create_engine_for, migrate, session
+    from gateway.core.models import ApiKey
 
     engine = create_engine_for(_settings(config).database_url)
     migrate(engine)
@@ -91,9 +91,9 @@ def apikey_revoke(
     """Revoke an API key. A running gateway refuses it within 5 seconds."""
     from sqlmodel import select
 
-    from gateway import apikeys
-    from gateway.db import create_engine_for, migrate, session
-    from gateway.models import ApiKey, utcnow
+    from gateway.core import apikeys
+    from gateway.core.db import create_engine_for, migrate, session
+    from gateway.core.models import ApiKey, utcnow
 
     wanted = apikeys.parse_prefix(prefix) or prefix
     engine = create_engine_for(_settings(config).database_url)

@@ -43,9 +43,9 @@ from phonenumbers import timezone as phone_time_zones
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from gateway.db import get_or_raise
-from gateway.errors import GatewayError, InvalidInput, NotFound
-from gateway.models import (
+from gateway.core.db import get_or_raise
+from gateway.core.errors import GatewayError, InvalidInput, NotFound
+from gateway.core.models import (
     ConsentRecord,
     Contact,
     ContactList,
@@ -319,7 +319,7 @@ def update_contact(
 
 def delete_contact(s: Session, contact_id: int) -> None:
     """Remove a contact and its list memberships. Its consent ledger stays (as evidence,
-    by number); `gateway.privacy.erase` is the one that forgets a person."""
+    by number); `gateway.audience.privacy.erase` is the one that forgets a person."""
     contact = get_contact(s, contact_id)
     s.delete(contact)
     s.flush()

@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from drivers.sms.pdu import SmsDeliver
-from gateway import webhooks
-from gateway.db import transaction
-from gateway.models import InboundMessage, InboundPart
+from gateway.core import webhooks
+from gateway.core.db import transaction
+from gateway.core.models import InboundMessage, InboundPart
 
 __all__ = ["store_inbound", "flag_incomplete", "REASSEMBLY_TIMEOUT", "store_undecodable", "storable"]
 

@@ -8,7 +8,7 @@ Conventions:
 - Every timestamp is timezone-aware UTC (`UtcDateTime`): PostgreSQL stores `timestamptz`,
   SQLite the UTC wall time, and both give back aware datetimes. A naive datetime is refused.
 - Status words are closed sets (the `Literal` aliases below), checked by the database too.
-- Changes to these tables go through a new Alembic revision in `gateway/migrations`.
+- Changes to these tables go through a new Alembic revision in `gateway/core/migrations`.
 """
 
 from __future__ import annotations
@@ -387,7 +387,7 @@ class ListMembership(SQLModel, table=True):
 
 
 class Segment(SQLModel, table=True):
-    """A saved filter on contact fields (`gateway.contacts` reads `rules`), evaluated when used."""
+    """A saved filter on contact fields (`gateway.audience.contacts` reads `rules`), evaluated when used."""
 
     __tablename__: Any = "segment"
 

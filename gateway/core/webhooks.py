@@ -32,10 +32,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from gateway.db import session, transaction
-from gateway.errors import NotFound
-from gateway.models import ApiKey, Webhook, WebhookDelivery
-from gateway.signing import SIGNATURE_HEADER, sign
+from gateway.core.db import session, transaction
+from gateway.core.errors import NotFound
+from gateway.core.models import ApiKey, Webhook, WebhookDelivery
+from gateway.core.signing import SIGNATURE_HEADER, sign
 
 __all__ = [
     "EVENT_TYPES",

@@ -27,16 +27,18 @@ from sqlmodel import Session
 from drivers.at.link import ModemLink
 from drivers.at.modem import Incoming, ModemConfig
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
-from gateway import campaigns, compliance, consent, contacts, inbound, outbox, reports, webhooks
-from gateway.clock import Clock, SystemClock
-from gateway.db import create_engine_for, migrate, session
-from gateway.dispatcher import ModemWorker
-from gateway.errors import InvalidInput
-from gateway.metrics import GatewayMetrics
-from gateway.models import InboundMessage
-from gateway.pacing import Pacer
-from gateway.settings import ModemSettings, Settings
-from gateway.simulated import SimulatedModems, start_simulated_modems
+from gateway.campaigns import lifecycle as campaigns, compliance
+from gateway.audience import consent, contacts
+from gateway.core import inbound, outbox, reports, webhooks
+from gateway.core.clock import Clock, SystemClock
+from gateway.core.db import create_engine_for, migrate, session
+from gateway.core.dispatcher import ModemWorker
+from gateway.core.errors import InvalidInput
+from gateway.core.metrics import GatewayMetrics
+from gateway.core.models import InboundMessage
+from gateway.core.pacing import Pacer
+from gateway.core.settings import ModemSettings, Settings
+from gateway.core.simulated import SimulatedModems, start_simulated_modems
 
 __all__ = ["Gateway", "OutboxWorkStore", "Timing", "Writes", "normalise_number"]
 

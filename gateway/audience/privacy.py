@@ -22,10 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from gateway.consent import consent_history, number_hash, suppression_for
-from gateway.contacts import get_contact, list_ids_of
-from gateway.errors import InvalidInput
-from gateway.models import (
+from gateway.audience.consent import consent_history, number_hash, suppression_for
+from gateway.audience.contacts import get_contact, list_ids_of
+from gateway.core.errors import InvalidInput
+from gateway.core.models import (
     ConsentRecord,
     Contact,
     ContactList,

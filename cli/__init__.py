@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gateway.cli import modems, pdu, serve, simulate
+from cli import modems, pdu, serve, simulate
 
 app = typer.Typer(
     name="modemgate",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.sms import Estimate, PduError, estimate
-from gateway.errors import InvalidInput
+from gateway.core.errors import InvalidInput
 
 __all__ = [
     "Token",

@@ -1,0 +1,1 @@
+"""The people messages go to: contacts, lists, segments, imports, consent, keywords, privacy."""

@@ -1,0 +1,1 @@
+"""Marketing: campaign lifecycle, review, expansion, templates, links, compliance, analytics."""

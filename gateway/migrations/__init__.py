@@ -1,1 +1,0 @@
-"""Alembic environment and revisions for the gateway's tables (applied by gateway.db.migrate)."""
