@@ -158,6 +158,10 @@ class Modem:
         self._state = _State()
         self._incoming: asyncio.Queue[Incoming] = asyncio.Queue()
         self._handed: set[Location] = set()  # stored messages given out, not yet acknowledged
+        # Slots indicated again while still handed out: the modem may refill a slot the
+        # moment AT+CMGD frees it (a message the SMSC held while memory was full, or the
+        # next report), before our delete has returned. Read them again after the delete.
+        self._indicated_again: set[Location] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         channel.set_urc_handler(self._on_urc)
 
@@ -409,11 +413,15 @@ class Modem:
         await self._select(location.memory)
         await self._cmd(f"AT+CMGD={location.index}")
         self._handed.discard(location)
+        if location in self._indicated_again:
+            self._indicated_again.discard(location)
+            self._spawn(self._fetch(location))
 
     def forget(self, item: Incoming) -> None:
         """The caller could not store `item`: let the next storage poll hand it over again."""
         if item.location is not None:
             self._handed.discard(item.location)
+            self._indicated_again.discard(item.location)  # still the same message in it
 
     async def acknowledge(self, item: Incoming) -> None:
         """The caller has stored `item`: free its slot in the modem."""
@@ -455,6 +463,8 @@ class Modem:
 
     async def _fetch(self, location: Location) -> None:
         if location in self._handed:
+            # Never dropped: a STOP in a refilled slot must not wait for the storage poll.
+            self._indicated_again.add(location)
             return
         try:
             item = await self.read(location)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import pytest
-from drivertools import SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
+from drivertools import FAST, SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
 
-from drivers.at.modem import Location, Modem
+from drivers.at.modem import Location, Modem, open_modem
 from drivers.simulator import modem as simulated
 from drivers.simulator.server import SimulatorThread
-from drivers.sms import SmsDeliver
+from drivers.sms import SmsDeliver, encode_deliver
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -56,6 +57,42 @@ async def test_acknowledge_frees_the_slot_and_nothing_is_handed_over_twice(
     assert again.sms.text == "second" and again.location == item.location  # type: ignore[union-attr]
     assert await modem.poll_storage() == 0
     assert await nothing_more(modem) == []
+
+
+async def test_a_slot_refilled_while_its_delete_runs_is_read_at_once_not_at_the_next_poll() -> None:
+    # A modem may store the next message (one the SMSC held while memory was full, or a
+    # report) in the slot AT+CMGD just freed, and its +CMTI can reach us in the same read
+    # as the OK: the slot is then still ours. A scripted modem answers that way every time.
+    stamp = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+    slot = [encode_deliver(SENDER, "first", timestamp=stamp)[0], encode_deliver(SENDER, "STOP", timestamp=stamp)[0]]
+    reads = 0
+
+    async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal reads
+        writer.write(b'\r\n+CMTI: "SM",1\r\n')
+        while line := await reader.readuntil(b"\r"):
+            command = line.strip().decode()
+            if command == "AT+CMGR=1":
+                pdu = slot[min(reads, 1)]
+                reads += 1
+                writer.write(f"\r\n+CMGR: 0,,{len(pdu) // 2 - 8}\r\n{pdu}\r\n\r\nOK\r\n".encode())
+            elif command == "AT+CMGD=1":
+                writer.write(b'\r\nOK\r\n\r\n+CMTI: "SM",1\r\n')  # one write, one read
+            else:
+                writer.write(b"\r\nOK\r\n")
+
+    server = await asyncio.start_server(scripted, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    modem = await open_modem(f"socket://127.0.0.1:{port}", FAST)
+    try:
+        first = await next_incoming(modem)
+        assert first.sms.text == "first"  # type: ignore[union-attr]
+        await modem.acknowledge(first)
+        second = await next_incoming(modem)  # no storage poll in this test
+        assert second.sms.text == "STOP" and second.location == first.location  # type: ignore[union-attr]
+    finally:
+        await modem.close()
+        server.close()
 
 
 @both_transports
