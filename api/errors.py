@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from drivers import ModemgateError, PduError
+from gateway.core.errors import InvalidInput
 
 __all__ = ["ApiError", "install_error_handlers", "error_body", "document_errors", "ERROR_SCHEMA"]
 
@@ -84,6 +85,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(error_body("invalid_request", "body: not valid JSON: not UTF-8", fields=[problem]), 422)
         code = _CODES.get(exc.status_code, "error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
+        problem = {"field": exc.field, "message": str(exc)}
+        return JSONResponse(error_body(InvalidInput.code, str(exc), fields=[problem]), 422)
 
     @app.exception_handler(ModemgateError)
     async def domain_error(request: Request, exc: ModemgateError) -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -43,13 +42,13 @@ def _own(s, hook_id: int, key_id: int | None) -> Webhook:
 @router.post("/v1/webhooks", status_code=201, response_model=WebhookOut)
 def create_webhook(body: WebhookIn, key: CurrentKey, gateway: GatewayDep) -> WebhookOut:
     """The signing secret is returned once, here; store it with the receiver."""
-    secret = body.secret or "whsec_" + secrets.token_urlsafe(24)
-    hook = Webhook(api_key_id=key.id, url=str(body.url), secret=secret, events=webhooks.subscribed(body.events))
     with session(gateway.engine) as s:
-        s.add(hook)
+        hook = webhooks.register(
+            s, api_key_id=key.id, url=str(body.url), events=body.events, secret=body.secret,
+            policy=gateway.egress_policy(), now=gateway.clock.now(),
+        )  # fmt: skip
         s.commit()
-        s.refresh(hook)
-    return webhook_out(hook, secret=secret)
+    return webhook_out(hook, secret=hook.secret)
 
 
 @router.get("/v1/webhooks", response_model=list[WebhookOut])

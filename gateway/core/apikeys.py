@@ -3,7 +3,8 @@
 A key looks like `mg_<prefix>_<secret>`. The prefix (8 characters) is stored in clear to
 find the row; the whole key is stored as SHA-256 — keys are 192-bit random, so a fast
 hash is enough (a slow password hash protects guessable secrets, not random ones).
-Comparison is constant-time.
+Comparison is constant-time. Revoking a key also stops everything posted on its behalf
+(its webhooks and its messages' callbacks).
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
-__all__ = ["NewKey", "VerifiedKeys", "generate", "hash_key", "parse_prefix", "matches"]
+from sqlmodel import Session
+
+from gateway.core import webhooks
+from gateway.core.models import ApiKey
+
+__all__ = ["NewKey", "VerifiedKeys", "generate", "hash_key", "parse_prefix", "matches", "revoke"]
 
 K = TypeVar("K")
 
@@ -49,6 +56,17 @@ def parse_prefix(key: str) -> str | None:
 
 def matches(key: str, hashed: str) -> bool:
     return hmac.compare_digest(hash_key(key), hashed)
+
+
+def revoke(s: Session, key: ApiKey, *, now: datetime) -> int:
+    """Revoke `key` (caller's transaction): it opens the API no more, its webhooks are
+    disabled and nothing waiting for it is posted. Returns the deliveries dropped.
+    Revoking again changes nothing."""
+    if key.revoked_at is None:
+        key.revoked_at = now
+        s.add(key)
+    assert key.id is not None
+    return webhooks.disable_for_key(s, key.id, now=now)
 
 
 class VerifiedKeys(Generic[K]):

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
 import phonenumbers
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -29,7 +28,7 @@ from drivers.at.modem import Incoming, ModemConfig
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
 from gateway.campaigns import lifecycle as campaigns, compliance
 from gateway.audience import consent, contacts
-from gateway.core import inbound, outbox, reports, webhooks
+from gateway.core import courier, egress, inbound, outbox, reports
 from gateway.core.clock import Clock, SystemClock
 from gateway.core.db import create_engine_for, migrate, session
 from gateway.core.dispatcher import ModemWorker
@@ -263,6 +262,8 @@ class Gateway:
         modem = options.get("modem")
         if modem is not None and modem not in self.settings_modem_ids():
             raise InvalidInput("modem", f"no modem {modem!r}; have {', '.join(self.settings_modem_ids())}")
+        if options.get("callback_url") is not None:
+            egress.check_url(options["callback_url"], self.egress_policy(), field="callback_url")
         with session(self.engine) as s:
             if options.get("category") == "marketing":  # its send window is in the recipient's time
                 options["time_zone"] = self.recipient_time_zone(s, recipient)
@@ -279,6 +280,11 @@ class Gateway:
         if contact is not None:
             return contact.time_zone
         return contacts.resolve_time_zone(number, None, self.settings.consent.default_time_zone)[0]
+
+    def egress_policy(self) -> egress.EgressPolicy:
+        """Where webhooks and callbacks may go (`[webhooks]` allow_networks, allow_hosts)."""
+        hooks = self.settings.webhooks
+        return egress.EgressPolicy.of(hooks.allow_networks, hooks.allow_hosts)
 
     def settings_modem_ids(self) -> list[str]:
         return [m.id for m in self.settings.effective_modems()]
@@ -341,13 +347,7 @@ class Gateway:
             )
 
     async def _deliver_webhooks(self) -> None:
-        async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as client:
-            while True:
-                try:
-                    await webhooks.deliver_due(self.engine, client, now=self.clock.now())
-                except Exception:  # the database may be briefly unavailable; try again later
-                    log.exception("webhook delivery round failed")
-                await self.clock.sleep(self.timing.webhook_poll)
+        await courier.run(self.engine, self.clock, self.settings.webhooks, poll=self.timing.webhook_poll, run_db=self.writes)
 
     async def _run_campaigns(self) -> None:
         assert self._campaigns_due is not None

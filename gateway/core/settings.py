@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from drivers import ConfigError
 from gateway.audience.keywords import ConsentSettings
 
-__all__ = ["ModemSettings", "Settings", "load_settings", "DEFAULT_CONFIG_FILE"]
+__all__ = ["ModemSettings", "WebhookSettings", "Settings", "load_settings", "DEFAULT_CONFIG_FILE"]
 
 DEFAULT_CONFIG_FILE = "modemgate.toml"
 _PORT_SCHEMES = ("socket://", "rfc2217://", "sim://", "loop://")
@@ -108,6 +108,20 @@ class CampaignSettings(BaseModel):
         return self
 
 
+class WebhookSettings(BaseModel):
+    """`[webhooks]`: where webhooks and callbacks may be posted, and how patiently.
+
+    Private, loopback, link-local and other non-public targets are refused unless allowed
+    here: `allow_networks = ["10.20.0.0/16"]` (CIDRs) or `allow_hosts = ["hooks.lan"]`
+    (names, whatever they resolve to). See gateway.core.egress.
+    """
+
+    allow_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    allow_hosts: list[str] = Field(default_factory=list)
+    timeout: float = Field(default=15.0, gt=0, le=300)  # seconds per attempt, all included
+    per_endpoint: int = Field(default=4, ge=1, le=64)  # attempts at once to one receiving server
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MODEMGATE_",
@@ -128,6 +142,7 @@ class Settings(BaseSettings):
     # STOP/START/HELP words and replies, the account's time zone: [consent] in the file.
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -11,11 +11,17 @@ A message submitted with a `callback_url` also has its own `message.status` and
 `delivery_report` events posted there, through the same queue, signed the same way with
 its API key's callback secret (`callback_secret`, shown by `GET /v1/callback-secret`).
 
+Each attempt is posted by the courier (gateway.core.courier): per receiving server, a few
+at a time, each attempt cut at an overall time limit, behind a circuit breaker, and only to
+addresses the egress policy allows (gateway.core.egress). A revoked API key's webhooks and
+callbacks get nothing more.
+
 Headers of every request:
     Content-Type: application/json
     Modemgate-Event: <event type>
     Modemgate-Delivery: <delivery id>
     Modemgate-Signature: t=<unix>,v1=<HMAC-SHA256(secret, "<t>.<body>") in hex>
+                         (t is the time of this attempt: every attempt is signed anew)
 """
 
 from __future__ import annotations
@@ -23,26 +29,35 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from gateway.core import egress
 from gateway.core.db import session, transaction
-from gateway.core.errors import NotFound
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.hookpolicy import GIVE_UP_AFTER, backoff, next_attempt
 from gateway.core.models import ApiKey, Webhook, WebhookDelivery
-from gateway.core.signing import SIGNATURE_HEADER, sign
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "EVENT_TYPES",
+    "Due",
     "enqueue",
     "message_status",
     "callback_secret",
+    "register",
+    "disable_for_key",
     "deliver_due",
+    "lease_due",
+    "record",
     "replay",
     "backoff",
     "GIVE_UP_AFTER",
@@ -51,13 +66,53 @@ __all__ = [
 log = logging.getLogger("modemgate.webhooks")
 
 EVENT_TYPES = ("message.status", "message.inbound", "delivery_report", "optout", "optin")
-GIVE_UP_AFTER = timedelta(hours=24)
-_LEASE = timedelta(seconds=60)
+REVOKED = "key_revoked"  # last_error of deliveries dropped when their key was revoked
 
 
-def backoff(attempt: int) -> timedelta:
-    """Delay after failed attempt n: 10 s, 20 s, 40 s … capped at 1 hour."""
-    return timedelta(seconds=min(3600, 10 * 2 ** max(0, attempt - 1)))
+def register(
+    s: Session,
+    *,
+    api_key_id: int | None,
+    url: str,
+    events: Iterable[str],
+    secret: str | None,
+    policy: egress.EgressPolicy,
+    now: datetime,
+) -> Webhook:
+    """Add a webhook (caller's transaction); InvalidInput for a URL the gateway may not post
+    to (gateway.core.egress) or events it does not know."""
+    hook = Webhook(
+        api_key_id=api_key_id,
+        url=egress.check_url(url, policy, field="url"),
+        secret=secret or "whsec_" + secrets.token_urlsafe(24),
+        events=subscribed(events),
+        created_at=now,
+    )
+    s.add(hook)
+    s.flush()
+    return hook
+
+
+def disable_for_key(s: Session, api_key_id: int, *, now: datetime) -> int:
+    """A revoked key's webhooks stop, and nothing more is posted for it: its webhooks are
+    disabled and its waiting deliveries (webhooks' and callbacks') given up. Returns how
+    many deliveries were dropped."""
+    hook_ids = select(Webhook.id).where(Webhook.api_key_id == api_key_id)
+    s.exec(
+        sa.update(Webhook)
+        .where(Webhook.api_key_id == api_key_id, Webhook.enabled == True)  # noqa: E712
+        .values(enabled=False, disabled_at=now)
+    )
+    dropped = s.exec(
+        sa.update(WebhookDelivery)
+        .where(
+            sa.or_(WebhookDelivery.api_key_id == api_key_id, WebhookDelivery.webhook_id.in_(hook_ids)),
+            WebhookDelivery.delivered_at.is_(None),
+            WebhookDelivery.gave_up_at.is_(None),
+        )
+        .values(gave_up_at=now, last_error=REVOKED, lease_until=None)
+    )
+    return dropped.rowcount
 
 
 def enqueue(
@@ -76,17 +131,22 @@ def enqueue(
     `callback_url` (a message's own), the event is queued for that URL too, signed with
     the key's callback secret. Returns how many deliveries were queued.
     """
-    hooks = s.exec(select(Webhook).where(Webhook.enabled == True)).all()  # noqa: E712
+    hooks = s.exec(
+        select(Webhook)
+        .outerjoin(ApiKey, ApiKey.id == Webhook.api_key_id)
+        .where(Webhook.enabled == True, ApiKey.revoked_at.is_(None))  # noqa: E712
+    ).all()
     targets: list[dict[str, Any]] = []
     for hook in hooks:
         if event not in hook.events.split(","):
             continue
         if api_key_id is not None and hook.api_key_id is not None and hook.api_key_id != api_key_id:
             continue
-        targets.append({"webhook_id": hook.id})
+        targets.append({"webhook_id": hook.id, "endpoint": egress.endpoint_of(hook.url)})
     if callback_url is not None and api_key_id is not None:
-        callback_secret(s, api_key_id)  # made now, so delivery never waits on it
-        targets.append({"url": callback_url, "api_key_id": api_key_id})
+        key = _callback_key(s, api_key_id)  # its secret made now, so delivery never waits on it
+        if key.revoked_at is None:
+            targets.append({"url": callback_url, "api_key_id": api_key_id, "endpoint": egress.endpoint_of(callback_url)})
     for target in targets:
         delivery = WebhookDelivery(event=event, payload="", next_attempt_at=now, created_at=now, **target)
         s.add(delivery)
@@ -124,6 +184,12 @@ def message_status(s: Session, message: _MessageLike, *, now: datetime) -> int:
 
 def callback_secret(s: Session, api_key_id: int) -> str:
     """The secret that signs callbacks for `api_key_id`'s messages, made on first use."""
+    secret = _callback_key(s, api_key_id).callback_secret
+    assert secret is not None
+    return secret
+
+
+def _callback_key(s: Session, api_key_id: int) -> ApiKey:
     key = s.exec(select(ApiKey).where(ApiKey.id == api_key_id).with_for_update()).first()
     if key is None:
         raise NotFound("api key", api_key_id)
@@ -131,36 +197,16 @@ def callback_secret(s: Session, api_key_id: int) -> str:
         key.callback_secret = "cbs_" + secrets.token_urlsafe(32)
         s.add(key)
         s.flush()
-    return key.callback_secret
+    return key
 
 
 async def deliver_due(engine: Engine, client: httpx.AsyncClient, *, now: datetime, limit: int = 50) -> int:
-    """Post every delivery that is due (up to `limit`); returns how many succeeded."""
-    batch = _lease_due(engine, now=now, limit=limit)
-    ok = 0
-    for delivery_id, url, secret, event, payload in batch:
-        body = payload.encode("utf-8")
-        headers = {
-            "Content-Type": "application/json",
-            "Modemgate-Event": event,
-            "Modemgate-Delivery": str(delivery_id),
-            SIGNATURE_HEADER: sign(secret, body, int(now.timestamp())),
-        }
-        status: int | None = None
-        error: str | None = None
-        try:
-            response = await client.post(url, content=body, headers=headers)
-            status = response.status_code
-            if not 200 <= status < 300:
-                error = f"HTTP {status}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        _record(engine, delivery_id, now=now, status=status, error=error)
-        if error is None:
-            ok += 1
-        else:
-            log.info("webhook delivery %s to %s failed: %s", delivery_id, _redact(url), error)
-    return ok
+    """Post every delivery that is due at `now` (up to `limit`) through `client`, as one
+    round of the courier with the clock held at `now`; returns how many succeeded."""
+    from gateway.core.courier import Courier, HeldClock  # the courier builds on this module
+
+    courier = Courier(engine, client, HeldClock(now), total=limit)
+    return await courier.settle()
 
 
 def replay(engine: Engine, delivery_id: int, *, now: datetime) -> None:
@@ -184,64 +230,101 @@ def pending_count(engine: Engine) -> int:
         ).one()
 
 
-def _lease_due(engine: Engine, *, now: datetime, limit: int) -> list[tuple[int, str, str, str, str]]:
-    """Lease up to `limit` due deliveries: (id, url, secret, event, payload) each."""
+@dataclass(frozen=True)
+class Due:
+    """A leased delivery, with what posting it takes."""
+
+    id: int
+    endpoint: str
+    url: str
+    secret: str
+    event: str
+    payload: str
+    attempts: int
+    created_at: datetime
+
+
+def lease_due(
+    engine: Engine,
+    *,
+    now: datetime,
+    slots: Callable[[str], int],
+    skip: Collection[str] = (),
+    limit: int,
+    lease: timedelta,
+) -> list[Due]:
+    """Lease due deliveries for up to `limit` attempts that start now: at most `slots(endpoint)`
+    for each endpoint, none for the endpoints in `skip` (busy or paused), none for a disabled
+    webhook or a revoked key. The lease keeps other gateway processes off them meanwhile."""
+    if limit <= 0:
+        return []
+    owner = sa.func.coalesce(Webhook.api_key_id, WebhookDelivery.api_key_id)
+    endpoint = sa.func.coalesce(WebhookDelivery.endpoint, "")
     with transaction(engine) as conn:
         query = (
             sa.select(
                 WebhookDelivery.id,
+                endpoint,
                 sa.func.coalesce(Webhook.url, WebhookDelivery.url),
                 sa.func.coalesce(Webhook.secret, ApiKey.callback_secret),
                 WebhookDelivery.event,
                 WebhookDelivery.payload,
+                WebhookDelivery.attempts,
+                WebhookDelivery.created_at,
             )
             .outerjoin(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-            .outerjoin(ApiKey, ApiKey.id == WebhookDelivery.api_key_id)
+            .outerjoin(ApiKey, ApiKey.id == owner)
             .where(
                 WebhookDelivery.delivered_at.is_(None),
                 WebhookDelivery.gave_up_at.is_(None),
                 WebhookDelivery.next_attempt_at <= now,
                 sa.or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now),
                 sa.or_(Webhook.enabled == True, WebhookDelivery.webhook_id.is_(None)),  # noqa: E712
+                ApiKey.revoked_at.is_(None),
             )
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-            .limit(limit)
+            # Busy endpoints are left out in the query, so a slow one's backlog cannot fill it.
+            .limit(max(limit * 4, 100))
         )
+        if skip:
+            query = query.where(endpoint.not_in(list(skip)))
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
-        rows = [tuple(r) for r in conn.execute(query)]
-        if rows:
+        chosen: list[Due] = []
+        taken: dict[str, int] = {}
+        for row in conn.execute(query):
+            ep = row[1]
+            if taken.get(ep, 0) >= slots(ep):
+                continue
+            taken[ep] = taken.get(ep, 0) + 1
+            created = row[7] if row[7].tzinfo is not None else row[7].replace(tzinfo=now.tzinfo)
+            chosen.append(Due(row[0], ep, row[2], row[3], row[4], row[5], row[6], created))
+            if len(chosen) >= limit:
+                break
+        if chosen:
             conn.execute(
                 sa.update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_([r[0] for r in rows]))
-                .values(lease_until=now + _LEASE)
+                .where(WebhookDelivery.id.in_([d.id for d in chosen]))
+                .values(lease_until=now + lease)
             )
-    return rows  # type: ignore[return-value]
+    return chosen
 
 
-def _record(engine: Engine, delivery_id: int, *, now: datetime, status: int | None, error: str | None) -> None:
+def record(engine: Engine, due: Due, *, attempted_at: datetime, status: int | None, error: str | None) -> None:
+    """The outcome of one attempt; a failed one is due again after its backoff, counted from
+    this attempt (hookpolicy.next_attempt), or given up."""
     with transaction(engine) as conn:
-        row = conn.execute(
-            sa.select(WebhookDelivery.attempts, WebhookDelivery.created_at).where(WebhookDelivery.id == delivery_id)
-        ).one()
-        attempts = row.attempts + 1
+        attempts = conn.execute(sa.select(WebhookDelivery.attempts).where(WebhookDelivery.id == due.id)).scalar_one() + 1
         values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error, "lease_until": None}
         if error is None:
-            values["delivered_at"] = now
+            values["delivered_at"] = attempted_at
         else:
-            retry_at = now + backoff(attempts)
-            created = row.created_at
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=now.tzinfo)
-            if retry_at - created > GIVE_UP_AFTER:
-                values["gave_up_at"] = now
+            retry_at = next_attempt(due.id, attempts, attempted_at, due.created_at)
+            if retry_at is None:
+                values["gave_up_at"] = attempted_at
+                retry_at = attempted_at + backoff(attempts)
             values["next_attempt_at"] = retry_at
-        conn.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(**values))
-
-
-def _redact(url: str) -> str:
-    """A URL for logs: query strings often carry tokens."""
-    return url.split("?", 1)[0]
+        conn.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id == due.id).values(**values))
 
 
 def subscribed(events: Iterable[str]) -> str:
@@ -249,5 +332,5 @@ def subscribed(events: Iterable[str]) -> str:
     chosen = [e.strip() for e in events if e.strip()]
     unknown = [e for e in chosen if e not in EVENT_TYPES]
     if unknown or not chosen:
-        raise ValueError(f"events must be some of {', '.join(EVENT_TYPES)}; got {', '.join(unknown) or 'none'}")
+        raise InvalidInput("events", f"must be some of {', '.join(EVENT_TYPES)}; got {', '.join(unknown) or 'none'}")
     return ",".join(dict.fromkeys(chosen))

@@ -20,7 +20,7 @@ from gateway.core.clock import SystemClock
 from gateway.core.db import session
 from gateway.core.models import ApiKey
 from gateway.core.runtime import Gateway, Timing
-from gateway.core.settings import ModemSettings, Settings
+from gateway.core.settings import ModemSettings, Settings, WebhookSettings
 
 
 # The gateway's loops, shortened: a test sees a send, a report or a health poll in
@@ -121,6 +121,8 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         ModemSettings(id=f"sim{i}", port=f"sim://sim{i}", sends_per_minute=600, burst=10, daily_cap=0)
         for i in (1, 2)
     ]
+    # The tests' webhook receivers listen on loopback, which the gateway posts to only when allowed.
+    overrides.setdefault("webhooks", WebhookSettings(allow_networks=["127.0.0.1/32"]))
     return Settings(database_url=database_url, default_region="NL", modems=modems, **overrides)
 
 

@@ -146,7 +146,7 @@ def test_a_receiver_that_fails_is_retried_later(api: Api, receiver: Receiver) ->
         10,
         "a failed delivery",
     )
-    assert rows[0]["delivered_at"] is None and rows[0]["last_error"] == "HTTP 503"
+    assert rows[0]["delivered_at"] is None and rows[0]["last_error"] == "http_status"
     receiver.status = 200
     api.clock.advance(minutes=5)  # past the first backoff
     wait_for(

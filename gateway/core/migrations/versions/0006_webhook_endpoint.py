@@ -1,0 +1,62 @@
+"""Webhook deliveries name their receiving server (`webhook_delivery.endpoint`), for
+per-endpoint concurrency and circuit breaking; errors already recorded become the coarse
+reasons the API now shows (no library messages, which told open ports from closed ones).
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+_PORTS = {"http": 80, "https": 443}
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("webhook_delivery") as batch:
+        batch.add_column(sa.Column("endpoint", sa.String(), nullable=True))
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.text(
+            "SELECT d.id, COALESCE(w.url, d.url) FROM webhook_delivery d LEFT JOIN webhook w ON w.id = d.webhook_id"
+        )
+    ).all()
+    for delivery_id, url in rows:
+        conn.execute(
+            sa.text("UPDATE webhook_delivery SET endpoint = :e WHERE id = :i"), {"e": _endpoint(url or ""), "i": delivery_id}
+        )
+    conn.execute(sa.text("UPDATE webhook_delivery SET last_error = 'http_status' WHERE last_error LIKE 'HTTP %'"))
+    conn.execute(
+        sa.text(
+            "UPDATE webhook_delivery SET last_error = CASE WHEN last_error LIKE '%Timeout%' THEN 'timeout' "
+            "ELSE 'connection' END WHERE last_error IS NOT NULL AND last_error <> 'http_status'"
+        )
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("webhook_delivery") as batch:
+        batch.drop_column("endpoint")
+
+
+def _endpoint(url: str) -> str:
+    # As gateway.core.egress.endpoint_of, frozen here: a migration must not change with the code.
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port or _PORTS.get(scheme, 0)
+    except ValueError:
+        port = 0
+    return f"{scheme}://{host}:{port}"
