@@ -88,7 +88,8 @@ def apikey_revoke(
     prefix: str = typer.Argument(..., help="The key's prefix (the 8 characters after mg_), or the whole key."),
     config: Optional[str] = typer.Option(None, "--config"),
 ) -> None:
-    """Revoke an API key. A running gateway refuses it within 5 seconds."""
+    """Revoke an API key and disable its webhooks and callbacks. A running gateway refuses
+    the key within 5 seconds and posts nothing more for it."""
     from sqlmodel import select
 
     from gateway.core import apikeys
@@ -103,11 +104,9 @@ def apikey_revoke(
         if key is None:
             typer.echo(f"error: no API key with prefix {wanted!r} (modemgate apikey list shows them)", err=True)
             raise typer.Exit(code=2)
-        if key.revoked_at is None:
-            key.revoked_at = utcnow()
-            s.add(key)
-            s.commit()
-    typer.echo(f"API key {wanted} ({key.name}) revoked.", err=True)
+        dropped = apikeys.revoke(s, key, now=utcnow())
+        s.commit()
+    typer.echo(f"API key {wanted} ({key.name}) revoked; its webhooks are disabled ({dropped} deliveries dropped).", err=True)
 
 
 def send(
