@@ -222,3 +222,53 @@ def test_the_transport_connects_to_the_checked_address_and_keeps_the_host_header
     with pytest.raises(Blocked):
         post(egress.PinnedTransport(NONE), f"http://2130706433:{port}/hook")
     assert len(seen) == 1
+
+
+@pytest.fixture
+def tls_server(tmp_path) -> Iterator[tuple[int, ssl.SSLContext]]:
+    """An HTTPS receiver on 127.0.0.1 whose certificate names only receiver.test."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=receiver.test", "-addext", "subjectAltName=DNS:receiver.test"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200 if self.headers["Host"].startswith("receiver.test:") else 400)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    httpd.socket = server_side.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    client_side = ssl.create_default_context(cafile=str(cert))
+    yield httpd.server_address[1], client_side
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_to_a_pinned_address_still_checks_the_certificate_against_the_name(tls_server) -> None:
+    port, trust = tls_server
+
+    async def loopback(host: str, p: int) -> list:
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    allowed = EgressPolicy.of(["127.0.0.1/32"])
+    transport = egress.PinnedTransport(allowed, resolver=loopback, verify=trust)
+    assert post(transport, f"https://receiver.test:{port}/hook").status_code == 200
+    # Another name on the same address: its certificate does not match, so no request is sent.
+    with pytest.raises(httpx.ConnectError) as caught:
+        post(egress.PinnedTransport(allowed, resolver=loopback, verify=trust), f"https://other.test:{port}/hook")
+    assert reason_for(caught.value) == "tls"
