@@ -98,12 +98,12 @@ def disable_for_key(s: Session, api_key_id: int, *, now: datetime) -> int:
     disabled and its waiting deliveries (webhooks' and callbacks') given up. Returns how
     many deliveries were dropped."""
     hook_ids = select(Webhook.id).where(Webhook.api_key_id == api_key_id)
-    s.exec(
+    s.execute(
         sa.update(Webhook)
         .where(Webhook.api_key_id == api_key_id, Webhook.enabled == True)  # noqa: E712
         .values(enabled=False, disabled_at=now)
     )
-    dropped = s.exec(
+    dropped = s.execute(
         sa.update(WebhookDelivery)
         .where(
             sa.or_(WebhookDelivery.api_key_id == api_key_id, WebhookDelivery.webhook_id.in_(hook_ids)),

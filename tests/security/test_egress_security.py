@@ -164,7 +164,7 @@ def test_failed_attempts_show_only_coarse_reasons(tmp_path: Path) -> None:
             api.send("who is listening?")
             for reason, hook_id in ids.items():
                 rows = wait_for(
-                    lambda: [r for r in api.get(f"/v1/webhooks/{hook_id}/deliveries").json() if r["attempts"]],
+                    lambda hook_id=hook_id: [r for r in api.get(f"/v1/webhooks/{hook_id}/deliveries").json() if r["attempts"]],
                     10, f"a {reason} attempt",
                 )  # fmt: skip
                 assert {r["last_error"] for r in rows} == {reason}, rows
