@@ -1,6 +1,8 @@
 """Webhook deliveries name their receiving server (`webhook_delivery.endpoint`), for
 per-endpoint concurrency and circuit breaking; errors already recorded become the coarse
-reasons the API now shows (no library messages, which told open ports from closed ones).
+reasons the API now shows (no library messages, which told open ports from closed ones);
+credentials stored in webhook and callback URLs (`user:pw@`, refused from now on) are
+removed, and such webhooks disabled, so they are never listed back.
 
 Revision ID: 0006
 Revises: 0005
@@ -8,7 +10,7 @@ Revises: 0005
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from alembic import op
@@ -34,6 +36,17 @@ def upgrade() -> None:
         conn.execute(
             sa.text("UPDATE webhook_delivery SET endpoint = :e WHERE id = :i"), {"e": _endpoint(url or ""), "i": delivery_id}
         )
+    for hook_id, url in conn.execute(sa.text("SELECT id, url FROM webhook WHERE url LIKE '%@%'")).all():
+        if (bare := _without_credentials(url)) != url:
+            conn.execute(
+                sa.text("UPDATE webhook SET url = :u, enabled = :off, disabled_at = CURRENT_TIMESTAMP WHERE id = :i"),
+                {"u": bare, "off": False, "i": hook_id},
+            )
+    for table in ("webhook_delivery", "message"):
+        column = "url" if table == "webhook_delivery" else "callback_url"
+        for row_id, url in conn.execute(sa.text(f"SELECT id, {column} FROM {table} WHERE {column} LIKE '%@%'")).all():
+            if (bare := _without_credentials(url)) != url:
+                conn.execute(sa.text(f"UPDATE {table} SET {column} = :u WHERE id = :i"), {"u": bare, "i": row_id})
     conn.execute(sa.text("UPDATE webhook_delivery SET last_error = 'http_status' WHERE last_error LIKE 'HTTP %'"))
     conn.execute(
         sa.text(
@@ -60,3 +73,10 @@ def _endpoint(url: str) -> str:
     except ValueError:
         port = 0
     return f"{scheme}://{host}:{port}"
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
