@@ -1,6 +1,6 @@
 """The courier: posts leased webhook deliveries so that one slow receiver delays no one else.
 
-- Per endpoint (a receiving server, egress.endpoint_of): at most `concurrency` attempts at
+- Per endpoint (one key's receiving server, webhooks.endpoint): at most `concurrency` attempts at
   once, and a circuit breaker (hookpolicy.Breaker). Endpoints run concurrently, up to
   `total` attempts in all; an endpoint that is full or paused is left out of the lease
   query, so its backlog never stands in front of another's.
@@ -125,8 +125,10 @@ class Courier:
                     sleeper.cancel()
                     done.cancel()
         finally:
-            for task in self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # before the client closes
 
     async def round(self) -> int:
         """Lease what may start now and start it; returns how many attempts started."""

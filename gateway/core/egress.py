@@ -146,8 +146,7 @@ def check_url(url: str, policy: EgressPolicy, *, field: str = "url", resolver: R
 
 
 def endpoint_of(url: str) -> str:
-    """The receiving server of `url` (`scheme://host:port`): the unit of concurrency and of
-    the circuit breaker, so a slow server delays only what goes to it."""
+    """The receiving server of `url` (`scheme://host:port`), whatever the path or query."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()

@@ -296,8 +296,9 @@ class WebhookDelivery(SQLModel, table=True):
     webhook_id: int | None = Field(default=None, foreign_key="webhook.id", ondelete="CASCADE", index=True)
     url: str | None = None
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id", ondelete="CASCADE")
-    # The receiving server (`scheme://host:port`, egress.endpoint_of): deliveries are posted
-    # a few at a time per endpoint, and a slow or failing one is paused on its own.
+    # Whose events to which receiving server (`<api key id> scheme://host:port`,
+    # webhooks.endpoint): deliveries are posted a few at a time per endpoint, and a slow or
+    # failing one is paused on its own.
     endpoint: str | None = None
     event: str
     payload: str = Field(sa_type=sa.Text)  # the exact JSON body that is signed and sent

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENT_TYPES",
     "Due",
+    "endpoint",
     "enqueue",
     "message_status",
     "callback_secret",
@@ -142,11 +143,11 @@ def enqueue(
             continue
         if api_key_id is not None and hook.api_key_id is not None and hook.api_key_id != api_key_id:
             continue
-        targets.append({"webhook_id": hook.id, "endpoint": egress.endpoint_of(hook.url)})
+        targets.append({"webhook_id": hook.id, "endpoint": endpoint(hook.api_key_id, hook.url)})
     if callback_url is not None and api_key_id is not None:
         key = _callback_key(s, api_key_id)  # its secret made now, so delivery never waits on it
         if key.revoked_at is None:
-            targets.append({"url": callback_url, "api_key_id": api_key_id, "endpoint": egress.endpoint_of(callback_url)})
+            targets.append({"url": callback_url, "api_key_id": api_key_id, "endpoint": endpoint(api_key_id, callback_url)})
     for target in targets:
         delivery = WebhookDelivery(event=event, payload="", next_attempt_at=now, created_at=now, **target)
         s.add(delivery)
@@ -159,6 +160,13 @@ def enqueue(
         )
     s.flush()
     return len(targets)
+
+
+def endpoint(api_key_id: int | None, url: str) -> str:
+    """Whose deliveries to which server (`7 https://hooks.example:443`): the unit of the
+    courier's concurrency and circuit breaker. The key is part of it, so that one key's
+    hanging receiver holds up no other key's events, even on the same server."""
+    return f"{api_key_id if api_key_id is not None else '-'} {egress.endpoint_of(url)}"
 
 
 class _MessageLike(Protocol):

@@ -44,8 +44,8 @@ def test_0006_names_endpoints_coarsens_errors_and_drops_stored_credentials(tmp_p
         hooks = conn.execute(sa.text("SELECT id, url, enabled FROM webhook ORDER BY id")).all()
     engine.dispose()
     assert [tuple(d) for d in deliveries] == [
-        (1, "https://hooks.example:443", None, "http_status"),
-        (2, "http://hooks.example:8080", None, "connection"),
-        (3, "http://callbacks.example:80", "http://callbacks.example/x?id=1", "timeout"),
+        (1, "- https://hooks.example:443", None, "http_status"),
+        (2, "- http://hooks.example:8080", None, "connection"),
+        (3, "- http://callbacks.example:80", "http://callbacks.example/x?id=1", "timeout"),
     ]
     assert [tuple(h) for h in hooks] == [(1, "https://hooks.example/a", 1), (2, "http://hooks.example:8080/b", 0)]

@@ -20,7 +20,7 @@ from gateway.core import webhooks
 from gateway.core.clock import SystemClock
 from gateway.core.courier import Courier
 from gateway.core.db import session
-from gateway.core.models import Webhook, WebhookDelivery
+from gateway.core.models import ApiKey, Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -30,13 +30,19 @@ class Receiver:
 
     def __init__(self, delay: float = 0.0, status: int = 200) -> None:
         self.delay, self.status = delay, status
+        self.hang_on: str | None = None  # requests whose path has this wait 10 s
+        self.hung_ids: set[str] = set()
         self.got: list[tuple[float, str, str]] = []
         me = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers["Content-Length"]))
-                me.got.append((time.monotonic(), self.headers["Modemgate-Delivery"], self.headers["Modemgate-Signature"]))
+                delivery = self.headers["Modemgate-Delivery"]
+                me.got.append((time.monotonic(), delivery, self.headers["Modemgate-Signature"]))
+                if me.hang_on and me.hang_on in self.path:
+                    me.hung_ids.add(delivery)
+                    time.sleep(10)
                 time.sleep(me.delay)
                 self.send_response(me.status)
                 self.end_headers()
@@ -45,8 +51,12 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True  # closing does not wait for a hanging answer
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def hung(self, delivery: str) -> bool:
+        return delivery in self.hung_ids
 
     def close(self) -> None:
         self.server.shutdown()
@@ -104,13 +114,42 @@ def test_a_hanging_endpoint_does_not_hold_up_another(engine, silent) -> None:
         assert max(t for t, _, _ in fast.got) - started < 1.5, "the fast endpoint waited"
         with session(engine) as s:
             rows = s.exec(select(WebhookDelivery).where(WebhookDelivery.url.is_(None))).all()
-        silent_rows = [r for r in rows if r.endpoint == webhooks.egress.endpoint_of(silent)]
+        silent_rows = [r for r in rows if r.endpoint == webhooks.endpoint(None, silent)]
         tried = [r for r in silent_rows if r.attempts]
         assert tried and {r.last_error for r in tried} == {"timeout"}
         # Two at a time, each cut after a second: never more than two waited on at once.
         assert 2 <= len(tried) <= 6, len(tried)
     finally:
         fast.close()
+
+
+def test_one_keys_hanging_path_does_not_hold_up_another_keys_events_on_the_same_server(engine) -> None:
+    server = Receiver()
+    try:
+        with session(engine) as s:
+            keys = [ApiKey(name=n, prefix=n[:8].ljust(8, "0"), key_hash=n) for n in ("slowkey", "fastkey")]
+            s.add_all(keys)
+            s.commit()
+            ids = [k.id for k in keys]
+            s.add(Webhook(api_key_id=ids[0], url=server.url + "?hang=1", secret="s", events="message.status"))
+            s.add(Webhook(api_key_id=ids[1], url=server.url, secret="s", events="message.status"))
+            s.commit()
+            for n in range(10):
+                for key_id in ids:
+                    webhooks.enqueue(s, "message.status", {"id": f"{key_id}-{n}"}, now=SystemClock().now(), api_key_id=key_id)
+            s.commit()
+        server.hang_on = "hang=1"  # requests to that URL wait 10 s
+        started = time.monotonic()
+
+        async def run() -> None:
+            async with httpx.AsyncClient() as client:
+                await running(Courier(engine, client, SystemClock(), concurrency=2, attempt_timeout=5.0), 2.0)
+
+        asyncio.run(run())
+        fast = [t for t, d, _ in server.got if not server.hung(d)]
+        assert len(fast) == 10 and max(fast) - started < 1.5
+    finally:
+        server.close()
 
 
 def test_two_couriers_on_one_database_never_post_a_delivery_twice(engine) -> None:

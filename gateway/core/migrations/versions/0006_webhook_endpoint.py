@@ -1,4 +1,4 @@
-"""Webhook deliveries name their receiving server (`webhook_delivery.endpoint`), for
+"""Webhook deliveries name their key and receiving server (`webhook_delivery.endpoint`), for
 per-endpoint concurrency and circuit breaking; errors already recorded become the coarse
 reasons the API now shows (no library messages, which told open ports from closed ones);
 credentials stored in webhook and callback URLs (`user:pw@`, refused from now on) are
@@ -29,13 +29,13 @@ def upgrade() -> None:
     conn = op.get_bind()
     rows = conn.execute(
         sa.text(
-            "SELECT d.id, COALESCE(w.url, d.url) FROM webhook_delivery d LEFT JOIN webhook w ON w.id = d.webhook_id"
+            "SELECT d.id, COALESCE(w.api_key_id, d.api_key_id), COALESCE(w.url, d.url) "
+            "FROM webhook_delivery d LEFT JOIN webhook w ON w.id = d.webhook_id"
         )
     ).all()
-    for delivery_id, url in rows:
-        conn.execute(
-            sa.text("UPDATE webhook_delivery SET endpoint = :e WHERE id = :i"), {"e": _endpoint(url or ""), "i": delivery_id}
-        )
+    for delivery_id, owner, url in rows:
+        endpoint = f"{owner if owner is not None else '-'} {_endpoint(url or '')}"
+        conn.execute(sa.text("UPDATE webhook_delivery SET endpoint = :e WHERE id = :i"), {"e": endpoint, "i": delivery_id})
     for hook_id, url in conn.execute(sa.text("SELECT id, url FROM webhook WHERE url LIKE '%@%'")).all():
         if (bare := _without_credentials(url)) != url:
             conn.execute(
@@ -62,7 +62,7 @@ def downgrade() -> None:
 
 
 def _endpoint(url: str) -> str:
-    # As gateway.core.egress.endpoint_of, frozen here: a migration must not change with the code.
+    # As gateway.core.webhooks.endpoint, frozen here: a migration must not change with the code.
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
