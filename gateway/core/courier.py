@@ -184,8 +184,12 @@ class Courier:
             breaker.succeeded()
             self.delivered += 1
         else:
+            paused = breaker.paused_until
             breaker.failed(finished)
             log.info("webhook delivery %s to %s failed: %s", delivery.id, redact(delivery.url), outcome.error)
+            if breaker.paused_until != paused and breaker.paused_until is not None:
+                log.warning("webhook endpoint %s paused until %s (failing); then one delivery probes it",
+                            delivery.endpoint, breaker.paused_until.isoformat(timespec="seconds"))  # fmt: skip
         try:
             await self._run_db(
                 webhooks.record, self.engine, delivery, attempted_at=finished, status=outcome.status, error=outcome.error

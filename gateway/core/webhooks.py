@@ -5,7 +5,8 @@ Because an event row is written in the transaction that changes the message (or 
 the inbound SMS), there is no window in which a change is committed but its event lost.
 A delivery is leased while it is being posted, so two gateway processes on one database
 never post the same delivery at the same time. Receivers get at-least-once delivery and
-can deduplicate on the `Modemgate-Delivery` header.
+can deduplicate on the `Modemgate-Delivery` header; a few deliveries to one receiver are
+posted at once, so events may arrive out of order (each carries its `created_at`).
 
 A message submitted with a `callback_url` also has its own `message.status` and
 `delivery_report` events posted there, through the same queue, signed the same way with
