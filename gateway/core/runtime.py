@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-import phonenumbers
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -36,11 +35,12 @@ from gateway.core.dispatcher import ModemWorker
 from gateway.core.errors import InvalidInput
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.models import InboundMessage
+from gateway.core.numbers import normalise_number
 from gateway.core.pacing import Pacer
 from gateway.core.settings import ModemSettings, Settings
 from gateway.core.simulated import SimulatedModems, start_simulated_modems
 
-__all__ = ["Gateway", "OutboxWorkStore", "Timing", "Writes", "normalise_number"]
+__all__ = ["Gateway", "OutboxWorkStore", "Timing", "Writes"]
 
 log = logging.getLogger("modemgate.gateway")
 
@@ -61,17 +61,6 @@ class Timing:
     send_timeout: float = 60.0
     reconnect_initial: float = 1.0
     reconnect_max: float = 60.0
-
-
-def normalise_number(number: str, region: str) -> str:
-    """E.164 for `number` (national numbers read in `region`); InvalidInput if it is not one."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidInput("to", f"{number!r} is not a phone number ({exc})") from None
-    if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput("to", f"{number!r} is not a valid phone number for region {region}")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def marketing_rules(settings: Settings) -> compliance.Rules:
@@ -259,7 +248,7 @@ class Gateway:
 
     def submit(self, *, api_key_id: int | None, to: str, text: str, **options: Any) -> outbox.Submission:
         """Queue a message (committed before this returns) and wake the modems."""
-        recipient = normalise_number(to, self.settings.default_region)
+        recipient = normalise_number(to, self.settings.default_region, field="to")
         modem = options.get("modem")
         if modem is not None and modem not in self.settings_modem_ids():
             raise InvalidInput("modem", f"no modem {modem!r}; have {', '.join(self.settings_modem_ids())}")
