@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from drivers import ConfigError
-from gateway.audience.keywords import ConsentSettings
+from gateway.core.consentsettings import ConsentSettings
 
 __all__ = ["ModemSettings", "Settings", "load_settings", "DEFAULT_CONFIG_FILE"]
 
