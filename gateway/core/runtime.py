@@ -29,6 +29,7 @@ from drivers.sms.pdu import SmsDeliver, SmsStatusReport
 from gateway.campaigns import lifecycle as campaigns, compliance
 from gateway.audience import consent, contacts
 from gateway.core import inbound, outbox, reports, webhooks
+from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.clock import Clock, SystemClock
 from gateway.core.db import create_engine_for, migrate, session
 from gateway.core.dispatcher import ModemWorker
@@ -98,15 +99,20 @@ class OutboxWorkStore:
     """The dispatcher's view of the outbox (database calls run in worker threads)."""
 
     def __init__(self, engine: Engine, clock: Clock, writes: Writes | None = None,
-                 rules: compliance.Rules = compliance.DEFAULT_RULES) -> None:
+                 claim_policy: ClaimPolicy = ALLOW_ALL) -> None:
         self.engine = engine
         self.clock = clock
         self.writes = writes or Writes(engine)
-        self.rules = rules  # send window and cap of marketing sent without a campaign
+        self.claim_policy = claim_policy
 
     async def claim(self, modem_id: str) -> outbox.Claim | None:
         return await self.writes(
-            outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now(), rules=self.rules
+            outbox.claim,
+            self.engine,
+            modem_id=modem_id,
+            owner=modem_id,
+            now=self.clock.now(),
+            claim_policy=self.claim_policy,
         )
 
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
@@ -159,7 +165,8 @@ class Gateway:
         self.timing = timing or Timing()
         self.engine = engine or create_engine_for(settings.database_url)
         self.writes = Writes(self.engine)
-        self.store = OutboxWorkStore(self.engine, self.clock, self.writes, marketing_rules(settings))
+        claim_policy = compliance.CompliancePolicy(marketing_rules(settings))
+        self.store = OutboxWorkStore(self.engine, self.clock, self.writes, claim_policy)
         self.workers: dict[str, ModemWorker] = {}
         self.simulated: SimulatedModems | None = None
         self._tasks: list[asyncio.Task[Any]] = []
