@@ -34,6 +34,8 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from gateway.campaigns.wiring import marketing
+    from gateway.core.runtime import Gateway
 
     settings = _settings(config, host=host, port=port)
     modems = settings.effective_modems()
@@ -43,7 +45,8 @@ def serve(
         + f"; listening on http://{settings.host}:{settings.port}",
         err=True,
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    gateway = Gateway(settings, extensions=marketing(settings))
+    uvicorn.run(create_app(settings, gateway=gateway), host=settings.host, port=settings.port, log_level="warning")
 
 
 @apikey_app.command("create")

@@ -19,7 +19,7 @@ from gateway.core import outbox
 from gateway.core.db import session
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.core.models import DeliveryReport, Message, Part
-from gateway.core.runtime import normalise_number
+from gateway.core.numbers import normalise_number
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
@@ -113,7 +113,7 @@ def list_messages(
         query = query.where(Message.status == status)
     if to:
         try:
-            recipient = normalise_number(to, gateway.settings.default_region)
+            recipient = normalise_number(to, gateway.settings.default_region, field="to")
         except InvalidInput as exc:
             raise ApiError(422, "invalid_request", str(exc), fields=[{"field": "to", "message": str(exc)}]) from None
         query = query.where(Message.recipient == recipient)

@@ -39,7 +39,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from gateway.core import webhooks
-from gateway.audience.contacts import RowError, find_contact, normalise_number
+from gateway.audience.contacts import RowError, find_contact
+from gateway.core.numbers import normalise_number
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.audience.keywords import (  # re-exported: settings and keywords live in their own light module
     ConsentSettings,

@@ -30,11 +30,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 import phonenumbers
@@ -45,6 +43,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from gateway.core.db import get_or_raise
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
+from gateway.core.numbers import normalise_number  # re-exported
+from gateway.core.timezones import canonical_zone, check_time_zone  # check_time_zone re-exported
 from gateway.core.models import (
     ConsentRecord,
     Contact,
@@ -157,38 +157,14 @@ class ImportResult:
 # --- numbers and time zones ---------------------------------------------------------------
 
 
-def normalise_number(number: str, region: str, *, field: str = "number") -> str:
-    """E.164 for `number` (national numbers read in `region`); InvalidInput if it is not one."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(field, f"{number!r} is not a phone number ({exc})") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(field, f"{number!r} is not a valid phone number for region {region}")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def check_time_zone(name: str, *, field: str = "time_zone") -> str:
-    """The canonical IANA name for `name` (any letter case); InvalidInput if there is none."""
-    canonical = _zones().get(name.strip().lower())
-    if canonical is None:
-        raise InvalidInput(field, f"{name!r} is not an IANA time zone such as Europe/Amsterdam")
-    return canonical
-
-
 def resolve_time_zone(number: str, given: str | None, default: str) -> tuple[str, TimeZoneSource]:
     """The zone a contact lives in, and where it came from: given, the number, or the default."""
     if given:
         return check_time_zone(given), "given"
     zones = phone_time_zones.time_zones_for_number(phonenumbers.parse(number))
-    if len(zones) == 1 and zones[0].lower() in _zones():
-        return _zones()[zones[0].lower()], "number"
+    if len(zones) == 1 and (zone := canonical_zone(zones[0])) is not None:
+        return zone, "number"
     return check_time_zone(default, field="default_time_zone"), "default"
-
-
-@lru_cache(maxsize=1)
-def _zones() -> dict[str, str]:
-    return {z.lower(): z for z in zoneinfo.available_timezones() if z != "Etc/Unknown"}
 
 
 # --- one contact --------------------------------------------------------------------------

@@ -41,7 +41,18 @@ from gateway.audience import consent
 from gateway.core.db import lock_for
 from gateway.core.models import Campaign, Message
 
-__all__ = ["Decision", "ALLOW", "Rules", "DEFAULT_RULES", "check", "hold", "window_opening", "parse_clock", "PAUSE_HOLD"]
+__all__ = [
+    "Decision",
+    "ALLOW",
+    "Rules",
+    "DEFAULT_RULES",
+    "CompliancePolicy",
+    "check",
+    "hold",
+    "window_opening",
+    "parse_clock",
+    "PAUSE_HOLD",
+]
 
 PAUSE_HOLD = timedelta(hours=1)  # a paused campaign's message is looked at again after this
 
@@ -75,6 +86,20 @@ class Decision:
 
 
 ALLOW = Decision("allow")
+
+
+@dataclass(frozen=True)
+class CompliancePolicy:
+    """The outbox claim's policy (`gateway.core.claimpolicy.ClaimPolicy`): `check`, then
+    `hold` what does not go now. `rules` hold for marketing that is not part of a campaign."""
+
+    rules: Rules = DEFAULT_RULES
+
+    def screen(self, conn: Connection, row: Any, *, now: datetime) -> Decision:
+        decision = check(conn, row, now=now, rules=self.rules)
+        if decision.action != "allow":
+            hold(conn, row.id, decision, now=now)
+        return decision
 
 
 def check(conn: Connection, row: Any, *, now: datetime, rules: Rules = DEFAULT_RULES) -> Decision:

@@ -79,8 +79,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from drivers.sms import EncodingChoice, choose_encoding, encode_submit
-from gateway.campaigns import compliance
 from gateway.core import webhooks
+from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.db import lock_for, transaction
 from gateway.core.reports import rematch_in, settled_status
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
@@ -303,14 +303,14 @@ def claim(
     lease: timedelta = DEFAULT_LEASE,
     now: datetime,
     policy: RetryPolicy = DEFAULT_RETRY,
-    rules: compliance.Rules = compliance.DEFAULT_RULES,
+    claim_policy: ClaimPolicy = ALLOW_ALL,
 ) -> Claim | None:
     """Lease the oldest due message `modem_id` may send, or None when there is none.
 
-    A message whose recipient may no longer get it (opted out; marketing without consent:
-    `gateway.audience.consent.may_send`), or that a campaign's frequency cap stops, ends
-    `suppressed` here instead; a campaign message outside its send window is deferred to
-    the window's next opening (`gateway.campaigns.compliance`).
+    `claim_policy` is asked about each due message first (`gateway.core.claimpolicy`): a
+    message it suppresses (with the gateway's marketing rules: a recipient who opted out,
+    marketing without consent, a campaign's frequency cap) ends `suppressed` here instead,
+    and one it defers (a campaign message outside its send window) waits until it is due.
 
     A message whose attempts are used up without an answer (its senders stopped or hung
     while sending it, each time) is failed here instead of handed out once more: a
@@ -327,10 +327,9 @@ def claim(
                 # Consent, send window and frequency cap are checked now, not at submit:
                 # a STOP that came in while the message waited stops it, and a campaign
                 # message due at night waits for morning. (Once parts went out, the rest
-                # follow.) gateway.campaigns.compliance has the rules.
-                decision = compliance.check(conn, row, now=now, rules=rules)
+                # follow.) The policy records its own hold.
+                decision = claim_policy.screen(conn, row, now=now)
                 if decision.action != "allow":
-                    compliance.hold(conn, message_id, decision, now=now)
                     if decision.action == "suppress":
                         msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
                         _close(conn, msg, "suppressed", f"not sent: {decision.describe()}", now)

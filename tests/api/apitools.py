@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from gateway.campaigns.wiring import marketing
 from gateway.core import apikeys
 from gateway.core.clock import SystemClock
 from gateway.core.db import session
@@ -139,7 +140,7 @@ def add_key(gateway: Gateway, name: str) -> tuple[str, int]:
 def running_api(settings: Settings) -> Iterator[Api]:
     """The app with its gateway started (TestClient runs the lifespan), modems ready, one key."""
     clock = SkewClock()
-    gateway = Gateway(settings, clock=clock, timing=FAST)
+    gateway = Gateway(settings, clock=clock, timing=FAST, extensions=marketing(settings))
     app = create_app(settings, gateway=gateway)
     try:
         with TestClient(app) as client:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from drivers import PduError
 from drivers.sms import decode_pdu, encode_status_report
 from gateway.audience import consent
+from gateway.campaigns.compliance import CompliancePolicy
 from gateway.core import outbox, reports
 from gateway.core.db import session
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
@@ -590,7 +591,8 @@ def test_claim_suppresses_what_the_recipient_may_not_get_and_lets_keyword_replie
         reply = outbox.queue_keyword_reply(s, opted_in, "You are unsubscribed.", now=clock())
         s.commit()
     claimed = []
-    while (claim := outbox.claim(engine, modem_id="m1", owner="m1", now=clock())) is not None:
+    policy = CompliancePolicy()  # the gateway's marketing rules (gateway.campaigns.wiring)
+    while (claim := outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), claim_policy=policy)) is not None:
         claimed.append(claim.message_id)
     assert sorted(claimed) == sorted([receipt.id, reply.id])
     for message, reason in ((welcome, "opted_out (stop)"), (cold, "no_consent")):
