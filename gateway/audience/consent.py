@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from gateway.core import webhooks
+from gateway.core import paging, webhooks
 from gateway.audience.contacts import RowError, find_contact
 from gateway.core.numbers import normalise_number
 from gateway.core.errors import InvalidInput, NotFound
@@ -348,19 +348,16 @@ def import_opt_outs(s: Session, numbers: Iterable[str | None], *, region: str, n
     return result
 
 
-def opt_outs_page(
-    s: Session, *, limit: int, after: tuple[datetime, int] | None = None, reason: str | None = None
-) -> list[Suppression]:
-    """Newest first, after the (created_at, id) of `after`."""
+def opt_outs_page(s: Session, *, cursor: str | None, limit: int, reason: str | None = None) -> paging.Page[Suppression]:
+    """The suppression list, newest first, one page from `cursor`."""
     query = select(Suppression)
     if reason is not None:
         query = query.where(Suppression.reason == reason)
-    if after is not None:
-        stamp, ident = after
-        query = query.where(
-            sa.or_(Suppression.created_at < stamp, sa.and_(Suppression.created_at == stamp, Suppression.id < ident))
-        )
-    return list(s.exec(query.order_by(Suppression.created_at.desc(), Suppression.id.desc()).limit(limit)))
+
+    def fetch(n: int, start: paging.Position | None) -> list[Suppression]:
+        return list(s.exec(paging.after(query, Suppression.created_at, Suppression.id, start, n)))
+
+    return paging.fetch_page(cursor, limit, fetch, lambda r: (r.created_at, r.id))
 
 
 def all_opt_outs(s: Session) -> list[Suppression]:

@@ -41,6 +41,7 @@ from phonenumbers import timezone as phone_time_zones
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from gateway.core import paging
 from gateway.core.db import get_or_raise
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
 from gateway.core.numbers import normalise_number  # re-exported
@@ -312,13 +313,13 @@ def find_contact(s: Session, number: str) -> Contact | None:
 def contacts_page(
     s: Session,
     *,
+    cursor: str | None,
     limit: int,
-    after: tuple[datetime, int] | None = None,
     list_id: int | None = None,
     segment_id: int | None = None,
     number: str | None = None,
-) -> list[Contact]:
-    """Up to `limit` contacts, newest first, after the (created_at, id) of `after`."""
+) -> paging.Page[Contact]:
+    """Contacts, newest first, one page from `cursor`; `number` in E.164."""
     query = select(Contact)
     if number is not None:
         query = query.where(Contact.number == number)
@@ -327,11 +328,11 @@ def contacts_page(
         query = query.where(_on_lists([list_id]))
     if segment_id is not None:
         query = query.where(rules_clause(get_segment(s, segment_id).rules, _dialect(s)))
-    if after is not None:
-        stamp, ident = after
-        query = query.where(sa.or_(Contact.created_at < stamp, sa.and_(Contact.created_at == stamp, Contact.id < ident)))
-    query = query.order_by(Contact.created_at.desc(), Contact.id.desc()).limit(limit)
-    return list(s.exec(query))
+
+    def fetch(n: int, start: paging.Position | None) -> list[Contact]:
+        return list(s.exec(paging.after(query, Contact.created_at, Contact.id, start, n)))
+
+    return paging.fetch_page(cursor, limit, fetch, lambda c: (c.created_at, c.id))
 
 
 # --- bulk import --------------------------------------------------------------------------

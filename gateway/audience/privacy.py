@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from gateway.audience.consent import consent_history, number_hash, suppression_for
 from gateway.audience.contacts import get_contact, list_ids_of
+from gateway.core import paging
 from gateway.core.errors import InvalidInput
 from gateway.core.models import (
     ConsentRecord,
@@ -37,7 +38,7 @@ from gateway.core.models import (
     Suppression,
 )
 
-__all__ = ["TimelineEvent", "Erasure", "EVENT_TYPES", "timeline", "export", "erase", "FINISHED"]
+__all__ = ["TimelineEvent", "Erasure", "EVENT_TYPES", "timeline", "timeline_page", "export", "erase", "FINISHED"]
 
 # Timeline event types, in the order they sort within one instant (descending).
 EVENT_TYPES = ("contact", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed")
@@ -136,6 +137,15 @@ def timeline(s: Session, contact_id: int, *, limit: int, after: tuple[datetime, 
     events += [TimelineEvent(x.created_at, "suppressed", str(x.id), {"reason": x.reason}) for x in suppressed]
     events.sort(key=_order, reverse=True)
     return events[:limit]
+
+
+def timeline_page(s: Session, contact_id: int, *, cursor: str | None, limit: int) -> paging.Page[TimelineEvent]:
+    """The contact's timeline, newest first, one page from `cursor`; NotFound if no such contact."""
+
+    def fetch(n: int, start: paging.Position | None) -> list[TimelineEvent]:
+        return timeline(s, contact_id, limit=n, after=start)
+
+    return paging.fetch_page(cursor, limit, fetch, lambda e: (e.at, e.key), id_type=str)
 
 
 def export(s: Session, contact_id: int) -> dict[str, Any]:

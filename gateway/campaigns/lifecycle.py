@@ -43,6 +43,7 @@ from gateway.core import outbox
 from gateway.campaigns.compliance import parse_clock, window_opening
 from gateway.core.db import get_or_raise, transaction
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
+from gateway.core import paging
 from gateway.core.models import Campaign, CampaignVariant, Contact, Link, Message, Part
 from gateway.core.settings import CampaignSettings
 from gateway.campaigns.templates import CODE_LENGTH, DEFAULT_FOOTER, Template, compile_template, compose, contact_values, estimate_text, short_link
@@ -171,14 +172,16 @@ def variants_of(s: Session, campaign_id: int) -> list[CampaignVariant]:
     return list(s.exec(select(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id).order_by(CampaignVariant.id)))
 
 
-def campaigns_page(s: Session, *, limit: int, after: tuple[datetime, int] | None = None, status: str | None = None) -> list[Campaign]:
+def campaigns_page(s: Session, *, cursor: str | None, limit: int, status: str | None = None) -> paging.Page[Campaign]:
+    """Campaigns, newest first, one page from `cursor`."""
     query = select(Campaign)
     if status is not None:
         query = query.where(Campaign.status == status)
-    if after is not None:
-        stamp, ident = after
-        query = query.where(sa.or_(Campaign.created_at < stamp, sa.and_(Campaign.created_at == stamp, Campaign.id < ident)))
-    return list(s.exec(query.order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(limit)))
+
+    def fetch(n: int, start: paging.Position | None) -> list[Campaign]:
+        return list(s.exec(paging.after(query, Campaign.created_at, Campaign.id, start, n)))
+
+    return paging.fetch_page(cursor, limit, fetch, lambda c: (c.created_at, c.id))
 
 
 # --- review, preview, test send -----------------------------------------------------------

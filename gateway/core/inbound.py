@@ -18,11 +18,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from drivers.sms.pdu import SmsDeliver
-from gateway.core import webhooks
+from gateway.core import paging, webhooks
 from gateway.core.db import transaction
 from gateway.core.models import InboundMessage, InboundPart
 
-__all__ = ["store_inbound", "flag_incomplete", "REASSEMBLY_TIMEOUT", "store_undecodable", "storable"]
+__all__ = ["store_inbound", "flag_incomplete", "REASSEMBLY_TIMEOUT", "store_undecodable", "storable", "list_inbound"]
 
 REASSEMBLY_TIMEOUT = timedelta(hours=24)
 _GROUP_WINDOW = timedelta(hours=72)  # a reference is reused by the sender eventually
@@ -203,3 +203,19 @@ def _announce(s: Session, message: InboundMessage, *, now: datetime) -> None:
 def inbox_count(engine: Engine) -> int:
     with transaction(engine) as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(InboundMessage)).scalar_one()
+
+
+def list_inbound(
+    s: Session, *, cursor: str | None, limit: int, sender: str | None = None, modem: str | None = None
+) -> paging.Page[InboundMessage]:
+    """Received messages, newest first, incomplete ones too; one page from `cursor`."""
+    query = select(InboundMessage)
+    if sender:
+        query = query.where(InboundMessage.sender == sender)
+    if modem:
+        query = query.where(InboundMessage.modem_id == modem)
+
+    def fetch(n: int, start: paging.Position | None) -> list[InboundMessage]:
+        return list(s.exec(paging.after(query, InboundMessage.received_at, InboundMessage.id, start, n)))
+
+    return paging.fetch_page(cursor, limit, fetch, lambda m: (m.received_at, m.id))

@@ -26,12 +26,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from drivers.sms.pdu import SmsStatusReport
-from gateway.core import webhooks
+from gateway.core import paging, webhooks
 from gateway.core.correlation import DEFAULT_WINDOW, Candidate, ReportKey, pick_part
 from gateway.core.db import lock_for, transaction
 from gateway.core.models import DeliveryReport, Message, Part
 
-__all__ = ["store_report", "rematch", "rematch_in", "settled_status"]
+__all__ = ["store_report", "rematch", "rematch_in", "settled_status", "list_reports", "reports_of_message"]
 
 _FINAL_PART = ("delivered", "failed", "expired")
 
@@ -182,3 +182,36 @@ def unmatched_count(engine: Engine) -> int:
         return conn.execute(
             sa.select(sa.func.count()).select_from(DeliveryReport).where(DeliveryReport.part_id.is_(None))
         ).scalar_one()
+
+
+def list_reports(
+    s: Session, *, api_key_id: int | None, cursor: str | None, limit: int, matched: bool | None = None, modem: str | None = None
+) -> paging.Page[tuple[DeliveryReport, Part | None]]:
+    """Reports on the messages of `api_key_id`, and unmatched ones (which belong to no key
+    yet), each with its part; newest first, one page from `cursor`."""
+    query = (
+        select(DeliveryReport, Part)
+        .join(Part, Part.id == DeliveryReport.part_id, isouter=True)
+        .join(Message, Message.id == Part.message_id, isouter=True)
+        .where(sa.or_(Message.api_key_id == api_key_id, DeliveryReport.part_id.is_(None)))
+    )
+    if matched is not None:
+        query = query.where(DeliveryReport.part_id.is_not(None) if matched else DeliveryReport.part_id.is_(None))
+    if modem:
+        query = query.where(DeliveryReport.modem_id == modem)
+
+    def fetch(n: int, start: paging.Position | None) -> list[tuple[DeliveryReport, Part | None]]:
+        return list(s.exec(paging.after(query, DeliveryReport.received_at, DeliveryReport.id, start, n)))
+
+    return paging.fetch_page(cursor, limit, fetch, lambda row: (row[0].received_at, row[0].id))
+
+
+def reports_of_message(s: Session, message_id: str) -> list[tuple[DeliveryReport, Part]]:
+    """Every report matched to a part of the message, oldest first."""
+    query = (
+        select(DeliveryReport, Part)
+        .join(Part, Part.id == DeliveryReport.part_id)
+        .where(Part.message_id == message_id)
+        .order_by(DeliveryReport.received_at)
+    )
+    return list(s.exec(query).all())
