@@ -33,7 +33,7 @@ from sqlmodel import Session
 from drivers import ConfigError
 from gateway.core.errors import NotFound
 
-__all__ = ["create_engine_for", "migrate", "session", "transaction", "lock_for", "get_or_raise", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
+__all__ = ["create_engine_for", "migrate", "session", "transaction", "lock_for", "get_or_raise", "ping", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
 
 T = TypeVar("T")
 
@@ -120,6 +120,12 @@ def lock_for(conn: Connection, name: str, number: int) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(name), number)))
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises what the driver raises if it does not answer."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
 
 
 def _sqlite_engine(url: sa.engine.URL, **kwargs: Any) -> Engine:
