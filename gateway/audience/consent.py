@@ -353,11 +353,7 @@ def opt_outs_page(s: Session, *, cursor: str | None, limit: int, reason: str | N
     query = select(Suppression)
     if reason is not None:
         query = query.where(Suppression.reason == reason)
-
-    def fetch(n: int, start: paging.Position | None) -> list[Suppression]:
-        return list(s.exec(paging.after(query, Suppression.created_at, Suppression.id, start, n)))
-
-    return paging.fetch_page(cursor, limit, fetch, lambda r: (r.created_at, r.id))
+    return paging.query_page(s, query, Suppression.created_at, Suppression.id, cursor=cursor, limit=limit)
 
 
 def all_opt_outs(s: Session) -> list[Suppression]:

@@ -328,11 +328,7 @@ def contacts_page(
         query = query.where(_on_lists([list_id]))
     if segment_id is not None:
         query = query.where(rules_clause(get_segment(s, segment_id).rules, _dialect(s)))
-
-    def fetch(n: int, start: paging.Position | None) -> list[Contact]:
-        return list(s.exec(paging.after(query, Contact.created_at, Contact.id, start, n)))
-
-    return paging.fetch_page(cursor, limit, fetch, lambda c: (c.created_at, c.id))
+    return paging.query_page(s, query, Contact.created_at, Contact.id, cursor=cursor, limit=limit)
 
 
 # --- bulk import --------------------------------------------------------------------------

@@ -177,11 +177,7 @@ def campaigns_page(s: Session, *, cursor: str | None, limit: int, status: str | 
     query = select(Campaign)
     if status is not None:
         query = query.where(Campaign.status == status)
-
-    def fetch(n: int, start: paging.Position | None) -> list[Campaign]:
-        return list(s.exec(paging.after(query, Campaign.created_at, Campaign.id, start, n)))
-
-    return paging.fetch_page(cursor, limit, fetch, lambda c: (c.created_at, c.id))
+    return paging.query_page(s, query, Campaign.created_at, Campaign.id, cursor=cursor, limit=limit)
 
 
 # --- review, preview, test send -----------------------------------------------------------

@@ -214,8 +214,4 @@ def list_inbound(
         query = query.where(InboundMessage.sender == sender)
     if modem:
         query = query.where(InboundMessage.modem_id == modem)
-
-    def fetch(n: int, start: paging.Position | None) -> list[InboundMessage]:
-        return list(s.exec(paging.after(query, InboundMessage.received_at, InboundMessage.id, start, n)))
-
-    return paging.fetch_page(cursor, limit, fetch, lambda m: (m.received_at, m.id))
+    return paging.query_page(s, query, InboundMessage.received_at, InboundMessage.id, cursor=cursor, limit=limit)

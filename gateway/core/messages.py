@@ -41,8 +41,4 @@ def list_messages(
         query = query.where(Message.status == status)
     if recipient:
         query = query.where(Message.recipient == recipient)
-
-    def fetch(n: int, start: paging.Position | None) -> list[Message]:
-        return list(s.exec(paging.after(query, Message.created_at, Message.id, start, n)))
-
-    return paging.fetch_page(cursor, limit, fetch, lambda m: (m.created_at, m.id), id_type=str)
+    return paging.query_page(s, query, Message.created_at, Message.id, cursor=cursor, limit=limit, id_type=str)

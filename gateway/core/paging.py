@@ -16,10 +16,11 @@ from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from gateway.core.errors import InvalidInput
 
-__all__ = ["Page", "Position", "fetch_page", "after", "encode_cursor", "decode_cursor"]
+__all__ = ["Page", "Position", "query_page", "fetch_page", "after", "encode_cursor", "decode_cursor"]
 
 T = TypeVar("T")
 Q = TypeVar("Q")
@@ -35,6 +36,29 @@ class Page(Generic[T]):
 
     items: list[T]
     next_cursor: str | None
+
+
+def query_page(
+    s: Session,
+    query: Any,
+    stamp: Any,
+    ident: Any,
+    *,
+    cursor: str | None,
+    limit: int,
+    id_type: type = int,
+    position: Callable[[Any], Position] | None = None,
+) -> Page[Any]:
+    """One page of `query`'s rows, newest first by the columns `stamp` then `ident`.
+    `position` reads them from a row that is not one model (a joined tuple)."""
+
+    def fetch(n: int, start: Position | None) -> list[Any]:
+        return list(s.exec(after(query, stamp, ident, start, n)))
+
+    def of_row(row: Any) -> Position:
+        return getattr(row, stamp.key), getattr(row, ident.key)
+
+    return fetch_page(cursor, limit, fetch, position or of_row, id_type=id_type)
 
 
 def fetch_page(

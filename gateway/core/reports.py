@@ -199,11 +199,10 @@ def list_reports(
         query = query.where(DeliveryReport.part_id.is_not(None) if matched else DeliveryReport.part_id.is_(None))
     if modem:
         query = query.where(DeliveryReport.modem_id == modem)
-
-    def fetch(n: int, start: paging.Position | None) -> list[tuple[DeliveryReport, Part | None]]:
-        return list(s.exec(paging.after(query, DeliveryReport.received_at, DeliveryReport.id, start, n)))
-
-    return paging.fetch_page(cursor, limit, fetch, lambda row: (row[0].received_at, row[0].id))
+    return paging.query_page(
+        s, query, DeliveryReport.received_at, DeliveryReport.id, cursor=cursor, limit=limit,
+        position=lambda row: (row[0].received_at, row[0].id),
+    )  # fmt: skip
 
 
 def reports_of_message(s: Session, message_id: str) -> list[tuple[DeliveryReport, Part]]:
