@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.core import webhooks
 from gateway.core.db import session
@@ -45,7 +45,7 @@ def own_webhook(s: Session, hook_id: int, api_key_id: int | None) -> Webhook:
 
 def webhooks_of(s: Session, api_key_id: int | None) -> list[Webhook]:
     """Every webhook of the key, disabled ones too, oldest first."""
-    return list(s.exec(select(Webhook).where(Webhook.api_key_id == api_key_id).order_by(Webhook.id)))
+    return list(s.exec(select(Webhook).where(Webhook.api_key_id == api_key_id).order_by(col(Webhook.id))))
 
 
 def disable(s: Session, hook_id: int, api_key_id: int | None, *, now: datetime) -> None:
