@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any
 
@@ -11,9 +13,10 @@ from pydantic import ValidationError
 
 from api.errors import ApiError
 
-__all__ = ["read_body", "parse_json", "invalid_body"]
+__all__ = ["read_body", "parse_json", "csv_numbers", "invalid_body"]
 
 _CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+_CSV_COLUMNS = ("number", "phone", "phone_number", "mobile", "msisdn")
 
 
 async def read_body(request: Request) -> tuple[str, str]:
@@ -38,6 +41,24 @@ def parse_json(text: str) -> Any:
         raise ApiError(
             422, "invalid_request", f"body: not valid JSON ({exc})", fields=[{"field": "body", "message": "not valid JSON"}]
         ) from None
+
+
+def csv_numbers(text: str) -> list[str | None]:
+    """The numbers of a CSV: its number column, or its first column when it has no header."""
+    text = text.lstrip("\ufeff")
+    first_line = text.splitlines()[0] if text.strip() else ""
+    delimiter = max(",;\t", key=first_line.count)
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise ApiError(422, "invalid_request", f"body: not valid CSV ({exc})", fields=[{"field": "body", "message": "not valid CSV"}]) from None
+    if not rows:
+        return []
+    header = [c.strip().lower() for c in rows[0]]
+    column = next((header.index(name) for name in _CSV_COLUMNS if name in header), None)
+    if column is None:
+        return [r[0].strip() for r in rows]
+    return [r[column].strip() if column < len(r) else None for r in rows[1:]]
 
 
 def invalid_body(exc: ValidationError) -> RequestValidationError:

@@ -11,9 +11,8 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.audience_schemas import OptOutImportIn, OptOutImportOut, OptOutIn, OptOutOut, RowErrorOut
-from api.bodies import invalid_body, parse_json, read_body
+from api.bodies import csv_numbers, invalid_body, parse_json, read_body
 from api.deps import CurrentKey, Cursor, GatewayDep, Limit, run_write
-from api.errors import ApiError
 from api.schemas import Page, PhoneNumber
 from gateway.audience import consent
 from gateway.core.db import session
@@ -30,7 +29,6 @@ _IMPORT_BODY = {
         },
     }
 }
-_CSV_COLUMNS = ("number", "phone", "phone_number", "mobile", "msisdn")
 
 
 def opt_out_out(row: Suppression) -> OptOutOut:
@@ -88,7 +86,7 @@ async def import_opt_outs(request: Request, key: CurrentKey, gateway: GatewayDep
         except ValidationError as exc:
             raise invalid_body(exc) from None
     else:
-        numbers = _csv_numbers(text)
+        numbers = csv_numbers(text)
     result = await run_in_threadpool(
         run_write, gateway, consent.import_opt_outs, numbers, region=gateway.settings.default_region, now=gateway.clock.now()
     )
@@ -115,21 +113,3 @@ def export_opt_outs(key: CurrentKey, gateway: GatewayDep) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="opt-outs.csv"'},
     )
-
-
-def _csv_numbers(text: str) -> list[str | None]:
-    """The numbers of a CSV: its number column, or its first column when it has no header."""
-    text = text.lstrip("\ufeff")
-    first_line = text.splitlines()[0] if text.strip() else ""
-    delimiter = max(",;\t", key=first_line.count)
-    try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(c.strip() for c in r)]
-    except csv.Error as exc:
-        raise ApiError(422, "invalid_request", f"body: not valid CSV ({exc})", fields=[{"field": "body", "message": "not valid CSV"}]) from None
-    if not rows:
-        return []
-    header = [c.strip().lower() for c in rows[0]]
-    column = next((header.index(name) for name in _CSV_COLUMNS if name in header), None)
-    if column is None:
-        return [r[0].strip() for r in rows]
-    return [r[column].strip() if column < len(r) else None for r in rows[1:]]
