@@ -3,16 +3,12 @@ short links, nothing for an opted-out number, tracked clicks, conversions, a STO
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import sqlalchemy as sa
-from apitools import Api, assert_error, wait_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "campaigns"))
-from campaigntools import Person, audience  # noqa: E402
 
 from gateway.campaigns import lifecycle as campaigns
+from tests.support.api import Api, assert_error, wait_for
+from tests.support.campaigns import Person, audience
 
 ANNA, BOB, GONE = "+31610000071", "+31610000072", "+31610000073"
 

@@ -7,7 +7,8 @@ import itertools
 from typing import Any
 
 import pytest
-from apitools import Api, assert_error, error_fields
+
+from tests.support.api import Api, assert_error, error_fields
 
 _serial = itertools.count(1)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from apitools import Api, assert_error, error_fields, wait_for
+
+from tests.support.api import Api, assert_error, error_fields, wait_for
 
 
 def _inbox(api: Api, **params: str) -> list[dict]:

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 
 import pytest
-from apitools import Api, assert_error, error_fields, message_count, wait_for
+
+from tests.support.api import Api, assert_error, error_fields, message_count, wait_for
 
 
 # Unique per run: these tests share one gateway (and its idempotency keys) per module.

@@ -8,7 +8,8 @@ import io
 import itertools
 
 import pytest
-from apitools import Api, assert_error, error_fields
+
+from tests.support.api import Api, assert_error, error_fields
 
 _serial = itertools.count(1)
 

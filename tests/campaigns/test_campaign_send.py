@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from campaigntools import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
 from gateway.core.models import Campaign, Link, Message, Part
+from tests.support.campaigns import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
 TOKYO_MORNING = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)  # 10:00 in Tokyo
 

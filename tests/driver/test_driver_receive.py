@@ -7,12 +7,12 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from drivertools import SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
 
 from drivers.at.modem import Location, Modem
 from drivers.simulator import modem as simulated
 from drivers.simulator.server import SimulatorThread
 from drivers.sms import SmsDeliver
+from tests.support.driver import SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
 
 pytestmark = pytest.mark.timeout(30)
 
