@@ -45,8 +45,8 @@ from harness.livegateway import (
     SimulatorProcess,
     free_port,
     mixed_messages,
-    wait_until,
 )
+from harness.waiting import wait_until
 
 UTILISATION_TARGET = 0.98
 LATENCY_TARGET_MS = 50.0

@@ -50,7 +50,8 @@ import httpx
 
 from bench.measures import measured_on, percentile, table
 from drivers.sms import split
-from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess, mixed_messages, wait_until
+from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess, mixed_messages
+from harness.waiting import wait_until
 
 COMPLETION_TARGET = 0.8
 LATENCY_TARGET = 0.1

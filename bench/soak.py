@@ -72,8 +72,8 @@ from harness.livegateway import (
     journal_messages,
     mixed_messages,
     part_key,
-    wait_until,
 )
+from harness.waiting import wait_until
 
 MODEMS = 3
 # What `modemgate serve` logs at start about parts a kill may have left half sent.

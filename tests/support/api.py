@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from gateway.core.db import session
 from gateway.core.models import ApiKey
 from gateway.core.runtime import Gateway, Timing
 from gateway.core.settings import ModemSettings, Settings
+from harness.waiting import wait_until
 
 
 # The gateway's loops, shortened: a test sees a send, a report or a health poll in
@@ -154,16 +154,8 @@ def running_api(settings: Settings) -> Iterator[Api]:
 def wait_for(
     predicate: Callable[[], T], timeout: float, what: str, *, last: Callable[[], Any] | None = None, every: float = 0.05
 ) -> T:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            seen = last() if last is not None else value
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}; last seen: {seen!r}")
-        time.sleep(every)
+    """`harness.waiting.wait_until`, polling more often: the API tests' gateway runs in this process."""
+    return wait_until(predicate, timeout=timeout, what=what, interval=every, last=last)
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
