@@ -16,7 +16,7 @@ from gateway.core.settings import ModemSettings, Settings
 from tests.support.api import Api, running_api, wait_for
 from tests.support.campaigns import Person, audience
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def zone_at(local_hour: int, now: datetime) -> str:

@@ -4,6 +4,7 @@ short links, nothing for an opted-out number, tracked clicks, conversions, a STO
 from __future__ import annotations
 
 
+import pytest
 import sqlalchemy as sa
 
 from gateway.campaigns import lifecycle as campaigns
@@ -84,6 +85,7 @@ def test_campaign_api_errors(api: Api) -> None:
     assert_error(api.get("/v1/campaigns/999"), 404, "not_found")
 
 
+@pytest.mark.slow
 def test_stop_after_200_went_out_stops_the_rest_to_that_number_and_is_confirmed_once(api: Api) -> None:
     people = [Person(f"+3162{i:07d}", first_name=f"P{i}") for i in range(240)]
     list_id = audience(api.gateway.engine, people)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from gateway.core.models import Campaign, Link, Message, Part
@@ -31,6 +32,7 @@ def _people(scale: int) -> list[Person]:
     return people
 
 
+@pytest.mark.slow
 def test_thousand_contacts_sent_suppressed_and_deferred_exactly(sqlite_engine) -> None:
     _run(sqlite_engine, 10, finish=False)
 

@@ -21,6 +21,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from api.app import create_app
 from tests.support.api import Api, settings_for
 
+# Hundreds of generated requests: seconds, so not in the quick loop.
+pytestmark = pytest.mark.slow
+
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 # Random cases per operation, on top of schemathesis' boundary ("coverage") cases, which are
 # most of the requests. Derandomized: CI runs the same cases every time.

@@ -14,7 +14,7 @@ import pytest
 from drivers.at.errors import CMS_ERRORS, Action
 from harness.faultmatrix import CASES, FaultCase, check, run_case
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 MESSAGES = 9  # a third each single GSM-7, multipart GSM-7, multipart UCS-2
 

@@ -32,7 +32,7 @@ import pytest
 from drivers.simulator.server import default_profile
 from harness.command import MODEMGATE
 
-pytestmark = pytest.mark.gammu
+pytestmark = [pytest.mark.gammu, pytest.mark.slow]
 
 SINGLE = "Price {EUR}: 5€ [ok] |^\\ back"  # GSM-7 with extension characters
 MULTI = "Привет, мир! 😀 Съешь же ещё этих мягких французских булок, да выпей чаю. 🥐☕ " * 2

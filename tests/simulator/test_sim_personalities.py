@@ -259,6 +259,7 @@ def simulate_sim800() -> Iterator[str]:
 
 
 @pytest.mark.gammu
+@pytest.mark.slow
 def test_gammu_identifies_a_simcom_sim800(simulate_sim800: str, tmp_path: Path) -> None:
     gammu = shutil.which("gammu") or "/usr/bin/gammu"
     if not Path(gammu).exists():
