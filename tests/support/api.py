@@ -79,6 +79,21 @@ class Api:
     def patch(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.client.patch(url, headers=self.headers, **kwargs)
 
+    def pages(self, url: str, **params: Any) -> list[dict[str, Any]]:
+        """Every page of a cursor-paged list, in order, following `next_cursor` to the end."""
+        pages: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            response = self.get(url, params={**params, **({"cursor": cursor} if cursor else {})})
+            assert response.status_code == 200, response.text
+            pages.append(page := response.json())
+            if not (cursor := page["next_cursor"]):
+                return pages
+
+    def every(self, url: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a cursor-paged list, page after page."""
+        return [item for page in self.pages(url, **params) for item in page["items"]]
+
     def send(self, text: str = "hello", to: str = "+31612345678", **fields: Any) -> dict[str, Any]:
         """POST /v1/messages and return the accepted message."""
         response = self.post("/v1/messages", json={"to": to, "text": text, **fields})
