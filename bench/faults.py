@@ -4,7 +4,7 @@
 
 For each case: the fault on one of three simulated modems, N mixed messages (a third each
 single GSM-7, multipart GSM-7, multipart UCS-2), and what every message and the faulty
-modem ended as (see faultmatrix.py for the run and `check` for what counts as correct).
+modem ended as (see harness/faultmatrix.py for the run and `check` for what counts as correct).
 Prints a markdown table of fault x outcome; `--write` puts it, with the command, in the
 "Fault matrix" section at the end of BENCHMARKS.md (replacing that section only).
 """

@@ -1,6 +1,6 @@
 """Security checks over the whole /v1 API, on SQLite and PostgreSQL.
 
-The routes and their phone-number and text inputs are read from the app (sectools), so a
+The routes and their phone-number and text inputs are read from the app (tests.support.security), so a
 route added later is checked without touching this file. tests/api/test_api_security.py and
 test_api_limits.py hold the first cases (bad keys on SQLite, the message's own fields, 413 on
 the message and webhook routes); these carry them to every route and both databases, and add
