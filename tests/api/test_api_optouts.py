@@ -8,7 +8,8 @@ import io
 import itertools
 
 import pytest
-from apitools import Api, assert_error, error_fields
+
+from tests.support.api import Api, assert_error, error_fields
 
 _serial = itertools.count(1)
 
@@ -20,13 +21,7 @@ def number() -> str:
 
 def entries(api: Api, **params: object) -> list[dict]:
     """Every opt-out, following the cursor."""
-    found, cursor = [], None
-    while True:
-        page = api.get("/v1/opt-outs", params={"limit": 200, **params, **({"cursor": cursor} if cursor else {})}).json()
-        found += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return found
+    return api.every("/v1/opt-outs", **{"limit": 200, **params})
 
 
 def test_an_opt_out_is_added_once_listed_and_removed(shared_any_api: Api) -> None:

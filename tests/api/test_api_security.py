@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from apitools import Api, assert_error, error_fields, message_count
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from gateway.core.db import transaction
 from gateway.core.models import ApiKey
+from tests.support.api import Api, assert_error, error_fields, message_count
 
 _PATH_VALUES = {
     "message_id": "00000000-0000-0000-0000-000000000000",

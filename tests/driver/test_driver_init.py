@@ -7,13 +7,13 @@ import dataclasses
 from collections.abc import Callable, Iterable
 
 import pytest
-from drivertools import FAST, both_transports, commands_seen, on_sim, url_of
 
 from drivers import CmeError
 from drivers.at import Action, classify
 from drivers.at.modem import CNMI_CANDIDATES
 from drivers.simulator import modem as simulated
 from drivers.simulator.server import SimulatorThread, default_profile
+from tests.support.driver import FAST, both_transports, commands_seen, on_sim, url_of
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
-from drivertools import FAST, SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
 
 from drivers.at.modem import Location, Modem, open_modem
 from drivers.simulator import modem as simulated
 from drivers.simulator.server import SimulatorThread
 from drivers.sms import SmsDeliver, encode_deliver
+from tests.support.driver import FAST, SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -20,7 +20,7 @@ from gateway.core.db import session
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.core.models import ApiKey, Message, Part, Webhook, WebhookDelivery
 from gateway.core.reports import store_report
-from storagetools import T0, FakeClock
+from tests.support.clock import T0, FakeClock
 
 TO = "+31612345678"
 LONG = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 6  # 3 GSM-7 parts

@@ -19,7 +19,7 @@ from setuptools import find_namespace_packages
 from drivers import ConfigError
 from gateway.core.db import MIGRATIONS, create_engine_for, migrate, session, transaction
 from gateway.core.models import ApiKey, Message, metadata
-from pgschema import throwaway_schema
+from harness.pgschema import throwaway_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()  # the newest revision

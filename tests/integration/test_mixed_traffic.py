@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from livegateway import ModemSpec, journal_messages, mixed_messages, rate_violations
+from harness.livegateway import ModemSpec, journal_messages, mixed_messages, rate_violations
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

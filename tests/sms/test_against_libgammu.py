@@ -1,6 +1,6 @@
 """Differential tests: our codec against libgammu (python-gammu), on the mixed corpus.
 
-Both directions, on the seeded 2,000-message corpus of `bench/corpus.py`:
+Both directions, on the seeded 2,000-message corpus of `harness/corpus.py`:
 - our SMS-SUBMIT parts decode in libgammu to the same number, text and concatenation info,
   and we cut a text into as many parts as libgammu does;
 - libgammu's SMS-SUBMIT and SMS-DELIVER parts decode in ours to the same values.
@@ -30,8 +30,8 @@ from functools import lru_cache
 import gammu  # the oracle: a missing python-gammu must fail this module, not skip it
 import pytest
 
-from bench.corpus import Message, mixed_corpus
 from drivers.sms import SmsDeliver, SmsSubmit, decode_pdu, encode_submit
+from harness.corpus import Message, mixed_corpus
 
 CHUNK = 100
 SMSC = "+31653131313"

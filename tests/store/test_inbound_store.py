@@ -10,8 +10,8 @@ from drivers.sms import decode_pdu, encode_deliver
 from gateway.core.db import session
 from gateway.core.inbound import flag_incomplete, store_inbound, store_undecodable
 from gateway.core.models import InboundMessage, InboundPart
+from tests.support.rows import T0
 
-from rows import T0
 
 LONG = "Grüße aus Utrecht 😀 " * 12
 

@@ -12,8 +12,8 @@ from drivers.sms import decode_pdu, encode_status_report
 from gateway.core.db import session
 from gateway.core.models import DeliveryReport, Message, Part, Webhook, WebhookDelivery
 from gateway.core.reports import rematch, store_report
+from tests.support.rows import T0, sent_message
 
-from rows import T0, sent_message
 
 
 def report(mr: int, recipient: str, *, scts, status: int = 0, delay: float = 30.0):
