@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal, Union
 
@@ -180,26 +181,26 @@ def encode_submit(
     `ref` is the concatenation reference; by default a random one (the gateway passes
     its own). Raises PduError for a bad number, unencodable text or > 255 parts.
     """
-    segs = split(text, encoding, ref16=ref16)
-    alphabet: TextEncoding = segs.encoding
     first = _MTI_SUBMIT
     if reject_duplicates:
         first |= _RD
     if status_report:
         first |= _SRR
-    vp = b""
     if validity is not None:
         first |= _VPF_RELATIVE
-        vp = bytes((fields.encode_relative_validity(validity),))
-    head = bytes((0x00,)) + fields.encode_address(number) + bytes(
-        (0x00, fields.encode_dcs(alphabet, message_class))
-    ) + vp
-    smsc_octets = fields.encode_smsc(smsc)
-    parts: list[SubmitPart] = []
-    for ud in _user_data(segs.payloads, alphabet, ref, ref16):
-        tpdu = bytes((first | (_UDHI if len(segs.payloads) > 1 else 0),)) + head + ud
-        parts.append(SubmitPart((smsc_octets + tpdu).hex().upper(), len(tpdu)))
-    return parts
+
+    def head(alphabet: TextEncoding) -> bytes:
+        # TP-MR 0, TP-DA, TP-PID 0, TP-DCS, TP-VP.
+        vp = b"" if validity is None else bytes((fields.encode_relative_validity(validity),))
+        return (
+            bytes((0x00,))
+            + fields.encode_address(number)
+            + bytes((0x00, fields.encode_dcs(alphabet, message_class)))
+            + vp
+        )
+
+    smsc_octets, tpdus = _encode(text, first, head, smsc=smsc, encoding=encoding, ref=ref, ref16=ref16)
+    return [SubmitPart((smsc_octets + tpdu).hex().upper(), len(tpdu)) for tpdu in tpdus]
 
 
 def encode_deliver(
@@ -218,25 +219,21 @@ def encode_deliver(
 
     An originator that is not a phone number (letters) is sent as an alphanumeric address.
     """
-    segs = split(text, encoding, ref16=ref16)
-    alphabet: TextEncoding = segs.encoding
-    stripped = originator.lstrip("+")
-    if stripped and all(ch in "0123456789*#" for ch in stripped):
-        oa = fields.encode_address(originator)
-    else:
-        oa = fields.encode_alphanumeric_address(originator)
     first = _MTI_DELIVER | _MMS  # MMS set: no more messages waiting
     if status_report_indication:
         first |= _SRR
-    head = oa + bytes((0x00, fields.encode_dcs(alphabet, message_class))) + fields.encode_timestamp(
-        timestamp
-    )
-    smsc_octets = fields.encode_smsc(smsc)
-    out: list[str] = []
-    for ud in _user_data(segs.payloads, alphabet, ref, ref16):
-        first_octet = first | (_UDHI if len(segs.payloads) > 1 else 0)
-        out.append((smsc_octets + bytes((first_octet,)) + head + ud).hex().upper())
-    return out
+
+    def head(alphabet: TextEncoding) -> bytes:
+        # TP-OA, TP-PID 0, TP-DCS, TP-SCTS.
+        stripped = originator.lstrip("+")
+        if stripped and all(ch in "0123456789*#" for ch in stripped):
+            oa = fields.encode_address(originator)
+        else:
+            oa = fields.encode_alphanumeric_address(originator)
+        return oa + bytes((0x00, fields.encode_dcs(alphabet, message_class))) + fields.encode_timestamp(timestamp)
+
+    smsc_octets, tpdus = _encode(text, first, head, smsc=smsc, encoding=encoding, ref=ref, ref16=ref16)
+    return [(smsc_octets + tpdu).hex().upper() for tpdu in tpdus]
 
 
 def encode_status_report(
@@ -260,6 +257,27 @@ def encode_status_report(
         + bytes((status,))
     )
     return (fields.encode_smsc(smsc) + tpdu).hex().upper()
+
+
+def _encode(
+    text: str,
+    first: int,
+    head: Callable[[TextEncoding], bytes],
+    *,
+    smsc: str | None,
+    encoding: EncodingChoice,
+    ref: int | None,
+    ref16: bool,
+) -> tuple[bytes, list[bytes]]:
+    """The SMSC prefix and each part's TPDU: first octet (TP-UDHI set when there are
+    several parts), the fields after it up to TP-UD (`head`, given the alphabet), TP-UDL
+    and TP-UD. Errors come in the order the fields are encoded: text, header, SMSC, ref."""
+    segs = split(text, encoding, ref16=ref16)
+    alphabet: TextEncoding = segs.encoding
+    fixed = head(alphabet)
+    smsc_octets = fields.encode_smsc(smsc)
+    first_octet = bytes((first | (_UDHI if len(segs.payloads) > 1 else 0),))
+    return smsc_octets, [first_octet + fixed + ud for ud in _user_data(segs.payloads, alphabet, ref, ref16)]
 
 
 def _user_data(
