@@ -9,10 +9,10 @@ the octet offset, never IndexError or ValueError.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Union
+from typing import Literal, TypedDict, Union
 
 from drivers._exceptions import PduError
 from drivers.sms import fields, gsm7, udh
@@ -360,22 +360,15 @@ def _decode_deliver(data: bytes, pos: int, smsc: str | None) -> SmsDeliver:
         text,
         alphabet,
         timestamp,
-        udh.concat_of(ies) if ies else None,
-        ies,
-        coding.message_class,
-        pid,
-        udh.ports_of(ies) if ies else None,
-        bool(first & _SRR),
-        coding.waiting,
+        **_header_fields(ies, coding, pid),
+        status_report_indication=bool(first & _SRR),
+        waiting=coding.waiting,
     )
 
 
 def _decode_submit(data: bytes, pos: int, smsc: str | None) -> SmsSubmit:
     first = data[pos]
-    if pos + 1 >= len(data):
-        raise PduError("PDU ends before the message reference", pos + 1)
-    mr = data[pos + 1]
-    number, pos = fields.decode_address(data, pos + 2)
+    mr, number, pos = _reference_and_address(data, pos + 1)
     pid, dcs, pos = _pid_dcs(data, pos)
     vpf = (first >> 3) & 0x03
     validity: timedelta | datetime | None = None
@@ -398,23 +391,16 @@ def _decode_submit(data: bytes, pos: int, smsc: str | None) -> SmsSubmit:
         text,
         alphabet,
         mr,
-        udh.concat_of(ies) if ies else None,
-        ies,
-        coding.message_class,
-        pid,
-        udh.ports_of(ies) if ies else None,
-        bool(first & _SRR),
-        bool(first & _RD),
-        validity,
+        **_header_fields(ies, coding, pid),
+        status_report_request=bool(first & _SRR),
+        reject_duplicates=bool(first & _RD),
+        validity=validity,
     )
 
 
 def _decode_status_report(data: bytes, pos: int, smsc: str | None) -> SmsStatusReport:
     first = data[pos]
-    if pos + 1 >= len(data):
-        raise PduError("PDU ends before the message reference", pos + 1)
-    mr = data[pos + 1]
-    number, pos = fields.decode_address(data, pos + 2)
+    mr, number, pos = _reference_and_address(data, pos + 1)
     scts = fields.decode_timestamp(data, pos)
     discharge = fields.decode_timestamp(data, pos + 7)
     pos += 14
@@ -448,6 +434,33 @@ def _decode_status_report(data: bytes, pos: int, smsc: str | None) -> SmsStatusR
         udh.concat_of(ies) if ies else None,
         ies,
     )
+
+
+class _HeaderFields(TypedDict):
+    concat: Concat | None
+    udh: tuple[InformationElement, ...]
+    message_class: int | None
+    pid: int
+    ports: Ports | None
+
+
+def _header_fields(ies: tuple[InformationElement, ...], coding: fields.DataCoding, pid: int) -> _HeaderFields:
+    """What SMS-DELIVER and SMS-SUBMIT read from the user data header, TP-DCS and TP-PID."""
+    return _HeaderFields(
+        concat=udh.concat_of(ies) if ies else None,
+        udh=ies,
+        message_class=coding.message_class,
+        pid=pid,
+        ports=udh.ports_of(ies) if ies else None,
+    )
+
+
+def _reference_and_address(data: bytes, pos: int) -> tuple[int, str, int]:
+    """TP-MR, then TP-DA (SUBMIT) or TP-RA (STATUS-REPORT): both follow the first octet."""
+    if pos >= len(data):
+        raise PduError("PDU ends before the message reference", pos)
+    number, end = fields.decode_address(data, pos + 1)
+    return data[pos], number, end
 
 
 def _octet(data: bytes, pos: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -19,7 +19,7 @@ from gateway.core.policy import (
     on_success,
 )
 
-S, O, P, F = Action.RETRY_SAME, Action.RETRY_OTHER_MODEM, Action.PERMANENT, Action.MODEM_FAULT
+S, OTHER, P, F = Action.RETRY_SAME, Action.RETRY_OTHER_MODEM, Action.PERMANENT, Action.MODEM_FAULT
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,11 @@ ROWS: dict[str, Row] = {
         ONE_FAILED, failure(S, attempt=2), Decision(S, SendRecord(failed_sends=2), "retry", pinned=True)),
     # retry_other_modem: any modem now, whole if parts went out; this one steps aside.
     "other-modem-first-in-a-row-steps-aside": Row(
-        FRESH, failure(O), Decision(O, ONE_FAILED, "retry", step_aside=True)),
+        FRESH, failure(OTHER), Decision(OTHER, ONE_FAILED, "retry", step_aside=True)),
     "other-modem-parts-out-resent-whole": Row(
-        FRESH, failure(O, sent_any=True), Decision(O, ONE_FAILED, "retry", resend_whole=True, step_aside=True)),
+        FRESH, failure(OTHER, sent_any=True), Decision(OTHER, ONE_FAILED, "retry", resend_whole=True, step_aside=True)),
     "other-modem-second-in-a-row-is-modem-fault": Row(
-        ONE_FAILED, failure(O, answering=True),
+        ONE_FAILED, failure(OTHER, answering=True),
         Decision(F, SendRecord(failed_sends=2, send_faults=1), "retry", take_out=True, read_health=True,
                  close=True)),
     # modem_fault: out of service, message elsewhere (whole if parts went out).
@@ -105,7 +105,9 @@ def test_a_sent_part_clears_the_record(record: SendRecord) -> None:
     assert on_success(record) == SendRecord()
 
 
-@pytest.mark.parametrize(("record", "state"), [(FRESH, "ready"), (ONE_FAILED, "ready"), (FAULTED, "faulty")])
+@pytest.mark.parametrize(
+    ("record", "state"), [(FRESH, "ready"), (ONE_FAILED, "ready"), (FAULTED, "faulty")]
+)
 def test_answering_modem_stays_faulty_until_it_sends(record: SendRecord, state: str) -> None:
     assert answering_state(record) == state
 
