@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -312,27 +312,21 @@ class Modem:
             first = re.search(r"\(([^)]*)\)", " ".join(lines))
             if first:
                 available = [m.strip().strip('"').upper() for m in first.group(1).split(",")]
-        for mem in self.config.storage:
-            if available and mem not in available:
-                continue
-            try:
-                await self._cmd(f'AT+CPMS="{mem}","{mem}","{mem}"')
-                self._state.memory = mem
-                return
-            except (CmsError, CmeError, CommandError):
-                continue
-        self._state.memory = None  # keep the modem's own choice
+        memories = [mem for mem in self.config.storage if not available or mem in available]
+        # None: keep the modem's own choice.
+        self._state.memory = await self._first_accepted(memories, lambda mem: f'AT+CPMS="{mem}","{mem}","{mem}"')
 
     async def _setup_indications(self) -> None:
-        for setting in CNMI_CANDIDATES:
-            try:
-                await self._cmd(f"AT+CNMI={setting}")
-                self._state.cnmi = setting
-                return
-            except (CmsError, CmeError, CommandError):
-                continue
-        log.warning("%s: no AT+CNMI setting accepted; relying on polling storage", self.name)
-        self._state.cnmi = None
+        self._state.cnmi = await self._first_accepted(CNMI_CANDIDATES, lambda setting: f"AT+CNMI={setting}")
+        if self._state.cnmi is None:
+            log.warning("%s: no AT+CNMI setting accepted; relying on polling storage", self.name)
+
+    async def _first_accepted(self, candidates: Iterable[str], command: Callable[[str], str]) -> str | None:
+        """The first candidate whose command the modem accepts (it is then in effect), or None."""
+        for candidate in candidates:
+            if await self._query(command(candidate)) is not None:
+                return candidate
+        return None
 
     # --- sending ------------------------------------------------------------------------
 

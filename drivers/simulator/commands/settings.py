@@ -14,21 +14,11 @@ if TYPE_CHECKING:
     from drivers.simulator.commands import Handler
     from drivers.simulator.modem import SimulatedModem
 
-__all__ = ["cmee", "cscs", "cmgf", "csdh", "csmp", "cmms", "cusd", "accepted"]
+__all__ = ["number", "cscs", "csmp", "cusd", "accepted"]
 
 # 27.007 §9.2.1: +CME ERROR: 4, operation not supported.
 CME_OP_NOT_SUPPORTED = 4
 _CHARSETS = ("IRA", "GSM", "UCS2")
-
-
-def cmee(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "read":
-        return [f"+CMEE: {m.s.cmee}"]
-    if form == "test":
-        return ["+CMEE: (0-2)"]
-    if form == "set":
-        m.s.cmee = int_arg(args[0] or "0", 0, 2)
-    return []
 
 
 def cscs(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
@@ -44,24 +34,6 @@ def cscs(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
         if name not in _CHARSETS:
             raise CommandFailed("CME", CME_OP_NOT_SUPPORTED)
         m.s.cscs = name
-    return []
-
-
-def cmgf(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "read":
-        return [f"+CMGF: {m.s.cmgf}"]
-    if form == "test":
-        return ["+CMGF: (0,1)"]
-    if form == "set":
-        m.s.cmgf = int_arg(args[0] or "0", 0, 1)
-    return []
-
-
-def csdh(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "read":
-        return [f"+CSDH: {m.s.csdh}"]
-    if form == "set":
-        m.s.csdh = int_arg(args[0] or "0", 0, 1)
     return []
 
 
@@ -81,16 +53,6 @@ def csmp(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     return []
 
 
-def cmms(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "read":
-        return [f"+CMMS: {m.cmms}"]
-    if form == "test":
-        return ["+CMMS: (0-2)"]
-    if form == "set":
-        m.cmms = int_arg(args[0] or "0", 0, 2)
-    return []
-
-
 def cusd(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     """27.007 §7.15: presentation of USSD results on or off; sending USSD is not simulated."""
     if form == "read":
@@ -105,6 +67,23 @@ def cusd(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     if n in (0, 1):
         m.cusd = n
     return []
+
+
+def number(tag: str, attr: str, hi: int, *, test: str | None = None, on_modem: bool = False) -> Handler:
+    """A setting that is one number 0..hi: `<tag>: <n>` when read, the range `test` (if
+    any) when tested. It lives in the volatile settings, or with `on_modem` on the modem."""
+
+    def handler(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
+        holder = m if on_modem else m.s
+        if form == "read":
+            return [f"{tag}: {getattr(holder, attr)}"]
+        if form == "test" and test is not None:
+            return [f"{tag}: {test}"]
+        if form == "set":
+            setattr(holder, attr, int_arg(args[0] or "0", 0, hi))
+        return []
+
+    return handler
 
 
 def accepted(*reads: str) -> Handler:
