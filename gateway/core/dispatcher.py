@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from drivers._exceptions import AtError, CmeError, CmsError, ModemGone
+from drivers._exceptions import AtError, ModemGone
 from drivers.at.errors import classify
 from drivers.at.link import ModemLink, backoff_delays
 from drivers.at.modem import Health, Incoming, Modem
@@ -35,10 +35,12 @@ from gateway.core.policy import (
     THROTTLING_CMS,
     SendFailure,
     SendRecord,
+    answered_with_code,
     answering_state,
     is_throttling,
     on_failure,
     on_success,
+    poll_failure_is_fault,
 )
 
 __all__ = [
@@ -314,7 +316,7 @@ class ModemWorker:
             throttling=is_throttling(exc),
             sent_any=sent_any,
             attempt=message.attempt,
-            answering=isinstance(exc, (CmsError, CmeError)),
+            answering=answered_with_code(exc),
             gone=isinstance(exc, ModemGone) or modem is None or modem.gone,
         )
         decision = on_failure(self._record, failure)
@@ -393,12 +395,12 @@ class ModemWorker:
                     await modem.poll_storage()
                     since_poll = 0.0
                 self.status.health = await modem.health()
-            except (CmsError, CmeError) as exc:
-                log.warning("%s: health/storage poll: %s", self.modem_id, exc)
             except AtError as exc:
-                self._fault(str(exc))
-                self.wake()
-                return
+                if poll_failure_is_fault(exc):
+                    self._fault(str(exc))
+                    self.wake()
+                    return
+                log.warning("%s: health/storage poll: %s", self.modem_id, exc)
             await self.clock.sleep(self._health_interval)
             since_poll += self._health_interval
 

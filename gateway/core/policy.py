@@ -24,6 +24,9 @@ class alone does not settle is decided here:
   `faulty` after reopening until it sends a part again. A modem that still answers (the
   error was a +CMS/+CME code) has its health read once more, so the modem list shows why,
   before it is closed.
+
+Between sends the worker polls the modem's health and storage; a poll that fails with an
+error code is only logged, any other failure takes the modem out of service.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ __all__ = [
     "on_failure",
     "on_success",
     "answering_state",
+    "poll_failure_is_fault",
+    "answered_with_code",
 ]
 
 # Errors that mean "slow down" rather than "something is wrong" (27.005 §3.2.5 / 24.011).
@@ -168,3 +173,15 @@ def answering_state(record: SendRecord) -> Literal["ready", "faulty"]:
     """State of a modem that answers commands: after failed sends it stays faulty until
     it sends a part again (answering is not sending)."""
     return "faulty" if record.send_faults else "ready"
+
+
+def poll_failure_is_fault(error: AtError) -> bool:
+    """Whether a failed health or storage poll takes the modem out of service: an error
+    code only says the modem answered no (it keeps working); a timeout, a vanished port or
+    garbage says it is not working."""
+    return not answered_with_code(error)
+
+
+def answered_with_code(error: AtError) -> bool:
+    """The modem answered with a +CMS / +CME code: it is there and talking."""
+    return isinstance(error, (CmsError, CmeError))

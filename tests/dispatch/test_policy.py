@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from drivers._exceptions import CmeError, CmsError, CommandError, ModemGone, ModemTimeout
+from drivers._exceptions import AtError, AtProtocolError, CmeError, CmsError, CommandError, ModemGone, ModemTimeout
 from drivers.at.errors import Action
 from gateway.core.policy import (
     RESEND_WHOLE_AFTER,
@@ -17,6 +17,7 @@ from gateway.core.policy import (
     is_throttling,
     on_failure,
     on_success,
+    poll_failure_is_fault,
 )
 
 S, OTHER, P, F = Action.RETRY_SAME, Action.RETRY_OTHER_MODEM, Action.PERMANENT, Action.MODEM_FAULT
@@ -130,3 +131,18 @@ def test_answering_modem_stays_faulty_until_it_sends(record: SendRecord, state: 
 )
 def test_throttling_errors(error: CmsError, throttling: bool) -> None:
     assert is_throttling(error) is throttling
+
+
+@pytest.mark.parametrize(
+    ("error", "fault"),
+    [
+        (CmsError(500), False),
+        (CmeError(None, "SIM busy"), False),
+        (CommandError("ERROR"), True),
+        (ModemTimeout("no answer"), True),
+        (ModemGone("unplugged"), True),
+        (AtProtocolError("junk"), True),
+    ],
+)
+def test_a_failed_poll_faults_the_modem_unless_it_answered_with_a_code(error: AtError, fault: bool) -> None:
+    assert poll_failure_is_fault(error) is fault
