@@ -154,19 +154,7 @@ def split_args(args: str) -> list[str]:
     """
     if not args.strip():
         return []
-    fields: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in args:
-        if char == '"':
-            quoted = not quoted
-        elif char == "," and not quoted:
-            fields.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    fields.append("".join(current).strip())
-    return fields
+    return [field.replace('"', "").strip() for field in _split_outside_quotes(args, ",")]
 
 
 class AtProtocol:

@@ -92,6 +92,10 @@ class Network:
         self._ref = 0
         self._lock = threading.Lock()
 
+    def now(self) -> datetime:
+        """The network's time (AT+CCLK shows it)."""
+        return self._now()
+
     # --- attachment ---------------------------------------------------------------------
 
     def attach(self, modem: Attachment) -> None:
