@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from gateway.campaigns import lifecycle as campaigns
+from gateway.campaigns import lifecycle as campaigns  # noqa: E402
 from gateway.core.db import create_engine_for, migrate, session  # noqa: E402
-from gateway.core.models import Campaign, Contact, ContactList, ListMembership  # noqa: E402
+from gateway.core.models import Contact, ContactList, ListMembership  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 TEMPLATE = "Hi {{first_name|there}}, our winter sale starts today: 20% off everything at https://shop.example/winter"

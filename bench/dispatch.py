@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,7 +142,7 @@ def idle_latency(gw: GatewayProcess, sim: SimulatorProcess, samples: int) -> tup
             r = client.post("/v1/messages", json={"to": f"+3165{i:07d}", "text": f"latency probe {i}"})
             answered = time.time()
             assert r.status_code == 202, r.text
-            wait_until(lambda: sim.journal_count() > count, timeout=10, interval=0.002, what="the part")
+            wait_until(lambda: sim.journal_count() > count, timeout=10, interval=0.002, what="the part")  # noqa: B023 (waited on here)
             stamped = sim.journal()[-1]["t"]
             if i >= 3:  # the first few warm up connections and caches
                 latencies.append((stamped - started) * 1000)
@@ -265,7 +264,7 @@ def report(a: dict, b: dict, markdown: bool) -> str:
         lines += ["| " + " | ".join(r) + " |" for r in rows]
     else:
         widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in [head, *rows]]
+        lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
     per = ", ".join(f"{k} {v['per_minute']:.1f}/min ({v['parts']} parts)" for k, v in a["per_modem"].items())
     lines.append("")
     lines.append(f"per modem over {a['window']:g} s: {per}")

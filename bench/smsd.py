@@ -80,7 +80,7 @@ def plan(n: int, *, modems: int, latency: float, load: float, seed: int) -> list
     offsets = sorted([0.0] + [rng.uniform(0, span) for _ in range(n - 1)])
     return [
         Planned(offset, to, text, segs.encoding == "ucs2", len(segs.payloads))
-        for offset, (to, text), segs in zip(offsets, messages, encoded)
+        for offset, (to, text), segs in zip(offsets, messages, encoded, strict=True)
     ]
 
 
@@ -278,7 +278,7 @@ def report(mg: dict[str, Any] | None, smsd: dict[str, Any], setup: dict[str, Any
         lines += ["| " + " | ".join(r) + " |" for r in rows]
     else:
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [head, *rows]]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
     lines.append("")
     lines.append(
         f"{setup['messages']} messages ({setup['parts']} parts) over {setup['modems']} modems at "

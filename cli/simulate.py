@@ -7,7 +7,7 @@ import contextlib
 import signal
 import socket
 import sys
-from typing import IO, Optional
+from typing import IO
 
 import typer
 
@@ -25,15 +25,15 @@ def _host_port(value: str, option: str) -> tuple[str, int]:
 def simulate(
     modems: int = typer.Option(2, "--modems", min=1, max=64, help="How many modems."),
     pty: bool = typer.Option(False, "--pty", help="Expose each modem on a pseudo-terminal."),
-    tcp: Optional[str] = typer.Option(
+    tcp: str | None = typer.Option(
         None, "--tcp", help="HOST:PORT; modem i listens on PORT+i-1 (PORT 0 picks free ports)."
     ),
-    control: Optional[str] = typer.Option(None, "--control", help="HOST:PORT of the HTTP control API."),
-    journal: Optional[str] = typer.Option(None, "--journal", help="Append every submitted part here (JSON lines)."),
-    profile: Optional[str] = typer.Option(
+    control: str | None = typer.Option(None, "--control", help="HOST:PORT of the HTTP control API."),
+    journal: str | None = typer.Option(None, "--journal", help="Append every submitted part here (JSON lines)."),
+    profile: str | None = typer.Option(
         None, "--profile", help=f"Modem personality for every modem: {', '.join(PERSONALITIES)}."
     ),
-    noise_every: Optional[float] = typer.Option(
+    noise_every: float | None = typer.Option(
         None, "--noise-every", min=0.01,
         help="Seconds between the profile's periodic unsolicited lines (Huawei ^RSSI …), instead of its own.",
     ),

@@ -331,7 +331,7 @@ class SimulatedModem:
 
     def _run_line(self, line: str) -> None:
         text = line.strip()
-        if not text[:2].upper() == "AT":
+        if text[:2].upper() != "AT":
             return  # not a command line: real modems ignore it
         self.commands_seen.append(text)
         self._mode = "busy"
@@ -357,7 +357,7 @@ class SimulatedModem:
                 raise _Err("ERROR")
             name, op, rest = m.group(1).upper(), m.group(2) or "", m.group(3)
             form = {"": "exec", "?": "read", "=?": "test", "=": "set"}[op]
-            if form == "read" and rest or form == "test" and rest:
+            if (form == "read" and rest) or (form == "test" and rest):
                 raise _Err("ERROR")
             handler = _EXTENDED.get(name)
             if handler is None or name in self.profile.refuse:
@@ -604,7 +604,7 @@ class SimulatedModem:
 
     def _finish_cmgs(self, arg: Any, body: str) -> None:
         try:
-            sms, tpdu_len = self._parse_submit(arg, body)
+            sms, _ = self._parse_submit(arg, body)
             self._check_can_send(sms)
         except _Err as err:
             self._final_error([], err)

@@ -149,7 +149,7 @@ def update(s: Session, campaign_id: int, changes: Mapping[str, Any], *, now: dat
     row = get(s, campaign_id)
     if row.status not in _EDITABLE:
         raise WrongState(campaign_id, row.status, "change it")
-    if "slug" in changes and changes["slug"]:
+    if changes.get("slug"):
         row.slug = _unique_slug(s, changes["slug"], campaign_id)
     if "name" in changes:
         row.name = str(changes["name"] or "").strip() or row.name
