@@ -92,8 +92,8 @@ async def _run(
             config = uvicorn.Config(create_control_app(sim), log_level="warning")
             server = uvicorn.Server(config)
             # Signals are ours (they stop the whole simulator), not uvicorn's.
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # uvicorn < 0.29
-            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+            server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # uvicorn < 0.29 only
+            server.capture_signals = contextlib.nullcontext  # type: ignore[assignment]  # any no-op context manager will do
             serving = loop.create_task(server.serve(sockets=[sock]))
             print(f"control=http://{host}:{port}", file=sys.stderr, flush=True)
         await stop.wait()

@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import phonenumbers
 import sqlalchemy as sa
@@ -253,6 +253,7 @@ def create_contact(
     )
     s.add(contact)
     s.flush()
+    assert contact.id is not None  # the flush assigned it
     for list_id in list_ids:
         s.add(ListMembership(list_id=list_id, contact_id=contact.id, added_at=now))
     s.flush()
@@ -443,7 +444,7 @@ def _import_batch(
         touched.append(contact)
     s.flush()
     result.contact_ids.extend(c.id for c in touched)  # type: ignore[misc]
-    ids = {c.id for c in touched}
+    ids = {c.id for c in touched if c.id is not None}  # all of them: the flush assigned the ids
     for list_id in list_ids:
         present = set(
             s.exec(
@@ -502,7 +503,7 @@ def _latest_consent(s: Session, numbers: Iterable[str]) -> dict[str, str]:
 
 
 def create_list(s: Session, name: str, *, kind: Literal["list", "exclude"] = "list", now: datetime) -> ContactList:
-    name = _name(name, "name")
+    name = _name(name, "name") or ""
     if not name:
         raise InvalidInput("name", "missing")
     existing = s.exec(select(ContactList).where(ContactList.name == name)).first()
@@ -659,7 +660,8 @@ def rules_clause(rules: Mapping[str, Any], dialect: str) -> sa.ColumnElement[boo
 
 
 def _condition(cond: Mapping[str, Any], dialect: str) -> sa.ColumnElement[bool]:
-    name, op, value = cond["field"], cond["op"], cond.get("value")
+    name, op = cond["field"], cond["op"]
+    value: Any = cond.get("value")
     if name == "list":
         ids = value if op in ("in", "not_in") else [value]
         clause = _on_lists(ids)
@@ -785,7 +787,7 @@ def audience(
     query = select(Contact.id).where(sa.or_(*included) if included else sa.false())
     if exclude_lists:
         query = query.where(sa.not_(_on_lists(exclude_lists)))
-    return query.order_by(col(Contact.id))
+    return cast("SelectOfScalar[int]", query.order_by(col(Contact.id)))  # ids of stored rows are never None
 
 
 # --- helpers ------------------------------------------------------------------------------

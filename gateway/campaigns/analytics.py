@@ -94,7 +94,7 @@ def overall_report(s: Session) -> dict[str, Any]:
     """Every campaign's funnel summed, and one line per campaign."""
     per_campaign = []
     for campaign in s.execute(sa.select(Campaign).order_by(col(Campaign.id))).scalars():
-        report = campaign_report(s, campaign.id)  # type: ignore[arg-type]
+        report = campaign_report(s, campaign.id)
         report.pop("series")
         report.pop("variants")
         per_campaign.append({"name": campaign.name, **report})

@@ -182,7 +182,7 @@ def hold(conn: Connection, message_id: str, decision: Decision, *, now: datetime
     conn.execute(sa.update(Message).where(col(Message.id) == message_id).values(**values))
     if decision.action == "defer" and decision.siblings is not None:
         campaign_id, zone = decision.siblings
-        same = [Message.campaign_id == campaign_id, Message.status == "queued", Message.next_attempt_at <= now]
+        same = [col(Message.campaign_id) == campaign_id, col(Message.status) == "queued", col(Message.next_attempt_at) <= now]
         if decision.reason == "send_window":
             same.append(col(Message.time_zone) == zone if zone is not None else col(Message.time_zone).is_(None))
         conn.execute(sa.update(Message).where(*same).values(**values))

@@ -111,7 +111,7 @@ def record_conversion(
     elif contact_id is not None and campaign_id is not None:
         if s.get(Campaign, campaign_id) is None:
             raise NotFound("campaign", campaign_id)
-        variant = s.exec(
+        variant = s.execute(
             sa.select(col(Message.variant_id)).where(col(Message.campaign_id) == campaign_id, col(Message.contact_id) == contact_id).limit(1)
         ).first()
         if variant is None:
