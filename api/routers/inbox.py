@@ -6,7 +6,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.deps import CurrentKey, GatewayDep
 from api.pagination import decode_cursor, page_of
@@ -51,11 +51,11 @@ def list_inbox(
         stamp, ident = decode_cursor(cursor, int)
         query = query.where(
             sa.or_(
-                InboundMessage.received_at < stamp,
-                sa.and_(InboundMessage.received_at == stamp, InboundMessage.id < ident),
+                col(InboundMessage.received_at) < stamp,
+                sa.and_(col(InboundMessage.received_at) == stamp, col(InboundMessage.id) < ident),
             )
         )
-    query = query.order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(limit + 1)
+    query = query.order_by(col(InboundMessage.received_at).desc(), col(InboundMessage.id).desc()).limit(limit + 1)
     with session(gateway.engine) as s:
         rows = list(s.exec(query))
     rows, next_cursor = page_of(rows, limit, lambda m: (m.received_at, m.id))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query, Response
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.deps import CurrentKey, GatewayDep
 from api.errors import ApiError
@@ -119,8 +119,8 @@ def list_messages(
         query = query.where(Message.recipient == recipient)
     if cursor:
         stamp, ident = decode_cursor(cursor)
-        query = query.where(sa.or_(Message.created_at < stamp, sa.and_(Message.created_at == stamp, Message.id < str(ident))))
-    query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1)
+        query = query.where(sa.or_(col(Message.created_at) < stamp, sa.and_(col(Message.created_at) == stamp, col(Message.id) < str(ident))))
+    query = query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit + 1)
     with session(gateway.engine) as s:
         rows = list(s.exec(query))
     rows, next_cursor = page_of(rows, limit, lambda m: (m.created_at, m.id))
@@ -135,9 +135,9 @@ def message_reports(message_id: str, key: CurrentKey, gateway: GatewayDep) -> li
         _own_message(s, message_id, key.id)
         rows = s.exec(
             select(DeliveryReport, Part)
-            .join(Part, Part.id == DeliveryReport.part_id)
+            .join(Part, col(Part.id) == col(DeliveryReport.part_id))
             .where(Part.message_id == message_id)
-            .order_by(DeliveryReport.received_at)
+            .order_by(col(DeliveryReport.received_at))
         ).all()
         return [report_out(r, p) for r, p in rows]
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.deps import CurrentKey, GatewayDep
 from api.pagination import decode_cursor, page_of
@@ -45,23 +45,23 @@ def list_reports(
     """Reports for this key's messages, plus unmatched ones (which belong to no key yet)."""
     query = (
         select(DeliveryReport, Part)
-        .join(Part, Part.id == DeliveryReport.part_id, isouter=True)
-        .join(Message, Message.id == Part.message_id, isouter=True)
-        .where(sa.or_(Message.api_key_id == key.id, DeliveryReport.part_id.is_(None)))
+        .join(Part, col(Part.id) == col(DeliveryReport.part_id), isouter=True)
+        .join(Message, col(Message.id) == col(Part.message_id), isouter=True)
+        .where(sa.or_(col(Message.api_key_id) == key.id, col(DeliveryReport.part_id).is_(None)))
     )
     if matched is not None:
-        query = query.where(DeliveryReport.part_id.is_not(None) if matched else DeliveryReport.part_id.is_(None))
+        query = query.where(col(DeliveryReport.part_id).is_not(None) if matched else col(DeliveryReport.part_id).is_(None))
     if modem:
         query = query.where(DeliveryReport.modem_id == modem)
     if cursor:
         stamp, ident = decode_cursor(cursor, int)
         query = query.where(
             sa.or_(
-                DeliveryReport.received_at < stamp,
-                sa.and_(DeliveryReport.received_at == stamp, DeliveryReport.id < ident),
+                col(DeliveryReport.received_at) < stamp,
+                sa.and_(col(DeliveryReport.received_at) == stamp, col(DeliveryReport.id) < ident),
             )
         )
-    query = query.order_by(DeliveryReport.received_at.desc(), DeliveryReport.id.desc()).limit(limit + 1)
+    query = query.order_by(col(DeliveryReport.received_at).desc(), col(DeliveryReport.id).desc()).limit(limit + 1)
     with session(gateway.engine) as s:
         rows = list(s.exec(query))
     rows, next_cursor = page_of(rows, limit, lambda row: (row[0].received_at, row[0].id))

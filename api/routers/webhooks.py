@@ -6,7 +6,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.deps import CurrentKey, GatewayDep
 from api.errors import ApiError
@@ -55,7 +55,7 @@ def create_webhook(body: WebhookIn, key: CurrentKey, gateway: GatewayDep) -> Web
 @router.get("/v1/webhooks", response_model=list[WebhookOut])
 def list_webhooks(key: CurrentKey, gateway: GatewayDep) -> list[WebhookOut]:
     with session(gateway.engine) as s:
-        hooks = s.exec(select(Webhook).where(Webhook.api_key_id == key.id).order_by(Webhook.id)).all()
+        hooks = s.exec(select(Webhook).where(col(Webhook.api_key_id) == key.id).order_by(col(Webhook.id))).all()
         return [webhook_out(h) for h in hooks]
 
 
@@ -78,7 +78,7 @@ def list_deliveries(hook_id: RowId, key: CurrentKey, gateway: GatewayDep, limit:
         rows = s.exec(
             select(WebhookDelivery)
             .where(WebhookDelivery.webhook_id == hook_id)
-            .order_by(WebhookDelivery.id.desc())
+            .order_by(col(WebhookDelivery.id).desc())
             .limit(max(1, min(limit, 200)))
         ).all()
         return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
@@ -118,8 +118,8 @@ def list_callback_deliveries(key: CurrentKey, gateway: GatewayDep, limit: int = 
     with session(gateway.engine) as s:
         rows = s.exec(
             select(WebhookDelivery)
-            .where(WebhookDelivery.webhook_id.is_(None), WebhookDelivery.api_key_id == key.id)
-            .order_by(WebhookDelivery.id.desc())
+            .where(col(WebhookDelivery.webhook_id).is_(None), col(WebhookDelivery.api_key_id) == key.id)
+            .order_by(col(WebhookDelivery.id).desc())
             .limit(max(1, min(limit, 200)))
         ).all()
         return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
