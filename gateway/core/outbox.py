@@ -714,7 +714,7 @@ def _flag_uncertain(conn: Connection, message_id: str, generation: int) -> int |
     return part_id
 
 
-def _close(conn: Connection, msg: sa.Row[Any], status: MessageStatus, error: str | None, now: datetime) -> None:
+def _close(conn: Connection, msg: sa.Row[*tuple[Any, ...]], status: MessageStatus, error: str | None, now: datetime) -> None:
     """End a message as failed, expired or suppressed; its unsent parts end the same way
     (`cancelled` for a suppressed one: they were never meant to go)."""
     conn.execute(
@@ -733,7 +733,7 @@ def _close(conn: Connection, msg: sa.Row[Any], status: MessageStatus, error: str
         s.flush()
 
 
-def _new_generation(conn: Connection, msg: sa.Row[Any], now: datetime) -> None:
+def _new_generation(conn: Connection, msg: sa.Row[*tuple[Any, ...]], now: datetime) -> None:
     """Replace the message's parts for a whole resend on any modem."""
     replaced = _current_parts_update(msg.id, msg.generation).where(col(Part.status).in_(_UNSENT))
     conn.execute(replaced.values(status="cancelled"))
