@@ -138,7 +138,7 @@ def idle_latency(gw: GatewayProcess, sim: SimulatorProcess, samples: int) -> tup
             r = client.post("/v1/messages", json={"to": f"+3165{i:07d}", "text": f"latency probe {i}"})
             answered = time.time()
             assert r.status_code == 202, r.text
-            wait_until(lambda: sim.journal_count() > count, timeout=10, interval=0.002, what="the part")
+            wait_until(lambda: sim.journal_count() > count, timeout=10, interval=0.002, what="the part")  # noqa: B023 (waited on here)
             stamped = sim.journal()[-1]["t"]
             if i >= 3:  # the first few warm up connections and caches
                 latencies.append((stamped - started) * 1000)

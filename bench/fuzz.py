@@ -49,6 +49,7 @@ happened.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import random
@@ -358,7 +359,7 @@ def _pieces(rng: random.Random, blob: bytes) -> list[bytes]:
         return [b""]
     cuts = sorted(rng.randrange(len(blob) + 1) for _ in range(rng.randrange(0, 7)))
     edges = [0, *cuts, len(blob)]
-    return [blob[a:b] for a, b in zip(edges, edges[1:]) if b > a] or [blob]
+    return [blob[a:b] for a, b in itertools.pairwise(edges) if b > a] or [blob]
 
 
 def _with_misuse(rng: random.Random, ops: list[Op]) -> list[Op]:

@@ -79,7 +79,7 @@ def plan(n: int, *, modems: int, latency: float, load: float, seed: int) -> list
     offsets = sorted([0.0] + [rng.uniform(0, span) for _ in range(n - 1)])
     return [
         Planned(offset, to, text, segs.encoding == "ucs2", len(segs.payloads))
-        for offset, (to, text), segs in zip(offsets, messages, encoded)
+        for offset, (to, text), segs in zip(offsets, messages, encoded, strict=True)
     ]
 
 

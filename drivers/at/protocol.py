@@ -164,6 +164,12 @@ class AtProtocol:
     that has URCs of its own.
     """
 
+    # The pending command's state; set by reset() and _clear_command().
+    _command: str | None
+    _echo: str | None
+    _pdu_echo: str | None
+    _asking: frozenset[str]
+
     def __init__(self, *, extra_urcs: Iterable[str] = ()) -> None:
         self._urc_names = URC_NAMES | {name.strip().upper() for name in extra_urcs}
         self.reset()
@@ -374,10 +380,10 @@ class AtProtocol:
         return pos
 
     def _clear_command(self) -> None:
-        self._command: str | None = None
-        self._echo: str | None = None
-        self._pdu_echo: str | None = None
-        self._asking: frozenset[str] = frozenset()
+        self._command = None
+        self._echo = None
+        self._pdu_echo = None
+        self._asking = frozenset()
         self._prompt = "none"  # none | awaiting | at_prompt | sent
 
 

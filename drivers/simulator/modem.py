@@ -282,7 +282,7 @@ class SimulatedModem:
 
     def _run_line(self, line: str) -> None:
         text = line.strip()
-        if not text[:2].upper() == "AT":
+        if text[:2].upper() != "AT":
             return  # not a command line: real modems ignore it
         self.commands_seen.append(text)
         self._mode = "busy"

@@ -163,7 +163,7 @@ class Network:
             sms.text if sms.encoding != "8bit" else "",
             timestamp=self._now(),
             smsc=self.smsc,
-            encoding=sms.encoding if sms.encoding != "8bit" else "auto",  # type: ignore[arg-type]
+            encoding=sms.encoding if sms.encoding != "8bit" else "auto",
         ):
             self._hand_over(target, pdu)
 

@@ -122,7 +122,7 @@ class SmsStatusReport:
         return status_category(self.status)
 
 
-Sms = Union[SmsDeliver, SmsSubmit, SmsStatusReport]
+Sms = SmsDeliver | SmsSubmit | SmsStatusReport
 
 
 def status_category(status: int) -> StatusCategory:
@@ -408,15 +408,16 @@ def _decode_status_report(data: bytes, pos: int, smsc: str | None) -> SmsStatusR
         raise PduError("PDU ends before the status", pos)
     status = data[pos]
     pos += 1
-    text, alphabet, ies = "", "gsm7", ()
+    fallback: tuple[str, TextEncoding, tuple[InformationElement, ...]] = ("", "gsm7", ())
+    text, alphabet, ies = fallback
     # Optional TP-PI and what it announces (§9.2.3.27). A PI with the extension bit or
     # more than its three known bits is taken as padding, as the spec allows receivers to.
     if pos < len(data) and not data[pos] & 0xF8:
         pi = data[pos]
         pos += 1
-        pid = dcs = 0
+        _pid = dcs = 0  # TP-PID is read past: the report does not carry it
         if pi & 0x01:
-            pid, pos = _octet(data, pos), pos + 1
+            _pid, pos = _octet(data, pos), pos + 1
         if pi & 0x02:
             dcs, pos = _octet(data, pos), pos + 1
         if pi & 0x04:

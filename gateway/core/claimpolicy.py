@@ -39,7 +39,7 @@ class ClaimDecision(Protocol):
 
 
 class ClaimPolicy(Protocol):
-    def screen(self, conn: Connection, row: sa.Row[Any], *, now: datetime) -> ClaimDecision:
+    def screen(self, conn: Connection, row: sa.Row[*tuple[Any, ...]], *, now: datetime) -> ClaimDecision:
         """Decide about the due message `row` (id, recipient, category, campaign_id) in the
         claim's transaction. For anything but allow, record the hold on the message (why
         it waits; for a deferral, when it is due again) before returning: the claim then
@@ -57,7 +57,7 @@ class _Allowed:
 class AllowAll:
     """The policy of a gateway without marketing rules: every due message goes."""
 
-    def screen(self, conn: Connection, row: sa.Row[Any], *, now: datetime) -> ClaimDecision:
+    def screen(self, conn: Connection, row: sa.Row[*tuple[Any, ...]], *, now: datetime) -> ClaimDecision:
         return _ALLOWED
 
 

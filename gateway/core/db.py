@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -109,6 +109,12 @@ def get_or_raise(s: Session, model: type[T], row_id: Any, what: str) -> T:
     if row is None:
         raise NotFound(what, row_id)
     return row
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows a DELETE or UPDATE touched: Session.execute is typed to return a Result, but for
+    those statements it is a CursorResult, which counts them."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def lock_for(conn: Connection, name: str, number: int) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from drivers.sms.pdu import SmsDeliver
 from gateway.core import paging, webhooks
@@ -63,6 +63,7 @@ def store_inbound(
             received_at=now,
             pdu=pdu,
         )
+        message: InboundMessage | None
         if concat is None:
             message = InboundMessage(
                 modem_id=modem_id,
@@ -153,7 +154,7 @@ def flag_incomplete(engine: Engine, *, now: datetime, timeout: timedelta = REASS
         stale = s.exec(
             select(InboundMessage).where(
                 InboundMessage.complete == False,  # noqa: E712
-                InboundMessage.flagged_at.is_(None),
+                col(InboundMessage.flagged_at).is_(None),
                 InboundMessage.received_at <= now - timeout,
             )
         ).all()

@@ -23,7 +23,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from drivers.sms.pdu import SmsStatusReport
 from gateway.core import paging, webhooks
@@ -71,7 +71,7 @@ def rematch_in(s: Session, modem_id: str, message_reference: int, *, now: dateti
         select(DeliveryReport).where(
             DeliveryReport.modem_id == modem_id,
             DeliveryReport.message_reference == message_reference,
-            DeliveryReport.part_id.is_(None),
+            col(DeliveryReport.part_id).is_(None),
             DeliveryReport.received_at >= now - DEFAULT_WINDOW,
         )
     ).all()
@@ -101,14 +101,14 @@ def _match(s: Session, row: DeliveryReport, *, now: datetime) -> bool:
         select(Part).where(
             Part.modem_id == row.modem_id,
             Part.message_reference == row.message_reference,
-            Part.submitted_at.is_not(None),
-            Part.submitted_at >= anchor - DEFAULT_WINDOW,
-            Part.submitted_at <= anchor + DEFAULT_WINDOW,
+            col(Part.submitted_at).is_not(None),
+            col(Part.submitted_at) >= anchor - DEFAULT_WINDOW,
+            col(Part.submitted_at) <= anchor + DEFAULT_WINDOW,
         )
     ).all()
     messages = {p.message_id for p in parts}
     recipients = (
-        dict(s.exec(select(Message.id, Message.recipient).where(Message.id.in_(messages))).all()) if messages else {}
+        dict(s.exec(select(col(Message.id), col(Message.recipient)).where(col(Message.id).in_(messages))).all()) if messages else {}
     )
     candidates = [
         Candidate(
@@ -180,7 +180,7 @@ def _apply(s: Session, part: Part, row: DeliveryReport, *, now: datetime) -> Non
 def unmatched_count(engine: Engine) -> int:
     with transaction(engine) as conn:
         return conn.execute(
-            sa.select(sa.func.count()).select_from(DeliveryReport).where(DeliveryReport.part_id.is_(None))
+            sa.select(sa.func.count()).select_from(DeliveryReport).where(col(DeliveryReport.part_id).is_(None))
         ).scalar_one()
 
 

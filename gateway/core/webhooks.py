@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.core.db import session, transaction
 from gateway.core.errors import NotFound
@@ -168,7 +168,7 @@ def replay(engine: Engine, delivery_id: int, *, now: datetime) -> None:
     with transaction(engine) as conn:
         result = conn.execute(
             sa.update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id)
+            .where(col(WebhookDelivery.id) == delivery_id)
             .values(next_attempt_at=now, delivered_at=None, gave_up_at=None, lease_until=None)
         )
         if result.rowcount == 0:
@@ -179,7 +179,7 @@ def pending_count(engine: Engine) -> int:
     with session(engine) as s:
         return s.exec(
             select(sa.func.count()).select_from(WebhookDelivery).where(
-                WebhookDelivery.delivered_at.is_(None), WebhookDelivery.gave_up_at.is_(None)
+                col(WebhookDelivery.delivered_at).is_(None), col(WebhookDelivery.gave_up_at).is_(None)
             )
         ).one()
 
@@ -189,22 +189,22 @@ def _lease_due(engine: Engine, *, now: datetime, limit: int) -> list[tuple[int, 
     with transaction(engine) as conn:
         query = (
             sa.select(
-                WebhookDelivery.id,
-                sa.func.coalesce(Webhook.url, WebhookDelivery.url),
-                sa.func.coalesce(Webhook.secret, ApiKey.callback_secret),
-                WebhookDelivery.event,
-                WebhookDelivery.payload,
+                col(WebhookDelivery.id),
+                sa.func.coalesce(col(Webhook.url), col(WebhookDelivery.url)),
+                sa.func.coalesce(col(Webhook.secret), col(ApiKey.callback_secret)),
+                col(WebhookDelivery.event),
+                col(WebhookDelivery.payload),
             )
-            .outerjoin(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-            .outerjoin(ApiKey, ApiKey.id == WebhookDelivery.api_key_id)
+            .outerjoin(Webhook, col(Webhook.id) == col(WebhookDelivery.webhook_id))
+            .outerjoin(ApiKey, col(ApiKey.id) == col(WebhookDelivery.api_key_id))
             .where(
-                WebhookDelivery.delivered_at.is_(None),
-                WebhookDelivery.gave_up_at.is_(None),
-                WebhookDelivery.next_attempt_at <= now,
-                sa.or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now),
-                sa.or_(Webhook.enabled == True, WebhookDelivery.webhook_id.is_(None)),  # noqa: E712
+                col(WebhookDelivery.delivered_at).is_(None),
+                col(WebhookDelivery.gave_up_at).is_(None),
+                col(WebhookDelivery.next_attempt_at) <= now,
+                sa.or_(col(WebhookDelivery.lease_until).is_(None), col(WebhookDelivery.lease_until) <= now),
+                sa.or_(col(Webhook.enabled) == True, col(WebhookDelivery.webhook_id).is_(None)),  # noqa: E712
             )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
             .limit(limit)
         )
         if conn.dialect.name == "postgresql":
@@ -213,7 +213,7 @@ def _lease_due(engine: Engine, *, now: datetime, limit: int) -> list[tuple[int, 
         if rows:
             conn.execute(
                 sa.update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_([r[0] for r in rows]))
+                .where(col(WebhookDelivery.id).in_([r[0] for r in rows]))
                 .values(lease_until=now + _LEASE)
             )
     return rows  # type: ignore[return-value]
@@ -222,7 +222,7 @@ def _lease_due(engine: Engine, *, now: datetime, limit: int) -> list[tuple[int, 
 def _record(engine: Engine, delivery_id: int, *, now: datetime, status: int | None, error: str | None) -> None:
     with transaction(engine) as conn:
         row = conn.execute(
-            sa.select(WebhookDelivery.attempts, WebhookDelivery.created_at).where(WebhookDelivery.id == delivery_id)
+            sa.select(col(WebhookDelivery.attempts), col(WebhookDelivery.created_at)).where(col(WebhookDelivery.id) == delivery_id)
         ).one()
         attempts = row.attempts + 1
         values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error, "lease_until": None}
@@ -236,7 +236,7 @@ def _record(engine: Engine, delivery_id: int, *, now: datetime, status: int | No
             if retry_at - created > GIVE_UP_AFTER:
                 values["gave_up_at"] = now
             values["next_attempt_at"] = retry_at
-        conn.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(**values))
+        conn.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id).values(**values))
 
 
 def _redact(url: str) -> str:

@@ -127,7 +127,7 @@ def test_listing_pages_with_a_cursor_and_filters_by_segment(shared_any_api: Api)
     made = [create(api, fields={"tag": tag, "n": i}) for i in range(5)]
     segment = api.post(
         "/v1/segments",
-        json={"name": tag, "rules": {"all": [{"field": f"fields.tag", "op": "eq", "value": tag}, {"field": "fields.n", "op": "gte", "value": 1}]}},
+        json={"name": tag, "rules": {"all": [{"field": "fields.tag", "op": "eq", "value": tag}, {"field": "fields.n", "op": "gte", "value": 1}]}},
     )
     assert segment.status_code == 201, segment.text
     assert segment.json()["size"] == 4

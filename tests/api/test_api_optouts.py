@@ -77,7 +77,7 @@ def test_import_takes_a_bare_list_of_numbers_or_json(shared_any_api: Api) -> Non
     result = api.post("/v1/opt-outs/import", content=text.encode(), headers={"Content-Type": "text/plain"}).json()
     assert (result["added"], result["errors"]) == (2, [])
     listed = [number(), "0" + number()[3:]]
-    result = api.post("/v1/opt-outs/import", json={"numbers": listed + [None]}).json()
+    result = api.post("/v1/opt-outs/import", json={"numbers": [*listed, None]}).json()
     assert (result["added"], [e["row"] for e in result["errors"]]) == (2, [3])
     assert_error(api.post("/v1/opt-outs/import", json={"numbers": "x"}), 422, "invalid_request")
     assert_error(api.post("/v1/opt-outs/import", content=b"x", headers={"Content-Type": "image/png"}), 415)

@@ -508,7 +508,7 @@ def status_events(engine: Engine, message_id: str) -> list[str]:
 
 def test_failed_expired_and_sent_are_announced_in_the_transaction_that_makes_them(engine, clock, key, hook):
     failed, expired, sent = (submit(engine, clock, key, validity=timedelta(minutes=10)) for _ in range(3))
-    for message in (failed, expired, sent):
+    for _ in (failed, expired, sent):
         outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
     outbox.fail(engine, failed.id, error="+CMS ERROR: 21", now=clock())
     outbox.release(engine, expired.id, now=clock(), error="e", retry_at=clock() + timedelta(hours=1))
@@ -547,11 +547,11 @@ def test_a_report_racing_the_mr_commit_is_matched_whichever_commits_first(engine
         barrier = threading.Barrier(2)
 
         def report(pdu: str = pdu) -> None:
-            barrier.wait()
+            barrier.wait()  # noqa: B023 (the threads are joined within the iteration)
             store_report(engine, "m1", decode_pdu(pdu), pdu, now=clock())
 
         def commit(claim: outbox.Claim = claim, mr: int = i) -> None:
-            barrier.wait()
+            barrier.wait()  # noqa: B023 (the threads are joined within the iteration)
             outbox.record_sent(engine, claim.parts[0].part_id, mr=mr, modem_id="m1", now=clock())
             outbox.finish(engine, claim.message_id, now=clock())
 

@@ -113,9 +113,8 @@ def test_a_write_session_on_sqlite_takes_the_write_lock_at_begin(tmp_path):
 
 
 def test_foreign_keys_are_enforced(engine):
-    with pytest.raises(sa.exc.IntegrityError):
-        with transaction(engine) as conn:
-            conn.execute(sa.insert(metadata.tables["part"]).values(message_id="nope", seq=1, pdu="00", tpdu_length=1))
+    with pytest.raises(sa.exc.IntegrityError), transaction(engine) as conn:
+        conn.execute(sa.insert(metadata.tables["part"]).values(message_id="nope", seq=1, pdu="00", tpdu_length=1))
 
 
 def test_times_are_stored_as_utc_and_come_back_aware(engine):

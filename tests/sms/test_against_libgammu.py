@@ -103,7 +103,7 @@ def _check_cuts(m: Message, ours: list[str], theirs: list[str]) -> str | None:
     """None when our part texts and libgammu's agree, or differ only by libgammu keeping a
     flag (two regional indicators) together; else a description of the difference."""
     pos = 0
-    for k, (a, b) in enumerate(zip(ours, theirs)):
+    for k, (a, b) in enumerate(zip(ours, theirs, strict=False)):
         if a == b:
             pos += len(a)
             continue
@@ -135,7 +135,7 @@ def test_our_submit_parts_decode_in_libgammu(start: int) -> None:
         problems: list[str] = []
         if "".join(ours_texts) != m.text:
             problems.append("our own parts do not reassemble to the text")
-        for seq, (d, own) in enumerate(zip(decoded, ours_texts), 1):
+        for seq, (d, own) in enumerate(zip(decoded, ours_texts, strict=True), 1):
             if d["Number"] != m.number:
                 problems.append(f"part {seq}: number {d['Number']!r}")
             if d["SMSC"]["Number"] != (smsc or ""):
