@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from gateway.campaigns import lifecycle as campaigns
 from gateway.core.db import create_engine_for, migrate, session
-from gateway.core.models import Campaign, Contact, ContactList, ListMembership
+from gateway.core.models import Contact, ContactList, ListMembership
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 TEMPLATE = "Hi {{first_name|there}}, our winter sale starts today: 20% off everything at https://shop.example/winter"

@@ -23,7 +23,7 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bool)
         lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
         return lines + ["| " + " | ".join(r) + " |" for r in rows]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [head, *rows]]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
 
 
 def measured_on() -> str:

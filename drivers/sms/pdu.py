@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, TypedDict, Union
+from typing import Literal, TypedDict
 
 from drivers._exceptions import PduError
 from drivers.sms import fields, gsm7, udh

@@ -42,7 +42,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from gateway.core import paging
-from gateway.core.db import get_or_raise
+from gateway.core.db import get_or_raise, rowcount
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
 from gateway.core.numbers import normalise_number  # re-exported
 from gateway.core.timezones import canonical_zone, check_time_zone  # check_time_zone re-exported

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from gateway.audience.consent import consent_history, number_hash, suppression_for
 from gateway.audience.contacts import get_contact, list_ids_of
 from gateway.core import paging
+from gateway.core.db import rowcount
 from gateway.core.errors import InvalidInput
 from gateway.core.models import (
     ConsentRecord,

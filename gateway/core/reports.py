@@ -191,14 +191,15 @@ def list_reports(
     yet), each with its part; newest first, one page from `cursor`."""
     query = (
         select(DeliveryReport, Part)
-        .join(Part, Part.id == DeliveryReport.part_id, isouter=True)
-        .join(Message, Message.id == Part.message_id, isouter=True)
-        .where(sa.or_(Message.api_key_id == api_key_id, DeliveryReport.part_id.is_(None)))
+        .join(Part, col(Part.id) == col(DeliveryReport.part_id), isouter=True)
+        .join(Message, col(Message.id) == col(Part.message_id), isouter=True)
+        .where(sa.or_(col(Message.api_key_id) == api_key_id, col(DeliveryReport.part_id).is_(None)))
     )
     if matched is not None:
-        query = query.where(DeliveryReport.part_id.is_not(None) if matched else DeliveryReport.part_id.is_(None))
+        part_id = col(DeliveryReport.part_id)
+        query = query.where(part_id.is_not(None) if matched else part_id.is_(None))
     if modem:
-        query = query.where(DeliveryReport.modem_id == modem)
+        query = query.where(col(DeliveryReport.modem_id) == modem)
     return paging.query_page(
         s, query, DeliveryReport.received_at, DeliveryReport.id, cursor=cursor, limit=limit,
         position=lambda row: (row[0].received_at, row[0].id),
@@ -209,8 +210,8 @@ def reports_of_message(s: Session, message_id: str) -> list[tuple[DeliveryReport
     """Every report matched to a part of the message, oldest first."""
     query = (
         select(DeliveryReport, Part)
-        .join(Part, Part.id == DeliveryReport.part_id)
-        .where(Part.message_id == message_id)
-        .order_by(DeliveryReport.received_at)
+        .join(Part, col(Part.id) == col(DeliveryReport.part_id))
+        .where(col(Part.message_id) == message_id)
+        .order_by(col(DeliveryReport.received_at))
     )
     return list(s.exec(query).all())
