@@ -13,6 +13,7 @@ from api.limits import BodyLimit
 from api.routers import health, inbox, messages, modems, reports, simulator, webhooks
 from api.routers import contacts, optouts
 from api.routers import campaigns, links
+from gateway.campaigns.wiring import marketing
 from gateway.core.apikeys import VerifiedKeys
 from gateway.core.runtime import Gateway
 from gateway.core.settings import Settings
@@ -21,8 +22,9 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI:
-    """The API. The gateway (workers, webhooks) starts and stops with the app."""
-    gw = gateway or Gateway(settings)
+    """The API. The gateway (workers, webhooks) starts and stops with the app; without
+    one given, a gateway with the marketing rules and campaigns of `settings`."""
+    gw = gateway or Gateway(settings, extensions=marketing(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,4 +1,5 @@
-"""Dependencies every route reads the same way: the running gateway, the caller's API key.
+"""What every route reads the same way: the running gateway, the caller's API key, row ids
+and page parameters in the path and query, and `run_write` for the gateway's writes.
 
 Both are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool,
 one trip per dependency per request, and these two need no thread. Only a key not verified
@@ -7,9 +8,10 @@ recently is looked up in the database, and that lookup goes to the thread pool.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
@@ -19,7 +21,14 @@ from gateway.core.db import session
 from gateway.core.models import ApiKey
 from gateway.core.runtime import Gateway
 
-__all__ = ["GatewayDep", "CurrentKey", "get_gateway", "current_key"]
+__all__ = ["GatewayDep", "CurrentKey", "get_gateway", "current_key", "RowId", "Limit", "Cursor", "run_write"]
+
+T = TypeVar("T")
+
+# Row ids are PostgreSQL `integer`: a larger number names no row, and must not reach the database.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=200)]
 
 _DUMMY_HASH = apikeys.hash_key("mg_00000000_" + "0" * 32)
 
@@ -64,3 +73,16 @@ def _look_up(gateway: Gateway, key: str) -> ApiKey:
 
 
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
+
+
+def run_write(gateway: Gateway, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`fn(session, …)` in one write transaction, committed, taking its turn with the
+    gateway's other writers (SQLite has one)."""
+
+    def work() -> T:
+        with session(gateway.engine, write=True) as s:
+            result = fn(s, *args, **kwargs)
+            s.commit()
+            return result
+
+    return gateway.writes.now(work)

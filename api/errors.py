@@ -1,7 +1,14 @@
-"""Every API error is `{"error": {"code": …, "message": …}}` with a stable `code`."""
+"""Every API error is `{"error": {"code": …, "message": …}}` with a stable `code`.
+
+The errors the gateway raises on purpose reach the client through one handler and one
+table (`ANSWERS`): routers call the gateway and let its errors through. `ApiError` is
+for what only the API knows (a missing key, a body that is not JSON).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,10 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from drivers import ModemgateError, PduError
-from gateway.core.errors import InvalidInput
+from drivers import ConfigError, ModemgateError, PduError
+from gateway.audience.contacts import AlreadyExists
+from gateway.campaigns.lifecycle import WrongState
+from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 
-__all__ = ["ApiError", "install_error_handlers", "error_body", "document_errors", "ERROR_SCHEMA"]
+__all__ = ["ApiError", "ANSWERS", "answer_for", "install_error_handlers", "error_body", "document_errors", "ERROR_SCHEMA"]
 
 _CODES = {
     400: "bad_request",
@@ -28,6 +37,39 @@ _CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How the API answers one kind of error: status, body code, and what the body adds."""
+
+    status: int
+    code: str
+    details: Callable[[Any], dict[str, Any]] = field(default=lambda exc: {})
+    prefix: str = ""  # put before the error's message
+
+    def message(self, exc: Exception) -> str:
+        return f"{self.prefix}{exc}"
+
+
+ANSWERS: dict[type[ModemgateError], Answer] = {
+    InvalidInput: Answer(422, InvalidInput.code, lambda exc: {"fields": [{"field": exc.field, "message": exc.summary}]}),
+    NotFound: Answer(404, NotFound.code),
+    AlreadyExists: Answer(409, AlreadyExists.code, lambda exc: {"id": exc.existing_id}),
+    WrongState: Answer(409, WrongState.code),
+    IdempotencyConflict: Answer(409, IdempotencyConflict.code, lambda exc: {"message_id": exc.message_id}),
+    # Text the codec cannot encode: the request's `text` is at fault.
+    PduError: Answer(422, "invalid_message", lambda exc: {"fields": [{"field": "text", "message": str(exc)}]}, "text: "),
+    # Settings given in a request (the simulator's faults); settings files fail at start.
+    ConfigError: Answer(422, "invalid_request"),
+    # Anything else below the API (a modem, the network): try again later.
+    ModemgateError: Answer(503, "unavailable"),
+}
+"""The one table from the errors below the API to HTTP; the most specific class wins."""
+
+
+def answer_for(exc: ModemgateError) -> Answer:
+    return next(ANSWERS[cls] for cls in type(exc).__mro__ if cls in ANSWERS)
 
 
 class ApiError(Exception):
@@ -70,10 +112,6 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"{first['field']}: {first['message']}"
         return JSONResponse(error_body("invalid_request", message, fields=fields), 422)
 
-    @app.exception_handler(PduError)
-    async def bad_text(request: Request, exc: PduError) -> JSONResponse:
-        return JSONResponse(error_body("invalid_message", str(exc), fields=[{"field": "text", "message": str(exc)}]), 422)
-
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
@@ -86,14 +124,10 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _CODES.get(exc.status_code, "error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(InvalidInput)
-    async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
-        problem = {"field": exc.field, "message": str(exc)}
-        return JSONResponse(error_body(InvalidInput.code, str(exc), fields=[problem]), 422)
-
     @app.exception_handler(ModemgateError)
     async def domain_error(request: Request, exc: ModemgateError) -> JSONResponse:
-        return JSONResponse(error_body("unavailable", str(exc)), 503)
+        answer = answer_for(exc)
+        return JSONResponse(error_body(answer.code, answer.message(exc), **answer.details(exc)), answer.status)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, HttpUrl
+
+if TYPE_CHECKING:
+    from gateway.core.models import DeliveryReport, Part
 
 __all__ = [
     "MessageIn",
@@ -130,6 +133,23 @@ class ReportOut(BaseModel):
     scts: datetime | None
     discharge_time: datetime | None
     received_at: datetime
+
+    @classmethod
+    def of(cls, r: DeliveryReport, p: Part | None) -> ReportOut:
+        """A stored report, with the part it was matched to (None while unmatched)."""
+        return cls(
+            id=r.id,  # type: ignore[arg-type]
+            message_id=p.message_id if p else None,
+            part=p.seq if p else None,
+            modem=r.modem_id,
+            message_reference=r.message_reference,
+            recipient=r.recipient,
+            status=r.category,
+            tp_status=r.tp_status,
+            scts=r.scts,
+            discharge_time=r.discharge_time,
+            received_at=r.received_at,
+        )
 
 
 class InboundOut(BaseModel):

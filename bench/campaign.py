@@ -1,6 +1,6 @@
 """Campaign expansion: a whole audience into the outbox, against a raw executemany of the same rows.
 
-    python bench/campaign.py [--contacts N] [--batch N] [--markdown]
+    python -m bench.campaign [--contacts N] [--batch N] [--markdown]
 
 Setup: a migrated SQLite file (gateway.core.db: WAL, synchronous=FULL) with N contacts on one
 list, and a campaign whose template has a token and a URL, with brand and footer.
@@ -28,14 +28,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
 from gateway.campaigns import lifecycle as campaigns
-from gateway.core.db import create_engine_for, migrate, session  # noqa: E402
-from gateway.core.models import Campaign, Contact, ContactList, ListMembership  # noqa: E402
+from gateway.core.db import create_engine_for, migrate, session
+from gateway.core.models import Contact, ContactList, ListMembership
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 TEMPLATE = "Hi {{first_name|there}}, our winter sale starts today: 20% off everything at https://shop.example/winter"

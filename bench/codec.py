@@ -1,8 +1,8 @@
 """SMS codec throughput: ours against libgammu (python-gammu), on the mixed 2,000-message corpus.
 
-    python bench/codec.py [--repeats N] [--size N] [--markdown]
+    python -m bench.codec [--repeats N] [--size N] [--markdown]
 
-One run measures, on the same seeded corpus (bench/corpus.py):
+One run measures, on the same seeded corpus (harness/corpus.py):
 - encode: ours `encode_submit` (text -> hex PDUs) vs libgammu `EncodeSMS` + `EncodePDU`
   for every part, as messages/s and parts/s;
 - decode: ours `decode_pdu` on the hex a modem prints vs libgammu `DecodePDU` on bytes, as
@@ -16,18 +16,14 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import gammu
 
-import gammu  # noqa: E402
-
-from bench.corpus import SEED, SIZE, Message, mixed_corpus  # noqa: E402
-from drivers.sms import decode_pdu, encode_deliver, encode_submit  # noqa: E402
+from drivers.sms import decode_pdu, encode_deliver, encode_submit
+from harness.corpus import SEED, SIZE, Message, mixed_corpus
 
 ENCODE_TARGET = 1.0
 DECODE_TARGET = 0.5

@@ -1,6 +1,6 @@
 """Dispatch: modem utilisation, idle submit latency, and the cost of the API's submit path.
 
-    python bench/dispatch.py [--window S] [--samples N] [--requests N] [--concurrency N] [--markdown]
+    python -m bench.dispatch [--window S] [--samples N] [--requests N] [--concurrency N] [--markdown]
 
 Everything runs as real processes on this machine, driven as a user would drive them:
 `modemgate simulate` (simulated modems on TCP, a journal of every part its network
@@ -28,30 +28,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "integration"))  # the integration tests' process harness
+import httpx
+from pydantic import BaseModel
 
-import httpx  # noqa: E402
-from pydantic import BaseModel  # noqa: E402
-
-from livegateway import (  # noqa: E402
+from bench.measures import measured_on, percentile, table
+from harness.livegateway import (
     GatewayProcess,
     ModemSpec,
     SimulatorProcess,
     free_port,
     mixed_messages,
-    wait_until,
 )
+from harness.waiting import wait_until
 
 UTILISATION_TARGET = 0.98
 LATENCY_TARGET_MS = 50.0
@@ -126,8 +120,8 @@ def latency_and_throughput(workdir: Path, *, samples: int, requests: int, concur
         sim.stop()
     return {
         "samples": samples,
-        "p50": _percentile(latencies, 50), "p99": _percentile(latencies, 99), "max": max(latencies),
-        "post_p50": _percentile(posts, 50),
+        "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
+        "post_p50": percentile(posts, 50),
         "requests": requests, "concurrency": concurrency,
         "ours": max(ours), "bare": max(theirs), "ratio": max(ours) / max(theirs),
     }
@@ -143,7 +137,7 @@ def idle_latency(gw: GatewayProcess, sim: SimulatorProcess, samples: int) -> tup
             r = client.post("/v1/messages", json={"to": f"+3165{i:07d}", "text": f"latency probe {i}"})
             answered = time.time()
             assert r.status_code == 202, r.text
-            wait_until(lambda: sim.journal_count() > count, timeout=10, interval=0.002, what="the part")
+            wait_until(lambda: sim.journal_count() > count, timeout=10, interval=0.002, what="the part")  # noqa: B023 (waited on here)
             stamped = sim.journal()[-1]["t"]
             if i >= 3:  # the first few warm up connections and caches
                 latencies.append((stamped - started) * 1000)
@@ -174,15 +168,15 @@ def throughput(url: str, headers: dict[str, str], n: int, concurrency: int, tag:
 
 
 class BareApp:
-    """This script with --bare-app: FastAPI, one handler, one INSERT per request."""
+    """This module with --bare-app: FastAPI, one handler, one INSERT per request."""
 
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # In this process's working directory, the repository's root (`python -m bench.dispatch`).
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--bare-app", "--port", str(self.port), "--database",
+            [sys.executable, "-m", "bench.dispatch", "--bare-app", "--port", str(self.port), "--database",
              str(workdir / "bare.db")],
-            cwd=workdir,
         )
 
         def up() -> bool:
@@ -240,13 +234,6 @@ def serve_bare_app(port: int, database: str) -> None:
 # --- report -------------------------------------------------------------------------------
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * pct / 100
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
 def report(a: dict, b: dict, markdown: bool) -> str:
     rows = [
         ("(a) utilisation, 4 modems x {rate:g}/min, {lat:g} s per AT+CMGS".format(rate=a["rate"], lat=a["latency"]),
@@ -260,18 +247,12 @@ def report(a: dict, b: dict, markdown: bool) -> str:
          f"{b['ratio']:.2f}x", f">= {THROUGHPUT_TARGET}x"),
     ]
     head = ("measure", "ours", "reference", "ratio", "target")
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "| --- | ---: | ---: | ---: | ---: |"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-    else:
-        widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in [head, *rows]]
+    lines = table(head, rows, markdown=markdown)
     per = ", ".join(f"{k} {v['per_minute']:.1f}/min ({v['parts']} parts)" for k, v in a["per_modem"].items())
     lines.append("")
     lines.append(f"per modem over {a['window']:g} s: {per}")
     lines.append(
-        f"(c): {b['requests']} requests, {b['concurrency']} in flight, best of 3 each; "
-        f"measured {date.today().isoformat()} on {platform.python_implementation()} {platform.python_version()}"
+        f"(c): {b['requests']} requests, {b['concurrency']} in flight, best of 3 each; {measured_on()}"
     )
     return "\n".join(lines)
 

@@ -1,10 +1,10 @@
-"""Fault matrix: every simulated fault of `bench/faultmatrix.py`, with more traffic per case.
+"""Fault matrix: every simulated fault of `harness/faultmatrix.py`, with more traffic per case.
 
-    python bench/faults.py [--messages N] [--case ID ...] [--profile NAME [--noise-every S]] [--write]
+    python -m bench.faults [--messages N] [--case ID ...] [--profile NAME [--noise-every S]] [--write]
 
 For each case: the fault on one of three simulated modems, N mixed messages (a third each
 single GSM-7, multipart GSM-7, multipart UCS-2), and what every message and the faulty
-modem ended as (see faultmatrix.py for the run and `check` for what counts as correct).
+modem ended as (see harness/faultmatrix.py for the run and `check` for what counts as correct).
 Prints a markdown table of fault x outcome; `--write` puts it, with the command, in the
 "Fault matrix" section at the end of BENCHMARKS.md (replacing that section only).
 """
@@ -24,11 +24,10 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from drivers.simulator.personalities import personality
+from harness.faultmatrix import CASES, FAULTY, MODEMS, FaultCase, Outcome, check, run_case
 
-from drivers.simulator.personalities import personality  # noqa: E402
-from bench.faultmatrix import CASES, FAULTY, MODEMS, FaultCase, Outcome, check, run_case  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SECTION = "## Fault matrix"
 CASE_TIMEOUT = 120.0  # seconds a case may take to settle before what is left counts as stuck
@@ -63,7 +62,7 @@ def main() -> int:
               file=sys.stderr)
     total = time.monotonic() - started
 
-    command = "python bench/faults.py" + (f" --messages {args.messages}" if args.messages != 60 else "")
+    command = "python -m bench.faults" + (f" --messages {args.messages}" if args.messages != 60 else "")
     if args.profile:
         command += f" --profile {args.profile}" + (f" --noise-every {args.noise_every:g}" if args.noise_every else "")
     variant = ""
@@ -92,7 +91,7 @@ def section(rows: list[tuple[FaultCase, Outcome, list[str]]], messages: int, tot
             f"Every simulated fault, set on `{FAULTY}` of {len(MODEMS)} simulated modems before {messages} mixed "
             "messages are submitted (a third each single GSM-7, multipart GSM-7, multipart UCS-2 with emoji). "
             "The real app and gateway run in one process on a fresh SQLite file, driven through the HTTP API "
-            f"(`bench/faultmatrix.py`); the other modems are enabled once `{FAULTY}` has met the fault. "
+            f"(`harness/faultmatrix.py`); the other modems are enabled once `{FAULTY}` has met the fault. "
             "Retry backoff is skipped by moving the gateway's wall clock whenever nothing is in flight. "
             "CMS errors come every send from the second on, so a multipart message is cut after its first part.",
             "",

@@ -1,6 +1,6 @@
 """Fuzzing the PDU decoder and the AT parser: a million inputs, count what is not our own error.
 
-    python bench/fuzz.py [--count N] [--seed S] [--markdown] [--replay FILE]
+    python -m bench.fuzz [--count N] [--seed S] [--markdown] [--replay FILE]
 
 The test suite runs both targets under hypothesis with a few hundred examples each
 (tests/sms/test_codec_properties.py, tests/at/test_at_protocol_properties.py); this script
@@ -10,7 +10,7 @@ is the long run. `--count` inputs (default 1,000,000) are split evenly between:
   turn into the JSON the CLI prints (`to_dict` + `json.dumps`), or `PduError`. Mix:
     * 70 % mutated valid PDUs: SMS-SUBMIT, SMS-DELIVER and SMS-STATUS-REPORT built by
       `encode_submit` / `encode_deliver` / `encode_status_report` from the seeded corpus of
-      bench/corpus.py (with and without SMSC, concatenated, alphanumeric senders, validity,
+      harness/corpus.py (with and without SMSC, concatenated, alphanumeric senders, validity,
       message classes), with 1–4 edits each: an octet set to a random or a boundary value,
       a bit flipped, a header-type octet toggled (first octet, DCS, UDH lengths), octets
       inserted, deleted or appended, a cut, or the head of one PDU spliced to the tail of
@@ -28,7 +28,7 @@ is the long run. `--count` inputs (default 1,000,000) are split evenly between:
   while one is pending, a PDU without a prompt, a command that is not one ASCII line).
   Besides exceptions, a parser that keeps more than MAX_LINE + 1 bytes buffered is counted
   as unexpected too. Mix:
-    * 50 % mutated real modem transcripts (tests/at/at_transcripts.py: Huawei, SIMCom,
+    * 50 % mutated real modem transcripts (harness/at_transcripts.py: Huawei, SIMCom,
       Quectel, Wavecom): each chunk the modem sends gets 0–3 edits (an octet changed,
       a line ending removed or changed, a token such as `> `, `+CMS ERROR: `, `+CMT: ,23`,
       a quote or NUL inserted, a stretch deleted or repeated, a cut) and is fed in random
@@ -49,6 +49,7 @@ happened.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import random
@@ -62,22 +63,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(_ROOT))
-sys.path.insert(0, str(_ROOT / "tests" / "at"))  # the real modem transcripts
-
-from at_transcripts import TRANSCRIPTS, Abort, Rx, Send, SendPdu  # noqa: E402
-
-from bench.corpus import mixed_corpus  # noqa: E402
-from drivers import AtProtocolError, PduError  # noqa: E402
-from drivers.at import MAX_LINE, AtProtocol, Final, Info, Urc, split_args  # noqa: E402
-from drivers.sms import (  # noqa: E402
+from drivers import AtProtocolError, PduError
+from drivers.at import MAX_LINE, AtProtocol, Final, Info, Urc, split_args
+from drivers.sms import (
     decode_pdu,
     encode_deliver,
     encode_status_report,
     encode_submit,
     to_dict,
 )
+from harness.at_transcripts import TRANSCRIPTS, Abort, Rx, Send, SendPdu
+from harness.corpus import mixed_corpus
+
+_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_COUNT = 1_000_000
 DEFAULT_SEED = 20261130
@@ -361,7 +359,7 @@ def _pieces(rng: random.Random, blob: bytes) -> list[bytes]:
         return [b""]
     cuts = sorted(rng.randrange(len(blob) + 1) for _ in range(rng.randrange(0, 7)))
     edges = [0, *cuts, len(blob)]
-    return [blob[a:b] for a, b in zip(edges, edges[1:]) if b > a] or [blob]
+    return [blob[a:b] for a, b in itertools.pairwise(edges) if b > a] or [blob]
 
 
 def _with_misuse(rng: random.Random, ops: list[Op]) -> list[Op]:

@@ -1,6 +1,6 @@
 """Side by side with gammu-smsd: the same messages, the same modems, the same network.
 
-    python bench/smsd.py [--messages N] [--modems N] [--latency S] [--load F] [--seed S]
+    python -m bench.smsd [--messages N] [--modems N] [--latency S] [--load F] [--seed S]
                          [--comm-timeout S] [--loop-sleep S] [--skip-modemgate] [--markdown | --json]
 
 Both runs use `modemgate simulate --pty` (a fresh simulator each, with a journal that
@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -44,15 +43,15 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from procs import GatewayProcess, ModemSpec, PtySimulator, mixed_messages, percentile, wait_until
-
-from drivers.sms import split  # noqa: E402  (procs put the repository on sys.path)
+from bench.measures import measured_on, percentile, table
+from drivers.sms import split
+from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess, mixed_messages
+from harness.waiting import wait_until
 
 COMPLETION_TARGET = 0.8
 LATENCY_TARGET = 0.1
@@ -80,7 +79,7 @@ def plan(n: int, *, modems: int, latency: float, load: float, seed: int) -> list
     offsets = sorted([0.0] + [rng.uniform(0, span) for _ in range(n - 1)])
     return [
         Planned(offset, to, text, segs.encoding == "ucs2", len(segs.payloads))
-        for offset, (to, text), segs in zip(offsets, messages, encoded)
+        for offset, (to, text), segs in zip(offsets, messages, encoded, strict=True)
     ]
 
 
@@ -99,7 +98,7 @@ def submit_on_schedule(schedule: Sequence[Planned], submit) -> dict[str, float]:
 
 
 def run_modemgate(workdir: Path, schedule: Sequence[Planned], *, modems: int, latency: float) -> dict[str, Any]:
-    sim = PtySimulator(modems, workdir, name="mg-sim")
+    sim = SimulatorProcess(modems, workdir, name="mg-sim", options=("--pty",))
     gw = None
     try:
         for sim_id in sim.urls:
@@ -184,7 +183,7 @@ class SmsdDaemon:
 
 def run_smsd(workdir: Path, schedule: Sequence[Planned], *, modems: int, latency: float,
              comm_timeout: float | None, loop_sleep: float | None) -> dict[str, Any]:
-    sim = PtySimulator(modems, workdir, name="smsd-sim")
+    sim = SimulatorProcess(modems, workdir, name="smsd-sim", options=("--pty",))
     daemons: list[SmsdDaemon] = []
     try:
         for sim_id in sim.urls:
@@ -273,18 +272,12 @@ def report(mg: dict[str, Any] | None, smsd: dict[str, Any], setup: dict[str, Any
         row("messages received intact", "messages_intact", "{}", ""),
     ]
     head = ("measure", mg["system"] if mg else "modemgate serve", smsd["system"], "modemgate / gammu-smsd", "target")
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "| --- | ---: | ---: | ---: | ---: |"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-    else:
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [head, *rows]]
+    lines = table(head, rows, markdown=markdown)
     lines.append("")
     lines.append(
         f"{setup['messages']} messages ({setup['parts']} parts) over {setup['modems']} modems at "
         f"{setup['latency']:g} s per AT+CMGS, arriving over {setup['span']:.0f} s (offered load "
-        f"{setup['load']:.0%} of the modems' capacity), seed {setup['seed']}; measured "
-        f"{date.today().isoformat()} on {platform.python_implementation()} {platform.python_version()}"
+        f"{setup['load']:.0%} of the modems' capacity), seed {setup['seed']}; {measured_on()}"
     )
     return "\n".join(lines)
 

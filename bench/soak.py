@@ -1,6 +1,6 @@
 """Crash soak: SIGKILL `modemgate serve` again and again while it runs a campaign.
 
-    python bench/soak.py [--mode campaign|messages] [--kills N] [--first-kills N]
+    python -m bench.soak [--mode campaign|messages] [--kills N] [--first-kills N]
                          [--contacts N] [--expansion-batch N] [--seed S] [--latency S]
                          [--max-seconds S] [--database-url URL] [--markdown] [--workdir DIR]
 
@@ -50,7 +50,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import platform
 import random
 import re
 import tempfile
@@ -59,22 +58,22 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
-from procs import (
+from bench.measures import measured_on
+from harness.livegateway import (
     GatewayProcess,
     ModemSpec,
     SimulatorProcess,
     journal_messages,
     mixed_messages,
     part_key,
-    wait_until,
 )
+from harness.waiting import wait_until
 
 MODEMS = 3
 # What `modemgate serve` logs at start about parts a kill may have left half sent.
@@ -156,7 +155,7 @@ def database(url: str | None, workdir: Path) -> Iterator[str]:
     if not url:
         yield f"sqlite:///{workdir / 'soak.db'}"
         return
-    import pgschema  # the test suite's throw-away schemas, made on the server we are given
+    from harness import pgschema  # the test suite's throw-away schemas, made on the server we are given
 
     pgschema.POSTGRES_URL = url
     with pgschema.throwaway_schema("mg_soak") as schema_url:
@@ -536,8 +535,7 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
         lines.append(f"| {name} | {cells} | {must.format(bound=bound, wanted=wanted)} |")
     lines.append("")
     lines.append(
-        f"{first['modems']} modems, {first['latency_s']:g} s per AT+CMGS, seed {first['seed']}; measured "
-        f"{date.today().isoformat()} on {platform.python_implementation()} {platform.python_version()}"
+        f"{first['modems']} modems, {first['latency_s']:g} s per AT+CMGS, seed {first['seed']}; {measured_on()}"
     )
     return "\n".join(lines)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -31,7 +31,7 @@ _LABELS = [
 @app.command("probe")
 def probe_cmd(
     port: str = typer.Argument(..., help="Device path, socket://host:port or rfc2217://host:port."),
-    pin: Optional[str] = typer.Option(None, "--pin", help="Enter this PIN if the SIM asks for one."),
+    pin: str | None = typer.Option(None, "--pin", help="Enter this PIN if the SIM asks for one."),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds to wait for each answer."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:

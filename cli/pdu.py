@@ -11,7 +11,7 @@ import json
 import math
 import sys
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -36,7 +36,7 @@ def _parse_validity(value: str) -> timedelta:
     """`90m`, `12h`, `2d`, `1w` (a bare number is minutes)."""
     units = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
     raw = value.strip().lower()
-    scale = units.get(raw[-1:], None)
+    scale = units.get(raw[-1:])
     number = raw[:-1] if scale else raw
     try:
         amount = float(number)
@@ -79,15 +79,15 @@ def _encode_one(
 
 @app.command()
 def encode(
-    text: Optional[str] = typer.Argument(None, help="Message text."),
-    to: Optional[str] = typer.Option(None, "--to", help="Recipient, +international or national."),
-    smsc: Optional[str] = typer.Option(None, "--smsc", help="SMSC number; default: the SIM's."),
-    ref: Optional[int] = typer.Option(None, "--ref", help="Concatenation reference (default random)."),
+    text: str | None = typer.Argument(None, help="Message text."),
+    to: str | None = typer.Option(None, "--to", help="Recipient, +international or national."),
+    smsc: str | None = typer.Option(None, "--smsc", help="SMSC number; default: the SIM's."),
+    ref: int | None = typer.Option(None, "--ref", help="Concatenation reference (default random)."),
     ref16: bool = typer.Option(False, "--ref16", help="Use a 16-bit concatenation reference."),
     no_report: bool = typer.Option(False, "--no-report", help="Do not request a status report."),
     encoding: str = typer.Option("auto", "--encoding", help="auto, gsm7 or ucs2."),
-    validity: Optional[str] = typer.Option(None, "--validity", help="Relative validity: 90m, 12h, 2d, 1w."),
-    message_class: Optional[int] = typer.Option(None, "--class", help="Message class 0–3."),
+    validity: str | None = typer.Option(None, "--validity", help="Relative validity: 90m, 12h, 2d, 1w."),
+    message_class: int | None = typer.Option(None, "--class", help="Message class 0–3."),
     json_lines: bool = typer.Option(
         False, "--json-lines", help='Read {"to","text","smsc"?,"ref"?,"encoding"?} lines from stdin.'
     ),
@@ -144,7 +144,7 @@ def encode(
 
 @app.command()
 def decode(
-    pdu: Optional[str] = typer.Argument(None, help="PDU in hex, SMSC prefix included; omit to read stdin."),
+    pdu: str | None = typer.Argument(None, help="PDU in hex, SMSC prefix included; omit to read stdin."),
     no_smsc: bool = typer.Option(False, "--no-smsc", help="The PDU has no SMSC prefix (bare TPDU)."),
 ) -> None:
     """Decode SMS-DELIVER / SMS-SUBMIT / SMS-STATUS-REPORT PDUs to JSON."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Optional
 
 import typer
 
@@ -26,14 +25,16 @@ def _settings(config: str | None, **overrides: object):
 
 
 def serve(
-    config: Optional[str] = typer.Option(None, "--config", help="TOML settings file (default ./modemgate.toml if present)."),
-    host: Optional[str] = typer.Option(None, "--host"),
-    port: Optional[int] = typer.Option(None, "--port"),
+    config: str | None = typer.Option(None, "--config", help="TOML settings file (default ./modemgate.toml if present)."),
+    host: str | None = typer.Option(None, "--host"),
+    port: int | None = typer.Option(None, "--port"),
 ) -> None:
     """Run the HTTP API and the dispatcher in one process."""
     import uvicorn
 
     from api.app import create_app
+    from gateway.campaigns.wiring import marketing
+    from gateway.core.runtime import Gateway
 
     settings = _settings(config, host=host, port=port)
     modems = settings.effective_modems()
@@ -43,13 +44,14 @@ def serve(
         + f"; listening on http://{settings.host}:{settings.port}",
         err=True,
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    gateway = Gateway(settings, extensions=marketing(settings))
+    uvicorn.run(create_app(settings, gateway=gateway), host=settings.host, port=settings.port, log_level="warning")
 
 
 @apikey_app.command("create")
 def apikey_create(
     name: str = typer.Argument(..., help="What the key is for (shown in listings)."),
-    config: Optional[str] = typer.Option(None, "--config"),
+    config: str | None = typer.Option(None, "--config"),
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
     from gateway.core import apikeys
@@ -68,9 +70,9 @@ def apikey_create(
 
 
 @apikey_app.command("list")
-def apikey_list(config: Optional[str] = typer.Option(None, "--config")) -> None:
+def apikey_list(config: str | None = typer.Option(None, "--config")) -> None:
     """List API keys: prefix, name, created, revoked (never the keys themselves)."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from gateway.core.db import create_engine_for, migrate, session
     from gateway.core.models import ApiKey
@@ -78,7 +80,7 @@ def apikey_list(config: Optional[str] = typer.Option(None, "--config")) -> None:
     engine = create_engine_for(_settings(config).database_url)
     migrate(engine)
     with session(engine) as s:
-        for key in s.exec(select(ApiKey).order_by(ApiKey.id)):
+        for key in s.exec(select(ApiKey).order_by(col(ApiKey.id))):
             revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
             typer.echo(f"{key.prefix}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}")
 
@@ -86,7 +88,7 @@ def apikey_list(config: Optional[str] = typer.Option(None, "--config")) -> None:
 @apikey_app.command("revoke")
 def apikey_revoke(
     prefix: str = typer.Argument(..., help="The key's prefix (the 8 characters after mg_), or the whole key."),
-    config: Optional[str] = typer.Option(None, "--config"),
+    config: str | None = typer.Option(None, "--config"),
 ) -> None:
     """Revoke an API key and disable its webhooks and callbacks. A running gateway refuses
     the key within 5 seconds and posts nothing more for it."""
@@ -113,9 +115,9 @@ def send(
     to: str = typer.Option(..., "--to", help="Recipient."),
     text: str = typer.Argument(..., help="Message text."),
     url: str = typer.Option("http://127.0.0.1:8000", "--url", help="Gateway base URL."),
-    key: Optional[str] = typer.Option(None, "--key", help="API key (default: $MODEMGATE_API_KEY)."),
-    modem: Optional[str] = typer.Option(None, "--modem"),
-    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
+    key: str | None = typer.Option(None, "--key", help="API key (default: $MODEMGATE_API_KEY)."),
+    modem: str | None = typer.Option(None, "--modem"),
+    idempotency_key: str | None = typer.Option(None, "--idempotency-key"),
 ) -> None:
     """Submit a message through a running gateway's API; prints the stored message."""
     import httpx

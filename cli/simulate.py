@@ -7,7 +7,7 @@ import contextlib
 import signal
 import socket
 import sys
-from typing import IO, Optional
+from typing import IO
 
 import typer
 
@@ -25,15 +25,15 @@ def _host_port(value: str, option: str) -> tuple[str, int]:
 def simulate(
     modems: int = typer.Option(2, "--modems", min=1, max=64, help="How many modems."),
     pty: bool = typer.Option(False, "--pty", help="Expose each modem on a pseudo-terminal."),
-    tcp: Optional[str] = typer.Option(
+    tcp: str | None = typer.Option(
         None, "--tcp", help="HOST:PORT; modem i listens on PORT+i-1 (PORT 0 picks free ports)."
     ),
-    control: Optional[str] = typer.Option(None, "--control", help="HOST:PORT of the HTTP control API."),
-    journal: Optional[str] = typer.Option(None, "--journal", help="Append every submitted part here (JSON lines)."),
-    profile: Optional[str] = typer.Option(
+    control: str | None = typer.Option(None, "--control", help="HOST:PORT of the HTTP control API."),
+    journal: str | None = typer.Option(None, "--journal", help="Append every submitted part here (JSON lines)."),
+    profile: str | None = typer.Option(
         None, "--profile", help=f"Modem personality for every modem: {', '.join(PERSONALITIES)}."
     ),
-    noise_every: Optional[float] = typer.Option(
+    noise_every: float | None = typer.Option(
         None, "--noise-every", min=0.01,
         help="Seconds between the profile's periodic unsolicited lines (Huawei ^RSSI …), instead of its own.",
     ),
@@ -92,8 +92,8 @@ async def _run(
             config = uvicorn.Config(create_control_app(sim), log_level="warning")
             server = uvicorn.Server(config)
             # Signals are ours (they stop the whole simulator), not uvicorn's.
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # uvicorn < 0.29
-            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+            server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # uvicorn < 0.29 only
+            server.capture_signals = contextlib.nullcontext  # type: ignore[assignment]  # any no-op context manager will do
             serving = loop.create_task(server.serve(sockets=[sock]))
             print(f"control=http://{host}:{port}", file=sys.stderr, flush=True)
         await stop.wait()

@@ -1,27 +1,21 @@
-"""Shared test setup: the repository root importable (for `bench.corpus`), and the storage
-fixtures every folder uses.
+"""Shared test setup: the storage fixtures every folder uses.
 
 `engine` runs a test on SQLite and on PostgreSQL. SQLite: a fresh database file per test,
 copied from one migrated template. PostgreSQL: one schema per test session
-(`tests/pgschema.py`, dropped at the end), its tables emptied before each test.
+(`harness/pgschema.py`, dropped at the end), its tables emptied before each test.
 PostgreSQL is not optional: when it cannot be reached the tests fail and say so.
 """
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from gateway.core.db import create_engine_for, migrate  # noqa: E402 (the path is set above)
-from gateway.core.models import metadata  # noqa: E402
-from pgschema import throwaway_schema  # noqa: E402
+from gateway.core.db import create_engine_for, migrate
+from gateway.core.models import metadata
+from harness.pgschema import throwaway_schema
 
 
 @pytest.fixture(scope="session")

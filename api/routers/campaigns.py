@@ -6,12 +6,10 @@ the outbox happens in the gateway's periodic step (`gateway.campaigns.lifecycle.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlmodel import Session
 
 from api.campaign_schemas import (
@@ -23,30 +21,15 @@ from api.campaign_schemas import (
     TestSendIn,
     TestSendOut,
 )
-from api.deps import CurrentKey, GatewayDep
-from api.errors import ApiError
-from api.pagination import decode_cursor, page_of
-from api.routers.contacts import gateway_errors, run_write
+from api.deps import CurrentKey, Cursor, GatewayDep, Limit, RowId, run_write
 from api.schemas import Page
 from gateway.campaigns import analytics, lifecycle as campaigns
-from gateway.campaigns.lifecycle import CampaignSettings, WrongState
+from gateway.campaigns.lifecycle import CampaignSettings
 from gateway.core.db import session
 from gateway.core.models import Campaign
 from gateway.core.runtime import Gateway
 
 router = APIRouter(tags=["campaigns"])
-
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-@contextmanager
-def campaign_errors() -> Iterator[None]:
-    """The core's errors as API errors; a campaign in the wrong state is 409."""
-    try:
-        with gateway_errors():
-            yield
-    except WrongState as exc:
-        raise ApiError(409, "conflict", str(exc)) from None
 
 
 def campaign_settings(gateway: Gateway) -> CampaignSettings:
@@ -60,7 +43,7 @@ def campaign_out(s: Session, row: Campaign) -> CampaignOut:
 
 
 def _read(gateway: Gateway, campaign_id: int) -> CampaignOut:
-    with campaign_errors(), session(gateway.engine) as s:
+    with session(gateway.engine) as s:
         return campaign_out(s, campaigns.get(s, campaign_id))
 
 
@@ -72,8 +55,7 @@ def create_campaign(body: CampaignIn, key: CurrentKey, gateway: GatewayDep) -> C
     for name in ("window_start", "window_end", "frequency_cap", "frequency_days"):
         if data[name] is None:  # not given: the account's defaults
             data[name] = getattr(defaults, name)
-    with campaign_errors():
-        row = run_write(gateway, campaigns.create, data, api_key_id=key.id, now=gateway.clock.now())
+    row = run_write(gateway, campaigns.create, data, api_key_id=key.id, now=gateway.clock.now())
     return _read(gateway, row.id)  # type: ignore[arg-type]
 
 
@@ -82,14 +64,12 @@ def list_campaigns(
     key: CurrentKey,
     gateway: GatewayDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page:
-    after = decode_cursor(cursor, int) if cursor else None
     with session(gateway.engine) as s:
-        rows = campaigns.campaigns_page(s, limit=limit + 1, after=after, status=status)
-        rows, next_cursor = page_of(rows, limit, lambda c: (c.created_at, c.id))
-        return Page(items=[campaign_out(s, r) for r in rows], next_cursor=next_cursor)
+        page = campaigns.campaigns_page(s, cursor=cursor, limit=limit, status=status)
+        return Page(items=[campaign_out(s, r) for r in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/v1/campaigns/analytics", response_model=dict[str, Any])
@@ -108,46 +88,41 @@ def get_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> Ca
 def patch_campaign(campaign_id: RowId, body: CampaignPatch, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
     """Change a draft or reviewed campaign (it goes back to draft)."""
     changes = body.model_dump(exclude_unset=True)
-    with campaign_errors():
-        run_write(gateway, campaigns.update, campaign_id, changes, now=gateway.clock.now())
+    run_write(gateway, campaigns.update, campaign_id, changes, now=gateway.clock.now())
     return _read(gateway, campaign_id)
 
 
 @router.post("/v1/campaigns/{campaign_id}/review", response_model=ReviewOut, responses={404: {}})
 def review_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ReviewOut:
     """Errors (which block scheduling) and warnings against the audience as it is now."""
-    with campaign_errors():
-        result = run_write(
-            gateway, campaigns.review, campaign_id, public_url=gateway.settings.public_url,
-            now=gateway.clock.now(), settings=campaign_settings(gateway),
-        )  # fmt: skip
+    result = run_write(
+        gateway, campaigns.review, campaign_id, public_url=gateway.settings.public_url,
+        now=gateway.clock.now(), settings=campaign_settings(gateway),
+    )  # fmt: skip
     status = _read(gateway, campaign_id).status
     return ReviewOut(status=status, **asdict(result))
 
 
 @router.get("/v1/campaigns/{campaign_id}/preview/{contact_id}", response_model=campaigns.Preview, responses={404: {}, 422: {}})
 def preview_campaign(campaign_id: RowId, contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> campaigns.Preview:
-    with campaign_errors(), session(gateway.engine) as s:
-        found = campaigns.preview(s, campaign_id, contact_id, public_url=gateway.settings.public_url)
-    return found
+    with session(gateway.engine) as s:
+        return campaigns.preview(s, campaign_id, contact_id, public_url=gateway.settings.public_url)
 
 
 @router.post("/v1/campaigns/{campaign_id}/test", status_code=202, response_model=TestSendOut, responses={404: {}, 422: {}})
 def test_send(campaign_id: RowId, body: TestSendIn, key: CurrentKey, gateway: GatewayDep) -> TestSendOut:
     """Send the text now to up to five numbers (as transactional: a proof for the team)."""
-    with campaign_errors():
-        sent = run_write(
-            gateway, campaigns.test_send, campaign_id, body.numbers, region=gateway.settings.default_region,
-            public_url=gateway.settings.public_url, api_key_id=key.id, now=gateway.clock.now(), contact_id=body.contact_id,
-        )  # fmt: skip
+    sent = run_write(
+        gateway, campaigns.test_send, campaign_id, body.numbers, region=gateway.settings.default_region,
+        public_url=gateway.settings.public_url, api_key_id=key.id, now=gateway.clock.now(), contact_id=body.contact_id,
+    )  # fmt: skip
     gateway.wake()
     return TestSendOut(message_ids=[m.id for m in sent])
 
 
 @router.post("/v1/campaigns/{campaign_id}/schedule", response_model=CampaignOut, responses={404: {}, 409: {}, 422: {}})
 def schedule_campaign(campaign_id: RowId, body: ScheduleIn, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
-    with campaign_errors():
-        run_write(gateway, campaigns.schedule, campaign_id, kind=body.kind, at=body.at, local_at=body.local_at, now=gateway.clock.now())
+    run_write(gateway, campaigns.schedule, campaign_id, kind=body.kind, at=body.at, local_at=body.local_at, now=gateway.clock.now())
     answer = _read(gateway, campaign_id)  # as scheduled: the loop woken next may start it at once
     gateway.wake_campaigns()  # a campaign due now starts at once, not at the next poll
     return answer
@@ -155,23 +130,20 @@ def schedule_campaign(campaign_id: RowId, body: ScheduleIn, key: CurrentKey, gat
 
 @router.post("/v1/campaigns/{campaign_id}/pause", response_model=CampaignOut, responses={404: {}, 409: {}})
 def pause_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
-    with campaign_errors():
-        run_write(gateway, campaigns.pause, campaign_id, now=gateway.clock.now())
+    run_write(gateway, campaigns.pause, campaign_id, now=gateway.clock.now())
     return _read(gateway, campaign_id)
 
 
 @router.post("/v1/campaigns/{campaign_id}/resume", response_model=CampaignOut, responses={404: {}, 409: {}})
 def resume_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
-    with campaign_errors():
-        run_write(gateway, campaigns.resume, campaign_id, now=gateway.clock.now())
+    run_write(gateway, campaigns.resume, campaign_id, now=gateway.clock.now())
     gateway.wake()
     return _read(gateway, campaign_id)
 
 
 @router.post("/v1/campaigns/{campaign_id}/cancel", response_model=CampaignOut, responses={404: {}, 409: {}})
 def cancel_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
-    with campaign_errors():
-        run_write(gateway, campaigns.cancel, campaign_id, now=gateway.clock.now())
+    run_write(gateway, campaigns.cancel, campaign_id, now=gateway.clock.now())
     return _read(gateway, campaign_id)
 
 
@@ -179,6 +151,6 @@ def cancel_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) ->
 def campaign_analytics(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
     """Audience, suppressed by reason, sent, delivered, failed, unique clicks, conversions,
     revenue, opt-outs, delivery rate, click-through rate; per variant; hourly series."""
-    with campaign_errors(), session(gateway.engine) as s:
+    with session(gateway.engine) as s:
         campaigns.get(s, campaign_id)
         return analytics.campaign_report(s, campaign_id)

@@ -6,13 +6,9 @@ contacts (as a STOP from a number holds for every key's messages).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -36,24 +32,20 @@ from api.audience_schemas import (
     SegmentPatch,
     TimelineEventOut,
 )
-from api.deps import CurrentKey, GatewayDep
+from api.bodies import invalid_body, parse_json, read_body
+from api.deps import CurrentKey, Cursor, GatewayDep, Limit, RowId, run_write
 from api.errors import ApiError
-from api.pagination import decode_cursor, page_of
 from api.schemas import Page, PhoneNumber
 from gateway.audience import consent, contacts, privacy
 from gateway.audience.consent import ConsentSettings
-from gateway.audience.contacts import AlreadyExists, ConsentProof
+from gateway.audience.contacts import ConsentProof
 from gateway.core.db import session
-from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import ConsentRecord, Contact, ContactList, Segment
 from gateway.core.runtime import Gateway
 
 router = APIRouter(tags=["contacts"])
 
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-T = TypeVar("T")
 _DEFAULT_SETTINGS = ConsentSettings()
-_CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 _IMPORT_BODY = {
     "requestBody": {
         "required": True,
@@ -68,67 +60,9 @@ _IMPORT_BODY = {
 }
 
 
-# --- shared with the opt-outs router ------------------------------------------------------
-
-
 def audience_settings(gateway: Gateway) -> ConsentSettings:
     """`Settings.consent` when the settings have it, else the defaults."""
     return getattr(gateway.settings, "consent", None) or _DEFAULT_SETTINGS
-
-
-def run_write(gateway: Gateway, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """`fn(session, …)` in one write transaction, committed, taking its turn with the
-    gateway's other writers (SQLite has one)."""
-
-    def work() -> T:
-        with session(gateway.engine, write=True) as s:
-            result = fn(s, *args, **kwargs)
-            s.commit()
-            return result
-
-    return gateway.writes.now(work)
-
-
-@contextmanager
-def gateway_errors() -> Iterator[None]:
-    """The core's errors as API errors: InvalidInput 422, NotFound 404, AlreadyExists 409."""
-    try:
-        yield
-    except InvalidInput as exc:
-        raise ApiError(422, "invalid_request", str(exc), fields=[{"field": exc.field, "message": str(exc)}]) from None
-    except NotFound as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
-    except AlreadyExists as exc:
-        raise ApiError(409, "conflict", str(exc), id=exc.existing_id) from None
-
-
-def invalid_body(exc: ValidationError) -> RequestValidationError:
-    """A body validated by hand, reported like one FastAPI validated."""
-    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
-
-
-async def read_body(request: Request) -> tuple[str, str]:
-    """(kind, text) of a body that is JSON or CSV; 415 for other types, 422 if not UTF-8."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    kind = "json" if media == "application/json" or media.endswith("+json") else "csv" if media in _CSV_TYPES else ""
-    if not kind:
-        raise ApiError(415, "unsupported_media_type", "send application/json or text/csv")
-    try:
-        return kind, (await request.body()).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ApiError(
-            422, "invalid_request", f"body: not UTF-8 ({exc.reason} at byte {exc.start})",
-            fields=[{"field": "body", "message": "not UTF-8"}],
-        ) from None
-
-
-def parse_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ApiError(
-            422, "invalid_request", f"body: not valid JSON ({exc})", fields=[{"field": "body", "message": "not valid JSON"}]
-        ) from None
 
 
 # --- contacts -----------------------------------------------------------------------------
@@ -161,7 +95,7 @@ def contacts_out(s: Session, rows: list[Contact]) -> list[ContactOut]:
 
 
 def _read_contact(gateway: Gateway, contact_id: int) -> ContactOut:
-    with gateway_errors(), session(gateway.engine) as s:
+    with session(gateway.engine) as s:
         return contact_out(s, contacts.get_contact(s, contact_id))
 
 
@@ -169,16 +103,15 @@ def _read_contact(gateway: Gateway, contact_id: int) -> ContactOut:
 def create_contact(body: ContactIn, key: CurrentKey, gateway: GatewayDep) -> ContactOut:
     """Add a contact. 409 (with the existing `id`) if the number is taken; import upserts instead."""
     settings = audience_settings(gateway)
-    with gateway_errors():
-        data = contacts.contact_data(
-            {"number": body.number, "first_name": body.first_name, "last_name": body.last_name,
-             "time_zone": body.time_zone, "fields": body.fields},
-            region=gateway.settings.default_region,
-        )
-        contact = run_write(
-            gateway, contacts.create_contact, data, now=gateway.clock.now(),
-            default_time_zone=settings.default_time_zone, list_ids=body.lists,
-        )
+    data = contacts.contact_data(
+        {"number": body.number, "first_name": body.first_name, "last_name": body.last_name,
+         "time_zone": body.time_zone, "fields": body.fields},
+        region=gateway.settings.default_region,
+    )
+    contact = run_write(
+        gateway, contacts.create_contact, data, now=gateway.clock.now(),
+        default_time_zone=settings.default_time_zone, list_ids=body.lists,
+    )
     return _read_contact(gateway, contact.id)  # type: ignore[arg-type]
 
 
@@ -189,16 +122,14 @@ def list_contacts(
     list_id: Annotated[int | None, Query(alias="list", ge=1, le=2**31 - 1, description="Only contacts on this list.")] = None,
     segment: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only contacts this segment matches.")] = None,
     number: Annotated[PhoneNumber | None, Query(max_length=32)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page:
     """Newest first; `next_cursor` fetches the next page."""
-    after = decode_cursor(cursor, int) if cursor else None
-    with gateway_errors(), session(gateway.engine) as s:
-        wanted = contacts.normalise_number(number, gateway.settings.default_region) if number else None
-        rows = contacts.contacts_page(s, limit=limit + 1, after=after, list_id=list_id, segment_id=segment, number=wanted)
-        rows, next_cursor = page_of(rows, limit, lambda c: (c.created_at, c.id))
-        return Page(items=contacts_out(s, rows), next_cursor=next_cursor)
+    wanted = contacts.normalise_number(number, gateway.settings.default_region) if number else None
+    with session(gateway.engine) as s:
+        page = contacts.contacts_page(s, cursor=cursor, limit=limit, list_id=list_id, segment_id=segment, number=wanted)
+        return Page(items=contacts_out(s, page.items), next_cursor=page.next_cursor)
 
 
 @router.get("/v1/contacts/{contact_id}", response_model=ContactOut, responses={404: {}})
@@ -212,19 +143,17 @@ def patch_contact(contact_id: RowId, body: ContactPatch, key: CurrentKey, gatewa
     changes = body.model_dump(exclude_unset=True)
     if "number" in changes and changes["number"] is None:
         raise ApiError(422, "invalid_request", "number: cannot be removed", fields=[{"field": "number", "message": "null"}])
-    with gateway_errors():
-        run_write(
-            gateway, contacts.update_contact, contact_id, changes, region=gateway.settings.default_region,
-            now=gateway.clock.now(), default_time_zone=audience_settings(gateway).default_time_zone,
-        )
+    run_write(
+        gateway, contacts.update_contact, contact_id, changes, region=gateway.settings.default_region,
+        now=gateway.clock.now(), default_time_zone=audience_settings(gateway).default_time_zone,
+    )
     return _read_contact(gateway, contact_id)
 
 
 @router.delete("/v1/contacts/{contact_id}", status_code=204, responses={404: {}})
 def delete_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
     """Remove the contact; its consent ledger stays. `POST …/erase` forgets a person."""
-    with gateway_errors():
-        run_write(gateway, contacts.delete_contact, contact_id)
+    run_write(gateway, contacts.delete_contact, contact_id)
 
 
 @router.post(
@@ -252,22 +181,16 @@ async def import_contacts(
         proof = body.opt_in
         opt_in = ConsentProof(proof.source, proof.proof, str(proof.ip) if proof.ip else None) if proof else None
     else:
-        with gateway_errors():
-            rows = contacts.read_csv(text)
+        rows = contacts.read_csv(text)
         list_ids = csv_lists
         opt_in = ConsentProof(consent_source, consent_proof) if consent_source else None
     if any(not 1 <= i <= 2**31 - 1 for i in list_ids):
         raise ApiError(422, "invalid_request", "lists: not a list id", fields=[{"field": "lists", "message": "not a list id"}])
-    settings = audience_settings(gateway)
-
-    def run() -> contacts.ImportResult:
-        with gateway_errors():
-            return run_write(
-                gateway, contacts.import_contacts, rows, region=gateway.settings.default_region,
-                default_time_zone=settings.default_time_zone, now=gateway.clock.now(), list_ids=list_ids, opt_in=opt_in,
-            )
-
-    result = await run_in_threadpool(run)
+    result = await run_in_threadpool(
+        run_write, gateway, contacts.import_contacts, rows, region=gateway.settings.default_region,
+        default_time_zone=audience_settings(gateway).default_time_zone, now=gateway.clock.now(),
+        list_ids=list_ids, opt_in=opt_in,
+    )  # fmt: skip
     return ContactImportOut(
         created=result.created,
         updated=result.updated,
@@ -281,24 +204,22 @@ def contact_timeline(
     contact_id: RowId,
     key: CurrentKey,
     gateway: GatewayDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page:
     """Messages, delivery reports, replies and consent events of the contact, newest first."""
-    after = decode_cursor(cursor, str) if cursor else None
-    with gateway_errors(), session(gateway.engine) as s:
-        events = privacy.timeline(s, contact_id, limit=limit + 1, after=after)
-    events, next_cursor = page_of(events, limit, lambda e: (e.at, e.key))
+    with session(gateway.engine) as s:
+        page = privacy.timeline_page(s, contact_id, cursor=cursor, limit=limit)
     return Page(
-        items=[TimelineEventOut(at=e.at, type=e.type, id=e.id, data=e.data) for e in events],  # type: ignore[arg-type]
-        next_cursor=next_cursor,
+        items=[TimelineEventOut(at=e.at, type=e.type, id=e.id, data=e.data) for e in page.items],  # type: ignore[arg-type]
+        next_cursor=page.next_cursor,
     )
 
 
 @router.get("/v1/contacts/{contact_id}/export", response_model=dict[str, Any], responses={404: {}})
 def export_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
     """Everything stored about the contact: fields, lists, consent, opt-out, messages both ways."""
-    with gateway_errors(), session(gateway.engine) as s:
+    with session(gateway.engine) as s:
         return privacy.export(s, contact_id)
 
 
@@ -306,8 +227,7 @@ def export_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> d
 def erase_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ErasureOut:
     """Forget the contact and its finished messages; only the number's sha256 stays, on the
     suppression list, so nothing is sent to it again."""
-    with gateway_errors():
-        erasure = run_write(gateway, privacy.erase, contact_id, now=gateway.clock.now())
+    erasure = run_write(gateway, privacy.erase, contact_id, now=gateway.clock.now())
     return ErasureOut(**vars(erasure))
 
 
@@ -327,14 +247,13 @@ def record_consent(contact_id: RowId, body: ConsentIn, key: CurrentKey, gateway:
             ip=str(body.ip) if body.ip else None, contact_id=contact.id, now=gateway.clock.now(),
         )
 
-    with gateway_errors():
-        return consent_out(run_write(gateway, record))
+    return consent_out(run_write(gateway, record))
 
 
 @router.get("/v1/contacts/{contact_id}/consent", response_model=list[ConsentOut], responses={404: {}})
 def consent_ledger(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> list[ConsentOut]:
     """The consent ledger of the contact's number, oldest first."""
-    with gateway_errors(), session(gateway.engine) as s:
+    with session(gateway.engine) as s:
         contact = contacts.get_contact(s, contact_id)
         return [consent_out(r) for r in consent.consent_history(s, contact.number)]
 
@@ -348,8 +267,7 @@ def list_out(s: Session, row: ContactList) -> ListOut:
 
 @router.post("/v1/lists", status_code=201, response_model=ListOut, responses={409: {}, 422: {}})
 def create_list(body: ListIn, key: CurrentKey, gateway: GatewayDep) -> ListOut:
-    with gateway_errors():
-        row = run_write(gateway, contacts.create_list, body.name, kind=body.kind, now=gateway.clock.now())
+    row = run_write(gateway, contacts.create_list, body.name, kind=body.kind, now=gateway.clock.now())
     return ListOut(id=row.id, name=row.name, kind=row.kind, size=0, created_at=row.created_at)  # type: ignore[arg-type]
 
 
@@ -361,15 +279,14 @@ def list_lists(key: CurrentKey, gateway: GatewayDep) -> list[ListOut]:
 
 @router.get("/v1/lists/{list_id}", response_model=ListOut, responses={404: {}})
 def get_list(list_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ListOut:
-    with gateway_errors(), session(gateway.engine) as s:
+    with session(gateway.engine) as s:
         return list_out(s, contacts.get_list(s, list_id))
 
 
 @router.delete("/v1/lists/{list_id}", status_code=204, responses={404: {}})
 def delete_list(list_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
     """Remove the list; its contacts stay."""
-    with gateway_errors():
-        run_write(gateway, contacts.delete_list, list_id)
+    run_write(gateway, contacts.delete_list, list_id)
 
 
 @router.post("/v1/lists/{list_id}/members", response_model=MembersOut, responses={404: {}, 422: {}})
@@ -380,8 +297,7 @@ def add_members(list_id: RowId, body: MembersIn, key: CurrentKey, gateway: Gatew
         changed = contacts.add_members(s, list_id, body.contact_ids, now=gateway.clock.now())
         return MembersOut(changed=changed, size=contacts.list_size(s, list_id))
 
-    with gateway_errors():
-        return run_write(gateway, add)
+    return run_write(gateway, add)
 
 
 @router.post("/v1/lists/{list_id}/members/remove", response_model=MembersOut, responses={404: {}, 422: {}})
@@ -392,8 +308,7 @@ def remove_members(list_id: RowId, body: MembersIn, key: CurrentKey, gateway: Ga
         changed = contacts.remove_members(s, list_id, body.contact_ids)
         return MembersOut(changed=changed, size=contacts.list_size(s, list_id))
 
-    with gateway_errors():
-        return run_write(gateway, remove)
+    return run_write(gateway, remove)
 
 
 # --- segments -----------------------------------------------------------------------------
@@ -413,8 +328,7 @@ def segment_out(s: Session, row: Segment) -> SegmentOut:
 @router.post("/v1/segments", status_code=201, response_model=SegmentOut, responses={409: {}, 422: {}})
 def create_segment(body: SegmentIn, key: CurrentKey, gateway: GatewayDep) -> SegmentOut:
     """Save a filter; `GET /v1/contacts?segment=ID` lists whom it matches."""
-    with gateway_errors():
-        row = run_write(gateway, contacts.create_segment, body.name, body.rules, now=gateway.clock.now())
+    row = run_write(gateway, contacts.create_segment, body.name, body.rules, now=gateway.clock.now())
     with session(gateway.engine) as s:
         return segment_out(s, row)
 
@@ -427,22 +341,20 @@ def list_segments(key: CurrentKey, gateway: GatewayDep) -> list[SegmentOut]:
 
 @router.get("/v1/segments/{segment_id}", response_model=SegmentOut, responses={404: {}})
 def get_segment(segment_id: RowId, key: CurrentKey, gateway: GatewayDep) -> SegmentOut:
-    with gateway_errors(), session(gateway.engine) as s:
+    with session(gateway.engine) as s:
         return segment_out(s, contacts.get_segment(s, segment_id))
 
 
 @router.patch("/v1/segments/{segment_id}", response_model=SegmentOut, responses={404: {}, 409: {}, 422: {}})
 def patch_segment(segment_id: RowId, body: SegmentPatch, key: CurrentKey, gateway: GatewayDep) -> SegmentOut:
-    with gateway_errors():
-        row = run_write(
-            gateway, contacts.update_segment, segment_id, name=body.name, rules=body.rules, now=gateway.clock.now()
-        )
+    row = run_write(
+        gateway, contacts.update_segment, segment_id, name=body.name, rules=body.rules, now=gateway.clock.now()
+    )
     with session(gateway.engine) as s:
         return segment_out(s, row)
 
 
 @router.delete("/v1/segments/{segment_id}", status_code=204, responses={404: {}})
 def delete_segment(segment_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
-    with gateway_errors():
-        run_write(gateway, contacts.delete_segment, segment_id)
+    run_write(gateway, contacts.delete_segment, segment_id)
 

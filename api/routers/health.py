@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import GatewayDep
 from api.errors import error_body
+from gateway.core.db import ping
 
 router = APIRouter(tags=["health"])
 
@@ -25,8 +25,7 @@ def readyz(gateway: GatewayDep) -> JSONResponse:
     with the error body (code `not_ready`) naming the problems."""
     problems = []
     try:
-        with gateway.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        ping(gateway.engine)
     except Exception as exc:  # any failure here means "not ready", with its reason
         problems.append(f"database: {type(exc).__name__}")
     ready = [w.modem_id for w in gateway.workers.values() if w.status.state in ("ready", "capped")]

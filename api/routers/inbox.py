@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query
-from sqlmodel import select
 
-from api.deps import CurrentKey, GatewayDep
-from api.pagination import decode_cursor, page_of
+from api.deps import CurrentKey, Cursor, GatewayDep, Limit
 from api.schemas import InboundOut, Page, Token
+from gateway.core import inbound
 from gateway.core.db import session
 from gateway.core.models import InboundMessage
 
@@ -38,25 +36,10 @@ def list_inbox(
     gateway: GatewayDep,
     sender: Annotated[Token | None, Query(max_length=32)] = None,
     modem: Annotated[Token | None, Query(max_length=32)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page:
     """Newest first. Incomplete concatenated messages are listed too (`complete` false)."""
-    query = select(InboundMessage)
-    if sender:
-        query = query.where(InboundMessage.sender == sender)
-    if modem:
-        query = query.where(InboundMessage.modem_id == modem)
-    if cursor:
-        stamp, ident = decode_cursor(cursor, int)
-        query = query.where(
-            sa.or_(
-                InboundMessage.received_at < stamp,
-                sa.and_(InboundMessage.received_at == stamp, InboundMessage.id < ident),
-            )
-        )
-    query = query.order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(limit + 1)
     with session(gateway.engine) as s:
-        rows = list(s.exec(query))
-    rows, next_cursor = page_of(rows, limit, lambda m: (m.received_at, m.id))
-    return Page(items=[inbound_out(m) for m in rows], next_cursor=next_cursor)
+        page = inbound.list_inbound(s, cursor=cursor, limit=limit, sender=sender, modem=modem)
+    return Page(items=[inbound_out(m) for m in page.items], next_cursor=page.next_cursor)

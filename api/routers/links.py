@@ -12,8 +12,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import RedirectResponse
 
 from api.campaign_schemas import ConversionIn, ConversionOut
-from api.deps import CurrentKey, GatewayDep
-from api.routers.contacts import gateway_errors, run_write
+from api.deps import CurrentKey, GatewayDep, run_write
 from gateway.campaigns import links
 
 router = APIRouter(tags=["links"])
@@ -21,17 +20,15 @@ router = APIRouter(tags=["links"])
 
 @router.get("/r/{code}", status_code=302, response_class=RedirectResponse, responses={302: {"description": "To the stored target"}, 404: {}})
 def follow(code: Annotated[str, Path(max_length=64)], gateway: GatewayDep) -> RedirectResponse:
-    with gateway_errors():
-        target = run_write(gateway, links.follow, code, now=gateway.clock.now())
+    target = run_write(gateway, links.follow, code, now=gateway.clock.now())
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
 @router.post("/v1/conversions", status_code=201, response_model=ConversionOut, responses={404: {}, 422: {}})
 def add_conversion(body: ConversionIn, key: CurrentKey, gateway: GatewayDep) -> ConversionOut:
     """Attribute a conversion by click `code`, or by `contact_id` + `campaign_id`; `value` is revenue."""
-    with gateway_errors():
-        row = run_write(
-            gateway, links.record_conversion, code=body.code, contact_id=body.contact_id,
-            campaign_id=body.campaign_id, value=body.value, now=gateway.clock.now(),
-        )  # fmt: skip
+    row = run_write(
+        gateway, links.record_conversion, code=body.code, contact_id=body.contact_id,
+        campaign_id=body.campaign_id, value=body.value, now=gateway.clock.now(),
+    )  # fmt: skip
     return ConversionOut.model_validate(row, from_attributes=True)

@@ -44,6 +44,13 @@ def modem_out(worker: ModemWorker, simulated: bool) -> ModemOut:
     )
 
 
+def _worker(gateway: GatewayDep, modem_id: str) -> ModemWorker:
+    worker = gateway.workers.get(modem_id)
+    if worker is None:
+        raise ApiError(404, "not_found", f"no modem {modem_id!r}")
+    return worker
+
+
 def _simulated(gateway: GatewayDep, modem_id: str) -> bool:
     return bool(gateway.simulated and modem_id in gateway.simulated.urls)
 
@@ -55,18 +62,13 @@ async def list_modems(key: CurrentKey, gateway: GatewayDep) -> list[ModemOut]:
 
 @router.get("/{modem_id}", response_model=ModemOut, responses={404: {}})
 async def get_modem(modem_id: str, key: CurrentKey, gateway: GatewayDep) -> ModemOut:
-    worker = gateway.workers.get(modem_id)
-    if worker is None:
-        raise ApiError(404, "not_found", f"no modem {modem_id!r}")
-    return modem_out(worker, _simulated(gateway, modem_id))
+    return modem_out(_worker(gateway, modem_id), _simulated(gateway, modem_id))
 
 
 @router.patch("/{modem_id}", response_model=ModemOut, responses={404: {}})
 async def patch_modem(modem_id: str, body: ModemPatch, key: CurrentKey, gateway: GatewayDep) -> ModemOut:
     """`enabled` false stops taking work at once; `drain` finishes the message in hand first."""
-    worker = gateway.workers.get(modem_id)
-    if worker is None:
-        raise ApiError(404, "not_found", f"no modem {modem_id!r}")
+    worker = _worker(gateway, modem_id)
     if body.sends_per_minute is not None or body.burst is not None or body.daily_cap is not None:
         worker.pacer.configure(
             sends_per_minute=body.sends_per_minute,

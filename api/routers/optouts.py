@@ -6,15 +6,13 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.audience_schemas import OptOutImportIn, OptOutImportOut, OptOutIn, OptOutOut, RowErrorOut
-from api.deps import CurrentKey, GatewayDep
-from api.errors import ApiError
-from api.pagination import decode_cursor, page_of
-from api.routers.contacts import gateway_errors, invalid_body, parse_json, read_body, run_write
+from api.bodies import csv_numbers, invalid_body, parse_json, read_body
+from api.deps import CurrentKey, Cursor, GatewayDep, Limit, run_write
 from api.schemas import Page, PhoneNumber
 from gateway.audience import consent
 from gateway.core.db import session
@@ -31,7 +29,6 @@ _IMPORT_BODY = {
         },
     }
 }
-_CSV_COLUMNS = ("number", "phone", "phone_number", "mobile", "msisdn")
 
 
 def opt_out_out(row: Suppression) -> OptOutOut:
@@ -49,25 +46,22 @@ def list_opt_outs(
     key: CurrentKey,
     gateway: GatewayDep,
     reason: Literal["stop", "manual", "import", "erased"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page:
     """Newest first. Erased contacts show only the hash of their number."""
-    after = decode_cursor(cursor, int) if cursor else None
     with session(gateway.engine) as s:
-        rows = consent.opt_outs_page(s, limit=limit + 1, after=after, reason=reason)
-    rows, next_cursor = page_of(rows, limit, lambda r: (r.created_at, r.id))
-    return Page(items=[opt_out_out(r) for r in rows], next_cursor=next_cursor)
+        page = consent.opt_outs_page(s, cursor=cursor, limit=limit, reason=reason)
+    return Page(items=[opt_out_out(r) for r in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("", status_code=201, response_model=OptOutOut, responses={200: {"model": OptOutOut}, 422: {}})
 def add_opt_out(body: OptOutIn, key: CurrentKey, gateway: GatewayDep, response: Response) -> OptOutOut:
     """Opt a number out (201; 200 with the existing entry if it already was). Sends the
     `optout` webhook event."""
-    with gateway_errors():
-        row, created = run_write(
-            gateway, consent.add_opt_out, body.number, region=gateway.settings.default_region, now=gateway.clock.now()
-        )
+    row, created = run_write(
+        gateway, consent.add_opt_out, body.number, region=gateway.settings.default_region, now=gateway.clock.now()
+    )
     if not created:
         response.status_code = 200
     return opt_out_out(row)
@@ -78,8 +72,7 @@ def remove_opt_out(
     number: Annotated[PhoneNumber, Path(min_length=3, max_length=32)], key: CurrentKey, gateway: GatewayDep
 ) -> None:
     """Take a number off the list (also an erased one). Marketing still needs a new opt-in."""
-    with gateway_errors():
-        run_write(gateway, consent.remove_opt_out, number, region=gateway.settings.default_region)
+    run_write(gateway, consent.remove_opt_out, number, region=gateway.settings.default_region)
 
 
 @router.post("/import", response_model=OptOutImportOut, responses={415: {}, 422: {}}, openapi_extra=_IMPORT_BODY)
@@ -93,15 +86,10 @@ async def import_opt_outs(request: Request, key: CurrentKey, gateway: GatewayDep
         except ValidationError as exc:
             raise invalid_body(exc) from None
     else:
-        numbers = _csv_numbers(text)
-
-    def run() -> consent.OptOutImport:
-        with gateway_errors():
-            return run_write(
-                gateway, consent.import_opt_outs, numbers, region=gateway.settings.default_region, now=gateway.clock.now()
-            )
-
-    result = await run_in_threadpool(run)
+        numbers = csv_numbers(text)
+    result = await run_in_threadpool(
+        run_write, gateway, consent.import_opt_outs, numbers, region=gateway.settings.default_region, now=gateway.clock.now()
+    )
     return OptOutImportOut(
         added=result.added,
         existing=result.existing,
@@ -125,21 +113,3 @@ def export_opt_outs(key: CurrentKey, gateway: GatewayDep) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="opt-outs.csv"'},
     )
-
-
-def _csv_numbers(text: str) -> list[str | None]:
-    """The numbers of a CSV: its number column, or its first column when it has no header."""
-    text = text.lstrip("\ufeff")
-    first_line = text.splitlines()[0] if text.strip() else ""
-    delimiter = max(",;\t", key=first_line.count)
-    try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(c.strip() for c in r)]
-    except csv.Error as exc:
-        raise ApiError(422, "invalid_request", f"body: not valid CSV ({exc})", fields=[{"field": "body", "message": "not valid CSV"}]) from None
-    if not rows:
-        return []
-    header = [c.strip().lower() for c in rows[0]]
-    column = next((header.index(name) for name in _CSV_COLUMNS if name in header), None)
-    if column is None:
-        return [r[0].strip() for r in rows]
-    return [r[column].strip() if column < len(r) else None for r in rows[1:]]

@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from api.deps import CurrentKey, GatewayDep
 from api.errors import ApiError
 from api.schemas import SimInbound
-from drivers import ConfigError, PduError
 
 router = APIRouter(prefix="/v1/simulator", tags=["simulator"])
 
@@ -28,10 +27,7 @@ def inject_inbound(body: SimInbound, key: CurrentKey, gateway: GatewayDep) -> di
     """Have the simulated network deliver an SMS from `from` to `modem`."""
     sim_id = _sim_id(gateway, body.modem)
     assert gateway.simulated is not None
-    try:
-        parts = gateway.call_in_loop(gateway.simulated.simulator.inbound, sim_id, body.sender, body.text, body.encoding)
-    except PduError as exc:
-        raise ApiError(422, "invalid_message", f"text: {exc}") from None
+    parts = gateway.call_in_loop(gateway.simulated.simulator.inbound, sim_id, body.sender, body.text, body.encoding)
     return {"parts": parts}
 
 
@@ -58,11 +54,8 @@ def set_faults(body: dict[str, Any], key: CurrentKey, gateway: GatewayDep) -> di
     sim_id = _sim_id(gateway, modem)
     assert gateway.simulated is not None
     sim = gateway.simulated.simulator
-    try:
-        if body.pop("clear", False):
-            gateway.call_in_loop(sim.clear_faults, sim_id)
-        if body:
-            gateway.call_in_loop(lambda: sim.set_faults(sim_id, **body))
-    except ConfigError as exc:
-        raise ApiError(422, "invalid_request", str(exc)) from None
+    if body.pop("clear", False):
+        gateway.call_in_loop(sim.clear_faults, sim_id)
+    if body:
+        gateway.call_in_loop(lambda: sim.set_faults(sim_id, **body))
     return gateway.call_in_loop(lambda: sim.modem(sim_id).faults.as_dict())

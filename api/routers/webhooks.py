@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Path
-from sqlmodel import select
-
-from api.deps import CurrentKey, GatewayDep
-from api.errors import ApiError
+from api.deps import CurrentKey, GatewayDep, RowId, run_write
 from api.schemas import CallbackSecretOut, DeliveryOut, WebhookIn, WebhookOut
-from gateway.core import webhooks
+from gateway.core import subscriptions, webhooks
 from gateway.core.db import session
-from gateway.core.errors import NotFound
 from gateway.core.models import Webhook, WebhookDelivery
 
 router = APIRouter(tags=["webhooks"])
-
-# Row ids are PostgreSQL `integer`: a larger number names no row, and must not reach the database.
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def webhook_out(hook: Webhook, *, secret: str | None = None) -> WebhookOut:
@@ -32,72 +24,40 @@ def webhook_out(hook: Webhook, *, secret: str | None = None) -> WebhookOut:
     )
 
 
-def _own(s, hook_id: int, key_id: int | None) -> Webhook:
-    hook = s.get(Webhook, hook_id)
-    if hook is None or hook.api_key_id != key_id:
-        raise ApiError(404, "not_found", f"webhook {hook_id} not found")
-    return hook
+def deliveries_out(rows: list[WebhookDelivery]) -> list[DeliveryOut]:
+    return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.post("/v1/webhooks", status_code=201, response_model=WebhookOut)
 def create_webhook(body: WebhookIn, key: CurrentKey, gateway: GatewayDep) -> WebhookOut:
     """The signing secret is returned once, here; store it with the receiver."""
-    with session(gateway.engine) as s:
-        hook = webhooks.register(
-            s, api_key_id=key.id, url=str(body.url), events=body.events, secret=body.secret,
-            policy=gateway.egress_policy(), now=gateway.clock.now(),
-        )  # fmt: skip
-        s.commit()
+    hook = run_write(
+        gateway, subscriptions.register, key.id, str(body.url), body.events, secret=body.secret,
+        policy=gateway.egress_policy(),
+    )  # fmt: skip
     return webhook_out(hook, secret=hook.secret)
 
 
 @router.get("/v1/webhooks", response_model=list[WebhookOut])
 def list_webhooks(key: CurrentKey, gateway: GatewayDep) -> list[WebhookOut]:
     with session(gateway.engine) as s:
-        hooks = s.exec(select(Webhook).where(Webhook.api_key_id == key.id).order_by(Webhook.id)).all()
-        return [webhook_out(h) for h in hooks]
+        return [webhook_out(h) for h in subscriptions.webhooks_of(s, key.id)]
 
 
 @router.delete("/v1/webhooks/{hook_id}", status_code=204, responses={404: {}})
 def delete_webhook(hook_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
-    # Reads, then writes: write=True, or SQLite refuses the write at once when another
-    # connection committed in between ("database is locked", a 500).
-    with session(gateway.engine, write=True) as s:
-        hook = _own(s, hook_id, key.id)
-        hook.enabled = False
-        hook.disabled_at = gateway.clock.now()
-        s.add(hook)
-        s.commit()
+    run_write(gateway, subscriptions.disable, hook_id, key.id, now=gateway.clock.now())
 
 
 @router.get("/v1/webhooks/{hook_id}/deliveries", response_model=list[DeliveryOut], responses={404: {}})
 def list_deliveries(hook_id: RowId, key: CurrentKey, gateway: GatewayDep, limit: int = 50) -> list[DeliveryOut]:
     with session(gateway.engine) as s:
-        _own(s, hook_id, key.id)
-        rows = s.exec(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.webhook_id == hook_id)
-            .order_by(WebhookDelivery.id.desc())
-            .limit(max(1, min(limit, 200)))
-        ).all()
-        return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
+        return deliveries_out(subscriptions.deliveries_of(s, hook_id, key.id, limit=limit))
 
 
 @router.post("/v1/webhook-deliveries/{delivery_id}/replay", status_code=202, responses={404: {}})
 def replay_delivery(delivery_id: RowId, key: CurrentKey, gateway: GatewayDep) -> dict[str, int]:
-    with session(gateway.engine) as s:
-        delivery = s.get(WebhookDelivery, delivery_id)
-        if delivery is None:
-            raise ApiError(404, "not_found", f"webhook delivery {delivery_id} not found")
-        if delivery.webhook_id is None:  # a message's callback: its API key's
-            if delivery.api_key_id != key.id:
-                raise ApiError(404, "not_found", f"webhook delivery {delivery_id} not found")
-        else:
-            _own(s, delivery.webhook_id, key.id)
-    try:
-        webhooks.replay(gateway.engine, delivery_id, now=gateway.clock.now())
-    except NotFound as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
+    subscriptions.replay(gateway.engine, delivery_id, key.id, now=gateway.clock.now())
     return {"id": delivery_id}
 
 
@@ -105,20 +65,11 @@ def replay_delivery(delivery_id: RowId, key: CurrentKey, gateway: GatewayDep) ->
 def get_callback_secret(key: CurrentKey, gateway: GatewayDep) -> CallbackSecretOut:
     """The secret that signs what is posted to your messages' `callback_url`s
     (`Modemgate-Signature`, as for webhooks). Made on first use, then always the same."""
-    with session(gateway.engine, write=True) as s:
-        secret = webhooks.callback_secret(s, key.id)  # type: ignore[arg-type]
-        s.commit()
-    return CallbackSecretOut(secret=secret)
+    return CallbackSecretOut(secret=run_write(gateway, webhooks.callback_secret, key.id))
 
 
 @router.get("/v1/callback-deliveries", response_model=list[DeliveryOut])
 def list_callback_deliveries(key: CurrentKey, gateway: GatewayDep, limit: int = 50) -> list[DeliveryOut]:
     """Events posted (or waiting to be posted) to your messages' `callback_url`s, newest first."""
     with session(gateway.engine) as s:
-        rows = s.exec(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.webhook_id.is_(None), WebhookDelivery.api_key_id == key.id)
-            .order_by(WebhookDelivery.id.desc())
-            .limit(max(1, min(limit, 200)))
-        ).all()
-        return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
+        return deliveries_out(subscriptions.callback_deliveries(s, key.id, limit=limit))

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Literal
+from typing import Any, Literal
 
 from drivers._exceptions import AtError, ModemGone, ModemTimeout
 from drivers.at.events import Echo, Final, Garbage, Info, Prompt, Urc
@@ -98,8 +98,9 @@ class AtChannel:
         async with self._exchange(command, timeout, prompt=True):
             assert self._final is not None and self._prompt is not None
             await self._transport.write(self._proto.send(command, prompt=True))
+            waiters: set[asyncio.Future[Any]] = {self._final, self._prompt}
             done, _ = await asyncio.wait(
-                {self._final, self._prompt}, timeout=prompt_timeout, return_when=asyncio.FIRST_COMPLETED
+                waiters, timeout=prompt_timeout, return_when=asyncio.FIRST_COMPLETED
             )
             if self._final in done:  # refused before the prompt (e.g. +CMS ERROR: 304)
                 return self._result(self._final.result())
@@ -109,7 +110,7 @@ class AtChannel:
                 await self._transport.write(self._proto.abort_prompt())
                 try:
                     await asyncio.wait_for(asyncio.shield(self._final), min(_ABORT_WAIT, prompt_timeout))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 raise self._timed_out(command, prompt_timeout)
             self._stage = "pdu_sent"
@@ -196,7 +197,8 @@ class AtChannel:
         try:
             assert final is not None
             if self._stage == "awaiting_prompt" and self._prompt is not None:
-                await asyncio.wait({final, self._prompt}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                waiters: set[asyncio.Future[Any]] = {final, self._prompt}
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 if not final.done():
                     self._stage = "aborted"
                     await self._transport.write(self._proto.abort_prompt())
@@ -206,7 +208,7 @@ class AtChannel:
             try:
                 await asyncio.wait_for(asyncio.shield(final), timeout)
                 self.consecutive_timeouts = 0
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("%s: %s", self.name, self._timed_out(command, timeout))
         except AtError as exc:  # the port went away meanwhile
             log.debug("%s: while finishing %r: %s", self.name, command, exc)
@@ -228,7 +230,7 @@ class AtChannel:
             await self._transport.write(self._proto.send(_SYNC_COMMAND, prompt=False))
             try:
                 await asyncio.wait_for(asyncio.shield(self._sync), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise self._timed_out(_SYNC_COMMAND, timeout) from None
         finally:
             self._sync = None
@@ -271,7 +273,7 @@ class AtChannel:
         assert fut is not None
         try:
             final = await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise self._timed_out(command, timeout) from None
         self.consecutive_timeouts = 0
         return final

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -295,22 +295,12 @@ _CME_VENDOR_FROM = 256
 
 def describe_cms(code: int) -> str:
     """Name of a +CMS ERROR code, e.g. 330 -> 'SMSC address unknown'."""
-    info = CMS_ERRORS.get(code)
-    if info is not None:
-        return info.description
-    if code >= _CMS_VENDOR_FROM:
-        return f"Manufacturer-specific error {code}"
-    return f"Unknown error {code}"
+    return _describe(_CMS_TABLE, code)
 
 
 def describe_cme(code: int) -> str:
     """Name of a +CME ERROR code, e.g. 11 -> 'SIM PIN required'."""
-    info = CME_ERRORS.get(code)
-    if info is not None:
-        return info.description
-    if code >= _CME_VENDOR_FROM:
-        return f"Manufacturer-specific error {code}"
-    return f"Unknown error {code}"
+    return _describe(_CME_TABLE, code)
 
 
 def cms_action(code: int) -> Action:
@@ -364,20 +354,13 @@ def classify(error: ModemgateError, *, attempt: int = 1) -> Action:
     """
     if attempt < 1:
         raise ValueError("attempt counts from 1")
-    if isinstance(error, CmsError):
-        code = error.code if error.code is not None else cms_code_from_text(error.text)
+    if isinstance(error, (CmsError, CmeError)):
+        table = _CMS_TABLE if isinstance(error, CmsError) else _CME_TABLE
+        code = error.code if error.code is not None else table.code_from_text(error.text)
         if code is None:
             return _escalate(Action.RETRY_SAME, attempt)
-        action = cms_action(code)
-        if code in _CMS_VAGUE or (code >= _CMS_VENDOR_FROM and code not in CMS_ERRORS):
-            return _escalate(action, attempt)
-        return action
-    if isinstance(error, CmeError):
-        code = error.code if error.code is not None else cme_code_from_text(error.text)
-        if code is None:
-            return _escalate(Action.RETRY_SAME, attempt)
-        action = cme_action(code)
-        if code in _CME_VAGUE or (code >= _CME_VENDOR_FROM and code not in CME_ERRORS):
+        action = table.action(code)
+        if code in table.vague or (code >= table.vendor_from and code not in table.errors):
             return _escalate(action, attempt)
         return action
     if isinstance(error, CommandError):
@@ -389,6 +372,15 @@ def classify(error: ModemgateError, *, attempt: int = 1) -> Action:
     if isinstance(error, PduError):
         return Action.PERMANENT
     raise TypeError(f"cannot classify {type(error).__name__}")
+
+
+def _describe(table: _CodeTable, code: int) -> str:
+    info = table.errors.get(code)
+    if info is not None:
+        return info.description
+    if code >= table.vendor_from:
+        return f"Manufacturer-specific error {code}"
+    return f"Unknown error {code}"
 
 
 def _escalate(action: Action, attempt: int) -> Action:
@@ -412,3 +404,17 @@ def _text_index(table: Mapping[int, ErrorInfo], aliases: dict[str, int]) -> dict
 
 _CMS_BY_TEXT = _text_index(CMS_ERRORS, _CMS_ALIASES)
 _CME_BY_TEXT = _text_index(CME_ERRORS, _CME_ALIASES)
+
+
+class _CodeTable(NamedTuple):
+    """What `classify` and `describe_*` need of the +CMS or the +CME table."""
+
+    errors: Mapping[int, ErrorInfo]
+    action: Callable[[int], Action]
+    code_from_text: Callable[[str], int | None]
+    vague: frozenset[int]
+    vendor_from: int
+
+
+_CMS_TABLE = _CodeTable(CMS_ERRORS, cms_action, cms_code_from_text, _CMS_VAGUE, _CMS_VENDOR_FROM)
+_CME_TABLE = _CodeTable(CME_ERRORS, cme_action, cme_code_from_text, _CME_VAGUE, _CME_VENDOR_FROM)

@@ -27,7 +27,7 @@ def backoff_delays(initial: float, maximum: float) -> Callable[[int], float]:
     """Delay before reconnect attempt n (1-based): initial, 2×, 4× … capped at maximum."""
 
     def delay(attempt: int) -> float:
-        return min(maximum, initial * (2 ** max(0, attempt - 1)))
+        return min(maximum, initial * float(2 ** max(0, attempt - 1)))
 
     return delay
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -212,14 +212,23 @@ class Modem:
 
     async def _csms_service(self) -> int | None:
         """27.005 §3.2.1: with message service 1 (phase 2+) direct deliveries need +CNMA."""
+        m = await self._query_match("AT+CSMS?", r"\+CSMS:\s*(\d+)")
+        return int(m.group(1)) if m else None
+
+    async def _query(self, cmd: str) -> list[str] | None:
+        """The answer's lines, or None when the modem refuses the command (an error code or
+        plain ERROR: it lacks the command or cannot answer it now)."""
         try:
-            lines = await self._cmd("AT+CSMS?")
+            return await self._cmd(cmd)
         except (CmsError, CmeError, CommandError):
             return None
-        for line in lines:
-            m = re.match(r"\+CSMS:\s*(\d+)", line, re.I)
+
+    async def _query_match(self, cmd: str, pattern: str) -> re.Match[str] | None:
+        """The first answer line that `pattern` matches (case-insensitive), or None."""
+        for line in await self._query(cmd) or []:
+            m = re.match(pattern, line, re.I)
             if m:
-                return int(m.group(1))
+                return m
         return None
 
     async def _wake(self) -> None:
@@ -271,11 +280,7 @@ class Modem:
 
     async def _read_identity(self) -> ModemIdentity:
         async def one(cmd: str) -> str | None:
-            try:
-                lines = await self._cmd(cmd)
-            except (CmsError, CmeError, CommandError):
-                return None
-            for line in lines:
+            for line in await self._query(cmd) or []:
                 value = _PREFIXES.sub("", line).strip().strip('"')
                 if value:
                     return value
@@ -297,15 +302,8 @@ class Modem:
         self._state.smsc = await self.read_smsc()
 
     async def read_smsc(self) -> str | None:
-        try:
-            lines = await self._cmd("AT+CSCA?")
-        except (CmsError, CmeError, CommandError):
-            return None
-        for line in lines:
-            m = re.match(r'\+CSCA:\s*"([^"]*)"', line, re.I)
-            if m:
-                return m.group(1) or None
-        return None
+        m = await self._query_match("AT+CSCA?", r'\+CSCA:\s*"([^"]*)"')
+        return (m.group(1) or None) if m else None
 
     async def _setup_storage(self) -> None:
         available: list[str] = []
@@ -314,27 +312,21 @@ class Modem:
             first = re.search(r"\(([^)]*)\)", " ".join(lines))
             if first:
                 available = [m.strip().strip('"').upper() for m in first.group(1).split(",")]
-        for mem in self.config.storage:
-            if available and mem not in available:
-                continue
-            try:
-                await self._cmd(f'AT+CPMS="{mem}","{mem}","{mem}"')
-                self._state.memory = mem
-                return
-            except (CmsError, CmeError, CommandError):
-                continue
-        self._state.memory = None  # keep the modem's own choice
+        memories = [mem for mem in self.config.storage if not available or mem in available]
+        # None: keep the modem's own choice.
+        self._state.memory = await self._first_accepted(memories, lambda mem: f'AT+CPMS="{mem}","{mem}","{mem}"')
 
     async def _setup_indications(self) -> None:
-        for setting in CNMI_CANDIDATES:
-            try:
-                await self._cmd(f"AT+CNMI={setting}")
-                self._state.cnmi = setting
-                return
-            except (CmsError, CmeError, CommandError):
-                continue
-        log.warning("%s: no AT+CNMI setting accepted; relying on polling storage", self.name)
-        self._state.cnmi = None
+        self._state.cnmi = await self._first_accepted(CNMI_CANDIDATES, lambda setting: f"AT+CNMI={setting}")
+        if self._state.cnmi is None:
+            log.warning("%s: no AT+CNMI setting accepted; relying on polling storage", self.name)
+
+    async def _first_accepted(self, candidates: Iterable[str], command: Callable[[str], str]) -> str | None:
+        """The first candidate whose command the modem accepts (it is then in effect), or None."""
+        for candidate in candidates:
+            if await self._query(command(candidate)) is not None:
+                return candidate
+        return None
 
     # --- sending ------------------------------------------------------------------------
 

@@ -154,19 +154,7 @@ def split_args(args: str) -> list[str]:
     """
     if not args.strip():
         return []
-    fields: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in args:
-        if char == '"':
-            quoted = not quoted
-        elif char == "," and not quoted:
-            fields.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    fields.append("".join(current).strip())
-    return fields
+    return [field.replace('"', "").strip() for field in _split_outside_quotes(args, ",")]
 
 
 class AtProtocol:
@@ -175,6 +163,12 @@ class AtProtocol:
     `extra_urcs` adds line names (like ``+ZUSIMR``) to `URC_NAMES` for a modem
     that has URCs of its own.
     """
+
+    # The pending command's state; set by reset() and _clear_command().
+    _command: str | None
+    _echo: str | None
+    _pdu_echo: str | None
+    _asking: frozenset[str]
 
     def __init__(self, *, extra_urcs: Iterable[str] = ()) -> None:
         self._urc_names = URC_NAMES | {name.strip().upper() for name in extra_urcs}
@@ -386,10 +380,10 @@ class AtProtocol:
         return pos
 
     def _clear_command(self) -> None:
-        self._command: str | None = None
-        self._echo: str | None = None
-        self._pdu_echo: str | None = None
-        self._asking: frozenset[str] = frozenset()
+        self._command = None
+        self._echo = None
+        self._pdu_echo = None
+        self._asking = frozenset()
         self._prompt = "none"  # none | awaiting | at_prompt | sent
 
 

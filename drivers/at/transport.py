@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Protocol
+from typing import Any, Protocol
 
 import serial
 
@@ -49,7 +49,7 @@ class SerialTransport:
     @classmethod
     async def open(cls, url: str, *, baudrate: int = 115200) -> SerialTransport:
         """Open `url`; a port that cannot be opened raises ModemGone with the OS reason."""
-        kwargs: dict[str, object] = {"baudrate": baudrate, "timeout": 0.05, "write_timeout": 10}
+        kwargs: dict[str, Any] = {"baudrate": baudrate, "timeout": 0.05, "write_timeout": 10}
         if "://" not in url:
             kwargs["exclusive"] = True  # a second program on the port garbles both
         try:
@@ -62,7 +62,7 @@ class SerialTransport:
         port = self._port
         while not self._closing.is_set():
             try:
-                data = port.read(max(1, port.in_waiting))
+                data = port.read(max(1, port.in_waiting))  # type: ignore[attr-defined]  # every concrete port has it; SerialBase does not declare it
             except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
                 if not self._closing.is_set():
                     self._put(ModemGone(f"{self.url}: {exc}"))

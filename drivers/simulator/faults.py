@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from drivers._exceptions import ConfigError
 
@@ -71,7 +71,7 @@ class Faults:
         out["garbage"] = self.garbage.decode("latin-1")
         return out
 
-    def error_for_send(self) -> tuple[str, int] | None:
+    def error_for_send(self) -> tuple[Literal["CMS", "CME"], int] | None:
         """Count one AT+CMGS and say whether it must fail, and how."""
         self._sends_seen += 1
         n = self._sends_seen

@@ -92,6 +92,10 @@ class Network:
         self._ref = 0
         self._lock = threading.Lock()
 
+    def now(self) -> datetime:
+        """The network's time (AT+CCLK shows it)."""
+        return self._now()
+
     # --- attachment ---------------------------------------------------------------------
 
     def attach(self, modem: Attachment) -> None:
@@ -159,7 +163,7 @@ class Network:
             sms.text if sms.encoding != "8bit" else "",
             timestamp=self._now(),
             smsc=self.smsc,
-            encoding=sms.encoding if sms.encoding != "8bit" else "auto",  # type: ignore[arg-type]
+            encoding=sms.encoding if sms.encoding != "8bit" else "auto",
         ):
             self._hand_over(target, pdu)
 

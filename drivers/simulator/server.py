@@ -22,7 +22,7 @@ import tempfile
 import threading
 import tty
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
 from drivers.simulator.modem import ModemProfile, SimulatedModem

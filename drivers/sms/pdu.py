@@ -9,9 +9,10 @@ the octet offset, never IndexError or ValueError.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Union
+from typing import Literal, TypedDict
 
 from drivers._exceptions import PduError
 from drivers.sms import fields, gsm7, udh
@@ -121,7 +122,7 @@ class SmsStatusReport:
         return status_category(self.status)
 
 
-Sms = Union[SmsDeliver, SmsSubmit, SmsStatusReport]
+Sms = SmsDeliver | SmsSubmit | SmsStatusReport
 
 
 def status_category(status: int) -> StatusCategory:
@@ -180,26 +181,26 @@ def encode_submit(
     `ref` is the concatenation reference; by default a random one (the gateway passes
     its own). Raises PduError for a bad number, unencodable text or > 255 parts.
     """
-    segs = split(text, encoding, ref16=ref16)
-    alphabet: TextEncoding = segs.encoding
     first = _MTI_SUBMIT
     if reject_duplicates:
         first |= _RD
     if status_report:
         first |= _SRR
-    vp = b""
     if validity is not None:
         first |= _VPF_RELATIVE
-        vp = bytes((fields.encode_relative_validity(validity),))
-    head = bytes((0x00,)) + fields.encode_address(number) + bytes(
-        (0x00, fields.encode_dcs(alphabet, message_class))
-    ) + vp
-    smsc_octets = fields.encode_smsc(smsc)
-    parts: list[SubmitPart] = []
-    for ud in _user_data(segs.payloads, alphabet, ref, ref16):
-        tpdu = bytes((first | (_UDHI if len(segs.payloads) > 1 else 0),)) + head + ud
-        parts.append(SubmitPart((smsc_octets + tpdu).hex().upper(), len(tpdu)))
-    return parts
+
+    def head(alphabet: TextEncoding) -> bytes:
+        # TP-MR 0, TP-DA, TP-PID 0, TP-DCS, TP-VP.
+        vp = b"" if validity is None else bytes((fields.encode_relative_validity(validity),))
+        return (
+            bytes((0x00,))
+            + fields.encode_address(number)
+            + bytes((0x00, fields.encode_dcs(alphabet, message_class)))
+            + vp
+        )
+
+    smsc_octets, tpdus = _encode(text, first, head, smsc=smsc, encoding=encoding, ref=ref, ref16=ref16)
+    return [SubmitPart((smsc_octets + tpdu).hex().upper(), len(tpdu)) for tpdu in tpdus]
 
 
 def encode_deliver(
@@ -218,25 +219,21 @@ def encode_deliver(
 
     An originator that is not a phone number (letters) is sent as an alphanumeric address.
     """
-    segs = split(text, encoding, ref16=ref16)
-    alphabet: TextEncoding = segs.encoding
-    stripped = originator.lstrip("+")
-    if stripped and all(ch in "0123456789*#" for ch in stripped):
-        oa = fields.encode_address(originator)
-    else:
-        oa = fields.encode_alphanumeric_address(originator)
     first = _MTI_DELIVER | _MMS  # MMS set: no more messages waiting
     if status_report_indication:
         first |= _SRR
-    head = oa + bytes((0x00, fields.encode_dcs(alphabet, message_class))) + fields.encode_timestamp(
-        timestamp
-    )
-    smsc_octets = fields.encode_smsc(smsc)
-    out: list[str] = []
-    for ud in _user_data(segs.payloads, alphabet, ref, ref16):
-        first_octet = first | (_UDHI if len(segs.payloads) > 1 else 0)
-        out.append((smsc_octets + bytes((first_octet,)) + head + ud).hex().upper())
-    return out
+
+    def head(alphabet: TextEncoding) -> bytes:
+        # TP-OA, TP-PID 0, TP-DCS, TP-SCTS.
+        stripped = originator.lstrip("+")
+        if stripped and all(ch in "0123456789*#" for ch in stripped):
+            oa = fields.encode_address(originator)
+        else:
+            oa = fields.encode_alphanumeric_address(originator)
+        return oa + bytes((0x00, fields.encode_dcs(alphabet, message_class))) + fields.encode_timestamp(timestamp)
+
+    smsc_octets, tpdus = _encode(text, first, head, smsc=smsc, encoding=encoding, ref=ref, ref16=ref16)
+    return [(smsc_octets + tpdu).hex().upper() for tpdu in tpdus]
 
 
 def encode_status_report(
@@ -260,6 +257,27 @@ def encode_status_report(
         + bytes((status,))
     )
     return (fields.encode_smsc(smsc) + tpdu).hex().upper()
+
+
+def _encode(
+    text: str,
+    first: int,
+    head: Callable[[TextEncoding], bytes],
+    *,
+    smsc: str | None,
+    encoding: EncodingChoice,
+    ref: int | None,
+    ref16: bool,
+) -> tuple[bytes, list[bytes]]:
+    """The SMSC prefix and each part's TPDU: first octet (TP-UDHI set when there are
+    several parts), the fields after it up to TP-UD (`head`, given the alphabet), TP-UDL
+    and TP-UD. Errors come in the order the fields are encoded: text, header, SMSC, ref."""
+    segs = split(text, encoding, ref16=ref16)
+    alphabet: TextEncoding = segs.encoding
+    fixed = head(alphabet)
+    smsc_octets = fields.encode_smsc(smsc)
+    first_octet = bytes((first | (_UDHI if len(segs.payloads) > 1 else 0),))
+    return smsc_octets, [first_octet + fixed + ud for ud in _user_data(segs.payloads, alphabet, ref, ref16)]
 
 
 def _user_data(
@@ -342,22 +360,15 @@ def _decode_deliver(data: bytes, pos: int, smsc: str | None) -> SmsDeliver:
         text,
         alphabet,
         timestamp,
-        udh.concat_of(ies) if ies else None,
-        ies,
-        coding.message_class,
-        pid,
-        udh.ports_of(ies) if ies else None,
-        bool(first & _SRR),
-        coding.waiting,
+        **_header_fields(ies, coding, pid),
+        status_report_indication=bool(first & _SRR),
+        waiting=coding.waiting,
     )
 
 
 def _decode_submit(data: bytes, pos: int, smsc: str | None) -> SmsSubmit:
     first = data[pos]
-    if pos + 1 >= len(data):
-        raise PduError("PDU ends before the message reference", pos + 1)
-    mr = data[pos + 1]
-    number, pos = fields.decode_address(data, pos + 2)
+    mr, number, pos = _reference_and_address(data, pos + 1)
     pid, dcs, pos = _pid_dcs(data, pos)
     vpf = (first >> 3) & 0x03
     validity: timedelta | datetime | None = None
@@ -380,23 +391,16 @@ def _decode_submit(data: bytes, pos: int, smsc: str | None) -> SmsSubmit:
         text,
         alphabet,
         mr,
-        udh.concat_of(ies) if ies else None,
-        ies,
-        coding.message_class,
-        pid,
-        udh.ports_of(ies) if ies else None,
-        bool(first & _SRR),
-        bool(first & _RD),
-        validity,
+        **_header_fields(ies, coding, pid),
+        status_report_request=bool(first & _SRR),
+        reject_duplicates=bool(first & _RD),
+        validity=validity,
     )
 
 
 def _decode_status_report(data: bytes, pos: int, smsc: str | None) -> SmsStatusReport:
     first = data[pos]
-    if pos + 1 >= len(data):
-        raise PduError("PDU ends before the message reference", pos + 1)
-    mr = data[pos + 1]
-    number, pos = fields.decode_address(data, pos + 2)
+    mr, number, pos = _reference_and_address(data, pos + 1)
     scts = fields.decode_timestamp(data, pos)
     discharge = fields.decode_timestamp(data, pos + 7)
     pos += 14
@@ -404,15 +408,16 @@ def _decode_status_report(data: bytes, pos: int, smsc: str | None) -> SmsStatusR
         raise PduError("PDU ends before the status", pos)
     status = data[pos]
     pos += 1
-    text, alphabet, ies = "", "gsm7", ()
+    fallback: tuple[str, TextEncoding, tuple[InformationElement, ...]] = ("", "gsm7", ())
+    text, alphabet, ies = fallback
     # Optional TP-PI and what it announces (§9.2.3.27). A PI with the extension bit or
     # more than its three known bits is taken as padding, as the spec allows receivers to.
     if pos < len(data) and not data[pos] & 0xF8:
         pi = data[pos]
         pos += 1
-        pid = dcs = 0
+        _pid = dcs = 0  # TP-PID is read past: the report does not carry it
         if pi & 0x01:
-            pid, pos = _octet(data, pos), pos + 1
+            _pid, pos = _octet(data, pos), pos + 1
         if pi & 0x02:
             dcs, pos = _octet(data, pos), pos + 1
         if pi & 0x04:
@@ -430,6 +435,33 @@ def _decode_status_report(data: bytes, pos: int, smsc: str | None) -> SmsStatusR
         udh.concat_of(ies) if ies else None,
         ies,
     )
+
+
+class _HeaderFields(TypedDict):
+    concat: Concat | None
+    udh: tuple[InformationElement, ...]
+    message_class: int | None
+    pid: int
+    ports: Ports | None
+
+
+def _header_fields(ies: tuple[InformationElement, ...], coding: fields.DataCoding, pid: int) -> _HeaderFields:
+    """What SMS-DELIVER and SMS-SUBMIT read from the user data header, TP-DCS and TP-PID."""
+    return _HeaderFields(
+        concat=udh.concat_of(ies) if ies else None,
+        udh=ies,
+        message_class=coding.message_class,
+        pid=pid,
+        ports=udh.ports_of(ies) if ies else None,
+    )
+
+
+def _reference_and_address(data: bytes, pos: int) -> tuple[int, str, int]:
+    """TP-MR, then TP-DA (SUBMIT) or TP-RA (STATUS-REPORT): both follow the first octet."""
+    if pos >= len(data):
+        raise PduError("PDU ends before the message reference", pos)
+    number, end = fields.decode_address(data, pos + 1)
+    return data[pos], number, end
 
 
 def _octet(data: bytes, pos: int) -> int:

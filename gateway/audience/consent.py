@@ -36,10 +36,12 @@ from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from gateway.core import webhooks
-from gateway.audience.contacts import RowError, find_contact, normalise_number
+from gateway.core import paging, webhooks
+from gateway.audience.contacts import RowError, find_contact
+from gateway.core.numbers import normalise_number
+from gateway.core.db import rowcount
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.audience.keywords import (  # re-exported: settings and keywords live in their own light module
     ConsentSettings,
@@ -168,14 +170,14 @@ def may_send(s: Session | Connection, number: str, category: str) -> Verdict:
     """
     if category not in CATEGORIES:
         raise InvalidInput("category", f"must be one of {', '.join(CATEGORIES)}")
-    reason = s.execute(sa.select(Suppression.reason).where(Suppression.number_hash == number_hash(number))).scalar()
+    reason = s.execute(sa.select(col(Suppression.reason)).where(col(Suppression.number_hash) == number_hash(number))).scalar()
     if reason is not None:
         return Verdict(False, "opted_out", reason)
     if category == "marketing":
         latest = s.execute(
-            sa.select(ConsentRecord.kind)
-            .where(ConsentRecord.number == number)
-            .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+            sa.select(col(ConsentRecord.kind))
+            .where(col(ConsentRecord.number) == number)
+            .order_by(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc())
             .limit(1)
         ).scalar()
         if latest is None:
@@ -223,7 +225,7 @@ def consent_state(s: Session, number: str) -> ConsentKind | None:
     return s.exec(
         select(ConsentRecord.kind)
         .where(ConsentRecord.number == number)
-        .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+        .order_by(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc())
         .limit(1)
     ).first()  # type: ignore[return-value]
 
@@ -236,20 +238,20 @@ def states(s: Session, numbers: Iterable[str]) -> dict[str, tuple[ConsentKind | 
     latest: dict[str, ConsentKind] = {}
     rows = s.exec(
         select(ConsentRecord.number, ConsentRecord.kind)
-        .where(ConsentRecord.number.in_(wanted))
-        .order_by(ConsentRecord.number, ConsentRecord.recorded_at, ConsentRecord.id)
+        .where(col(ConsentRecord.number).in_(wanted))
+        .order_by(col(ConsentRecord.number), col(ConsentRecord.recorded_at), col(ConsentRecord.id))
     )
     for number, kind in rows:
         latest[number] = kind  # type: ignore[assignment]  # the last one per number wins
     hashes = {number_hash(n): n for n in wanted}
-    suppressed = {hashes[h] for h in s.exec(select(Suppression.number_hash).where(Suppression.number_hash.in_(list(hashes))))}
+    suppressed = {hashes[h] for h in s.exec(select(col(Suppression.number_hash)).where(col(Suppression.number_hash).in_(list(hashes))))}
     return {n: (latest.get(n), n in suppressed) for n in wanted}
 
 
 def consent_history(s: Session, number: str) -> list[ConsentRecord]:
     """Every ledger entry of a number, oldest first."""
     return list(
-        s.exec(select(ConsentRecord).where(ConsentRecord.number == number).order_by(ConsentRecord.recorded_at, ConsentRecord.id))
+        s.exec(select(ConsentRecord).where(col(ConsentRecord.number) == number).order_by(col(ConsentRecord.recorded_at), col(ConsentRecord.id)))
     )
 
 
@@ -347,24 +349,17 @@ def import_opt_outs(s: Session, numbers: Iterable[str | None], *, region: str, n
     return result
 
 
-def opt_outs_page(
-    s: Session, *, limit: int, after: tuple[datetime, int] | None = None, reason: str | None = None
-) -> list[Suppression]:
-    """Newest first, after the (created_at, id) of `after`."""
+def opt_outs_page(s: Session, *, cursor: str | None, limit: int, reason: str | None = None) -> paging.Page[Suppression]:
+    """The suppression list, newest first, one page from `cursor`."""
     query = select(Suppression)
     if reason is not None:
         query = query.where(Suppression.reason == reason)
-    if after is not None:
-        stamp, ident = after
-        query = query.where(
-            sa.or_(Suppression.created_at < stamp, sa.and_(Suppression.created_at == stamp, Suppression.id < ident))
-        )
-    return list(s.exec(query.order_by(Suppression.created_at.desc(), Suppression.id.desc()).limit(limit)))
+    return paging.query_page(s, query, Suppression.created_at, Suppression.id, cursor=cursor, limit=limit)
 
 
 def all_opt_outs(s: Session) -> list[Suppression]:
     """The whole list, oldest first (for export)."""
-    return list(s.exec(select(Suppression).order_by(Suppression.created_at, Suppression.id)))
+    return list(s.exec(select(Suppression).order_by(col(Suppression.created_at), col(Suppression.id))))
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -382,8 +377,8 @@ def _sender_number(number: str, region: str | None) -> str | None:
 
 
 def _unsuppress(s: Session, number: str) -> bool:
-    result = s.execute(sa.delete(Suppression).where(Suppression.number_hash == number_hash(number)))
-    return bool(result.rowcount)
+    result = s.execute(sa.delete(Suppression).where(col(Suppression.number_hash) == number_hash(number)))
+    return bool(rowcount(result))
 
 
 def _announce(

@@ -30,21 +30,22 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import phonenumbers
 import sqlalchemy as sa
 from phonenumbers import timezone as phone_time_zones
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from gateway.core.db import get_or_raise
+from gateway.core import paging
+from gateway.core.db import get_or_raise, rowcount
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
+from gateway.core.numbers import normalise_number  # re-exported
+from gateway.core.timezones import canonical_zone, check_time_zone  # check_time_zone re-exported
 from gateway.core.models import (
     ConsentRecord,
     Contact,
@@ -157,38 +158,14 @@ class ImportResult:
 # --- numbers and time zones ---------------------------------------------------------------
 
 
-def normalise_number(number: str, region: str, *, field: str = "number") -> str:
-    """E.164 for `number` (national numbers read in `region`); InvalidInput if it is not one."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(field, f"{number!r} is not a phone number ({exc})") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(field, f"{number!r} is not a valid phone number for region {region}")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def check_time_zone(name: str, *, field: str = "time_zone") -> str:
-    """The canonical IANA name for `name` (any letter case); InvalidInput if there is none."""
-    canonical = _zones().get(name.strip().lower())
-    if canonical is None:
-        raise InvalidInput(field, f"{name!r} is not an IANA time zone such as Europe/Amsterdam")
-    return canonical
-
-
 def resolve_time_zone(number: str, given: str | None, default: str) -> tuple[str, TimeZoneSource]:
     """The zone a contact lives in, and where it came from: given, the number, or the default."""
     if given:
         return check_time_zone(given), "given"
     zones = phone_time_zones.time_zones_for_number(phonenumbers.parse(number))
-    if len(zones) == 1 and zones[0].lower() in _zones():
-        return _zones()[zones[0].lower()], "number"
+    if len(zones) == 1 and (zone := canonical_zone(zones[0])) is not None:
+        return zone, "number"
     return check_time_zone(default, field="default_time_zone"), "default"
-
-
-@lru_cache(maxsize=1)
-def _zones() -> dict[str, str]:
-    return {z.lower(): z for z in zoneinfo.available_timezones() if z != "Etc/Unknown"}
 
 
 # --- one contact --------------------------------------------------------------------------
@@ -277,6 +254,7 @@ def create_contact(
     )
     s.add(contact)
     s.flush()
+    assert contact.id is not None  # the flush assigned it
     for list_id in list_ids:
         s.add(ListMembership(list_id=list_id, contact_id=contact.id, added_at=now))
     s.flush()
@@ -336,13 +314,13 @@ def find_contact(s: Session, number: str) -> Contact | None:
 def contacts_page(
     s: Session,
     *,
+    cursor: str | None,
     limit: int,
-    after: tuple[datetime, int] | None = None,
     list_id: int | None = None,
     segment_id: int | None = None,
     number: str | None = None,
-) -> list[Contact]:
-    """Up to `limit` contacts, newest first, after the (created_at, id) of `after`."""
+) -> paging.Page[Contact]:
+    """Contacts, newest first, one page from `cursor`; `number` in E.164."""
     query = select(Contact)
     if number is not None:
         query = query.where(Contact.number == number)
@@ -351,11 +329,7 @@ def contacts_page(
         query = query.where(_on_lists([list_id]))
     if segment_id is not None:
         query = query.where(rules_clause(get_segment(s, segment_id).rules, _dialect(s)))
-    if after is not None:
-        stamp, ident = after
-        query = query.where(sa.or_(Contact.created_at < stamp, sa.and_(Contact.created_at == stamp, Contact.id < ident)))
-    query = query.order_by(Contact.created_at.desc(), Contact.id.desc()).limit(limit)
-    return list(s.exec(query))
+    return paging.query_page(s, query, Contact.created_at, Contact.id, cursor=cursor, limit=limit)
 
 
 # --- bulk import --------------------------------------------------------------------------
@@ -381,7 +355,7 @@ def read_csv(text: str) -> list[dict[str, str]]:
         for cells in reader:
             if not any(c.strip() for c in cells):
                 continue
-            rows.append({h: c.strip() for h, c in zip(header, cells) if h})
+            rows.append({h: c.strip() for h, c in zip(header, cells, strict=False) if h})  # short rows leave fields out
             if len(rows) > MAX_IMPORT_ROWS:
                 raise InvalidInput("body", f"at most {MAX_IMPORT_ROWS} rows per import")
     except csv.Error as exc:
@@ -439,7 +413,7 @@ def _import_batch(
     opt_in: ConsentProof | None,
 ) -> None:
     numbers = {data.number for _, data in batch}
-    known = {c.number: c for c in s.exec(select(Contact).where(Contact.number.in_(numbers)))}
+    known = {c.number: c for c in s.exec(select(Contact).where(col(Contact.number).in_(numbers)))}
     touched: list[Contact] = []
     for _, data in batch:
         contact = known.get(data.number)
@@ -467,12 +441,12 @@ def _import_batch(
         touched.append(contact)
     s.flush()
     result.contact_ids.extend(c.id for c in touched)  # type: ignore[misc]
-    ids = {c.id for c in touched}
+    ids = {c.id for c in touched if c.id is not None}  # all of them: the flush assigned the ids
     for list_id in list_ids:
         present = set(
             s.exec(
                 select(ListMembership.contact_id).where(
-                    ListMembership.list_id == list_id, ListMembership.contact_id.in_(ids)
+                    col(ListMembership.list_id) == list_id, col(ListMembership.contact_id).in_(ids)
                 )
             )
         )
@@ -516,8 +490,8 @@ def _merge(contact: Contact, data: ContactData, default_time_zone: str) -> bool:
 def _latest_consent(s: Session, numbers: Iterable[str]) -> dict[str, str]:
     rows = s.exec(
         select(ConsentRecord.number, ConsentRecord.kind)
-        .where(ConsentRecord.number.in_(list(numbers)))
-        .order_by(ConsentRecord.number, ConsentRecord.recorded_at, ConsentRecord.id)
+        .where(col(ConsentRecord.number).in_(list(numbers)))
+        .order_by(col(ConsentRecord.number), col(ConsentRecord.recorded_at), col(ConsentRecord.id))
     )
     return {number: kind for number, kind in rows}  # the last one per number wins
 
@@ -526,7 +500,7 @@ def _latest_consent(s: Session, numbers: Iterable[str]) -> dict[str, str]:
 
 
 def create_list(s: Session, name: str, *, kind: Literal["list", "exclude"] = "list", now: datetime) -> ContactList:
-    name = _name(name, "name")
+    name = _name(name, "name") or ""
     if not name:
         raise InvalidInput("name", "missing")
     existing = s.exec(select(ContactList).where(ContactList.name == name)).first()
@@ -543,7 +517,7 @@ def get_list(s: Session, list_id: int) -> ContactList:
 
 
 def all_lists(s: Session) -> list[ContactList]:
-    return list(s.exec(select(ContactList).order_by(ContactList.id)))
+    return list(s.exec(select(ContactList).order_by(col(ContactList.id))))
 
 
 def delete_list(s: Session, list_id: int) -> None:
@@ -556,11 +530,11 @@ def add_members(s: Session, list_id: int, contact_ids: Iterable[int], *, now: da
     """Put contacts on a list; returns how many were not on it yet. NotFound for an unknown id."""
     get_list(s, list_id)
     wanted = set(contact_ids)
-    found = set(s.exec(select(Contact.id).where(Contact.id.in_(wanted))))
+    found = set(s.exec(select(col(Contact.id)).where(col(Contact.id).in_(wanted))))
     if missing := wanted - found:
         raise NotFound("contact", min(missing))
     present = set(
-        s.exec(select(ListMembership.contact_id).where(ListMembership.list_id == list_id, ListMembership.contact_id.in_(wanted)))
+        s.exec(select(col(ListMembership.contact_id)).where(col(ListMembership.list_id) == list_id, col(ListMembership.contact_id).in_(wanted)))
     )
     new = wanted - present
     s.add_all(ListMembership(list_id=list_id, contact_id=i, added_at=now) for i in sorted(new))
@@ -572,13 +546,13 @@ def remove_members(s: Session, list_id: int, contact_ids: Iterable[int]) -> int:
     """Take contacts off a list; returns how many were on it."""
     get_list(s, list_id)
     result = s.execute(
-        sa.delete(ListMembership).where(ListMembership.list_id == list_id, ListMembership.contact_id.in_(set(contact_ids)))
+        sa.delete(ListMembership).where(col(ListMembership.list_id) == list_id, col(ListMembership.contact_id).in_(set(contact_ids)))
     )
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def list_ids_of(s: Session, contact_id: int) -> list[int]:
-    return list(s.exec(select(ListMembership.list_id).where(ListMembership.contact_id == contact_id).order_by(ListMembership.list_id)))
+    return list(s.exec(select(col(ListMembership.list_id)).where(col(ListMembership.contact_id) == contact_id).order_by(col(ListMembership.list_id))))
 
 
 def lists_of(s: Session, contact_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -587,8 +561,8 @@ def lists_of(s: Session, contact_ids: Iterable[int]) -> dict[int, list[int]]:
     if found:
         rows = s.exec(
             select(ListMembership.contact_id, ListMembership.list_id)
-            .where(ListMembership.contact_id.in_(list(found)))
-            .order_by(ListMembership.list_id)
+            .where(col(ListMembership.contact_id).in_(list(found)))
+            .order_by(col(ListMembership.list_id))
         )
         for contact_id, list_id in rows:
             found[contact_id].append(list_id)
@@ -683,7 +657,8 @@ def rules_clause(rules: Mapping[str, Any], dialect: str) -> sa.ColumnElement[boo
 
 
 def _condition(cond: Mapping[str, Any], dialect: str) -> sa.ColumnElement[bool]:
-    name, op, value = cond["field"], cond["op"], cond.get("value")
+    name, op = cond["field"], cond["op"]
+    value: Any = cond.get("value")
     if name == "list":
         ids = value if op in ("in", "not_in") else [value]
         clause = _on_lists(ids)
@@ -740,7 +715,7 @@ def _json_number(name: str, dialect: str) -> Any:
 
 
 def _on_lists(ids: Iterable[int]) -> sa.ColumnElement[bool]:
-    return sa.exists().where(ListMembership.contact_id == Contact.id, ListMembership.list_id.in_(list(ids)))
+    return sa.exists().where(col(ListMembership.contact_id) == col(Contact.id), col(ListMembership.list_id).in_(list(ids)))
 
 
 def create_segment(s: Session, name: str, rules: Any, *, now: datetime) -> Segment:
@@ -777,7 +752,7 @@ def get_segment(s: Session, segment_id: int) -> Segment:
 
 
 def all_segments(s: Session) -> list[Segment]:
-    return list(s.exec(select(Segment).order_by(Segment.id)))
+    return list(s.exec(select(Segment).order_by(col(Segment.id))))
 
 
 def delete_segment(s: Session, segment_id: int) -> None:
@@ -809,7 +784,7 @@ def audience(
     query = select(Contact.id).where(sa.or_(*included) if included else sa.false())
     if exclude_lists:
         query = query.where(sa.not_(_on_lists(exclude_lists)))
-    return query.order_by(Contact.id)
+    return cast("SelectOfScalar[int]", query.order_by(col(Contact.id)))  # ids of stored rows are never None
 
 
 # --- helpers ------------------------------------------------------------------------------

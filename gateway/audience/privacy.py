@@ -20,10 +20,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.audience.consent import consent_history, number_hash, suppression_for
 from gateway.audience.contacts import get_contact, list_ids_of
+from gateway.core import paging
+from gateway.core.db import rowcount
 from gateway.core.errors import InvalidInput
 from gateway.core.models import (
     ConsentRecord,
@@ -37,7 +39,7 @@ from gateway.core.models import (
     Suppression,
 )
 
-__all__ = ["TimelineEvent", "Erasure", "EVENT_TYPES", "timeline", "export", "erase", "FINISHED"]
+__all__ = ["TimelineEvent", "Erasure", "EVENT_TYPES", "timeline", "timeline_page", "export", "erase", "FINISHED"]
 
 # Timeline event types, in the order they sort within one instant (descending).
 EVENT_TYPES = ("contact", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed")
@@ -89,8 +91,8 @@ def timeline(s: Session, contact_id: int, *, limit: int, after: tuple[datetime, 
         events.append(TimelineEvent(m.created_at, "message", m.id, _message(m)))
     reports = page(
         select(DeliveryReport, Part)
-        .join(Part, Part.id == DeliveryReport.part_id)
-        .join(Message, Message.id == Part.message_id)
+        .join(Part, col(Part.id) == col(DeliveryReport.part_id))
+        .join(Message, col(Message.id) == col(Part.message_id))
         .where(Message.recipient == number),
         DeliveryReport.received_at,
         DeliveryReport.id,
@@ -138,18 +140,27 @@ def timeline(s: Session, contact_id: int, *, limit: int, after: tuple[datetime, 
     return events[:limit]
 
 
+def timeline_page(s: Session, contact_id: int, *, cursor: str | None, limit: int) -> paging.Page[TimelineEvent]:
+    """The contact's timeline, newest first, one page from `cursor`; NotFound if no such contact."""
+
+    def fetch(n: int, start: paging.Position | None) -> list[TimelineEvent]:
+        return timeline(s, contact_id, limit=n, after=start)
+
+    return paging.fetch_page(cursor, limit, fetch, lambda e: (e.at, e.key), id_type=str)
+
+
 def export(s: Session, contact_id: int) -> dict[str, Any]:
     """Everything stored about a contact, as one JSON-ready object. NotFound if none."""
     contact = get_contact(s, contact_id)
     number = contact.number
     list_ids = list_ids_of(s, contact_id)
-    lists = s.exec(select(ContactList).where(ContactList.id.in_(list_ids)).order_by(ContactList.id)).all() if list_ids else []
+    lists = s.exec(select(ContactList).where(col(ContactList.id).in_(list_ids)).order_by(col(ContactList.id))).all() if list_ids else []
     suppression = suppression_for(s, number)
-    messages = s.exec(select(Message).where(Message.recipient == number).order_by(Message.created_at, Message.id)).all()
+    messages = s.exec(select(Message).where(col(Message.recipient) == number).order_by(col(Message.created_at), col(Message.id))).all()
     message_ids = [m.id for m in messages]
-    parts = s.exec(select(Part).where(Part.message_id.in_(message_ids)).order_by(Part.message_id, Part.generation, Part.seq)).all() if message_ids else []
+    parts = s.exec(select(Part).where(col(Part.message_id).in_(message_ids)).order_by(col(Part.message_id), col(Part.generation), col(Part.seq))).all() if message_ids else []
     reports = _reports_of(s, number, message_ids)
-    inbound = s.exec(select(InboundMessage).where(InboundMessage.sender == number).order_by(InboundMessage.received_at)).all()
+    inbound = s.exec(select(InboundMessage).where(col(InboundMessage.sender) == number).order_by(col(InboundMessage.received_at))).all()
     parts_of: dict[str, list[dict[str, Any]]] = {}
     for p in parts:
         parts_of.setdefault(p.message_id, []).append(
@@ -210,26 +221,26 @@ def erase(s: Session, contact_id: int, *, now: datetime) -> Erasure:
         entry = Suppression(number=None, number_hash=digest, reason="erased", created_at=now)
     entry.number = None
     s.add(entry)
-    consent = s.execute(
-        sa.delete(ConsentRecord).where(sa.or_(ConsentRecord.number == number, ConsentRecord.contact_id == contact_id))
-    ).rowcount
-    finished = list(s.exec(select(Message.id).where(Message.recipient == number, Message.status.in_(FINISHED))))
+    consent = rowcount(s.execute(
+        sa.delete(ConsentRecord).where(sa.or_(col(ConsentRecord.number) == number, col(ConsentRecord.contact_id) == contact_id))
+    ))
+    finished = list(s.exec(select(col(Message.id)).where(col(Message.recipient) == number, col(Message.status).in_(FINISHED))))
     in_flight = s.exec(
-        select(sa.func.count()).select_from(Message).where(Message.recipient == number, Message.status.not_in(FINISHED))
+        select(sa.func.count()).select_from(Message).where(col(Message.recipient) == number, col(Message.status).not_in(FINISHED))
     ).one()
     reports = 0
     if finished:
-        part_ids = sa.select(Part.id).where(Part.message_id.in_(finished))
-        reports += s.execute(sa.delete(DeliveryReport).where(DeliveryReport.part_id.in_(part_ids))).rowcount
-        s.execute(sa.delete(Part).where(Part.message_id.in_(finished)))
-        s.execute(sa.delete(Message).where(Message.id.in_(finished)))
+        part_ids = sa.select(col(Part.id)).where(col(Part.message_id).in_(finished))
+        reports += rowcount(s.execute(sa.delete(DeliveryReport).where(col(DeliveryReport.part_id).in_(part_ids))))
+        s.execute(sa.delete(Part).where(col(Part.message_id).in_(finished)))
+        s.execute(sa.delete(Message).where(col(Message.id).in_(finished)))
     # Reports that never matched a part still name the number.
-    reports += s.execute(
-        sa.delete(DeliveryReport).where(DeliveryReport.recipient == number, DeliveryReport.part_id.is_(None))
-    ).rowcount
-    inbound_ids = sa.select(InboundMessage.id).where(InboundMessage.sender == number)
-    s.execute(sa.delete(InboundPart).where(sa.or_(InboundPart.sender == number, InboundPart.inbound_message_id.in_(inbound_ids))))
-    inbound = s.execute(sa.delete(InboundMessage).where(InboundMessage.sender == number)).rowcount
+    reports += rowcount(s.execute(
+        sa.delete(DeliveryReport).where(col(DeliveryReport.recipient) == number, col(DeliveryReport.part_id).is_(None))
+    ))
+    inbound_ids = sa.select(col(InboundMessage.id)).where(col(InboundMessage.sender) == number)
+    s.execute(sa.delete(InboundPart).where(sa.or_(col(InboundPart.sender) == number, col(InboundPart.inbound_message_id).in_(inbound_ids))))
+    inbound = rowcount(s.execute(sa.delete(InboundMessage).where(col(InboundMessage.sender) == number)))
     s.delete(contact)  # list memberships go with it
     s.flush()
     return Erasure(
@@ -295,13 +306,13 @@ def _reports_of(s: Session, number: str, message_ids: list[str]) -> list[tuple[D
     if message_ids:
         rows = s.exec(
             select(DeliveryReport, Part.message_id)
-            .join(Part, Part.id == DeliveryReport.part_id)
-            .where(Part.message_id.in_(message_ids))
-            .order_by(DeliveryReport.received_at, DeliveryReport.id)
+            .join(Part, col(Part.id) == col(DeliveryReport.part_id))
+            .where(col(Part.message_id).in_(message_ids))
+            .order_by(col(DeliveryReport.received_at), col(DeliveryReport.id))
         ).all()
         matched = [(r, mid) for r, mid in rows]
     unmatched = s.exec(
-        select(DeliveryReport).where(DeliveryReport.recipient == number, DeliveryReport.part_id.is_(None))
+        select(DeliveryReport).where(col(DeliveryReport.recipient) == number, col(DeliveryReport.part_id).is_(None))
     ).all()
     return matched + [(r, None) for r in unmatched]
 

@@ -36,12 +36,24 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlmodel import col
 
 from gateway.audience import consent
 from gateway.core.db import lock_for
 from gateway.core.models import Campaign, Message
 
-__all__ = ["Decision", "ALLOW", "Rules", "DEFAULT_RULES", "check", "hold", "window_opening", "parse_clock", "PAUSE_HOLD"]
+__all__ = [
+    "Decision",
+    "ALLOW",
+    "Rules",
+    "DEFAULT_RULES",
+    "CompliancePolicy",
+    "check",
+    "hold",
+    "window_opening",
+    "parse_clock",
+    "PAUSE_HOLD",
+]
 
 PAUSE_HOLD = timedelta(hours=1)  # a paused campaign's message is looked at again after this
 
@@ -77,6 +89,20 @@ class Decision:
 ALLOW = Decision("allow")
 
 
+@dataclass(frozen=True)
+class CompliancePolicy:
+    """The outbox claim's policy (`gateway.core.claimpolicy.ClaimPolicy`): `check`, then
+    `hold` what does not go now. `rules` hold for marketing that is not part of a campaign."""
+
+    rules: Rules = DEFAULT_RULES
+
+    def screen(self, conn: Connection, row: Any, *, now: datetime) -> Decision:
+        decision = check(conn, row, now=now, rules=self.rules)
+        if decision.action != "allow":
+            hold(conn, row.id, decision, now=now)
+        return decision
+
+
 def check(conn: Connection, row: Any, *, now: datetime, rules: Rules = DEFAULT_RULES) -> Decision:
     """The decision for a due message; `row` has id, recipient, category, campaign_id.
     `rules` hold for marketing that is not part of a campaign."""
@@ -86,18 +112,18 @@ def check(conn: Connection, row: Any, *, now: datetime, rules: Rules = DEFAULT_R
     if row.campaign_id is None:
         if row.category != "marketing":
             return ALLOW
-        zone = conn.execute(sa.select(Message.time_zone).where(Message.id == row.id)).scalar()
+        zone = conn.execute(sa.select(col(Message.time_zone)).where(col(Message.id) == row.id)).scalar()
         return _window_and_cap(
             conn, row, zone, rules.window_start, rules.window_end, rules.frequency_cap, rules.frequency_days,
             siblings=None, now=now,
         )  # fmt: skip
     found = conn.execute(
         sa.select(
-            Campaign.status, Campaign.window_start, Campaign.window_end,
-            Campaign.frequency_cap, Campaign.frequency_days, Message.time_zone,
+            col(Campaign.status), col(Campaign.window_start), col(Campaign.window_end),
+            col(Campaign.frequency_cap), col(Campaign.frequency_days), col(Message.time_zone),
         )
         .select_from(Message)
-        .join(Campaign, Campaign.id == Message.campaign_id)
+        .join(Campaign, col(Campaign.id) == col(Message.campaign_id))
         .where(Message.id == row.id)
     ).first()  # fmt: skip
     if found is None:  # the campaign was deleted under it
@@ -138,9 +164,9 @@ def _window_and_cap(
             .select_from(Message)
             .where(
                 Message.recipient == row.recipient,
-                Message.category == "marketing",
+                col(Message.category) == "marketing",
                 Message.id != row.id,
-                sa.or_(Message.sent_at >= since, Message.status == "sending"),
+                sa.or_(col(Message.sent_at) >= since, col(Message.status) == "sending"),
             )
         ).scalar_one()
         if recent >= cap:
@@ -153,12 +179,12 @@ def hold(conn: Connection, message_id: str, decision: Decision, *, now: datetime
     values: dict[str, Any] = {"held_reason": decision.reason, "updated_at": now}
     if decision.action == "defer":
         values["next_attempt_at"] = decision.until
-    conn.execute(sa.update(Message).where(Message.id == message_id).values(**values))
+    conn.execute(sa.update(Message).where(col(Message.id) == message_id).values(**values))
     if decision.action == "defer" and decision.siblings is not None:
         campaign_id, zone = decision.siblings
-        same = [Message.campaign_id == campaign_id, Message.status == "queued", Message.next_attempt_at <= now]
+        same = [col(Message.campaign_id) == campaign_id, col(Message.status) == "queued", col(Message.next_attempt_at) <= now]
         if decision.reason == "send_window":
-            same.append(Message.time_zone == zone if zone is not None else Message.time_zone.is_(None))
+            same.append(col(Message.time_zone) == zone if zone is not None else col(Message.time_zone).is_(None))
         conn.execute(sa.update(Message).where(*same).values(**values))
 
 

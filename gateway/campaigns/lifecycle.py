@@ -30,11 +30,11 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from drivers.sms import choose_encoding, encode_submit
 from gateway.audience import consent, contacts
@@ -43,6 +43,7 @@ from gateway.core import outbox
 from gateway.campaigns.compliance import parse_clock, window_opening
 from gateway.core.db import get_or_raise, transaction
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
+from gateway.core import paging
 from gateway.core.models import Campaign, CampaignVariant, Contact, Link, Message, Part
 from gateway.core.settings import CampaignSettings
 from gateway.campaigns.templates import CODE_LENGTH, DEFAULT_FOOTER, Template, compile_template, compose, contact_values, estimate_text, short_link
@@ -149,7 +150,7 @@ def update(s: Session, campaign_id: int, changes: Mapping[str, Any], *, now: dat
     row = get(s, campaign_id)
     if row.status not in _EDITABLE:
         raise WrongState(campaign_id, row.status, "change it")
-    if "slug" in changes and changes["slug"]:
+    if changes.get("slug"):
         row.slug = _unique_slug(s, changes["slug"], campaign_id)
     if "name" in changes:
         row.name = str(changes["name"] or "").strip() or row.name
@@ -168,17 +169,15 @@ def get(s: Session, campaign_id: int) -> Campaign:
 
 
 def variants_of(s: Session, campaign_id: int) -> list[CampaignVariant]:
-    return list(s.exec(select(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id).order_by(CampaignVariant.id)))
+    return list(s.exec(select(CampaignVariant).where(col(CampaignVariant.campaign_id) == campaign_id).order_by(col(CampaignVariant.id))))
 
 
-def campaigns_page(s: Session, *, limit: int, after: tuple[datetime, int] | None = None, status: str | None = None) -> list[Campaign]:
+def campaigns_page(s: Session, *, cursor: str | None, limit: int, status: str | None = None) -> paging.Page[Campaign]:
+    """Campaigns, newest first, one page from `cursor`."""
     query = select(Campaign)
     if status is not None:
         query = query.where(Campaign.status == status)
-    if after is not None:
-        stamp, ident = after
-        query = query.where(sa.or_(Campaign.created_at < stamp, sa.and_(Campaign.created_at == stamp, Campaign.id < ident)))
-    return list(s.exec(query.order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(limit)))
+    return paging.query_page(s, query, Campaign.created_at, Campaign.id, cursor=cursor, limit=limit)
 
 
 # --- review, preview, test send -----------------------------------------------------------
@@ -354,7 +353,7 @@ def pause(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
         raise WrongState(campaign_id, row.status, "pause it")
     s.execute(
         sa.update(Message)
-        .where(Message.campaign_id == campaign_id, Message.status == "queued")
+        .where(col(Message.campaign_id) == campaign_id, col(Message.status) == "queued")
         .values(held_reason="paused", next_attempt_at=now + timedelta(days=3650), updated_at=now)
     )
     row.status, row.updated_at = "paused", now
@@ -372,13 +371,13 @@ def resume(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
     started = s.exec(select(Message.id).where(Message.campaign_id == campaign_id).limit(1)).first() is not None
     row.status = "sending" if started or row.expanded_through else "scheduled"
     due_at = _first_due(row, now)
-    held = Message.campaign_id == campaign_id, Message.status == "queued", Message.held_reason == "paused"
+    held = col(Message.campaign_id) == campaign_id, col(Message.status) == "queued", col(Message.held_reason) == "paused"
     for zone in s.exec(select(Message.time_zone).where(*held).distinct()).all():
         due = due_at(zone or "UTC")
         opening = window_opening(due, zone or "UTC", row.window_start, row.window_end)
         s.execute(
             sa.update(Message)
-            .where(*held, Message.time_zone == zone if zone is not None else Message.time_zone.is_(None))
+            .where(*held, col(Message.time_zone) == zone if zone is not None else col(Message.time_zone).is_(None))
             .values(next_attempt_at=opening or due, held_reason="send_window" if opening else None, updated_at=now)
         )
     row.updated_at = now
@@ -394,11 +393,11 @@ def cancel(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
     row = get(s, campaign_id)
     if row.status in ("done", "cancelled"):
         raise WrongState(campaign_id, row.status, "cancel it")
-    queued = sa.select(Message.id).where(Message.campaign_id == campaign_id, Message.status == "queued")
-    s.execute(sa.update(Part).where(Part.message_id.in_(queued), Part.status == "pending").values(status="cancelled", error="not sent: cancelled"))
+    queued = sa.select(col(Message.id)).where(col(Message.campaign_id) == campaign_id, col(Message.status) == "queued")
+    s.execute(sa.update(Part).where(col(Part.message_id).in_(queued), col(Part.status) == "pending").values(status="cancelled", error="not sent: cancelled"))
     s.execute(
         sa.update(Message)
-        .where(Message.campaign_id == campaign_id, Message.status == "queued")
+        .where(col(Message.campaign_id) == campaign_id, col(Message.status) == "queued")
         .values(status="suppressed", held_reason="cancelled", last_error="not sent: cancelled", updated_at=now)
     )
     row.status, row.finished_at, row.updated_at = "cancelled", now, now
@@ -420,22 +419,22 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
         due = s.exec(
             select(Campaign.id).where(
                 sa.or_(
-                    sa.and_(Campaign.status == "scheduled", Campaign.send_at <= now),
-                    sa.and_(Campaign.status == "sending", Campaign.expanded_at.is_(None)),
+                    sa.and_(col(Campaign.status) == "scheduled", col(Campaign.send_at) <= now),
+                    sa.and_(col(Campaign.status) == "sending", col(Campaign.expanded_at).is_(None)),
                 )
-            ).order_by(Campaign.send_at, Campaign.id)
+            ).order_by(col(Campaign.send_at), col(Campaign.id))
         ).all()
     queued = 0
-    for campaign_id in due:
+    for campaign_id in cast("Sequence[int]", due):  # ids of stored rows are never None
         with transaction(engine) as conn:
             conn.execute(
-                sa.update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "scheduled").values(status="sending", updated_at=now)
+                sa.update(Campaign).where(col(Campaign.id) == campaign_id, col(Campaign.status) == "scheduled").values(status="sending", updated_at=now)
             )
         queued += expand(engine, campaign_id, now=now, public_url=public_url, batch=options.expansion_batch)
-    busy = sa.select(Message.id).where(Message.campaign_id == Campaign.id, Message.status.in_(("queued", "sending"))).exists()
-    finished = sa.and_(Campaign.status == "sending", Campaign.expanded_at.is_not(None), ~busy)
+    busy = sa.select(col(Message.id)).where(col(Message.campaign_id) == col(Campaign.id), col(Message.status).in_(("queued", "sending"))).exists()
+    finished = sa.and_(col(Campaign.status) == "sending", col(Campaign.expanded_at).is_not(None), ~busy)
     with engine.connect() as conn:  # read first: most rounds have nothing to finish, and take no write lock
-        any_finished = conn.execute(sa.select(Campaign.id).where(finished).limit(1)).first() is not None
+        any_finished = conn.execute(sa.select(col(Campaign.id)).where(finished).limit(1)).first() is not None
     if any_finished:
         with transaction(engine) as conn:
             conn.execute(sa.update(Campaign).where(finished).values(status="done", finished_at=now, updated_at=now))
@@ -463,13 +462,13 @@ def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, 
                 plan.restore_counts(s, campaign_id)
             rows = next(_batches(s, row, batch, after=row.expanded_through), None)
             if not rows:
-                conn.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(expanded_at=now, updated_at=now))
+                conn.execute(sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(expanded_at=now, updated_at=now))
                 return total
             made = _expand_batch(conn, row, plan, rows, rng, now=now)
             total += made
             conn.execute(
                 sa.update(Campaign)
-                .where(Campaign.id == campaign_id)
+                .where(col(Campaign.id) == campaign_id)
                 .values(
                     expanded_through=rows[-1].id,
                     invalid_numbers=Campaign.invalid_numbers + (len(rows) - made),
@@ -478,7 +477,7 @@ def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, 
             )
 
 
-def _expand_batch(conn: Connection, row: Campaign, plan: _Plan, rows: list[Any], rng: random.Random, *, now: datetime) -> int:
+def _expand_batch(conn: Connection, row: Campaign, plan: _Plan, rows: Sequence[Any], rng: random.Random, *, now: datetime) -> int:
     messages: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
     link_rows: list[dict[str, Any]] = []
@@ -544,7 +543,7 @@ def _expand_batch(conn: Connection, row: Campaign, plan: _Plan, rows: list[Any],
 def month_segments(s: Session | Connection, now: datetime) -> int:
     """Parts sent since the start of this calendar month (UTC): what the quota counts."""
     start = now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    used = s.execute(sa.select(sa.func.coalesce(sa.func.sum(Message.parts_total), 0)).where(Message.sent_at >= start)).scalar()
+    used = s.execute(sa.select(sa.func.coalesce(sa.func.sum(col(Message.parts_total)), 0)).where(col(Message.sent_at) >= start)).scalar()
     return int(used or 0)
 
 
@@ -564,7 +563,7 @@ class _Plan:
         self.max_urls = max(len(t.urls) for t, _ in templates)
         self.targets = {
             vid: [links.with_utm(u, campaign=row.slug, variant=name) for u in t.urls]
-            for (t, vid), name in zip(templates, names)
+            for (t, vid), name in zip(templates, names, strict=True)
         }
         self.assigned = [0] * len(templates)
 
@@ -581,7 +580,7 @@ class _Plan:
         ids = [vid for _, vid in self.templates]
         if ids == [None]:
             return
-        counts = dict(s.exec(select(Message.variant_id, sa.func.count()).where(Message.campaign_id == campaign_id).group_by(Message.variant_id)).all())
+        counts = dict(s.exec(select(col(Message.variant_id), sa.func.count()).where(col(Message.campaign_id) == campaign_id).group_by(col(Message.variant_id))).all())
         self.assigned = [counts.get(vid, 0) for vid in ids]
 
     def assign(self) -> int:
@@ -598,7 +597,7 @@ class _Plan:
         if len(self.templates) == 1:
             return self.templates[0][0], self.names[0]
         point = (contact_id or 0) * 37 % 100
-        for (template, _), split, name in zip(self.templates, self.splits, self.names):
+        for (template, _), split, name in zip(self.templates, self.splits, self.names, strict=True):
             if point < split:
                 return template, name
             point -= split
@@ -628,14 +627,14 @@ def _first_due(row: Campaign, now: datetime) -> Any:
     return lambda zone: start
 
 
-def _batches(s: Session, row: Campaign, size: int, *, after: int) -> Iterator[list[Any]]:
+def _batches(s: Session, row: Campaign, size: int, *, after: int) -> Iterator[Sequence[Any]]:
     """The audience's contacts by id after `after`, `size` at a time (never all at once)."""
     ids = contacts.audience(s, lists=row.lists, segments=row.segments, exclude_lists=row.exclude_lists)
     query = ids.with_only_columns(
-        Contact.id, Contact.number, Contact.first_name, Contact.last_name, Contact.custom_fields, Contact.time_zone
+        col(Contact.id), col(Contact.number), col(Contact.first_name), col(Contact.last_name), col(Contact.custom_fields), col(Contact.time_zone)
     )
     while True:
-        rows = s.execute(query.where(Contact.id > after).limit(size)).all()
+        rows = s.execute(query.where(col(Contact.id) > after).limit(size)).all()
         if not rows:
             return
         yield rows
@@ -693,10 +692,10 @@ def _set_variants(s: Session, row: Campaign, variants: Sequence[Mapping[str, Any
     names = [str(v.get("name") or "").strip() for v in variants]
     if not all(names) or len(set(names)) != len(names):
         raise InvalidInput("variants", "each variant needs its own name")
-    splits = [v.get("split") for v in variants]
-    if not all(isinstance(x, int) and 0 < x <= 100 for x in splits) or sum(splits) != 100:  # type: ignore[operator]
+    splits: list[Any] = [v.get("split") for v in variants]
+    if not all(isinstance(x, int) and 0 < x <= 100 for x in splits) or sum(splits) != 100:
         raise InvalidInput("variants", "splits are whole percentages that add up to 100")
-    for i, (v, name) in enumerate(zip(variants, names)):
+    for i, (v, name) in enumerate(zip(variants, names, strict=True)):
         compile_template(str(v.get("template") or ""), field=f"variants[{i}].template")
         s.add(CampaignVariant(campaign_id=row.id, name=name, template=v["template"], split=v["split"]))  # type: ignore[arg-type]
     if not row.template:

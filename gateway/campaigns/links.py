@@ -18,7 +18,7 @@ from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import Campaign, Click, Conversion, Link, Message
@@ -111,8 +111,8 @@ def record_conversion(
     elif contact_id is not None and campaign_id is not None:
         if s.get(Campaign, campaign_id) is None:
             raise NotFound("campaign", campaign_id)
-        variant = s.exec(
-            sa.select(Message.variant_id).where(Message.campaign_id == campaign_id, Message.contact_id == contact_id).limit(1)
+        variant = s.execute(
+            sa.select(col(Message.variant_id)).where(col(Message.campaign_id) == campaign_id, col(Message.contact_id) == contact_id).limit(1)
         ).first()
         if variant is None:
             raise NotFound("campaign recipient", f"contact {contact_id} in campaign {campaign_id}")

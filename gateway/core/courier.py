@@ -55,7 +55,9 @@ class Outcome:
         return self.error is None
 
 
-async def run(engine: Engine, clock: Clock, settings: WebhookSettings, *, poll: float, run_db: RunDb | None = None) -> None:
+async def run(
+    engine: Engine, clock: Clock, settings: WebhookSettings, *, poll: float, run_db: RunDb | None = None
+) -> None:
     """Deliver webhooks until cancelled, as `[webhooks]` says (the gateway's background loop)."""
     async with client_for(settings) as client:
         courier = Courier(
@@ -192,7 +194,12 @@ class Courier:
                             delivery.endpoint, breaker.paused_until.isoformat(timespec="seconds"))  # fmt: skip
         try:
             await self._run_db(
-                webhooks.record, self.engine, delivery, attempted_at=finished, status=outcome.status, error=outcome.error
+                webhooks.record,
+                self.engine,
+                delivery,
+                attempted_at=finished,
+                status=outcome.status,
+                error=outcome.error,
             )
         except Exception:  # the lease runs out and the delivery is tried again
             log.exception("could not record webhook delivery %s", delivery.id)
@@ -201,7 +208,9 @@ class Courier:
         return outcome
 
 
-async def post(client: httpx.AsyncClient, delivery: webhooks.Due, *, now: Callable[[], datetime], timeout: float) -> Outcome:
+async def post(
+    client: httpx.AsyncClient, delivery: webhooks.Due, *, now: Callable[[], datetime], timeout: float
+) -> Outcome:
     """One attempt, signed now and cut at `timeout` seconds all included."""
     body = delivery.payload.encode("utf-8")
     headers = {

@@ -22,18 +22,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from drivers import ConfigError
 from gateway.core.errors import NotFound
 
-__all__ = ["create_engine_for", "migrate", "session", "transaction", "lock_for", "get_or_raise", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
+__all__ = ["create_engine_for", "migrate", "session", "transaction", "lock_for", "get_or_raise", "ping", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
 
 T = TypeVar("T")
 
@@ -111,6 +111,12 @@ def get_or_raise(s: Session, model: type[T], row_id: Any, what: str) -> T:
     return row
 
 
+def rowcount(result: Result[Any]) -> int:
+    """Rows a DELETE or UPDATE touched: Session.execute is typed to return a Result, but for
+    those statements it is a CursorResult, which counts them."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
 def lock_for(conn: Connection, name: str, number: int) -> None:
     """Hold a lock on (name, number) until the transaction ends, for writers that touch
     the same thing through different rows (a report and the part it belongs to).
@@ -120,6 +126,12 @@ def lock_for(conn: Connection, name: str, number: int) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(name), number)))
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises what the driver raises if it does not answer."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
 
 
 def _sqlite_engine(url: sa.engine.URL, **kwargs: Any) -> Engine:

@@ -6,26 +6,10 @@ scheduler, and a slow or dead modem simply stops taking work. All parts of a mes
 go through the modem that claimed it (the handset reassembles by sender number).
 
 Each part's `+CMGS: <mr>` is committed before the next part is sent. When something
-fails, `drivers.at.errors.classify` decides:
-
-- `permanent`: the message fails with the modem's reason;
-- `retry_same`: back to the queue with backoff, still pinned to this modem if some of its
-  parts already went out (throttling errors also halve this modem's rate); on a message's
-  first attempt with nothing sent, it is due again at once, for any modem; pinned, from
-  its third attempt on it is resent whole on any modem;
-- `retry_other_modem`: back to the queue at once, for any modem (this one steps aside for
-  a moment); a partly sent multipart message is resent whole with a new concatenation
-  reference; a second such error in a row makes it a `modem_fault` (a SIM that refuses
-  every message, e.g. not registered);
-- `modem_fault`: as `retry_other_modem`, and the modem is taken out of service, closed
-  and reopened in the background with backoff until it answers again.
-
-Vague errors (CMS 500, plain ERROR) are judged by the modem's record, not the message's:
-the first after a successful send is `retry_same`, a second send failing in a row on the
-same modem makes it a `modem_fault`. A modem taken out of service for a failed send
-stays `faulty` after it is reopened, until it sends a part again; it is reopened after a
-growing delay (1 s, 2 s, 4 s … by default), so a modem that answers every command but
-refuses every message tries one message now and then instead of taking them all.
+fails, `drivers.at.errors.classify` gives the error's class and `gateway.core.policy`
+decides, without I/O, what becomes of the message (fail, retry here, retry elsewhere,
+resend whole) and of the modem (slow down, step aside, out of service and reopened with a
+growing delay); the worker only carries the decision out.
 
 Received messages and status reports are handed to `on_incoming` and removed from the
 modem only after that returned (the caller has stored them).
@@ -40,13 +24,24 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from drivers._exceptions import AtError, CmeError, CmsError, ModemGone
-from drivers.at.errors import Action, classify
+from drivers._exceptions import AtError, ModemGone
+from drivers.at.errors import classify
 from drivers.at.link import ModemLink, backoff_delays
 from drivers.at.modem import Health, Incoming, Modem
 from drivers.sms import SubmitPart
 from gateway.core.clock import Clock
 from gateway.core.pacing import Pacer, PacingSnapshot
+from gateway.core.policy import (
+    THROTTLING_CMS,
+    SendFailure,
+    SendRecord,
+    answered_with_code,
+    answering_state,
+    is_throttling,
+    on_failure,
+    on_success,
+    poll_failure_is_fault,
+)
 
 __all__ = [
     "ClaimedPart",
@@ -61,13 +56,6 @@ __all__ = [
 log = logging.getLogger("modemgate.dispatcher")
 
 WorkerState = Literal["starting", "ready", "faulty", "disabled", "draining", "capped", "stopped"]
-
-# Errors that mean "slow down" rather than "something is wrong" (27.005 §3.2.5 / 24.011).
-THROTTLING_CMS = frozenset({41, 42, 47, 332})
-THROTTLING_CME = frozenset({14})  # SIM busy
-# A message pinned to a modem by parts sent there, that keeps getting retry_same errors,
-# is resent whole elsewhere from this attempt on.
-RESEND_WHOLE_AFTER = 3
 
 
 class ClaimedPart(Protocol):
@@ -174,8 +162,7 @@ class ModemWorker:
         self._background: list[asyncio.Task[None]] = []
         self._reprobe_delay = backoff_delays(reprobe_initial, reprobe_max)
         self._reopen = False  # the open modem (if any) must be closed and opened again
-        self._failed_sends = 0  # sends that failed in a row on this modem (vague errors escalate)
-        self._send_faults = 0  # faults from sends since this modem last sent a part
+        self._record = SendRecord()  # this modem's recent sends (see gateway.core.policy)
         self._probe_at = 0.0  # monotonic time before which a faulted modem is not reopened
         self._failure_pause = max(1.0, idle_poll)  # after an error that is not the modem's
 
@@ -245,7 +232,7 @@ class ModemWorker:
         if modem is not None and not self._reopen and self.status.state != "starting":
             if not modem.gone:
                 if self.status.state in ("disabled", "draining"):  # enabled again
-                    self.status.state = "faulty" if self._send_faults else "ready"
+                    self.status.state = answering_state(self._record)
                 return modem
             self._fault("port gone")
         wait = self._probe_at - self.clock.monotonic()
@@ -268,7 +255,7 @@ class ModemWorker:
             "imsi": ident.imsi,
         }
         # Answering is not sending: after failed sends it stays faulty until a part goes out.
-        self.status.state = "faulty" if self._send_faults else "ready"
+        self.status.state = answering_state(self._record)
         self._start_background(modem)
         return modem
 
@@ -322,61 +309,48 @@ class ModemWorker:
 
     async def _handle_error(self, message: ClaimedMessage, exc: AtError, sent_any: bool) -> None:
         # A vague error is the message's bad luck the first time, the modem's when its
-        # sends keep failing, whatever the messages: count per modem, not per message.
-        self._failed_sends += 1
-        action = classify(exc, attempt=self._failed_sends)
-        if action is Action.RETRY_OTHER_MODEM and self._failed_sends >= 2:
-            action = Action.MODEM_FAULT  # this SIM keeps refusing: out of rotation until it sends again
+        # sends keep failing, whatever the messages: the streak is the modem's, not the message's.
+        modem = self.link.modem
+        failure = SendFailure(
+            action=classify(exc, attempt=self._record.next_streak),
+            throttling=is_throttling(exc),
+            sent_any=sent_any,
+            attempt=message.attempt,
+            answering=answered_with_code(exc),
+            gone=isinstance(exc, ModemGone) or modem is None or modem.gone,
+        )
+        decision = on_failure(self._record, failure)
+        self._record = decision.record
         error = str(exc)
         self.status.last_error = error
-        log.info("%s: message %s: %s -> %s", self.modem_id, message.message_id, error, action.value)
-        if action is Action.PERMANENT:
-            self._failed_sends -= 1  # the message's fault: this modem sends fine
+        log.info("%s: message %s: %s -> %s", self.modem_id, message.message_id, error, decision.action.value)
+        if decision.message == "fail":
             self.status.failed += 1
             await self.store.fail(message.message_id, error=error)
             return
         self.status.retried += 1
-        if action is Action.RETRY_SAME:
-            if _is_throttling(exc):
-                self.pacer.throttled(self.clock.monotonic())
-            # Nothing of it went out and this was its first try: any modem may take it now
-            # rather than let it wait out the backoff while others idle. After that (or
-            # once parts went out here) it waits its backoff, for this modem.
-            # Pinned here by parts already sent, it waits for this modem; after a few tries
-            # it goes whole (new reference) to whichever modem can send it.
-            move_whole = sent_any and message.attempt >= RESEND_WHOLE_AFTER
-            pinned = (sent_any or message.attempt > 1) and not move_whole
-            await self.store.retry(message.message_id, error=error, resend_whole=move_whole, pinned=pinned)
-            return
-        # Another modem must take it: a partly sent multipart message goes again, whole.
-        await self.store.retry(message.message_id, error=error, resend_whole=sent_any, pinned=False)
-        if action is Action.RETRY_OTHER_MODEM:
-            # Step aside, so that the message (due at once) goes to another modem rather than
-            # straight back to this one.
+        if decision.slow_down:
+            self.pacer.throttled(self.clock.monotonic())
+        await self.store.retry(
+            message.message_id, error=error, resend_whole=decision.resend_whole, pinned=decision.pinned
+        )
+        if decision.step_aside:
             await self._idle(2 * self._idle_poll, wake_early=False)
-            return
-        if action is Action.MODEM_FAULT:
+        if decision.take_out:
             self._fault(error)
-            self._send_faults += 1
-            self._probe_at = self.clock.monotonic() + self._reprobe_delay(self._send_faults)
-            if isinstance(exc, ModemGone) or self.link.modem is None or self.link.modem.gone:
-                return
-            # Answering but broken (SIM gone, no network, ME failure): read its health once
-            # more so the modem list shows why (e.g. not registered), then close it so it is
-            # re-probed.
-            modem = self.link.modem
-            if isinstance(exc, (CmsError, CmeError)):  # it answers, so this costs no timeout
+            self._probe_at = self.clock.monotonic() + self._reprobe_delay(self._record.send_faults)
+        if modem is not None and (decision.read_health or decision.close):
+            if decision.read_health:
                 with contextlib.suppress(Exception):
                     self.status.health = await modem.health()
             with contextlib.suppress(Exception):
                 await modem.close()
 
     def _sent_ok(self) -> None:
-        self._failed_sends = 0
-        if self._send_faults:
-            self._send_faults = 0
+        if self._record.send_faults:
             self._probe_at = 0.0
             self.status.state = "ready"
+        self._record = on_success(self._record)
 
     def _fault(self, reason: str) -> None:
         if self.status.state != "faulty":
@@ -421,12 +395,12 @@ class ModemWorker:
                     await modem.poll_storage()
                     since_poll = 0.0
                 self.status.health = await modem.health()
-            except (CmsError, CmeError) as exc:
-                log.warning("%s: health/storage poll: %s", self.modem_id, exc)
             except AtError as exc:
-                self._fault(str(exc))
-                self.wake()
-                return
+                if poll_failure_is_fault(exc):
+                    self._fault(str(exc))
+                    self.wake()
+                    return
+                log.warning("%s: health/storage poll: %s", self.modem_id, exc)
             await self.clock.sleep(self._health_interval)
             since_poll += self._health_interval
 
@@ -442,10 +416,3 @@ class ModemWorker:
             sleeper.cancel()
             waker.cancel()
 
-
-def _is_throttling(exc: AtError) -> bool:
-    if isinstance(exc, CmsError):
-        return exc.code in THROTTLING_CMS
-    if isinstance(exc, CmeError):
-        return exc.code in THROTTLING_CME
-    return False

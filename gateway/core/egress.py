@@ -110,7 +110,11 @@ def refusal(address: Address, policy: EgressPolicy = EgressPolicy()) -> str | No
             ("not globally routable", not face.is_global),  # e.g. 100.64.0.0/10, shared address space
         ):
             if flag:
-                return f"{address} is a {name} address" if face == address else f"{address} leads to {face}, a {name} address"
+                return (
+                    f"{address} is a {name} address"
+                    if face == address
+                    else f"{address} leads to {face}, a {name} address"
+                )
     return None
 
 

@@ -4,10 +4,13 @@
     └── GatewayError
         ├── InvalidInput          a value the gateway cannot take (has .field); also ValueError
         ├── IdempotencyConflict   an idempotency key reused with a different request
-        └── NotFound              no such message / part / key
+        ├── NotFound              no such message / part / key
+        ├── AlreadyExists         (gateway.audience.contacts) a number or name taken
+        └── WrongState            (gateway.campaigns.lifecycle) not allowed in the campaign's state
 
-Each has a stable `code` the API puts in its error body. Unencodable text stays
-`drivers.PduError`: the codec is the authority on what fits in an SMS.
+Each has a stable `code` the API puts in its error body; the API's one table
+(`api.errors`) gives each its HTTP status. Unencodable text stays `drivers.PduError`: the
+codec is the authority on what fits in an SMS.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ class InvalidInput(GatewayError, ValueError):
 
     code = "invalid_request"
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, summary: str | None = None) -> None:
         self.field = field
         super().__init__(f"{field}: {message}")
+        # What a list of faulty fields says of this one; the whole message unless shorter is told.
+        self.summary = summary if summary is not None else str(self)
 
 
 class IdempotencyConflict(GatewayError):
@@ -51,7 +56,7 @@ class NotFound(GatewayError):
 
     code = "not_found"
 
-    def __init__(self, kind: str, ident: object) -> None:
+    def __init__(self, kind: str, ident: object, *, message: str | None = None) -> None:
         self.kind = kind
         self.ident = ident
-        super().__init__(f"{kind} {ident} not found")
+        super().__init__(message or f"{kind} {ident} not found")

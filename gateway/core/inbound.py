@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from drivers.sms.pdu import SmsDeliver
-from gateway.core import webhooks
+from gateway.core import paging, webhooks
 from gateway.core.db import transaction
 from gateway.core.models import InboundMessage, InboundPart
 
-__all__ = ["store_inbound", "flag_incomplete", "REASSEMBLY_TIMEOUT", "store_undecodable", "storable"]
+__all__ = ["store_inbound", "flag_incomplete", "REASSEMBLY_TIMEOUT", "store_undecodable", "storable", "list_inbound"]
 
 REASSEMBLY_TIMEOUT = timedelta(hours=24)
 _GROUP_WINDOW = timedelta(hours=72)  # a reference is reused by the sender eventually
@@ -63,6 +63,7 @@ def store_inbound(
             received_at=now,
             pdu=pdu,
         )
+        message: InboundMessage | None
         if concat is None:
             message = InboundMessage(
                 modem_id=modem_id,
@@ -153,7 +154,7 @@ def flag_incomplete(engine: Engine, *, now: datetime, timeout: timedelta = REASS
         stale = s.exec(
             select(InboundMessage).where(
                 InboundMessage.complete == False,  # noqa: E712
-                InboundMessage.flagged_at.is_(None),
+                col(InboundMessage.flagged_at).is_(None),
                 InboundMessage.received_at <= now - timeout,
             )
         ).all()
@@ -203,3 +204,15 @@ def _announce(s: Session, message: InboundMessage, *, now: datetime) -> None:
 def inbox_count(engine: Engine) -> int:
     with transaction(engine) as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(InboundMessage)).scalar_one()
+
+
+def list_inbound(
+    s: Session, *, cursor: str | None, limit: int, sender: str | None = None, modem: str | None = None
+) -> paging.Page[InboundMessage]:
+    """Received messages, newest first, incomplete ones too; one page from `cursor`."""
+    query = select(InboundMessage)
+    if sender:
+        query = query.where(InboundMessage.sender == sender)
+    if modem:
+        query = query.where(InboundMessage.modem_id == modem)
+    return paging.query_page(s, query, InboundMessage.received_at, InboundMessage.id, cursor=cursor, limit=limit)

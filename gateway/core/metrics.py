@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from gateway.core.models import Message
 
@@ -64,8 +65,8 @@ class _Collector(Collector):
         try:
             with self._engine.connect() as conn:
                 rows = conn.execute(
-                    sa.select(Message.status, sa.func.count())
-                    .where(Message.status.in_(("queued", "sending")))
+                    sa.select(col(Message.status), sa.func.count())
+                    .where(col(Message.status).in_(("queued", "sending")))
                     .group_by(Message.status)
                 ).all()
         except sa.exc.SQLAlchemyError:

@@ -104,7 +104,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class ApiKey(SQLModel, table=True):
     """A bearer key: only its lookup prefix and its hash are stored (gateway.apikeys)."""
 
-    __tablename__: Any = "api_key"
+    __tablename__ = "api_key"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str
@@ -127,7 +127,7 @@ class Message(SQLModel, table=True):
     comes due again when its lease runs out.
     """
 
-    __tablename__: Any = "message"
+    __tablename__ = "message"
     __table_args__ = (
         sa.UniqueConstraint("api_key_id", "idempotency_key"),
         sa.Index("ix_message_claim", "status", "next_attempt_at"),
@@ -176,7 +176,7 @@ class Message(SQLModel, table=True):
 class Part(SQLModel, table=True):
     """One SMS-SUBMIT of a message; `message_reference` is the modem's `+CMGS: <mr>`."""
 
-    __tablename__: Any = "part"
+    __tablename__ = "part"
     __table_args__ = (
         sa.UniqueConstraint("message_id", "generation", "seq"),
         # Delivery-report correlation: same modem, same MR, submitted near the SCTS.
@@ -203,7 +203,7 @@ class Part(SQLModel, table=True):
 class DeliveryReport(SQLModel, table=True):
     """An SMS-STATUS-REPORT as received; `part_id` is None while it matches no part."""
 
-    __tablename__: Any = "delivery_report"
+    __tablename__ = "delivery_report"
     __table_args__ = (
         sa.Index("ix_delivery_report_match", "modem_id", "message_reference", "received_at"),
         sa.Index("ix_delivery_report_part", "part_id"),
@@ -229,7 +229,7 @@ class InboundMessage(SQLModel, table=True):
     text then holds what did arrive.
     """
 
-    __tablename__: Any = "inbound_message"
+    __tablename__ = "inbound_message"
     __table_args__ = (
         sa.Index("ix_inbound_message_assembly", "modem_id", "sender", "concat_ref", "complete"),
         sa.Index("ix_inbound_message_received_at", "received_at"),
@@ -252,7 +252,7 @@ class InboundMessage(SQLModel, table=True):
 class InboundPart(SQLModel, table=True):
     """One received SMS-DELIVER, kept as received."""
 
-    __tablename__: Any = "inbound_part"
+    __tablename__ = "inbound_part"
     __table_args__ = (sa.Index("ix_inbound_part_assembly", "modem_id", "sender", "concat_ref"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -272,7 +272,7 @@ class InboundPart(SQLModel, table=True):
 class Webhook(SQLModel, table=True):
     """An endpoint that receives signed events (gateway.signing)."""
 
-    __tablename__: Any = "webhook"
+    __tablename__ = "webhook"
 
     id: int | None = Field(default=None, primary_key=True)
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
@@ -287,7 +287,7 @@ class Webhook(SQLModel, table=True):
 class WebhookDelivery(SQLModel, table=True):
     """One event for one webhook: a durable queue entry, retried until delivered or given up."""
 
-    __tablename__: Any = "webhook_delivery"
+    __tablename__ = "webhook_delivery"
     __table_args__ = (sa.Index("ix_webhook_delivery_due", "delivered_at", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -351,7 +351,7 @@ TIME_ZONE_SOURCES: tuple[TimeZoneSource, ...] = ("given", "number", "default")
 class Contact(SQLModel, table=True):
     """A person to send to: one row per E.164 number; custom fields are a JSON object."""
 
-    __tablename__: Any = "contact"
+    __tablename__ = "contact"
     __table_args__ = (
         sa.Index("ix_contact_listing", "created_at", "id"),
         sa.CheckConstraint(_in("time_zone_source", TIME_ZONE_SOURCES), name="time_zone_source"),
@@ -371,7 +371,7 @@ class Contact(SQLModel, table=True):
 class ContactList(SQLModel, table=True):
     """A named, hand-made set of contacts: recipients (`list`) or people never to include (`exclude`)."""
 
-    __tablename__: Any = "contact_list"
+    __tablename__ = "contact_list"
     __table_args__ = (sa.CheckConstraint(_in("kind", LIST_KINDS), name="kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -383,7 +383,7 @@ class ContactList(SQLModel, table=True):
 class ListMembership(SQLModel, table=True):
     """A contact on a list; goes with either of them."""
 
-    __tablename__: Any = "list_membership"
+    __tablename__ = "list_membership"
 
     list_id: int = Field(foreign_key="contact_list.id", ondelete="CASCADE", primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", ondelete="CASCADE", primary_key=True, index=True)
@@ -393,7 +393,7 @@ class ListMembership(SQLModel, table=True):
 class Segment(SQLModel, table=True):
     """A saved filter on contact fields (`gateway.audience.contacts` reads `rules`), evaluated when used."""
 
-    __tablename__: Any = "segment"
+    __tablename__ = "segment"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
@@ -408,7 +408,7 @@ class ConsentRecord(SQLModel, table=True):
     Kept by number, so a contact deleted (not erased) leaves its evidence behind.
     """
 
-    __tablename__: Any = "consent_record"
+    __tablename__ = "consent_record"
     __table_args__ = (
         sa.Index("ix_consent_record_latest", "number", "recorded_at", "id"),
         sa.CheckConstraint(_in("kind", CONSENT_KINDS), name="kind"),
@@ -431,7 +431,7 @@ class Suppression(SQLModel, table=True):
     against; `number` is cleared when the contact is erased, so an erased opt-out stays out.
     """
 
-    __tablename__: Any = "suppression"
+    __tablename__ = "suppression"
     __table_args__ = (
         sa.Index("ix_suppression_listing", "created_at", "id"),
         sa.CheckConstraint(_in("reason", SUPPRESSION_REASONS), name="reason"),
@@ -479,7 +479,7 @@ class Campaign(SQLModel, table=True):
     last contact id done), so a stop halfway loses and doubles nothing.
     """
 
-    __tablename__: Any = "campaign"
+    __tablename__ = "campaign"
     __table_args__ = (
         sa.Index("ix_campaign_due", "status", "send_at"),
         sa.CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="status"),
@@ -515,7 +515,7 @@ class Campaign(SQLModel, table=True):
 class CampaignVariant(SQLModel, table=True):
     """An A/B variant: its own template, sent to `split` percent of the audience."""
 
-    __tablename__: Any = "campaign_variant"
+    __tablename__ = "campaign_variant"
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
@@ -527,7 +527,7 @@ class CampaignVariant(SQLModel, table=True):
 class Link(SQLModel, table=True):
     """A tracked short link: `{public_url}/r/{code}` redirects to `target` (stored, never given by the click)."""
 
-    __tablename__: Any = "link"
+    __tablename__ = "link"
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, index=True, max_length=16)
@@ -542,7 +542,7 @@ class Link(SQLModel, table=True):
 class Click(SQLModel, table=True):
     """One visit of a short link; `first` marks the recipient's first click in the campaign."""
 
-    __tablename__: Any = "click"
+    __tablename__ = "click"
     __table_args__ = (sa.Index("ix_click_campaign", "campaign_id", "contact_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -557,7 +557,7 @@ class Click(SQLModel, table=True):
 class Conversion(SQLModel, table=True):
     """A purchase or sign-up attributed to a campaign (by click code, or by contact)."""
 
-    __tablename__: Any = "conversion"
+    __tablename__ = "conversion"
     __table_args__ = (sa.Index("ix_conversion_campaign", "campaign_id", "variant_id"),)
 
     id: int | None = Field(default=None, primary_key=True)

@@ -73,14 +73,15 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from drivers.sms import EncodingChoice, choose_encoding, encode_submit
-from gateway.campaigns import compliance
 from gateway.core import webhooks
+from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.db import lock_for, transaction
 from gateway.core.reports import rematch_in, settled_status
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
@@ -253,7 +254,7 @@ def queue_keyword_reply(session: Session, recipient: str, text: str, *, now: dat
 
 
 def _new_message(
-    recipient: str, text: str, *, encoding: EncodingChoice, validity: timedelta, now: datetime, **fields: object
+    recipient: str, text: str, *, encoding: EncodingChoice, validity: timedelta, now: datetime, **fields: Any
 ) -> tuple[Message, list[Part]]:
     """A message and its encoded parts (PduError for text that cannot be encoded)."""
     chosen = choose_encoding(text, encoding)
@@ -289,7 +290,7 @@ def message_parts(session: Session, message_id: str, *, all_generations: bool = 
     if not all_generations:
         current = select(Message.generation).where(Message.id == message_id).scalar_subquery()
         query = query.where(Part.generation == current)
-    return list(session.exec(query.order_by(Part.generation, Part.seq)))
+    return list(session.exec(query.order_by(col(Part.generation), col(Part.seq))))
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -303,14 +304,14 @@ def claim(
     lease: timedelta = DEFAULT_LEASE,
     now: datetime,
     policy: RetryPolicy = DEFAULT_RETRY,
-    rules: compliance.Rules = compliance.DEFAULT_RULES,
+    claim_policy: ClaimPolicy = ALLOW_ALL,
 ) -> Claim | None:
     """Lease the oldest due message `modem_id` may send, or None when there is none.
 
-    A message whose recipient may no longer get it (opted out; marketing without consent:
-    `gateway.audience.consent.may_send`), or that a campaign's frequency cap stops, ends
-    `suppressed` here instead; a campaign message outside its send window is deferred to
-    the window's next opening (`gateway.campaigns.compliance`).
+    `claim_policy` is asked about each due message first (`gateway.core.claimpolicy`): a
+    message it suppresses (with the gateway's marketing rules: a recipient who opted out,
+    marketing without consent, a campaign's frequency cap) ends `suppressed` here instead,
+    and one it defers (a campaign message outside its send window) waits until it is due.
 
     A message whose attempts are used up without an answer (its senders stopped or hung
     while sending it, each time) is failed here instead of handed out once more: a
@@ -327,10 +328,9 @@ def claim(
                 # Consent, send window and frequency cap are checked now, not at submit:
                 # a STOP that came in while the message waited stops it, and a campaign
                 # message due at night waits for morning. (Once parts went out, the rest
-                # follow.) gateway.campaigns.compliance has the rules.
-                decision = compliance.check(conn, row, now=now, rules=rules)
+                # follow.) The policy records its own hold.
+                decision = claim_policy.screen(conn, row, now=now)
                 if decision.action != "allow":
-                    compliance.hold(conn, message_id, decision, now=now)
                     if decision.action == "suppress":
                         msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
                         _close(conn, msg, "suppressed", f"not sent: {decision.describe()}", now)
@@ -350,7 +350,7 @@ def _lease(
 ) -> Claim:
     conn.execute(
         sa.update(Message)
-        .where(Message.id == message_id)
+        .where(col(Message.id) == message_id)
         .values(
             status="sending",
             lease_owner=owner,
@@ -361,19 +361,19 @@ def _lease(
         )
     )
     msg = conn.execute(
-        sa.select(Message.recipient, Message.attempts, Message.generation).where(Message.id == message_id)
+        sa.select(col(Message.recipient), col(Message.attempts), col(Message.generation)).where(col(Message.id) == message_id)
     ).one()
     if lapsed:
         _flag_uncertain(conn, message_id, msg.generation)
     conn.execute(
         _current_parts_update(message_id, msg.generation)
-        .where(Part.status.in_(_UNSENT))
+        .where(col(Part.status).in_(_UNSENT))
         .values(status="sending", attempt=msg.attempts)
     )
     parts = conn.execute(
-        sa.select(Part.id, Part.seq, Part.pdu, Part.tpdu_length, Part.message_reference)
-        .where(Part.message_id == message_id, Part.generation == msg.generation)
-        .order_by(Part.seq)
+        sa.select(col(Part.id), col(Part.seq), col(Part.pdu), col(Part.tpdu_length), col(Part.message_reference))
+        .where(col(Part.message_id) == message_id, col(Part.generation) == msg.generation)
+        .order_by(col(Part.seq))
     ).all()
     return Claim(
         message_id=message_id,
@@ -400,17 +400,17 @@ def record_sent(
         raise InvalidInput("mr", f"{mr} is not a TP-MR (0..255)")  # 3GPP TS 23.040 §9.2.3.6
     with transaction(engine) as conn:
         lock_for(conn, modem_id, mr)  # against a report for (modem, MR) stored meanwhile
-        message_id = conn.execute(sa.select(Part.message_id).where(Part.id == part_id)).scalar()
+        message_id = conn.execute(sa.select(col(Part.message_id)).where(col(Part.id) == part_id)).scalar()
         if message_id is None:
             raise NotFound("part", part_id)
         conn.execute(
             sa.update(Part)
-            .where(Part.id == part_id)
+            .where(col(Part.id) == part_id)
             .values(status="sent", message_reference=mr, modem_id=modem_id, submitted_at=now, error=None)
         )
         conn.execute(
             sa.update(Message)
-            .where(Message.id == message_id)
+            .where(col(Message.id) == message_id)
             .values(modem_id=sa.func.coalesce(Message.modem_id, modem_id), updated_at=now)
         )
         if lease is not None:
@@ -434,14 +434,14 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
     yet, or the message is not being sent (by `owner`, when given).
     """
     unsent = (
-        sa.select(Part.id)
-        .where(Part.message_id == Message.id, Part.generation == Message.generation, Part.message_reference.is_(None))
+        sa.select(col(Part.id))
+        .where(col(Part.message_id) == col(Message.id), col(Part.generation) == col(Message.generation), col(Part.message_reference).is_(None))
         .exists()
     )
     with transaction(engine) as conn:
         result = conn.execute(
             sa.update(Message)
-            .where(Message.id == message_id, Message.status == "sending", ~unsent, *_held_by(owner))
+            .where(col(Message.id) == message_id, col(Message.status) == "sending", ~unsent, *_held_by(owner))
             .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, updated_at=now)
         )
         if result.rowcount != 1:
@@ -452,11 +452,11 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
             parts = s.exec(
                 select(Part.status, Part.error).where(Part.message_id == message_id, Part.generation == message.generation)
             ).all()
-            status = settled_status("sent", [p.status for p in parts])
+            status = settled_status("sent", [part_status for part_status, _ in parts])
             if status != "sent":
                 message.status = status
                 if status == "failed":
-                    message.last_error = next(p.error for p in parts if p.status == "failed")
+                    message.last_error = next(error for part_status, error in parts if part_status == "failed")
                 s.add(message)
                 s.flush()
             webhooks.message_status(s, message, now=now)
@@ -488,7 +488,7 @@ def release(
     """
     with transaction(engine) as conn:
         msg = conn.execute(
-            sa.select(Message).where(Message.id == message_id, Message.status == "sending", *_held_by(owner))
+            sa.select(Message).where(col(Message.id) == message_id, col(Message.status) == "sending", *_held_by(owner))
         ).first()
         if msg is None:
             return None
@@ -501,11 +501,11 @@ def release(
             _close(conn, msg, "expired", error or msg.last_error, now)
             return "expired"
         conn.execute(
-            _current_parts_update(message_id, msg.generation).where(Part.status == "sending").values(status="pending")
+            _current_parts_update(message_id, msg.generation).where(col(Part.status) == "sending").values(status="pending")
         )
         conn.execute(
             sa.update(Message)
-            .where(Message.id == message_id)
+            .where(col(Message.id) == message_id)
             .values(
                 status="queued",
                 lease_owner=None,
@@ -526,7 +526,7 @@ def fail(engine: Engine, message_id: str, *, error: str, now: datetime, owner: s
     with transaction(engine) as conn:
         statuses = ("sending",) if owner is not None else ("queued", "sending")
         msg = conn.execute(
-            sa.select(Message).where(Message.id == message_id, Message.status.in_(statuses), *_held_by(owner))
+            sa.select(Message).where(col(Message.id) == message_id, col(Message.status).in_(statuses), *_held_by(owner))
         ).first()
         if msg is None:
             return False
@@ -547,10 +547,10 @@ def expire(engine: Engine, *, now: datetime) -> list[str]:
         rows = conn.execute(
             sa.select(Message)
             .where(
-                Message.valid_until <= now,
+                col(Message.valid_until) <= now,
                 sa.or_(
-                    Message.status == "queued",
-                    sa.and_(Message.status == "sending", Message.lease_until <= now),
+                    col(Message.status) == "queued",
+                    sa.and_(col(Message.status) == "sending", col(Message.lease_until) <= now),
                 ),
             )
             .with_for_update(skip_locked=True)
@@ -577,10 +577,10 @@ def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> R
     part is its first is pinned to the modem (of `owners`) that was sending it.
     """
     with transaction(engine) as conn:
-        gone = sa.or_(Message.lease_until <= now, Message.lease_owner.in_(list(owners)))
+        gone = sa.or_(col(Message.lease_until) <= now, col(Message.lease_owner).in_(list(owners)))
         rows = conn.execute(
-            sa.select(Message.id, Message.generation, Message.parts_total, Message.lease_owner, Message.modem_id)
-            .where(Message.status == "sending", gone)
+            sa.select(col(Message.id), col(Message.generation), col(Message.parts_total), col(Message.lease_owner), col(Message.modem_id))
+            .where(col(Message.status) == "sending", gone)
             .with_for_update(skip_locked=True)
         ).all()
         uncertain = []
@@ -594,14 +594,14 @@ def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> R
                     # (same sender, same reference) instead of starting an orphan elsewhere.
                     conn.execute(sa.update(Message).where(Message.id == row.id).values(modem_id=row.lease_owner))
             conn.execute(
-                _current_parts_update(row.id, row.generation).where(Part.status == "sending").values(status="pending")
+                _current_parts_update(row.id, row.generation).where(col(Part.status) == "sending").values(status="pending")
             )
         if rows:
             # Back in its place in the queue (by when it was submitted), not behind
             # everything that came in before the restart.
             conn.execute(
                 sa.update(Message)
-                .where(Message.id.in_([row.id for row in rows]))
+                .where(col(Message.id).in_([row.id for row in rows]))
                 .values(
                     status="queued",
                     lease_owner=None,
@@ -653,44 +653,44 @@ def _by_idempotency_key(session: Session, api_key_id: int | None, key: str | Non
     return session.exec(query).first()
 
 
-def _due(modem_id: str, now: datetime) -> sa.Select[tuple[str, str, int, str, str, bool, str | None, int | None]]:
+def _due(modem_id: str, now: datetime) -> sa.Select[str, str, int, str, str, bool, str | None, int | None]:
     return (
         sa.select(
-            Message.id,
-            Message.status,
-            Message.attempts,
-            Message.recipient,
-            Message.category,
-            Message.keyword_reply,
-            Message.modem_id,
-            Message.campaign_id,
+            col(Message.id),
+            col(Message.status),
+            col(Message.attempts),
+            col(Message.recipient),
+            col(Message.category),
+            col(Message.keyword_reply),
+            col(Message.modem_id),
+            col(Message.campaign_id),
         )
         .where(
-            Message.status.in_(("queued", "sending")),
-            Message.next_attempt_at <= now,
-            sa.or_(Message.status == "queued", Message.lease_until <= now),
-            Message.valid_until > now,
-            sa.or_(Message.modem_id.is_(None), Message.modem_id == modem_id),
-            sa.or_(Message.requested_modem.is_(None), Message.requested_modem == modem_id),
+            col(Message.status).in_(("queued", "sending")),
+            col(Message.next_attempt_at) <= now,
+            sa.or_(col(Message.status) == "queued", col(Message.lease_until) <= now),
+            col(Message.valid_until) > now,
+            sa.or_(col(Message.modem_id).is_(None), col(Message.modem_id) == modem_id),
+            sa.or_(col(Message.requested_modem).is_(None), col(Message.requested_modem) == modem_id),
         )
-        .order_by(Message.next_attempt_at, Message.created_at, Message.id)
+        .order_by(col(Message.next_attempt_at), col(Message.created_at), col(Message.id))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
 
 
 def _held_by(owner: str | None) -> tuple[sa.ColumnElement[bool], ...]:
-    return () if owner is None else (Message.lease_owner == owner,)
+    return () if owner is None else (col(Message.lease_owner) == owner,)
 
 
 def _current_parts_update(message_id: str, generation: int) -> sa.Update:
-    return sa.update(Part).where(Part.message_id == message_id, Part.generation == generation)
+    return sa.update(Part).where(col(Part.message_id) == message_id, col(Part.generation) == generation)
 
 
 def _extend(conn: Connection, message_id: str, owner: str | None, until: datetime) -> bool:
     result = conn.execute(
         sa.update(Message)
-        .where(Message.id == message_id, Message.status == "sending", *_held_by(owner))
+        .where(col(Message.id) == message_id, col(Message.status) == "sending", *_held_by(owner))
         .values(lease_until=until, next_attempt_at=until)
     )
     return result.rowcount == 1
@@ -699,27 +699,27 @@ def _extend(conn: Connection, message_id: str, owner: str | None, until: datetim
 def _flag_uncertain(conn: Connection, message_id: str, generation: int) -> int | None:
     """Flag the first part left `sending` without an MR: it may have gone out."""
     part_id = conn.execute(
-        sa.select(Part.id)
+        sa.select(col(Part.id))
         .where(
-            Part.message_id == message_id,
-            Part.generation == generation,
-            Part.status == "sending",
-            Part.message_reference.is_(None),
+            col(Part.message_id) == message_id,
+            col(Part.generation) == generation,
+            col(Part.status) == "sending",
+            col(Part.message_reference).is_(None),
         )
-        .order_by(Part.seq)
+        .order_by(col(Part.seq))
         .limit(1)
     ).scalar()
     if part_id is not None:
-        conn.execute(sa.update(Part).where(Part.id == part_id).values(error=UNCERTAIN))
+        conn.execute(sa.update(Part).where(col(Part.id) == part_id).values(error=UNCERTAIN))
     return part_id
 
 
-def _close(conn: Connection, msg: sa.Row, status: MessageStatus, error: str | None, now: datetime) -> None:
+def _close(conn: Connection, msg: sa.Row[*tuple[Any, ...]], status: MessageStatus, error: str | None, now: datetime) -> None:
     """End a message as failed, expired or suppressed; its unsent parts end the same way
     (`cancelled` for a suppressed one: they were never meant to go)."""
     conn.execute(
         _current_parts_update(msg.id, msg.generation)
-        .where(Part.status.in_(_UNSENT))
+        .where(col(Part.status).in_(_UNSENT))
         .values(status="cancelled" if status == "suppressed" else status, error=error)
     )
     conn.execute(
@@ -733,9 +733,9 @@ def _close(conn: Connection, msg: sa.Row, status: MessageStatus, error: str | No
         s.flush()
 
 
-def _new_generation(conn: Connection, msg: sa.Row, now: datetime) -> None:
+def _new_generation(conn: Connection, msg: sa.Row[*tuple[Any, ...]], now: datetime) -> None:
     """Replace the message's parts for a whole resend on any modem."""
-    replaced = _current_parts_update(msg.id, msg.generation).where(Part.status.in_(_UNSENT))
+    replaced = _current_parts_update(msg.id, msg.generation).where(col(Part.status).in_(_UNSENT))
     conn.execute(replaced.values(status="cancelled"))
     ref = (msg.concat_ref if msg.concat_ref is not None else 0) + random.randrange(1, 256)
     ref %= 256

@@ -23,15 +23,15 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from drivers.sms.pdu import SmsStatusReport
-from gateway.core import webhooks
+from gateway.core import paging, webhooks
 from gateway.core.correlation import DEFAULT_WINDOW, Candidate, ReportKey, pick_part
 from gateway.core.db import lock_for, transaction
 from gateway.core.models import DeliveryReport, Message, Part
 
-__all__ = ["store_report", "rematch", "rematch_in", "settled_status"]
+__all__ = ["store_report", "rematch", "rematch_in", "settled_status", "list_reports", "reports_of_message"]
 
 _FINAL_PART = ("delivered", "failed", "expired")
 
@@ -71,7 +71,7 @@ def rematch_in(s: Session, modem_id: str, message_reference: int, *, now: dateti
         select(DeliveryReport).where(
             DeliveryReport.modem_id == modem_id,
             DeliveryReport.message_reference == message_reference,
-            DeliveryReport.part_id.is_(None),
+            col(DeliveryReport.part_id).is_(None),
             DeliveryReport.received_at >= now - DEFAULT_WINDOW,
         )
     ).all()
@@ -101,14 +101,14 @@ def _match(s: Session, row: DeliveryReport, *, now: datetime) -> bool:
         select(Part).where(
             Part.modem_id == row.modem_id,
             Part.message_reference == row.message_reference,
-            Part.submitted_at.is_not(None),
-            Part.submitted_at >= anchor - DEFAULT_WINDOW,
-            Part.submitted_at <= anchor + DEFAULT_WINDOW,
+            col(Part.submitted_at).is_not(None),
+            col(Part.submitted_at) >= anchor - DEFAULT_WINDOW,
+            col(Part.submitted_at) <= anchor + DEFAULT_WINDOW,
         )
     ).all()
     messages = {p.message_id for p in parts}
     recipients = (
-        dict(s.exec(select(Message.id, Message.recipient).where(Message.id.in_(messages))).all()) if messages else {}
+        dict(s.exec(select(col(Message.id), col(Message.recipient)).where(col(Message.id).in_(messages))).all()) if messages else {}
     )
     candidates = [
         Candidate(
@@ -180,5 +180,38 @@ def _apply(s: Session, part: Part, row: DeliveryReport, *, now: datetime) -> Non
 def unmatched_count(engine: Engine) -> int:
     with transaction(engine) as conn:
         return conn.execute(
-            sa.select(sa.func.count()).select_from(DeliveryReport).where(DeliveryReport.part_id.is_(None))
+            sa.select(sa.func.count()).select_from(DeliveryReport).where(col(DeliveryReport.part_id).is_(None))
         ).scalar_one()
+
+
+def list_reports(
+    s: Session, *, api_key_id: int | None, cursor: str | None, limit: int, matched: bool | None = None, modem: str | None = None
+) -> paging.Page[tuple[DeliveryReport, Part | None]]:
+    """Reports on the messages of `api_key_id`, and unmatched ones (which belong to no key
+    yet), each with its part; newest first, one page from `cursor`."""
+    query = (
+        select(DeliveryReport, Part)
+        .join(Part, col(Part.id) == col(DeliveryReport.part_id), isouter=True)
+        .join(Message, col(Message.id) == col(Part.message_id), isouter=True)
+        .where(sa.or_(col(Message.api_key_id) == api_key_id, col(DeliveryReport.part_id).is_(None)))
+    )
+    if matched is not None:
+        part_id = col(DeliveryReport.part_id)
+        query = query.where(part_id.is_not(None) if matched else part_id.is_(None))
+    if modem:
+        query = query.where(col(DeliveryReport.modem_id) == modem)
+    return paging.query_page(
+        s, query, DeliveryReport.received_at, DeliveryReport.id, cursor=cursor, limit=limit,
+        position=lambda row: (row[0].received_at, row[0].id),
+    )  # fmt: skip
+
+
+def reports_of_message(s: Session, message_id: str) -> list[tuple[DeliveryReport, Part]]:
+    """Every report matched to a part of the message, oldest first."""
+    query = (
+        select(DeliveryReport, Part)
+        .join(Part, col(Part.id) == col(DeliveryReport.part_id))
+        .where(col(Part.message_id) == message_id)
+        .order_by(col(DeliveryReport.received_at))
+    )
+    return list(s.exec(query).all())

@@ -2,7 +2,9 @@
 
 `Gateway` wires the pieces together for `modemgate serve` and the API. It owns no
 business rule itself: queueing is `outbox`, sending is `dispatcher`, reports are
-`reports`, inbound is `inbound`, events are `webhooks`.
+`reports`, inbound is `inbound`, events are `webhooks`. What the layers above add
+(marketing: consent at the claim, keyword replies, due campaigns) comes in as
+`Extensions`, which the composition root builds (`gateway.campaigns.wiring`).
 
 Modem ids double as lease owners in the outbox, so a restarted gateway takes back its own
 unfinished work at once (`outbox.recover`). Two gateways sharing one database must
@@ -15,31 +17,31 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
-import phonenumbers
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from drivers.at.link import ModemLink
 from drivers.at.modem import Incoming, ModemConfig
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
-from gateway.campaigns import lifecycle as campaigns, compliance
-from gateway.audience import consent, contacts
 from gateway.core import courier, egress, inbound, outbox, reports
+from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.clock import Clock, SystemClock
 from gateway.core.db import create_engine_for, migrate, session
 from gateway.core.dispatcher import ModemWorker
 from gateway.core.errors import InvalidInput
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.models import InboundMessage
+from gateway.core.numbers import normalise_number
 from gateway.core.pacing import Pacer
 from gateway.core.settings import ModemSettings, Settings
 from gateway.core.simulated import SimulatedModems, start_simulated_modems
 
-__all__ = ["Gateway", "OutboxWorkStore", "Timing", "Writes", "normalise_number"]
+__all__ = ["Extensions", "Gateway", "OutboxWorkStore", "Timing", "Writes"]
 
 log = logging.getLogger("modemgate.gateway")
 
@@ -62,21 +64,21 @@ class Timing:
     reconnect_max: float = 60.0
 
 
-def normalise_number(number: str, region: str) -> str:
-    """E.164 for `number` (national numbers read in `region`); InvalidInput if it is not one."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidInput("to", f"{number!r} is not a phone number ({exc})") from None
-    if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput("to", f"{number!r} is not a valid phone number for region {region}")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+@dataclass(frozen=True)
+class Extensions:
+    """What the layers above the transport add to a running gateway. The default adds
+    nothing: every due message goes out, and inbound messages are only stored."""
 
-
-def marketing_rules(settings: Settings) -> compliance.Rules:
-    """The `[campaigns]` send window and frequency cap, for marketing without a campaign."""
-    c = settings.campaigns
-    return compliance.Rules(c.window_start, c.window_end, c.frequency_cap, c.frequency_days)
+    # Asked by the outbox's claim about every due message (consent, send window, cap).
+    claim_policy: ClaimPolicy = ALLOW_ALL
+    # Runs in the transaction that stores a whole inbound message (so a STOP acted on
+    # commits with it); returns the ids of messages it queued, for which modems are woken.
+    on_inbound: Callable[[Session, InboundMessage, datetime], Sequence[str]] | None = None
+    # The recipient's time zone, kept with a marketing message for its send window.
+    recipient_time_zone: Callable[[Session, str], str] | None = None
+    # A periodic step that may queue messages (due campaigns); returns how many it queued.
+    # Runs every `Timing.campaign_poll`, and at once after `Gateway.wake_campaigns`.
+    run_due: Callable[[Engine, datetime], int] | None = None
 
 
 class Writes:
@@ -108,15 +110,20 @@ class OutboxWorkStore:
     """The dispatcher's view of the outbox (database calls run in worker threads)."""
 
     def __init__(self, engine: Engine, clock: Clock, writes: Writes | None = None,
-                 rules: compliance.Rules = compliance.DEFAULT_RULES) -> None:
+                 claim_policy: ClaimPolicy = ALLOW_ALL) -> None:
         self.engine = engine
         self.clock = clock
         self.writes = writes or Writes(engine)
-        self.rules = rules  # send window and cap of marketing sent without a campaign
+        self.claim_policy = claim_policy
 
     async def claim(self, modem_id: str) -> outbox.Claim | None:
         return await self.writes(
-            outbox.claim, self.engine, modem_id=modem_id, owner=modem_id, now=self.clock.now(), rules=self.rules
+            outbox.claim,
+            self.engine,
+            modem_id=modem_id,
+            owner=modem_id,
+            now=self.clock.now(),
+            claim_policy=self.claim_policy,
         )
 
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
@@ -163,13 +170,15 @@ class Gateway:
         clock: Clock | None = None,
         timing: Timing | None = None,
         engine: Engine | None = None,
+        extensions: Extensions | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.timing = timing or Timing()
         self.engine = engine or create_engine_for(settings.database_url)
+        self.extensions = extensions or Extensions()
         self.writes = Writes(self.engine)
-        self.store = OutboxWorkStore(self.engine, self.clock, self.writes, marketing_rules(settings))
+        self.store = OutboxWorkStore(self.engine, self.clock, self.writes, self.extensions.claim_policy)
         self.workers: dict[str, ModemWorker] = {}
         self.simulated: SimulatedModems | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -204,7 +213,8 @@ class Gateway:
         self._tasks.append(asyncio.ensure_future(self._deliver_webhooks()))
         self._tasks.append(asyncio.ensure_future(self._housekeeping()))
         self._campaigns_due = asyncio.Event()
-        self._tasks.append(asyncio.ensure_future(self._run_campaigns()))
+        if self.extensions.run_due is not None:
+            self._tasks.append(asyncio.ensure_future(self._run_due(self.extensions.run_due)))
         self.started = True
 
     async def stop(self) -> None:
@@ -258,28 +268,22 @@ class Gateway:
 
     def submit(self, *, api_key_id: int | None, to: str, text: str, **options: Any) -> outbox.Submission:
         """Queue a message (committed before this returns) and wake the modems."""
-        recipient = normalise_number(to, self.settings.default_region)
+        recipient = normalise_number(to, self.settings.default_region, field="to")
         modem = options.get("modem")
         if modem is not None and modem not in self.settings_modem_ids():
             raise InvalidInput("modem", f"no modem {modem!r}; have {', '.join(self.settings_modem_ids())}")
         if options.get("callback_url") is not None:
             egress.check_url(options["callback_url"], self.egress_policy(), field="callback_url")
         with session(self.engine) as s:
-            if options.get("category") == "marketing":  # its send window is in the recipient's time
-                options["time_zone"] = self.recipient_time_zone(s, recipient)
+            time_zone = self.extensions.recipient_time_zone
+            if options.get("category") == "marketing" and time_zone is not None:
+                options["time_zone"] = time_zone(s, recipient)  # its send window is in the recipient's time
             submitted = self.writes.now(
                 outbox.submit, s, api_key_id=api_key_id, recipient=recipient, text=text, now=self.clock.now(), **options
             )
         if submitted.created:
             self.wake()
         return submitted
-
-    def recipient_time_zone(self, s: Session, number: str) -> str:
-        """The contact's time zone, else the number's own (when it has one), else the account's."""
-        contact = contacts.find_contact(s, number)
-        if contact is not None:
-            return contact.time_zone
-        return contacts.resolve_time_zone(number, None, self.settings.consent.default_time_zone)[0]
 
     def egress_policy(self) -> egress.EgressPolicy:
         """Where webhooks and callbacks may go (`[webhooks]` allow_networks, allow_hosts)."""
@@ -325,20 +329,17 @@ class Gateway:
         elif isinstance(item.sms, SmsStatusReport):
             await self.writes(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
         elif isinstance(item.sms, SmsDeliver):
-            replies: list[str] = []
+            queued: list[str] = []
+            hook = self.extensions.on_inbound
 
-            def keyword(s: Session, message: InboundMessage) -> None:
-                action = consent.handle_inbound(
-                    s, message.sender, message.text or "", settings=self.settings.consent, now=now,
-                    region=self.settings.default_region, source_message_id=message.id,
-                )  # fmt: skip
-                if action is not None and action.reply:
-                    replies.append(outbox.queue_keyword_reply(s, action.number, action.reply, now=now).id)
+            def on_complete(s: Session, message: InboundMessage) -> None:
+                if hook is not None:
+                    queued.extend(hook(s, message, now))
 
             await self.writes(
-                inbound.store_inbound, self.engine, modem_id, item.sms, item.pdu, now=now, on_complete=keyword
+                inbound.store_inbound, self.engine, modem_id, item.sms, item.pdu, now=now, on_complete=on_complete
             )
-            if replies:
+            if queued:
                 self.wake()
         else:
             # An SMS-SUBMIT in the inbox (a sent copy the modem kept): keep it visible.
@@ -349,14 +350,14 @@ class Gateway:
     async def _deliver_webhooks(self) -> None:
         await courier.run(self.engine, self.clock, self.settings.webhooks, poll=self.timing.webhook_poll, run_db=self.writes)
 
-    async def _run_campaigns(self) -> None:
+    async def _run_due(self, run_due: Callable[[Engine, datetime], int]) -> None:
         assert self._campaigns_due is not None
         while True:
             self._campaigns_due.clear()
             try:
                 # Not in `writes`' turn: a large campaign expands in many short
                 # transactions, and the modems' writes go in between them.
-                queued = await asyncio.to_thread(campaigns.run_due, self.engine, now=self.clock.now(), settings=self.settings)
+                queued = await asyncio.to_thread(run_due, self.engine, self.clock.now())
                 if queued:
                     for worker in self.workers.values():
                         worker.wake()

@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from drivers import ConfigError
-from gateway.audience.keywords import ConsentSettings
+from gateway.core.consentsettings import ConsentSettings
 
 __all__ = ["ModemSettings", "WebhookSettings", "Settings", "load_settings", "DEFAULT_CONFIG_FILE"]
 
@@ -168,6 +168,10 @@ class Settings(BaseSettings):
             return list(self.modems)
         return [ModemSettings(id=f"sim{i}", port=f"sim://sim{i}") for i in range(1, self.simulated_modems + 1)]
 
+    # The file's values come in as init values: the environment beats them. On the command
+    # line (`_CommandLine`) explicit values are options, and they beat the environment.
+    _options_win: ClassVar[bool] = False
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -177,23 +181,14 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment over file (passed as init values) over defaults.
-        return (env_settings, init_settings)
+        # First wins; defaults come last.
+        return (init_settings, env_settings) if cls._options_win else (env_settings, init_settings)
 
 
 class _CommandLine(Settings):
     """Settings whose explicit values (command-line options) beat the environment."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
+    _options_win = True
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:

@@ -35,7 +35,7 @@ async def start_simulated_modems(modems: list[ModemSettings]) -> SimulatedModems
     endpoints = await sim.expose(tcp=("127.0.0.1", 0))
     urls: dict[str, str] = {}
     ids: dict[str, str] = {}
-    for settings, endpoint in zip(simulated, endpoints):
+    for settings, endpoint in zip(simulated, endpoints, strict=True):
         assert endpoint.tcp_url is not None
         urls[settings.id] = endpoint.tcp_url
         ids[settings.id] = endpoint.modem_id

@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.core import egress
-from gateway.core.db import session, transaction
+from gateway.core.db import rowcount, session, transaction
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.hookpolicy import GIVE_UP_AFTER, backoff, next_attempt
 from gateway.core.models import ApiKey, Webhook, WebhookDelivery
@@ -55,7 +55,6 @@ __all__ = [
     "enqueue",
     "message_status",
     "callback_secret",
-    "register",
     "disable_for_key",
     "deliver_due",
     "lease_due",
@@ -71,50 +70,26 @@ EVENT_TYPES = ("message.status", "message.inbound", "delivery_report", "optout",
 REVOKED = "key_revoked"  # last_error of deliveries dropped when their key was revoked
 
 
-def register(
-    s: Session,
-    *,
-    api_key_id: int | None,
-    url: str,
-    events: Iterable[str],
-    secret: str | None,
-    policy: egress.EgressPolicy,
-    now: datetime,
-) -> Webhook:
-    """Add a webhook (caller's transaction); InvalidInput for a URL the gateway may not post
-    to (gateway.core.egress) or events it does not know."""
-    hook = Webhook(
-        api_key_id=api_key_id,
-        url=egress.check_url(url, policy, field="url"),
-        secret=secret or "whsec_" + secrets.token_urlsafe(24),
-        events=subscribed(events),
-        created_at=now,
-    )
-    s.add(hook)
-    s.flush()
-    return hook
-
-
 def disable_for_key(s: Session, api_key_id: int, *, now: datetime) -> int:
     """A revoked key's webhooks stop, and nothing more is posted for it: its webhooks are
     disabled and its waiting deliveries (webhooks' and callbacks') given up. Returns how
     many deliveries were dropped."""
-    hook_ids = select(Webhook.id).where(Webhook.api_key_id == api_key_id)
+    hook_ids = select(col(Webhook.id)).where(col(Webhook.api_key_id) == api_key_id)
     s.execute(
         sa.update(Webhook)
-        .where(Webhook.api_key_id == api_key_id, Webhook.enabled == True)  # noqa: E712
+        .where(col(Webhook.api_key_id) == api_key_id, col(Webhook.enabled) == True)  # noqa: E712
         .values(enabled=False, disabled_at=now)
     )
     dropped = s.execute(
         sa.update(WebhookDelivery)
         .where(
-            sa.or_(WebhookDelivery.api_key_id == api_key_id, WebhookDelivery.webhook_id.in_(hook_ids)),
-            WebhookDelivery.delivered_at.is_(None),
-            WebhookDelivery.gave_up_at.is_(None),
+            sa.or_(col(WebhookDelivery.api_key_id) == api_key_id, col(WebhookDelivery.webhook_id).in_(hook_ids)),
+            col(WebhookDelivery.delivered_at).is_(None),
+            col(WebhookDelivery.gave_up_at).is_(None),
         )
         .values(gave_up_at=now, last_error=REVOKED, lease_until=None)
     )
-    return dropped.rowcount
+    return rowcount(dropped)
 
 
 def enqueue(
@@ -135,8 +110,8 @@ def enqueue(
     """
     hooks = s.exec(
         select(Webhook)
-        .outerjoin(ApiKey, ApiKey.id == Webhook.api_key_id)
-        .where(Webhook.enabled == True, ApiKey.revoked_at.is_(None))  # noqa: E712
+        .outerjoin(ApiKey, col(ApiKey.id) == col(Webhook.api_key_id))
+        .where(col(Webhook.enabled) == True, col(ApiKey.revoked_at).is_(None))  # noqa: E712
     ).all()
     targets: list[dict[str, Any]] = []
     for hook in hooks:
@@ -223,7 +198,7 @@ def replay(engine: Engine, delivery_id: int, *, now: datetime) -> None:
     with transaction(engine) as conn:
         result = conn.execute(
             sa.update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id)
+            .where(col(WebhookDelivery.id) == delivery_id)
             .values(next_attempt_at=now, delivered_at=None, gave_up_at=None, lease_until=None)
         )
         if result.rowcount == 0:
@@ -234,7 +209,7 @@ def pending_count(engine: Engine) -> int:
     with session(engine) as s:
         return s.exec(
             select(sa.func.count()).select_from(WebhookDelivery).where(
-                WebhookDelivery.delivered_at.is_(None), WebhookDelivery.gave_up_at.is_(None)
+                col(WebhookDelivery.delivered_at).is_(None), col(WebhookDelivery.gave_up_at).is_(None)
             )
         ).one()
 
@@ -267,31 +242,31 @@ def lease_due(
     webhook or a revoked key. The lease keeps other gateway processes off them meanwhile."""
     if limit <= 0:
         return []
-    owner = sa.func.coalesce(Webhook.api_key_id, WebhookDelivery.api_key_id)
-    endpoint = sa.func.coalesce(WebhookDelivery.endpoint, "")
+    owner = sa.func.coalesce(col(Webhook.api_key_id), col(WebhookDelivery.api_key_id))
+    endpoint = sa.func.coalesce(col(WebhookDelivery.endpoint), "")
     with transaction(engine) as conn:
         query = (
             sa.select(
-                WebhookDelivery.id,
+                col(WebhookDelivery.id),
                 endpoint,
-                sa.func.coalesce(Webhook.url, WebhookDelivery.url),
-                sa.func.coalesce(Webhook.secret, ApiKey.callback_secret),
-                WebhookDelivery.event,
-                WebhookDelivery.payload,
-                WebhookDelivery.attempts,
-                WebhookDelivery.created_at,
+                sa.func.coalesce(col(Webhook.url), col(WebhookDelivery.url)),
+                sa.func.coalesce(col(Webhook.secret), col(ApiKey.callback_secret)),
+                col(WebhookDelivery.event),
+                col(WebhookDelivery.payload),
+                col(WebhookDelivery.attempts),
+                col(WebhookDelivery.created_at),
             )
-            .outerjoin(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-            .outerjoin(ApiKey, ApiKey.id == owner)
+            .outerjoin(Webhook, col(Webhook.id) == col(WebhookDelivery.webhook_id))
+            .outerjoin(ApiKey, col(ApiKey.id) == owner)
             .where(
-                WebhookDelivery.delivered_at.is_(None),
-                WebhookDelivery.gave_up_at.is_(None),
-                WebhookDelivery.next_attempt_at <= now,
-                sa.or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now),
-                sa.or_(Webhook.enabled == True, WebhookDelivery.webhook_id.is_(None)),  # noqa: E712
-                ApiKey.revoked_at.is_(None),
+                col(WebhookDelivery.delivered_at).is_(None),
+                col(WebhookDelivery.gave_up_at).is_(None),
+                col(WebhookDelivery.next_attempt_at) <= now,
+                sa.or_(col(WebhookDelivery.lease_until).is_(None), col(WebhookDelivery.lease_until) <= now),
+                sa.or_(col(Webhook.enabled) == True, col(WebhookDelivery.webhook_id).is_(None)),  # noqa: E712
+                col(ApiKey.revoked_at).is_(None),
             )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
             # Busy endpoints are left out in the query, so a slow one's backlog cannot fill it.
             .limit(max(limit * 4, 100))
         )
@@ -301,19 +276,19 @@ def lease_due(
             query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
         chosen: list[Due] = []
         taken: dict[str, int] = {}
-        for row in conn.execute(query):
-            ep = row[1]
+        for delivery_id, ep, url, secret, event, payload, attempts, created in conn.execute(query):
             if taken.get(ep, 0) >= slots(ep):
                 continue
             taken[ep] = taken.get(ep, 0) + 1
-            created = row[7] if row[7].tzinfo is not None else row[7].replace(tzinfo=now.tzinfo)
-            chosen.append(Due(row[0], ep, row[2], row[3], row[4], row[5], row[6], created))
+            assert delivery_id is not None
+            created = created if created.tzinfo is not None else created.replace(tzinfo=now.tzinfo)
+            chosen.append(Due(delivery_id, ep, url, secret, event, payload, attempts, created))
             if len(chosen) >= limit:
                 break
         if chosen:
             conn.execute(
                 sa.update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_([d.id for d in chosen]))
+                .where(col(WebhookDelivery.id).in_([d.id for d in chosen]))
                 .values(lease_until=now + lease)
             )
     return chosen
@@ -323,7 +298,8 @@ def record(engine: Engine, due: Due, *, attempted_at: datetime, status: int | No
     """The outcome of one attempt; a failed one is due again after its backoff, counted from
     this attempt (hookpolicy.next_attempt), or given up."""
     with transaction(engine) as conn:
-        attempts = conn.execute(sa.select(WebhookDelivery.attempts).where(WebhookDelivery.id == due.id)).scalar_one() + 1
+        query = sa.select(col(WebhookDelivery.attempts)).where(col(WebhookDelivery.id) == due.id)
+        attempts = conn.execute(query).scalar_one() + 1
         values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error, "lease_until": None}
         if error is None:
             values["delivered_at"] = attempted_at
@@ -333,7 +309,7 @@ def record(engine: Engine, due: Due, *, attempted_at: datetime, status: int | No
                 values["gave_up_at"] = attempted_at
                 retry_at = attempted_at + backoff(attempts)
             values["next_attempt_at"] = retry_at
-        conn.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id == due.id).values(**values))
+        conn.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == due.id).values(**values))
 
 
 def subscribed(events: Iterable[str]) -> str:

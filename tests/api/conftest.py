@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apitools import Api, running_api, settings_for
-from pgschema import throwaway_schema
+
+from harness.pgschema import throwaway_schema
+from tests.support.api import Api, running_api, settings_for
 
 
 @pytest.fixture

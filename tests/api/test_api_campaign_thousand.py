@@ -4,22 +4,19 @@ it for an opted-out, unconsented or invalid number, and what is outside the send
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from apitools import Api, running_api, wait_for
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "campaigns"))
-from campaigntools import Person, audience  # noqa: E402
+from gateway.core.models import Link, Message
+from gateway.core.settings import ModemSettings, Settings
+from tests.support.api import Api, running_api, wait_for
+from tests.support.campaigns import Person, audience
 
-from gateway.core.models import Link, Message  # noqa: E402
-from gateway.core.settings import ModemSettings, Settings  # noqa: E402
-
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def zone_at(local_hour: int, now: datetime) -> str:

@@ -3,16 +3,13 @@ short links, nothing for an opted-out number, tracked clicks, conversions, a STO
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
-from apitools import Api, assert_error, wait_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "campaigns"))
-from campaigntools import Person, audience  # noqa: E402
 
 from gateway.campaigns import lifecycle as campaigns
+from tests.support.api import Api, assert_error, wait_for
+from tests.support.campaigns import Person, audience
 
 ANNA, BOB, GONE = "+31610000071", "+31610000072", "+31610000073"
 
@@ -88,6 +85,7 @@ def test_campaign_api_errors(api: Api) -> None:
     assert_error(api.get("/v1/campaigns/999"), 404, "not_found")
 
 
+@pytest.mark.slow
 def test_stop_after_200_went_out_stops_the_rest_to_that_number_and_is_confirmed_once(api: Api) -> None:
     people = [Person(f"+3162{i:07d}", first_name=f"P{i}") for i in range(240)]
     list_id = audience(api.gateway.engine, people)

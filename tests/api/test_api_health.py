@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from apitools import Api, assert_error, wait_for
+from tests.support.api import Api, assert_error, wait_for
 
 
 def _sample(text: str, name: str, **labels: str) -> float | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from apitools import Api, assert_error, error_fields, wait_for
+
+from tests.support.api import Api, assert_error, error_fields, wait_for
 
 
 def _inbox(api: Api, **params: str) -> list[dict]:
@@ -43,13 +44,7 @@ def test_inbox_filters_and_pages(api: Api) -> None:
     assert [m["text"] for m in _inbox(api, sender="+31687654322")] == ["reply 2"]
     assert _inbox(api, modem="sim2") == []
 
-    seen: list[int] = []
-    cursor = None
-    while True:
-        page = api.get("/v1/inbox", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
-        seen += [m["id"] for m in page["items"]]
-        if not (cursor := page["next_cursor"]):
-            break
+    seen = [m["id"] for m in api.every("/v1/inbox", limit=2)]
     assert sorted(seen) == sorted({m["id"] for m in _inbox(api)}) and len(seen) == 5
 
 

@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from apitools import Api, assert_error, message_count
+
+from tests.support.api import Api, assert_error, message_count
 
 LIMIT = 64 * 1024  # Settings.max_body_bytes default
 

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 
 import pytest
-from apitools import Api, assert_error, error_fields, message_count, wait_for
+
+from tests.support.api import Api, assert_error, error_fields, message_count, wait_for
 
 
 # Unique per run: these tests share one gateway (and its idempotency keys) per module.
@@ -196,19 +197,10 @@ def test_listing_filters_by_status_and_pages_with_a_cursor(api: Api) -> None:
     api.patch("/v1/modems/sim2", json={"enabled": False})
     ids = [api.send(f"message {i}")["id"] for i in range(25)]
 
-    seen: list[str] = []
-    cursor = None
-    pages = 0
-    while True:
-        params = {"status": "queued", "limit": 10, **({"cursor": cursor} if cursor else {})}
-        page = api.get("/v1/messages", params=params).json()
-        pages += 1
-        seen += [m["id"] for m in page["items"]]
-        assert all(m["status"] == "queued" for m in page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert pages == 3 and len(seen) == 25 and set(seen) == set(ids)
+    pages = api.pages("/v1/messages", status="queued", limit=10)
+    seen = [m["id"] for page in pages for m in page["items"]]
+    assert all(m["status"] == "queued" for page in pages for m in page["items"])
+    assert len(pages) == 3 and len(seen) == 25 and set(seen) == set(ids)
     assert seen == list(reversed(ids))  # newest first
     assert api.get("/v1/messages", params={"status": "delivered"}).json() == {"items": [], "next_cursor": None}
 
@@ -219,13 +211,7 @@ def test_cursor_pages_through_messages_sharing_one_timestamp(api: Api) -> None:
     api.clock.frozen = api.clock.now()
     ids = {api.send(f"message {i}")["id"] for i in range(12)}
     api.clock.frozen = None
-    seen: list[str] = []
-    cursor = None
-    while True:
-        page = api.get("/v1/messages", params={"limit": 5, **({"cursor": cursor} if cursor else {})}).json()
-        seen += [m["id"] for m in page["items"]]
-        if not (cursor := page["next_cursor"]):
-            break
+    seen = [m["id"] for m in api.every("/v1/messages", limit=5)]
     assert len(seen) == 12 and set(seen) == ids
 
 
@@ -272,13 +258,7 @@ def test_delivery_reports_are_listed_filtered_and_paged(api: Api) -> None:
         by_modem = api.get("/v1/delivery-reports", params={"modem": modem}).json()["items"]
         assert {r["modem"] for r in by_modem} <= {modem}
 
-    seen: list[int] = []
-    cursor = None
-    while True:
-        page = api.get("/v1/delivery-reports", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
-        seen += [r["id"] for r in page["items"]]
-        if not (cursor := page["next_cursor"]):
-            break
+    seen = [r["id"] for r in api.every("/v1/delivery-reports", limit=2)]
     assert sorted(seen) == sorted(r["id"] for r in reports)
 
     other, _ = api.new_key()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from apitools import Api, assert_error, error_fields, wait_for
+
+from tests.support.api import Api, assert_error, error_fields, wait_for
 
 
 def test_modems_are_listed_ready_with_identity_signal_counters_and_pacing(api: Api) -> None:
@@ -184,7 +185,7 @@ def test_faults_for_an_unknown_modem_are_404(shared_api: Api) -> None:
 
 
 def test_simulated_modems_of_other_makers_are_named_in_their_port(tmp_path) -> None:
-    from apitools import running_api
+    from tests.support.api import running_api
 
     from gateway.core.settings import ModemSettings, Settings
 

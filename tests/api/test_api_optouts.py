@@ -8,7 +8,8 @@ import io
 import itertools
 
 import pytest
-from apitools import Api, assert_error, error_fields
+
+from tests.support.api import Api, assert_error, error_fields
 
 _serial = itertools.count(1)
 
@@ -20,13 +21,7 @@ def number() -> str:
 
 def entries(api: Api, **params: object) -> list[dict]:
     """Every opt-out, following the cursor."""
-    found, cursor = [], None
-    while True:
-        page = api.get("/v1/opt-outs", params={"limit": 200, **params, **({"cursor": cursor} if cursor else {})}).json()
-        found += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return found
+    return api.every("/v1/opt-outs", **{"limit": 200, **params})
 
 
 def test_an_opt_out_is_added_once_listed_and_removed(shared_any_api: Api) -> None:
@@ -82,7 +77,7 @@ def test_import_takes_a_bare_list_of_numbers_or_json(shared_any_api: Api) -> Non
     result = api.post("/v1/opt-outs/import", content=text.encode(), headers={"Content-Type": "text/plain"}).json()
     assert (result["added"], result["errors"]) == (2, [])
     listed = [number(), "0" + number()[3:]]
-    result = api.post("/v1/opt-outs/import", json={"numbers": listed + [None]}).json()
+    result = api.post("/v1/opt-outs/import", json={"numbers": [*listed, None]}).json()
     assert (result["added"], [e["row"] for e in result["errors"]]) == (2, [3])
     assert_error(api.post("/v1/opt-outs/import", json={"numbers": "x"}), 422, "invalid_request")
     assert_error(api.post("/v1/opt-outs/import", content=b"x", headers={"Content-Type": "image/png"}), 415)

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from apitools import Api, assert_error, error_fields, message_count
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from gateway.core.db import transaction
 from gateway.core.models import ApiKey
+from tests.support.api import Api, assert_error, error_fields, message_count
 
 _PATH_VALUES = {
     "message_id": "00000000-0000-0000-0000-000000000000",
@@ -142,7 +142,7 @@ def test_numbers_written_with_separators_are_accepted(shared_api: Api, value: st
     assert shared_api.send(to=value)["to"] == "+31612345678"
 
 
-@pytest.mark.parametrize("char", _CONTROL + ["\x01", "\x1f", "\x9f"])
+@pytest.mark.parametrize("char", [*_CONTROL, "\x01", "\x1f", "\x9f"])
 def test_text_with_control_characters_is_422(shared_any_api: Api, char: str) -> None:
     before = message_count(shared_any_api)
     response = shared_any_api.post("/v1/messages", json={"to": "+31612345678", "text": f"hello{char}world"})
@@ -286,7 +286,7 @@ def test_an_unexpected_failure_is_500_with_the_error_body(api: Api, monkeypatch:
     monkeypatch.setattr(api.gateway, "submit", broken)
     client = TestClient(api.app, raise_server_exceptions=False)  # no lifespan: the gateway runs already
     response = client.post("/v1/messages", json={"to": "+31612345678", "text": "hi"}, headers=api.headers)
-    error = assert_error(response, 500, "internal_error")
+    assert_error(response, 500, "internal_error")
     assert "secret internals" not in response.text
 
 

@@ -3,7 +3,7 @@ is still queued for that number, is confirmed once, and START lifts it."""
 
 from __future__ import annotations
 
-from apitools import Api, wait_for
+from tests.support.api import Api, wait_for
 
 CUSTOMER = "+31687654321"
 
@@ -93,7 +93,7 @@ def test_marketing_through_the_api_waits_for_the_recipients_daytime_and_keeps_th
 
 
 def test_the_account_sets_the_send_window_and_cap_of_api_marketing_and_new_campaigns(tmp_path) -> None:
-    from apitools import running_api, settings_for
+    from tests.support.api import running_api, settings_for
 
     from gateway.core.settings import CampaignSettings
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from apitools import Api, assert_error, error_fields, wait_for
 
 from gateway.core.signing import SIGNATURE_HEADER, verify
+from tests.support.api import Api, assert_error, error_fields, wait_for
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from at_transcripts import DELIVER_1, OK, STATUS_REPORT, SUBMIT, TRANSCRIPTS, play
 
 from drivers import AtProtocolError, CmeError, CmsError, CommandError
 from drivers.at import (
@@ -17,6 +16,7 @@ from drivers.at import (
     Urc,
     split_args,
 )
+from harness.at_transcripts import DELIVER_1, OK, STATUS_REPORT, SUBMIT, TRANSCRIPTS, play
 
 
 def started(command: str) -> AtProtocol:

@@ -6,12 +6,12 @@ import itertools
 from collections.abc import Sequence
 
 import pytest
-from at_transcripts import SUBMIT, TRANSCRIPTS, play, rx_steps
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers import AtProtocolError
 from drivers.at import MAX_LINE, AtProtocol
+from harness.at_transcripts import SUBMIT, TRANSCRIPTS, play, rx_steps
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

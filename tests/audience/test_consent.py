@@ -6,7 +6,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from audiencetools import T0
 from sqlmodel import select
 
 from gateway.audience import consent
@@ -15,6 +14,7 @@ from gateway.audience.contacts import contact_data, create_contact
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import ConsentRecord, Suppression, Webhook, WebhookDelivery
 from gateway.audience.privacy import erase
+from tests.support.clock import T0
 
 NUMBER = "+31612345678"
 SETTINGS = ConsentSettings()

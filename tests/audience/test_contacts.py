@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from audiencetools import T0
 from sqlmodel import select
 
 from gateway.audience import contacts
 from gateway.audience.contacts import AlreadyExists, ConsentProof, contact_data, import_contacts, read_csv, resolve_time_zone
 from gateway.core.errors import InvalidInput
 from gateway.core.models import ConsentRecord, Contact
+from tests.support.clock import T0
 
 
 def _import(s, text, **options):

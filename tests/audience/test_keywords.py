@@ -56,7 +56,7 @@ def test_a_keyword_inside_a_sentence_is_not_a_keyword(text):
     noise=st.lists(NOISE, min_size=12, max_size=12),
 )
 def test_any_casing_and_punctuation_around_and_inside_a_stop_word_is_a_stop(word, flips, noise):
-    cased = "".join(ch.lower() if flip else ch for ch, flip in zip(word, flips + [False] * len(word)))
+    cased = "".join(ch.lower() if flip else ch for ch, flip in zip(word, flips + [False] * len(word), strict=False))
     text = noise[0] + "".join(ch + noise[i + 1] for i, ch in enumerate(cased))
     keyword = classify(text, SETTINGS)
     assert keyword is not None and (keyword.kind, keyword.word) == ("stop", word), text
@@ -64,7 +64,7 @@ def test_any_casing_and_punctuation_around_and_inside_a_stop_word_is_a_stop(word
 
 @settings(max_examples=100, deadline=None)
 @given(
-    word=st.sampled_from(STOP_WORDS + ["START", "HELP"]),
+    word=st.sampled_from([*STOP_WORDS, "START", "HELP"]),
     before=st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", max_size=12),
     after=st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", max_size=12),
 )

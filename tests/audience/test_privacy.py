@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from audiencetools import T0
 from sqlmodel import select
 
 from gateway.audience.consent import ConsentSettings, handle_inbound, may_send, number_hash, record_consent
@@ -13,6 +12,7 @@ from gateway.audience.contacts import contact_data, create_contact, import_conta
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import ConsentRecord, Contact, DeliveryReport, InboundMessage, Message, Part, Suppression
 from gateway.audience.privacy import erase, export, timeline
+from tests.support.clock import T0
 
 NUMBER = "+31612345678"
 

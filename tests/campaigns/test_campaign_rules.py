@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-from campaigntools import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
 from gateway.campaigns import lifecycle as campaigns, links
 from gateway.campaigns.compliance import window_opening
@@ -14,6 +13,7 @@ from gateway.core.db import session
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import Message
 from gateway.campaigns.templates import compile_template, compose
+from tests.support.campaigns import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
 
 def test_frequency_cap_holds_across_two_campaigns(engine) -> None:

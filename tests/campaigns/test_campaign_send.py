@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
-from campaigntools import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
 from gateway.core.models import Campaign, Link, Message, Part
+from tests.support.campaigns import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
 TOKYO_MORNING = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)  # 10:00 in Tokyo
 
@@ -31,6 +32,7 @@ def _people(scale: int) -> list[Person]:
     return people
 
 
+@pytest.mark.slow
 def test_thousand_contacts_sent_suppressed_and_deferred_exactly(sqlite_engine) -> None:
     _run(sqlite_engine, 10, finish=False)
 

@@ -96,7 +96,7 @@ def test_encode_json_lines_reads_stdin() -> None:
     assert result.returncode == 0, result.stderr
     out = lines(result.stdout)
     assert len(out) == len(requests)
-    for req, obj in zip(requests, out):
+    for req, obj in zip(requests, out, strict=True):
         assert set(obj) == {"parts"}
         texts = []
         for part in obj["parts"]:
@@ -126,7 +126,7 @@ def test_decode_argument() -> None:
     result = run("decode", HELLOHELLO_DELIVER)
     assert result.returncode == 0, result.stderr
     (obj,) = lines(result.stdout)
-    assert DECODE_KEYS <= set(obj)
+    assert set(obj) >= DECODE_KEYS
     assert obj["type"] == "SMS-DELIVER"
     assert obj["smsc"] == "+27381000015"
     assert obj["number"] == "27838890001"

@@ -8,7 +8,6 @@ import queue
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,13 +17,7 @@ from pathlib import Path
 import serial
 
 from drivers.sms import encode_submit
-
-
-def modemgate() -> list[str]:
-    script = Path(sys.executable).with_name("modemgate")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from cli import main; main()"]
+from harness.command import MODEMGATE
 
 
 class Running:
@@ -32,7 +25,7 @@ class Running:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [*modemgate(), "simulate", *args],
+            [*MODEMGATE, "simulate", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-
-from apitools import Api, running_api, settings_for  # noqa: E402
+from tests.support.api import Api, running_api, settings_for
 
 
 @pytest.fixture(scope="module")

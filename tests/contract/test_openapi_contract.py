@@ -14,12 +14,15 @@ from typing import Any
 
 import pytest
 import schemathesis
-from apitools import Api, settings_for
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from api.app import create_app
+from tests.support.api import Api, settings_for
+
+# Hundreds of generated requests: seconds, so not in the quick loop.
+pytestmark = pytest.mark.slow
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 # Random cases per operation, on top of schemathesis' boundary ("coverage") cases, which are

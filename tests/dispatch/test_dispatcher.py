@@ -14,8 +14,8 @@ from drivers.simulator.server import SimulatorThread
 from gateway.core.clock import SystemClock
 from gateway.core.dispatcher import ModemWorker
 from gateway.core.pacing import Pacer
+from tests.support.memstore import MemStore
 
-from memstore import MemStore
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
-from drivertools import FAST, TransportKind, url_of
 
 from drivers.at.modem import Modem, ModemConfig, open_modem
 from drivers.simulator.modem import ModemProfile
 from drivers.simulator.server import SimulatorThread
+from tests.support.driver import FAST, TransportKind, url_of
 
 
 @pytest.fixture

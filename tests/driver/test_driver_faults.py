@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from drivertools import FAST, RECIPIENT, SENDER, both_transports, next_incoming, url_of
 
 from drivers import AtError, CmeError, CmsError, ModemGone, ModemTimeout
 from drivers.at import CME_ERRORS, CMS_ERRORS, Action, classify, cme_action, cms_action
 from drivers.at.modem import Modem, open_modem
 from drivers.simulator.server import SimulatorThread
 from drivers.sms import encode_submit
+from tests.support.driver import FAST, RECIPIENT, SENDER, both_transports, next_incoming, url_of
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -347,7 +347,7 @@ async def test_cancelled_commands_on_a_hung_modem_still_end_in_modem_gone(
             await asyncio.wait_for(quick.health(), 0.1)
         except ModemGone:
             break
-        except (asyncio.TimeoutError, ModemTimeout):
+        except (TimeoutError, ModemTimeout):
             pass
         assert time.monotonic() < deadline, "a hung modem was never declared gone"
     assert quick.gone

@@ -7,13 +7,15 @@ import dataclasses
 from collections.abc import Callable, Iterable
 
 import pytest
-from drivertools import FAST, both_transports, commands_seen, on_sim, url_of
 
 from drivers import CmeError
 from drivers.at import Action, classify
 from drivers.at.modem import CNMI_CANDIDATES
-from drivers.simulator import modem as simulated
+from drivers.simulator.commands import HANDLERS
+from drivers.simulator.framing import CommandFailed
+from drivers.simulator.modem import SimulatedModem
 from drivers.simulator.server import SimulatorThread, default_profile
+from tests.support.driver import FAST, both_transports, commands_seen, on_sim, url_of
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -32,7 +34,7 @@ async def test_initialize_returns_the_identity_and_sets_routing_storage_and_smsc
     assert modem.routing == CNMI_CANDIDATES[0] == "2,1,0,2,0"  # store and indicate, reports too
     assert on_sim(sim, "sim1", lambda m: m.s.cnmi) == [2, 1, 0, 2, 0]
     assert modem.memory == "SM"
-    assert on_sim(sim, "sim1", lambda m: m.cpms) == ["SM", "SM", "SM"]
+    assert on_sim(sim, "sim1", lambda m: m.sms.cpms) == ["SM", "SM", "SM"]
     assert modem.smsc == sim.sim.network.smsc  # type: ignore[union-attr]
     assert on_sim(sim, "sim1", lambda m: (m.s.echo, m.s.cmee, m.s.cmgf)) == (False, 1, 0)
 
@@ -46,7 +48,7 @@ async def test_configured_smsc_and_storage_are_set_on_the_modem(
     assert modem.smsc == "+31600000099"
     assert on_sim(sim, "sim1", lambda m: m.csca) == "+31600000099"
     assert modem.memory == "ME"
-    assert on_sim(sim, "sim1", lambda m: m.cpms) == ["ME", "ME", "ME"]
+    assert on_sim(sim, "sim1", lambda m: m.sms.cpms) == ["ME", "ME", "ME"]
 
 
 @both_transports
@@ -54,7 +56,7 @@ async def test_sim_pin_from_the_config_unlocks_the_sim(
     make_sim: Callable, make_modem: Callable, transport: str
 ) -> None:
     sim = make_sim(profiles=[dataclasses.replace(default_profile(1), pin="4321")])
-    assert on_sim(sim, "sim1", lambda m: m.sim_locked)
+    assert on_sim(sim, "sim1", lambda m: m.sim.locked)
     modem = await make_modem(url_of(sim, transport), dataclasses.replace(FAST, pin="4321"))
     identity = await modem.initialize()
     assert identity.imsi == default_profile(1).imsi  # only readable with the SIM unlocked
@@ -84,7 +86,7 @@ async def test_wrong_pin_is_incorrect_password_and_a_modem_fault(
         await modem.initialize()
     assert caught.value.code == 16
     assert classify(caught.value) is Action.MODEM_FAULT
-    assert on_sim(sim, "sim1", lambda m: m.pin_attempts) == 2  # one try only, never three
+    assert on_sim(sim, "sim1", lambda m: m.sim.pin_attempts) == 2  # one try only, never three
 
 
 # --- AT+CNMI fallback ---------------------------------------------------------------------
@@ -99,14 +101,14 @@ def refuse_cnmi(monkeypatch: pytest.MonkeyPatch) -> Callable[[Iterable[str]], No
 
     def refuse(settings: Iterable[str]) -> None:
         refused = set(settings)
-        original = simulated._EXTENDED["+CNMI"]
+        original = HANDLERS["+CNMI"]
 
-        def cnmi(m: simulated.SimulatedModem, form: str, args: list[str]) -> list[str]:
+        def cnmi(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
             if form == "set" and ("*" in refused or ",".join(args) in refused):
-                raise simulated._Err("CMS", 303)
+                raise CommandFailed("CMS", 303)
             return original(m, form, args)  # type: ignore[no-any-return]
 
-        monkeypatch.setitem(simulated._EXTENDED, "+CNMI", cnmi)
+        monkeypatch.setitem(HANDLERS, "+CNMI", cnmi)
 
     return refuse
 

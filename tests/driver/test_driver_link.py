@@ -11,13 +11,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
-from drivertools import FAST, RECIPIENT, both_transports, url_of
 
 from drivers import CmsError, ModemGone
 from drivers.at import Action, classify
 from drivers.at.link import ModemLink
 from drivers.simulator.server import SimulatorThread
 from drivers.sms import encode_submit
+from tests.support.driver import FAST, RECIPIENT, both_transports, url_of
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -7,15 +7,14 @@ import dataclasses
 import json
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from drivertools import both_transports, url_of
 
 from drivers.simulator.server import SimulatorThread, default_profile
+from harness.command import MODEMGATE
+from tests.support.driver import both_transports, url_of
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -23,10 +22,8 @@ PROFILE = default_profile(1)
 
 
 def probe(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("modemgate")
-    command = [str(script)] if script.exists() else [sys.executable, "-c", "from cli import main; main()"]
     return subprocess.run(
-        [*command, "modems", "probe", *args], capture_output=True, text=True, timeout=timeout
+        [*MODEMGATE, "modems", "probe", *args], capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
-from drivertools import FAST, SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
 
 from drivers.at.modem import Location, Modem, open_modem
-from drivers.simulator import modem as simulated
+from drivers.simulator.commands import HANDLERS
+from drivers.simulator.framing import CommandFailed
 from drivers.simulator.server import SimulatorThread
 from drivers.sms import SmsDeliver, encode_deliver
+from tests.support.driver import FAST, SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -27,9 +28,9 @@ def no_indications(monkeypatch: pytest.MonkeyPatch) -> None:
     """A modem that refuses every AT+CNMI setting, so new messages are only stored."""
 
     def cnmi(m: object, form: str, args: list[str]) -> list[str]:
-        raise simulated._Err("CMS", 303)
+        raise CommandFailed("CMS", 303)
 
-    monkeypatch.setitem(simulated._EXTENDED, "+CNMI", cnmi)
+    monkeypatch.setitem(HANDLERS, "+CNMI", cnmi)
 
 
 @both_transports
@@ -188,7 +189,7 @@ async def test_directly_routed_message_is_handed_over_and_acknowledged_with_cnma
         assert isinstance(item.sms, SmsDeliver) and item.sms.text == text
         assert item.location is None  # never stored in the modem
     for _ in range(50):
-        if sim.call(lambda: sim.sim.modems["sim1"]._awaiting_cnma) is None:
+        if sim.call(lambda: sim.sim.modems["sim1"].sms.awaiting_cnma) is None:
             break
         await asyncio.sleep(0.05)
     commands = sim.call(lambda: list(sim.sim.modems["sim1"].commands_seen))

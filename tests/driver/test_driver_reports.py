@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from drivertools import RECIPIENT, both_transports, incoming, next_incoming, nothing_more, stored, url_of
 
 from drivers.at.modem import Modem
 from drivers.simulator.personalities import personality
 from drivers.simulator.server import SimulatorThread, default_profile
 from drivers.sms import SmsStatusReport, encode_submit
+from tests.support.driver import RECIPIENT, both_transports, incoming, next_incoming, nothing_more, stored, url_of
 
 pytestmark = pytest.mark.timeout(30)
 

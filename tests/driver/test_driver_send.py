@@ -7,11 +7,11 @@ import dataclasses
 from collections.abc import Callable
 
 import pytest
-from drivertools import RECIPIENT, both_transports, commands_seen, url_of
 
 from drivers.at.modem import Modem
 from drivers.simulator.server import SimulatorThread, default_profile
 from drivers.sms import encode_submit
+from tests.support.driver import RECIPIENT, both_transports, commands_seen, url_of
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from storagetools import FakeClock
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture

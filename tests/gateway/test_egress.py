@@ -117,7 +117,7 @@ def test_hostile_urls_are_refused_naming_the_field(url: str, words: str) -> None
 
 def test_a_name_resolving_to_a_private_address_is_refused_and_one_not_resolving_is_taken() -> None:
     inside = lambda host, port: [ipaddress.ip_address(PUBLIC), ipaddress.ip_address("10.1.2.3")]  # noqa: E731
-    with pytest.raises(InvalidInput, match="resolves to 10.1.2.3 is a private"):
+    with pytest.raises(InvalidInput, match=r"resolves to 10\.1\.2\.3 is a private"):
         check_url("https://mixed.example/hook", NONE, resolver=inside)
     assert check_url("https://later.example/hook", NONE, resolver=no_dns) == "https://later.example/hook"
     public = lambda host, port: [ipaddress.ip_address(PUBLIC)]  # noqa: E731
@@ -199,7 +199,7 @@ def test_a_name_rebound_to_loopback_after_registration_is_refused_at_connect_tim
     async def at_connect(host: str, p: int) -> list:
         return resolver(host, p)
 
-    with pytest.raises(Blocked, match="resolves to 127.0.0.1 is a loopback"):
+    with pytest.raises(Blocked, match=r"resolves to 127\.0\.0\.1 is a loopback"):
         post(egress.PinnedTransport(NONE, resolver=at_connect), url)
     assert seen == []
 

@@ -41,7 +41,10 @@ def test_a_delivery_is_given_up_once_its_next_try_would_be_past_24_hours() -> No
 # Each row: (seconds after T0, what happens, slots expected right after it).
 # "fail"/"ok": an attempt started and ended then; "look": only ask for slots.
 WALK = [
-    (0, "fail", 4), (1, "fail", 4), (2, "fail", 4), (3, "fail", 4),
+    (0, "fail", 4),
+    (1, "fail", 4),
+    (2, "fail", 4),
+    (3, "fail", 4),
     (4, "fail", 0),  # the fifth failure in a row pauses the endpoint for 30 s
     (20, "look", 0),
     (34, "look", 1),  # the pause is over: one probe may go

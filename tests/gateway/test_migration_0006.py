@@ -40,7 +40,9 @@ def test_0006_names_endpoints_coarsens_errors_and_drops_stored_credentials(tmp_p
         ), {"t": now})  # fmt: skip
     upgrade(engine, "head")
     with engine.connect() as conn:
-        deliveries = conn.execute(sa.text("SELECT id, endpoint, url, last_error FROM webhook_delivery ORDER BY id")).all()
+        deliveries = conn.execute(
+            sa.text("SELECT id, endpoint, url, last_error FROM webhook_delivery ORDER BY id")
+        ).all()
         hooks = conn.execute(sa.text("SELECT id, url, enabled FROM webhook ORDER BY id")).all()
     engine.dispose()
     assert [tuple(d) for d in deliveries] == [

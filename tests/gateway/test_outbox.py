@@ -14,12 +14,13 @@ from sqlalchemy.engine import Engine
 from drivers import PduError
 from drivers.sms import decode_pdu, encode_status_report
 from gateway.audience import consent
+from gateway.campaigns.compliance import CompliancePolicy
 from gateway.core import outbox, reports
 from gateway.core.db import session
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.core.models import ApiKey, Message, Part, Webhook, WebhookDelivery
 from gateway.core.reports import store_report
-from storagetools import T0, FakeClock
+from tests.support.clock import T0, FakeClock
 
 TO = "+31612345678"
 LONG = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 6  # 3 GSM-7 parts
@@ -507,7 +508,7 @@ def status_events(engine: Engine, message_id: str) -> list[str]:
 
 def test_failed_expired_and_sent_are_announced_in_the_transaction_that_makes_them(engine, clock, key, hook):
     failed, expired, sent = (submit(engine, clock, key, validity=timedelta(minutes=10)) for _ in range(3))
-    for message in (failed, expired, sent):
+    for _ in (failed, expired, sent):
         outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
     outbox.fail(engine, failed.id, error="+CMS ERROR: 21", now=clock())
     outbox.release(engine, expired.id, now=clock(), error="e", retry_at=clock() + timedelta(hours=1))
@@ -546,11 +547,11 @@ def test_a_report_racing_the_mr_commit_is_matched_whichever_commits_first(engine
         barrier = threading.Barrier(2)
 
         def report(pdu: str = pdu) -> None:
-            barrier.wait()
+            barrier.wait()  # noqa: B023 (the threads are joined within the iteration)
             store_report(engine, "m1", decode_pdu(pdu), pdu, now=clock())
 
         def commit(claim: outbox.Claim = claim, mr: int = i) -> None:
-            barrier.wait()
+            barrier.wait()  # noqa: B023 (the threads are joined within the iteration)
             outbox.record_sent(engine, claim.parts[0].part_id, mr=mr, modem_id="m1", now=clock())
             outbox.finish(engine, claim.message_id, now=clock())
 
@@ -590,7 +591,8 @@ def test_claim_suppresses_what_the_recipient_may_not_get_and_lets_keyword_replie
         reply = outbox.queue_keyword_reply(s, opted_in, "You are unsubscribed.", now=clock())
         s.commit()
     claimed = []
-    while (claim := outbox.claim(engine, modem_id="m1", owner="m1", now=clock())) is not None:
+    policy = CompliancePolicy()  # the gateway's marketing rules (gateway.campaigns.wiring)
+    while (claim := outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), claim_policy=policy)) is not None:
         claimed.append(claim.message_id)
     assert sorted(claimed) == sorted([receipt.id, reply.id])
     for message, reason in ((welcome, "opted_out (stop)"), (cold, "no_consent")):

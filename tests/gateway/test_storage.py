@@ -19,7 +19,7 @@ from setuptools import find_namespace_packages
 from drivers import ConfigError
 from gateway.core.db import MIGRATIONS, create_engine_for, migrate, session, transaction
 from gateway.core.models import ApiKey, Message, metadata
-from pgschema import throwaway_schema
+from harness.pgschema import throwaway_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()  # the newest revision
@@ -113,9 +113,8 @@ def test_a_write_session_on_sqlite_takes_the_write_lock_at_begin(tmp_path):
 
 
 def test_foreign_keys_are_enforced(engine):
-    with pytest.raises(sa.exc.IntegrityError):
-        with transaction(engine) as conn:
-            conn.execute(sa.insert(metadata.tables["part"]).values(message_id="nope", seq=1, pdu="00", tpdu_length=1))
+    with pytest.raises(sa.exc.IntegrityError), transaction(engine) as conn:
+        conn.execute(sa.insert(metadata.tables["part"]).values(message_id="nope", seq=1, pdu="00", tpdu_length=1))
 
 
 def test_times_are_stored_as_utc_and_come_back_aware(engine):

@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from pgschema import throwaway_schema
 
-from livegateway import GatewayProcess, ModemSpec, SimulatorProcess
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: runs real processes for several seconds (not skipped anywhere)")
+from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess
+from harness.pgschema import throwaway_schema
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from livegateway import ModemSpec, journal_messages, part_key, wait_until
+from harness.livegateway import ModemSpec, journal_messages, part_key
+from harness.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from livegateway import ModemSpec, journal_messages, mixed_messages, wait_until
+from harness.livegateway import ModemSpec, journal_messages, mixed_messages
+from harness.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

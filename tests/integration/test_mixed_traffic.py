@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from livegateway import ModemSpec, journal_messages, mixed_messages, rate_violations
+from harness.livegateway import ModemSpec, journal_messages, mixed_messages, rate_violations
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -23,7 +23,7 @@ def test_mixed_messages_all_delivered_exactly_once_each_through_one_modem_within
 ):
     sim = simulator(3)
     modems = [ModemSpec(f"modem-{i}", url, RATE, BURST) for i, url in enumerate(sim.urls.values(), 1)]
-    by_sim_id = {sim_id: spec.id for sim_id, spec in zip(sim.urls, modems)}
+    by_sim_id = {sim_id: spec.id for sim_id, spec in zip(sim.urls, modems, strict=True)}
     gw = gateway(sqlite_url, modems).start()
     gw.wait_ready(by_sim_id.values())
 

@@ -23,7 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gateway.core.signing import SIGNATURE_HEADER, verify
-from livegateway import MODEMGATE, GatewayProcess, ModemSpec, wait_until
+from harness.command import MODEMGATE
+from harness.livegateway import GatewayProcess, ModemSpec
+from harness.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -169,7 +171,9 @@ def test_a_fast_receiver_gets_its_events_within_seconds_while_others_hang_and_tr
         # The slow receivers' keys send first, so their events are queued ahead of the fast one's.
         for i, headers in enumerate((slow_key, trickle_key)):
             for n in range(MESSAGES):
-                r = gw.client.post("/v1/messages", headers=headers, json={"to": f"+3165{i}00000{n}", "text": f"slow {n}"})
+                r = gw.client.post(
+                    "/v1/messages", headers=headers, json={"to": f"+3165{i}00000{n}", "text": f"slow {n}"}
+                )
                 assert r.status_code == 202, r.text
         time.sleep(1.0)
         ours = []
@@ -198,7 +202,9 @@ def test_a_fast_receiver_gets_its_events_within_seconds_while_others_hang_and_tr
                 late.append((g.headers["Modemgate-Event"], round(g.at - created, 1)))
             # Signed at the time of posting: the documented 5-minute check holds, and t is now.
             stamp = int(g.headers[SIGNATURE_HEADER].split(",")[0].split("=")[1])
-            assert abs(g.at - stamp) < 2 and verify(hooks["fast"]["secret"], g.body, g.headers[SIGNATURE_HEADER], now=int(g.at))
+            assert abs(g.at - stamp) < 2 and verify(
+                hooks["fast"]["secret"], g.body, g.headers[SIGNATURE_HEADER], now=int(g.at)
+            )
         assert late == [], f"events that reached the fast receiver late: {late}"
         print(f"fast receiver: {len(got)} events, delay max {max(delays):.2f} s")
         assert len({g.headers["Modemgate-Delivery"] for g in got}) == len(got)  # each once

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from livegateway import ModemSpec, journal_messages, mixed_messages, part_key
+from harness.livegateway import ModemSpec, journal_messages, mixed_messages, part_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

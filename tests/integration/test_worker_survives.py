@@ -16,7 +16,7 @@ from gateway.core.dispatcher import ModemWorker
 from gateway.core.pacing import Pacer
 from gateway.core.runtime import OutboxWorkStore
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 class FlakyStore(OutboxWorkStore):

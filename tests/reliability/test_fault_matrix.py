@@ -1,7 +1,7 @@
 """Every simulated fault, set on one of three modems under mixed traffic: each message ends
 in its right state, none is left queued or sending, and a faulty modem shows as faulty.
 
-The cases and the run are `bench/faultmatrix.py`'s (one table for these tests and for
+The cases and the run are `harness/faultmatrix.py`'s (one table for these tests and for
 `bench/faults.py`, which runs them with more traffic and writes BENCHMARKS.md).
 """
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.faultmatrix import CASES, FaultCase, check, run_case
 from drivers.at.errors import CMS_ERRORS, Action
+from harness.faultmatrix import CASES, FaultCase, check, run_case
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 MESSAGES = 9  # a third each single GSM-7, multipart GSM-7, multipart UCS-2
 

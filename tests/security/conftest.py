@@ -3,16 +3,13 @@ throw-away PostgreSQL schema, one of each per module (requests refused leave not
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-
-from apitools import Api, running_api, settings_for  # noqa: E402
-from pgschema import throwaway_schema  # noqa: E402
+from harness.pgschema import throwaway_schema
+from tests.support.api import Api, running_api, settings_for
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from apitools import Api, assert_error, error_fields, running_api, settings_for, wait_for
-from pgschema import throwaway_schema
 from pydantic import BaseModel, HttpUrl
-from receiver import receiving
-from sectools import Operation, body_with, row_counts, v1_operations
 from typer.testing import CliRunner
 
 from cli import app as cli
@@ -31,6 +27,10 @@ from gateway.core import apikeys
 from gateway.core.db import session
 from gateway.core.models import ApiKey, Webhook, WebhookDelivery
 from gateway.core.settings import WebhookSettings
+from harness.pgschema import throwaway_schema
+from tests.support.api import Api, assert_error, error_fields, running_api, settings_for, wait_for
+from tests.support.receiver import receiving
+from tests.support.security import Operation, body_with, row_counts, v1_operations
 
 HOSTILE = [
     "http://169.254.169.254/latest/meta-data/iam/",  # the cloud metadata service
@@ -59,7 +59,9 @@ def url_fields(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
     for name, info in model.model_fields.items():
         alias = prefix + (info.alias or name)
         types = (info.annotation, *typing.get_args(info.annotation))
-        if HttpUrl in types or any(typing.get_origin(t) is typing.Annotated and HttpUrl in typing.get_args(t) for t in types):
+        if HttpUrl in types or any(
+            typing.get_origin(t) is typing.Annotated and HttpUrl in typing.get_args(t) for t in types
+        ):
             yield alias
         for t in types:
             if isinstance(t, type) and issubclass(t, BaseModel):
@@ -92,7 +94,10 @@ def test_every_url_input_refuses_every_ssrf_target_with_a_422_and_the_store_unch
     for op, name in inputs:
         for url in HOSTILE:
             response = api.client.request(
-                op.method, op.path(), headers=api.headers, json=body_with(op.body, name, url)  # type: ignore[arg-type]
+                op.method,
+                op.path(),
+                headers=api.headers,
+                json=body_with(op.body, name, url),  # type: ignore[arg-type]
             )
             error = assert_error(response, 422, "invalid_request")
             assert error_fields(error) == {name}, (str(op), url, error)

@@ -1,6 +1,6 @@
 """Security checks over the whole /v1 API, on SQLite and PostgreSQL.
 
-The routes and their phone-number and text inputs are read from the app (sectools), so a
+The routes and their phone-number and text inputs are read from the app (tests.support.security), so a
 route added later is checked without touching this file. tests/api/test_api_security.py and
 test_api_limits.py hold the first cases (bad keys on SQLite, the message's own fields, 413 on
 the message and webhook routes); these carry them to every route and both databases, and add
@@ -22,10 +22,18 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-from apitools import Api, assert_error, error_fields
 from fastapi.testclient import TestClient
-from receiver import receiving
-from sectools import (
+from typer.testing import CliRunner
+
+from gateway.core import apikeys
+
+from gateway.campaigns import links
+from cli import app as cli
+from gateway.core.db import session
+from gateway.core.models import Link
+from tests.support.api import Api, assert_error, error_fields
+from tests.support.receiver import receiving
+from tests.support.security import (
     Field,
     Operation,
     body_limit,
@@ -35,14 +43,6 @@ from sectools import (
     row_counts,
     v1_operations,
 )
-from typer.testing import CliRunner
-
-from gateway.core import apikeys
-
-from gateway.campaigns import links
-from cli import app as cli
-from gateway.core.db import session
-from gateway.core.models import Link
 
 # NUL (which PostgreSQL text cannot hold), a terminal escape, a C1 control (NEL); the
 # message's own fields are tried with more in tests/api/test_api_security.py.

@@ -6,10 +6,10 @@ import itertools
 from collections.abc import Callable
 
 import pytest
-from simtools import NOW, FakeClock, Line
 
 from drivers.simulator.modem import ModemProfile, SimulatedModem
 from drivers.simulator.network import Network
+from tests.support.simulator import NOW, FakeClock, Line
 
 
 @pytest.fixture

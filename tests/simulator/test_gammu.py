@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,8 +30,9 @@ import httpx
 import pytest
 
 from drivers.simulator.server import default_profile
+from harness.command import MODEMGATE
 
-pytestmark = pytest.mark.gammu
+pytestmark = [pytest.mark.gammu, pytest.mark.slow]
 
 SINGLE = "Price {EUR}: 5€ [ok] |^\\ back"  # GSM-7 with extension characters
 MULTI = "Привет, мир! 😀 Съешь же ещё этих мягких французских булок, да выпей чаю. 🥐☕ " * 2
@@ -91,10 +91,8 @@ class Session:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         self.control = f"http://127.0.0.1:{port}"
-        script = Path(sys.executable).with_name("modemgate")
-        command = [str(script)] if script.exists() else [sys.executable, "-c", "from cli import main; main()"]
         self.proc = subprocess.Popen(
-            [*command, "simulate", "--modems", str(modems), "--pty",
+            [*MODEMGATE, "simulate", "--modems", str(modems), "--pty",
              "--journal", str(self.journal), "--control", f"127.0.0.1:{port}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from simtools import NOW, Line
 
 from drivers.at.errors import describe_cme, describe_cms
 from drivers.simulator.network import Network
 from drivers.sms import SmsDeliver, SmsStatusReport, decode_pdu, encode_deliver, encode_submit
+from tests.support.simulator import NOW, Line
 
 OK = b"\r\nOK\r\n"
 ERROR = b"\r\nERROR\r\n"

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 import serial
 from fastapi.testclient import TestClient
-from simtools import NOW, read_until
 
 from drivers.simulator.control import create_control_app
 from drivers.simulator.server import SimulatorThread
 from drivers.sms import SmsDeliver, decode_pdu, encode_deliver, encode_submit
+from tests.support.simulator import NOW, read_until
 
 
 @pytest.fixture(scope="module")

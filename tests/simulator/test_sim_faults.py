@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import serial
-from simtools import Line, read_until
 
 from drivers._exceptions import ConfigError
 from drivers.simulator.network import Network
 from drivers.simulator.server import SimulatorThread
 from drivers.sms import SmsStatusReport, decode_pdu, encode_submit
+from tests.support.simulator import Line, read_until
 
 OK = b"\r\nOK\r\n"
 

@@ -12,13 +12,11 @@ import dataclasses
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from simtools import Line
 
 from drivers import CommandError, ConfigError
 from drivers.at.events import Urc
@@ -27,6 +25,8 @@ from drivers.at.modem import Modem, ModemConfig
 from drivers.simulator.personalities import PERSONALITIES, personality
 from drivers.simulator.server import SimulatorThread, default_profile
 from drivers.sms import SmsDeliver, SmsStatusReport, encode_submit
+from harness.command import MODEMGATE
+from tests.support.simulator import Line
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -214,13 +214,8 @@ def test_presets_answer_ati_as_their_models_do(make_line: Callable[..., Line]) -
 # --- the CLI and gammu --------------------------------------------------------------------
 
 
-def modemgate() -> list[str]:
-    script = Path(sys.executable).with_name("modemgate")
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from cli import main; main()"]
-
-
 def test_simulate_rejects_an_unknown_profile_in_one_line() -> None:
-    command = [*modemgate(), "simulate", "--profile", "nokia-3310"]
+    command = [*MODEMGATE, "simulate", "--profile", "nokia-3310"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
@@ -231,7 +226,7 @@ def test_simulate_rejects_an_unknown_profile_in_one_line() -> None:
 @pytest.mark.parametrize("profile", [[], ["--profile", "huawei-e3372"]], ids=["no-profile", "huawei"])
 def test_simulate_takes_a_noise_interval_only_for_a_profile_with_noise(profile: list[str]) -> None:
     # Without a profile there is nothing to repeat; a bad number is refused by the option itself.
-    command = [*modemgate(), "simulate", *profile, "--noise-every", "0" if profile else "0.5"]
+    command = [*MODEMGATE, "simulate", *profile, "--noise-every", "0" if profile else "0.5"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     if not profile:
@@ -247,7 +242,7 @@ def test_simulate_takes_a_noise_interval_only_for_a_profile_with_noise(profile: 
 def simulate_sim800() -> Iterator[str]:
     """`modemgate simulate --profile simcom-sim800 --pty`; yields the modem's pty."""
     proc = subprocess.Popen(
-        [*modemgate(), "simulate", "--profile", "simcom-sim800", "--modems", "1", "--pty"],
+        [*MODEMGATE, "simulate", "--profile", "simcom-sim800", "--modems", "1", "--pty"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -264,6 +259,7 @@ def simulate_sim800() -> Iterator[str]:
 
 
 @pytest.mark.gammu
+@pytest.mark.slow
 def test_gammu_identifies_a_simcom_sim800(simulate_sim800: str, tmp_path: Path) -> None:
     gammu = shutil.which("gammu") or "/usr/bin/gammu"
     if not Path(gammu).exists():

@@ -1,6 +1,6 @@
 """Differential tests: our codec against libgammu (python-gammu), on the mixed corpus.
 
-Both directions, on the seeded 2,000-message corpus of `bench/corpus.py`:
+Both directions, on the seeded 2,000-message corpus of `harness/corpus.py`:
 - our SMS-SUBMIT parts decode in libgammu to the same number, text and concatenation info,
   and we cut a text into as many parts as libgammu does;
 - libgammu's SMS-SUBMIT and SMS-DELIVER parts decode in ours to the same values.
@@ -30,8 +30,8 @@ from functools import lru_cache
 import gammu  # the oracle: a missing python-gammu must fail this module, not skip it
 import pytest
 
-from bench.corpus import Message, mixed_corpus
 from drivers.sms import SmsDeliver, SmsSubmit, decode_pdu, encode_submit
+from harness.corpus import Message, mixed_corpus
 
 CHUNK = 100
 SMSC = "+31653131313"
@@ -103,7 +103,7 @@ def _check_cuts(m: Message, ours: list[str], theirs: list[str]) -> str | None:
     """None when our part texts and libgammu's agree, or differ only by libgammu keeping a
     flag (two regional indicators) together; else a description of the difference."""
     pos = 0
-    for k, (a, b) in enumerate(zip(ours, theirs)):
+    for k, (a, b) in enumerate(zip(ours, theirs, strict=False)):
         if a == b:
             pos += len(a)
             continue
@@ -135,7 +135,7 @@ def test_our_submit_parts_decode_in_libgammu(start: int) -> None:
         problems: list[str] = []
         if "".join(ours_texts) != m.text:
             problems.append("our own parts do not reassemble to the text")
-        for seq, (d, own) in enumerate(zip(decoded, ours_texts), 1):
+        for seq, (d, own) in enumerate(zip(decoded, ours_texts, strict=True), 1):
             if d["Number"] != m.number:
                 problems.append(f"part {seq}: number {d['Number']!r}")
             if d["SMSC"]["Number"] != (smsc or ""):

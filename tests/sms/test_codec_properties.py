@@ -91,7 +91,7 @@ def test_submit_round_trips_through_decode(
     whole, decoded = _reassemble([p.pdu for p in parts])
     assert whole == text
     want_encoding = "ucs2" if encoding == "ucs2" or not gsm7.is_representable(text) else "gsm7"
-    for seq, (part, sms) in enumerate(zip(parts, decoded), 1):
+    for seq, (part, sms) in enumerate(zip(parts, decoded, strict=True), 1):
         assert isinstance(sms, SmsSubmit)
         assert sms.number == number
         assert sms.smsc == (smsc or None)

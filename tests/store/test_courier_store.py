@@ -22,7 +22,7 @@ from gateway.core.courier import Courier
 from gateway.core.db import session
 from gateway.core.models import ApiKey, Webhook, WebhookDelivery
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]  # real time: runs for seconds
 
 
 class Receiver:
@@ -136,7 +136,9 @@ def test_one_keys_hanging_path_does_not_hold_up_another_keys_events_on_the_same_
             s.commit()
             for n in range(10):
                 for key_id in ids:
-                    webhooks.enqueue(s, "message.status", {"id": f"{key_id}-{n}"}, now=SystemClock().now(), api_key_id=key_id)
+                    webhooks.enqueue(
+                        s, "message.status", {"id": f"{key_id}-{n}"}, now=SystemClock().now(), api_key_id=key_id
+                    )
             s.commit()
         server.hang_on = "hang=1"  # requests to that URL wait 10 s
         started = time.monotonic()

@@ -10,8 +10,8 @@ from drivers.sms import decode_pdu, encode_deliver
 from gateway.core.db import session
 from gateway.core.inbound import flag_incomplete, store_inbound, store_undecodable
 from gateway.core.models import InboundMessage, InboundPart
+from tests.support.rows import T0
 
-from rows import T0
 
 LONG = "Grüße aus Utrecht 😀 " * 12
 
@@ -49,7 +49,7 @@ def test_a_part_received_twice_is_kept_but_counted_once(engine):
 
 def test_same_reference_from_two_senders_stays_apart(engine):
     a, b = parts(LONG, sender="+31611111111"), parts(LONG.upper(), sender="+31622222222")
-    for (sa_, pa), (sb, pb) in zip(a, b):
+    for (sa_, pa), (sb, pb) in zip(a, b, strict=True):
         store_inbound(engine, "m1", sa_, pa, now=T0)
         store_inbound(engine, "m1", sb, pb, now=T0)
     with session(engine) as s:

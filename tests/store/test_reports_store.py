@@ -12,8 +12,8 @@ from drivers.sms import decode_pdu, encode_status_report
 from gateway.core.db import session
 from gateway.core.models import DeliveryReport, Message, Part, Webhook, WebhookDelivery
 from gateway.core.reports import rematch, store_report
+from tests.support.rows import T0, sent_message
 
-from rows import T0, sent_message
 
 
 def report(mr: int, recipient: str, *, scts, status: int = 0, delay: float = 30.0):
@@ -28,7 +28,7 @@ def test_reports_for_more_than_256_parts_delayed_and_shuffled_reach_the_right_pa
     expected = {}
     for i in range(300):
         at = T0 + timedelta(seconds=2 * i)
-        mid, (pid,) = sent_message(engine, recipient=recipients[i % 2], parts=[("m1", i % 256, at)])
+        _, (pid,) = sent_message(engine, recipient=recipients[i % 2], parts=[("m1", i % 256, at)])
         expected[pid] = (i % 256, recipients[i % 2], at)
     order = list(expected.items())
     random.Random(3).shuffle(order)
@@ -61,7 +61,7 @@ def test_report_arriving_before_the_mr_commit_is_attached_afterwards(engine):
 
 
 def test_multipart_message_is_delivered_only_when_every_part_is(engine):
-    mid, pids = sent_message(
+    mid, _ = sent_message(
         engine, recipient="+31612345678", parts=[("m1", 1, T0), ("m1", 2, T0 + timedelta(seconds=1))]
     )
     sms, pdu = report(1, "+31612345678", scts=T0)
@@ -78,7 +78,7 @@ def test_failed_report_fails_the_message_and_queues_webhook_events(engine):
     with session(engine) as s:
         s.add(Webhook(url="http://127.0.0.1:9/hook", secret="s", events="message.status,delivery_report"))
         s.commit()
-    mid, (pid,) = sent_message(engine, recipient="+31612345678", parts=[("m1", 9, T0)])
+    mid, (_,) = sent_message(engine, recipient="+31612345678", parts=[("m1", 9, T0)])
     sms, pdu = report(9, "+31612345678", scts=T0, status=0x41)
     store_report(engine, "m1", sms, pdu, now=T0 + timedelta(minutes=1))
     with session(engine) as s:

@@ -16,8 +16,8 @@ from gateway.core import webhooks
 from gateway.core.db import session
 from gateway.core.models import Webhook, WebhookDelivery
 from gateway.core.signing import verify
+from tests.support.rows import T0
 
-from rows import T0
 
 
 class Receiver:

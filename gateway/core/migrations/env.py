@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from gateway.core.db import create_engine_for
 from gateway.core.models import metadata
@@ -11,7 +12,7 @@ from gateway.core.models import metadata
 config = context.config
 
 
-def run(connection) -> None:  # type: ignore[no-untyped-def]
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -35,7 +35,9 @@ def upgrade() -> None:
     ).all()
     for delivery_id, owner, url in rows:
         endpoint = f"{owner if owner is not None else '-'} {_endpoint(url or '')}"
-        conn.execute(sa.text("UPDATE webhook_delivery SET endpoint = :e WHERE id = :i"), {"e": endpoint, "i": delivery_id})
+        conn.execute(
+            sa.text("UPDATE webhook_delivery SET endpoint = :e WHERE id = :i"), {"e": endpoint, "i": delivery_id}
+        )
     for hook_id, url in conn.execute(sa.text("SELECT id, url FROM webhook WHERE url LIKE '%@%'")).all():
         if (bare := _without_credentials(url)) != url:
             conn.execute(

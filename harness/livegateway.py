@@ -1,4 +1,4 @@
-"""Real processes for the integration tests and the dispatch benchmark.
+"""Real processes for the integration tests and the benchmarks.
 
 `SimulatorProcess` runs `modemgate simulate` (modems on TCP, a control API, a journal of
 every part the simulated network accepted); `GatewayProcess` runs `modemgate serve` with a
@@ -15,9 +15,7 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from harness.command import MODEMGATE
+from harness.waiting import wait_until
 
 __all__ = [
     "GatewayProcess",
@@ -38,29 +39,16 @@ __all__ = [
     "rate_violations",
 ]
 
-_SCRIPT = Path(sys.executable).with_name("modemgate")
-MODEMGATE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from cli import main; main()"]
 # Settings come from the files the tests write, not from whoever runs them.
 _ENV = {k: v for k, v in os.environ.items() if not k.startswith("MODEMGATE_")}
 _LINE = re.compile(r"^(?P<id>\S+) number=(?P<number>\S+) .*tcp=(?P<url>socket://\S+)")
+_PTY = re.compile(r" pty=(?P<path>\S+)")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(predicate, *, timeout: float, interval: float = 0.1, what: str = "condition"):
-    """Poll `predicate` until it returns something truthy; AssertionError after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 # --- the simulator ------------------------------------------------------------------------
@@ -77,6 +65,9 @@ class SimulatorProcess:
         self.control = f"http://127.0.0.1:{self.control_port}"
         self.urls: dict[str, str] = {}
         self.numbers: dict[str, str] = {}
+        # With "--pty" among `options`: each modem's pseudo-terminal, which gammu and
+        # `modemgate serve` both open like a USB modem's serial port.
+        self.ptys: dict[str, str] = {}
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [*MODEMGATE, "simulate", "--modems", str(modems), "--tcp", "127.0.0.1:0",
@@ -89,6 +80,8 @@ class SimulatorProcess:
             assert m, f"unexpected simulator line {line!r}"
             self.urls[m["id"]] = m["url"]
             self.numbers[m["id"]] = m["number"]
+            if pty := _PTY.search(line):
+                self.ptys[m["id"]] = pty["path"]
         wait_until(self._control_up, timeout=10, what="the simulator control API")
 
     def _control_up(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,12 +14,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from gateway.campaigns.wiring import marketing
 from gateway.core import apikeys
 from gateway.core.clock import SystemClock
 from gateway.core.db import session
 from gateway.core.models import ApiKey
 from gateway.core.runtime import Gateway, Timing
 from gateway.core.settings import ModemSettings, Settings, WebhookSettings
+from harness.waiting import wait_until
 
 
 # The gateway's loops, shortened: a test sees a send, a report or a health poll in
@@ -78,6 +79,21 @@ class Api:
 
     def patch(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.client.patch(url, headers=self.headers, **kwargs)
+
+    def pages(self, url: str, **params: Any) -> list[dict[str, Any]]:
+        """Every page of a cursor-paged list, in order, following `next_cursor` to the end."""
+        pages: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            response = self.get(url, params={**params, **({"cursor": cursor} if cursor else {})})
+            assert response.status_code == 200, response.text
+            pages.append(page := response.json())
+            if not (cursor := page["next_cursor"]):
+                return pages
+
+    def every(self, url: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a cursor-paged list, page after page."""
+        return [item for page in self.pages(url, **params) for item in page["items"]]
 
     def send(self, text: str = "hello", to: str = "+31612345678", **fields: Any) -> dict[str, Any]:
         """POST /v1/messages and return the accepted message."""
@@ -141,7 +157,7 @@ def add_key(gateway: Gateway, name: str) -> tuple[str, int]:
 def running_api(settings: Settings) -> Iterator[Api]:
     """The app with its gateway started (TestClient runs the lifespan), modems ready, one key."""
     clock = SkewClock()
-    gateway = Gateway(settings, clock=clock, timing=FAST)
+    gateway = Gateway(settings, clock=clock, timing=FAST, extensions=marketing(settings))
     app = create_app(settings, gateway=gateway)
     try:
         with TestClient(app) as client:
@@ -156,16 +172,8 @@ def running_api(settings: Settings) -> Iterator[Api]:
 def wait_for(
     predicate: Callable[[], T], timeout: float, what: str, *, last: Callable[[], Any] | None = None, every: float = 0.05
 ) -> T:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            seen = last() if last is not None else value
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}; last seen: {seen!r}")
-        time.sleep(every)
+    """`harness.waiting.wait_until`, polling more often: the API tests' gateway runs in this process."""
+    return wait_until(predicate, timeout=timeout, what=what, interval=every, last=last)
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Helpers for storage and outbox tests: an injected wall clock."""
+"""Wall-clock time for storage, outbox and audience tests: a fixed instant and an injected clock."""
 
 from __future__ import annotations
 

@@ -221,7 +221,7 @@ def _sample(annotation: Any, metadata: Iterable[object] = ()) -> Any:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if args:
         return _sample(args[0])
-    raise AssertionError(f"no sample value for {annotation!r}: add one to sectools._sample")
+    raise AssertionError(f"no sample value for {annotation!r}: add one to tests.support.security._sample")
 
 
 def _path_sample(name: str, annotation: Any) -> str:

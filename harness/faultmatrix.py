@@ -37,6 +37,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from drivers.at.errors import CMS_ERRORS, Action
+from gateway.campaigns.wiring import marketing
 from gateway.core import apikeys
 from gateway.core.clock import SystemClock
 from gateway.core.db import session
@@ -244,7 +245,7 @@ def run_case(case: FaultCase, n: int = 9, *, timeout: float = 30.0, workdir: Pat
             ],
         )
         clock = FastForwardClock()
-        gateway = Gateway(settings, clock=clock, timing=TIMING)
+        gateway = Gateway(settings, clock=clock, timing=TIMING, extensions=marketing(settings))
         app = create_app(settings, gateway=gateway)
         try:
             with TestClient(app) as client:

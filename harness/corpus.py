@@ -68,7 +68,7 @@ def mixed_corpus(size: int = SIZE, seed: int = SEED) -> list[Message]:
     out: list[Message] = []
     for _ in range(size):
         r = rng.random()
-        for share, kind, make in makers:
+        for share, kind, make in makers:  # noqa: B007 (the chosen maker is used after the break)
             if r < share:
                 break
             r -= share

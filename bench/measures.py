@@ -1,0 +1,31 @@
+"""Measures and report lines the benchmarks share: percentiles, the results table, and the
+date and Python a figure was measured on."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+from collections.abc import Sequence
+from datetime import date
+
+
+def percentile(values: list[float], pct: int) -> float:
+    """Linear interpolation between closest ranks (pct 1-99), as numpy's default."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bool) -> list[str]:
+    """The lines of a results table: measures in the first column, figures right-aligned
+    after it in Markdown; padded columns for a terminal."""
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+        return lines + ["| " + " | ".join(r) + " |" for r in rows]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
+
+
+def measured_on() -> str:
+    """`measured <today> on <Python implementation> <version>`, the end of every table's note."""
+    return f"measured {date.today().isoformat()} on {platform.python_implementation()} {platform.python_version()}"

@@ -1,0 +1,187 @@
+"""Retry and health policy: what a worker does after a send fails or succeeds, without I/O.
+
+Goal: every rule about a failed send in one place, as a pure function the dispatcher's
+worker calls and then carries out (the h11 rule: decisions without I/O). The input is
+immutable (the error's class from `drivers.at.errors.classify`, the message's state, the
+modem's record of recent sends); the output is a `Decision` saying what to do with the
+message and with the modem, and the modem's new record.
+
+`classify` is the one table from an error to its class. It judges vague errors (CMS 500,
+CME 100, plain ERROR, manufacturer codes) by repetition, so the worker hands it the modem's
+streak of failed sends: the first is `retry_same`, the next `modem_fault`. Everything the
+class alone does not settle is decided here:
+
+- `permanent`: the message fails; the modem sends fine, so its streak is not counted;
+- `retry_same`: back to the queue. Throttling codes also slow this modem down. On the
+  message's first attempt with nothing sent it is due again at once, for any modem; once
+  parts went out here (or on a later attempt) it waits its backoff, pinned to this modem;
+  pinned, from its `RESEND_WHOLE_AFTER`-th attempt on it goes whole to any modem;
+- `retry_other_modem`: back to the queue at once, for any modem, whole if parts went out;
+  this modem steps aside for a moment. A second failed send in a row makes it a
+  `modem_fault` (a SIM that refuses every message, e.g. not registered);
+- `modem_fault`: as `retry_other_modem`, and the modem is taken out of service. It is
+  reopened after a delay that grows with its faults since it last sent a part, and stays
+  `faulty` after reopening until it sends a part again. A modem that still answers (the
+  error was a +CMS/+CME code) has its health read once more, so the modem list shows why,
+  before it is closed.
+
+Between sends the worker polls the modem's health and storage; a poll that fails with an
+error code is only logged, any other failure takes the modem out of service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from drivers._exceptions import AtError, CmeError, CmsError
+from drivers.at.errors import Action
+
+__all__ = [
+    "THROTTLING_CMS",
+    "THROTTLING_CME",
+    "RESEND_WHOLE_AFTER",
+    "SendRecord",
+    "SendFailure",
+    "Decision",
+    "is_throttling",
+    "on_failure",
+    "on_success",
+    "answering_state",
+    "poll_failure_is_fault",
+    "answered_with_code",
+]
+
+# Errors that mean "slow down" rather than "something is wrong" (27.005 §3.2.5 / 24.011).
+THROTTLING_CMS = frozenset({41, 42, 47, 332})
+THROTTLING_CME = frozenset({14})  # SIM busy
+# A message pinned to a modem by parts sent there, that keeps getting retry_same errors,
+# is resent whole elsewhere from this attempt on.
+RESEND_WHOLE_AFTER = 3
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    """A modem's recent sends, as far as the policy cares."""
+
+    failed_sends: int = 0
+    """Sends that failed in a row on this modem (vague errors escalate on it)."""
+    send_faults: int = 0
+    """Faults from sends since this modem last sent a part (its reopen backoff grows with it)."""
+
+    @property
+    def next_streak(self) -> int:
+        """The streak a failure now would make: what `classify` takes as `attempt`."""
+        return self.failed_sends + 1
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """One failed attempt to send a message, as the worker saw it."""
+
+    action: Action
+    """`classify(error, attempt=record.next_streak)`."""
+    throttling: bool
+    """The error asks to slow down (`is_throttling`)."""
+    sent_any: bool
+    """Parts of this message already went out on this modem (this attempt or before)."""
+    attempt: int
+    """The message's attempt number, this one included (1 = first)."""
+    answering: bool = False
+    """The modem answered with an error code: reading its health costs no timeout."""
+    gone: bool = False
+    """The modem's port is gone: there is nothing left to read or close."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do after a failed send: with the message, then with the modem."""
+
+    action: Action
+    """The final class (after the policy's own escalation)."""
+    record: SendRecord
+    """The modem's record from now on."""
+    message: Literal["fail", "retry"]
+    resend_whole: bool = False
+    """Retry with all parts again (new concatenation reference)."""
+    pinned: bool = False
+    """Retry on this modem after the backoff; otherwise any modem takes it now."""
+    slow_down: bool = False
+    """Halve this modem's rate (`Pacer.throttled`)."""
+    step_aside: bool = False
+    """Pause this worker briefly so another modem claims the message."""
+    take_out: bool = False
+    """Take the modem out of service; reopen it after the backoff for `record.send_faults`."""
+    read_health: bool = False
+    """Before closing it, read the modem's health once more (it answers, so this is cheap)."""
+    close: bool = False
+    """Close the modem so it is reopened (it is answering but broken)."""
+
+
+def is_throttling(error: AtError) -> bool:
+    """Whether an error means "slow down" rather than "something is wrong"."""
+    if isinstance(error, CmsError):
+        return error.code in THROTTLING_CMS
+    if isinstance(error, CmeError):
+        return error.code in THROTTLING_CME
+    return False
+
+
+def on_failure(record: SendRecord, failure: SendFailure) -> Decision:
+    """Decide what a failed send means for the message and for the modem."""
+    streak = record.next_streak
+    action = failure.action
+    if action is Action.RETRY_OTHER_MODEM and streak >= 2:
+        action = Action.MODEM_FAULT  # this SIM keeps refusing: out of rotation until it sends again
+    if action is Action.PERMANENT:
+        # The message's fault: this modem sends fine, so the streak stays as it was.
+        return Decision(action, record, "fail")
+    counted = replace(record, failed_sends=streak)
+    if action is Action.RETRY_SAME:
+        # Nothing of it went out and this was its first try: any modem may take it now
+        # rather than let it wait out the backoff while others idle. Pinned here by parts
+        # already sent, it waits for this modem; after a few tries it goes whole (new
+        # reference) to whichever modem can send it.
+        move_whole = failure.sent_any and failure.attempt >= RESEND_WHOLE_AFTER
+        pinned = (failure.sent_any or failure.attempt > 1) and not move_whole
+        return Decision(
+            action, counted, "retry", resend_whole=move_whole, pinned=pinned, slow_down=failure.throttling
+        )
+    if action is Action.RETRY_OTHER_MODEM:
+        # Step aside, so that the message (due at once) goes to another modem rather than
+        # straight back to this one.
+        return Decision(action, counted, "retry", resend_whole=failure.sent_any, step_aside=True)
+    faulted = replace(counted, send_faults=record.send_faults + 1)
+    broken_but_there = not failure.gone
+    return Decision(
+        action,
+        faulted,
+        "retry",
+        resend_whole=failure.sent_any,
+        take_out=True,
+        read_health=broken_but_there and failure.answering,
+        close=broken_but_there,
+    )
+
+
+def on_success(record: SendRecord) -> SendRecord:
+    """A part went out: the streak ends and the modem is back in service."""
+    return SendRecord()
+
+
+def answering_state(record: SendRecord) -> Literal["ready", "faulty"]:
+    """State of a modem that answers commands: after failed sends it stays faulty until
+    it sends a part again (answering is not sending)."""
+    return "faulty" if record.send_faults else "ready"
+
+
+def poll_failure_is_fault(error: AtError) -> bool:
+    """Whether a failed health or storage poll takes the modem out of service: an error
+    code only says the modem answered no (it keeps working); a timeout, a vanished port or
+    garbage says it is not working."""
+    return not answered_with_code(error)
+
+
+def answered_with_code(error: AtError) -> bool:
+    """The modem answered with a +CMS / +CME code: it is there and talking."""
+    return isinstance(error, (CmsError, CmeError))

@@ -1,0 +1,148 @@
+"""The retry and health policy, row by row: each rule of gateway.core.policy, without I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from drivers._exceptions import AtError, AtProtocolError, CmeError, CmsError, CommandError, ModemGone, ModemTimeout
+from drivers.at.errors import Action
+from gateway.core.policy import (
+    RESEND_WHOLE_AFTER,
+    Decision,
+    SendFailure,
+    SendRecord,
+    answering_state,
+    is_throttling,
+    on_failure,
+    on_success,
+    poll_failure_is_fault,
+)
+
+S, OTHER, P, F = Action.RETRY_SAME, Action.RETRY_OTHER_MODEM, Action.PERMANENT, Action.MODEM_FAULT
+
+
+@dataclass(frozen=True)
+class Row:
+    record: SendRecord
+    failure: SendFailure
+    expected: Decision
+
+
+def failure(action: Action, *, sent_any: bool = False, attempt: int = 1, throttling: bool = False,
+            answering: bool = False, gone: bool = False) -> SendFailure:
+    return SendFailure(action, throttling=throttling, sent_any=sent_any, attempt=attempt,
+                       answering=answering, gone=gone)
+
+
+FRESH = SendRecord()
+ONE_FAILED = SendRecord(failed_sends=1)
+FAULTED = SendRecord(failed_sends=2, send_faults=1)
+
+ROWS: dict[str, Row] = {
+    # permanent: the message fails, the modem's record is untouched (it sends fine).
+    "permanent-fails-message-keeps-streak": Row(
+        ONE_FAILED, failure(P), Decision(P, ONE_FAILED, "fail")),
+    "permanent-even-with-parts-out": Row(
+        FRESH, failure(P, sent_any=True, attempt=4), Decision(P, FRESH, "fail")),
+    # retry_same: first try, nothing out -> any modem, now.
+    "retry-same-first-try-goes-to-any-modem": Row(
+        FRESH, failure(S), Decision(S, ONE_FAILED, "retry")),
+    "retry-same-later-try-waits-for-this-modem": Row(
+        FRESH, failure(S, attempt=2), Decision(S, ONE_FAILED, "retry", pinned=True)),
+    "retry-same-parts-out-stays-pinned": Row(
+        FRESH, failure(S, sent_any=True, attempt=RESEND_WHOLE_AFTER - 1),
+        Decision(S, ONE_FAILED, "retry", pinned=True)),
+    "retry-same-pinned-third-attempt-resent-whole": Row(
+        FRESH, failure(S, sent_any=True, attempt=RESEND_WHOLE_AFTER),
+        Decision(S, ONE_FAILED, "retry", resend_whole=True)),
+    "retry-same-throttling-slows-modem": Row(
+        FRESH, failure(S, throttling=True), Decision(S, ONE_FAILED, "retry", slow_down=True)),
+    "retry-same-counts-the-streak": Row(
+        ONE_FAILED, failure(S, attempt=2), Decision(S, SendRecord(failed_sends=2), "retry", pinned=True)),
+    # retry_other_modem: any modem now, whole if parts went out; this one steps aside.
+    "other-modem-first-in-a-row-steps-aside": Row(
+        FRESH, failure(OTHER), Decision(OTHER, ONE_FAILED, "retry", step_aside=True)),
+    "other-modem-parts-out-resent-whole": Row(
+        FRESH, failure(OTHER, sent_any=True), Decision(OTHER, ONE_FAILED, "retry", resend_whole=True, step_aside=True)),
+    "other-modem-second-in-a-row-is-modem-fault": Row(
+        ONE_FAILED, failure(OTHER, answering=True),
+        Decision(F, SendRecord(failed_sends=2, send_faults=1), "retry", take_out=True, read_health=True,
+                 close=True)),
+    # modem_fault: out of service, message elsewhere (whole if parts went out).
+    "fault-answering-modem-health-read-then-closed": Row(
+        FRESH, failure(F, answering=True),
+        Decision(F, SendRecord(1, 1), "retry", take_out=True, read_health=True, close=True)),
+    "fault-silent-modem-closed-without-reading": Row(
+        FRESH, failure(F), Decision(F, SendRecord(1, 1), "retry", take_out=True, close=True)),
+    "fault-gone-port-left-alone": Row(
+        FRESH, failure(F, gone=True, sent_any=True),
+        Decision(F, SendRecord(1, 1), "retry", resend_whole=True, take_out=True)),
+    "fault-again-grows-the-reopen-backoff": Row(
+        FAULTED, failure(F, answering=True),
+        Decision(F, SendRecord(3, 2), "retry", take_out=True, read_health=True, close=True)),
+}
+
+
+@pytest.mark.parametrize("name", list(ROWS))
+def test_policy_row(name: str) -> None:
+    row = ROWS[name]
+    assert on_failure(row.record, row.failure) == row.expected
+
+
+def test_every_action_has_a_row() -> None:
+    assert {row.failure.action for row in ROWS.values()} == set(Action)
+    assert {row.expected.action for row in ROWS.values()} == set(Action)
+
+
+def test_streak_handed_to_classify_counts_this_failure() -> None:
+    assert FRESH.next_streak == 1
+    assert ONE_FAILED.next_streak == 2
+
+
+@pytest.mark.parametrize("record", [FRESH, ONE_FAILED, FAULTED])
+def test_a_sent_part_clears_the_record(record: SendRecord) -> None:
+    assert on_success(record) == SendRecord()
+
+
+@pytest.mark.parametrize(
+    ("record", "state"), [(FRESH, "ready"), (ONE_FAILED, "ready"), (FAULTED, "faulty")]
+)
+def test_answering_modem_stays_faulty_until_it_sends(record: SendRecord, state: str) -> None:
+    assert answering_state(record) == state
+
+
+@pytest.mark.parametrize(
+    ("error", "throttling"),
+    [
+        (CmsError(41), True),
+        (CmsError(42), True),
+        (CmsError(47), True),
+        (CmsError(332), True),
+        (CmeError(14), True),
+        (CmsError(500), False),
+        (CmsError(None, "Congestion"), False),
+        (CmeError(30), False),
+        (CommandError("ERROR"), False),
+        (ModemTimeout("no answer"), False),
+        (ModemGone("unplugged"), False),
+    ],
+)
+def test_throttling_errors(error: CmsError, throttling: bool) -> None:
+    assert is_throttling(error) is throttling
+
+
+@pytest.mark.parametrize(
+    ("error", "fault"),
+    [
+        (CmsError(500), False),
+        (CmeError(None, "SIM busy"), False),
+        (CommandError("ERROR"), True),
+        (ModemTimeout("no answer"), True),
+        (ModemGone("unplugged"), True),
+        (AtProtocolError("junk"), True),
+    ],
+)
+def test_a_failed_poll_faults_the_modem_unless_it_answered_with_a_code(error: AtError, fault: bool) -> None:
+    assert poll_failure_is_fault(error) is fault
