@@ -4,7 +4,8 @@ Goals: nothing lost, nothing doubled.
 
 - `submit` encodes every part first (bad text fails there, with PduError) and commits the
   message and all its parts in one transaction before it returns: once the caller says
-  202, the message is on disk.
+  202, the message is on disk. `insert_many` is the bulk way in (a campaign's expansion):
+  the same rows, built by the same function, in the caller's transaction.
 - A message is in the hands of at most one sender at a time: `claim` gives it out under a
   lease (`lease_owner`, `lease_until`). A lease that runs out without `finish`, `release`
   or `fail` means its holder died or hung; the message becomes claimable again.
@@ -70,8 +71,8 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -85,10 +86,11 @@ from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.db import lock_for, transaction
 from gateway.core.reports import rematch_in, settled_status
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
-from gateway.core.models import CATEGORIES, Category, Message, MessageStatus, Part, utcnow
+from gateway.core.models import CATEGORIES, Category, Message, MessageStatus, Part, new_message_id, utcnow
 
 __all__ = [
     "Submission",
+    "Draft",
     "Claim",
     "ClaimedPart",
     "Recovery",
@@ -98,6 +100,7 @@ __all__ = [
     "DEFAULT_VALIDITY",
     "submit",
     "queue_keyword_reply",
+    "insert_many",
     "get_message",
     "message_parts",
     "claim",
@@ -120,6 +123,8 @@ UNCERTAIN = "may have reached the network before its sender stopped; sent again"
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ITU-T E.164: at most 15 digits
 _UNSENT = ("pending", "sending")
+_MESSAGE: sa.Table = Message.__table__  # type: ignore[attr-defined]
+_PART: sa.Table = Part.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,37 @@ class Submission:
     message: Message
     parts: list[Part]
     created: bool  # False: an earlier request with the same idempotency key stored it
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One message to queue, before it is encoded: what `insert_many` (and `submit`) store.
+
+    Validity counts from `due`, the first time it may be sent (now when None). The
+    columns from `campaign_id` on belong to the producer that queues it (for a campaign:
+    its campaign, variant, recipient contact and their zone, and why the first due time
+    was moved); the outbox stores them as given and reads none of them.
+    """
+
+    recipient: str  # E.164
+    text: str
+    request_hash: str  # tells a retried request from a new one; a bulk producer names itself
+    category: Category = "transactional"
+    encoding: EncodingChoice = "auto"
+    validity: timedelta = DEFAULT_VALIDITY
+    due: datetime | None = None
+    concat_ref: int | None = None  # the parts' 8-bit concatenation reference; None: a random one
+    api_key_id: int | None = None
+    idempotency_key: str | None = None
+    requested_modem: str | None = None
+    callback_url: str | None = None
+    keyword_reply: bool = False
+    campaign_id: int | None = None
+    variant_id: int | None = None
+    contact_id: int | None = None
+    time_zone: str | None = None
+    held_reason: str | None = None
+    id: str = field(default_factory=new_message_id)
 
 
 @dataclass(frozen=True)
@@ -214,12 +250,12 @@ def submit(
     """
     now = now or utcnow()
     _check(recipient, category, validity)
-    message, parts = _new_message(
-        recipient, text, encoding=encoding, validity=validity, now=now,
-        api_key_id=api_key_id, idempotency_key=idempotency_key, category=category,
-        requested_modem=modem, callback_url=callback_url, time_zone=time_zone,
-        request_hash=_request_hash(recipient, text, category, modem, validity, callback_url, encoding),
+    draft = Draft(
+        recipient, text, _request_hash(recipient, text, category, modem, validity, callback_url, encoding),
+        category=category, encoding=encoding, validity=validity, api_key_id=api_key_id,
+        idempotency_key=idempotency_key, requested_modem=modem, callback_url=callback_url, time_zone=time_zone,
     )  # fmt: skip
+    message, parts = _new_message(draft, now)
     if session.in_transaction():
         session.commit()
     session.add(message)
@@ -243,36 +279,69 @@ def queue_keyword_reply(session: Session, recipient: str, text: str, *, now: dat
     It goes to the number that wrote, suppressed or not (the STOP confirmation is the one
     message an opted-out number still gets) and is never held by consent checks.
     """
-    message, parts = _new_message(
-        recipient, text, encoding="auto", validity=KEYWORD_REPLY_VALIDITY, now=now,
-        request_hash="keyword-reply", keyword_reply=True,
-    )  # fmt: skip
+    draft = Draft(recipient, text, "keyword-reply", validity=KEYWORD_REPLY_VALIDITY, keyword_reply=True)
+    message, parts = _new_message(draft, now)
     session.add(message)
     session.add_all(parts)
     session.flush()
     return message
 
 
-def _new_message(
-    recipient: str, text: str, *, encoding: EncodingChoice, validity: timedelta, now: datetime, **fields: Any
-) -> tuple[Message, list[Part]]:
-    """A message and its encoded parts (PduError for text that cannot be encoded)."""
-    chosen = choose_encoding(text, encoding)
-    ref = random.randrange(256)
-    encoded = encode_submit(recipient, text, encoding=chosen, ref=ref, validity=validity)
-    message = Message(
-        recipient=recipient,
-        text=text,
-        encoding=chosen,
-        concat_ref=ref if len(encoded) > 1 else None,
-        parts_total=len(encoded),
-        next_attempt_at=now,
-        valid_until=now + validity,
-        created_at=now,
-        updated_at=now,
-        **fields,
-    )
-    parts = [Part(message_id=message.id, seq=seq, pdu=p.pdu, tpdu_length=p.tpdu_length) for seq, p in enumerate(encoded, 1)]
+def insert_many(conn: Connection | Session, drafts: Sequence[Draft], *, now: datetime) -> int:
+    """Queue many messages with one executemany per table, in the caller's transaction
+    (no commit); returns how many.
+
+    For bulk producers (a campaign's expansion): no idempotency check and no ORM objects,
+    so a batch of thousands costs little more than the raw inserts. Each draft is checked
+    and encoded as `submit` does it (InvalidInput, PduError), before anything is written:
+    one bad draft stores none of the batch.
+    """
+    messages: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for draft in drafts:
+        _check(draft.recipient, draft.category, draft.validity)
+        message, message_parts = _rows(draft, now)
+        messages.append(message)
+        parts.extend(message_parts)
+    if messages:
+        # Core inserts of whole rows: the ORM's unit of work would cost more than the
+        # rendering of a campaign (every column is given, so no defaults are missed).
+        conn.execute(sa.insert(_MESSAGE), messages)
+        conn.execute(sa.insert(_PART), parts)
+    return len(messages)
+
+
+def _new_message(draft: Draft, now: datetime) -> tuple[Message, list[Part]]:
+    """A message and its encoded parts as ORM objects (PduError for text that cannot be encoded)."""
+    message, parts = _rows(draft, now)
+    return Message(**message), [Part(**p) for p in parts]
+
+
+def _rows(draft: Draft, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The message row and its part rows for `draft`, every column given: the one place
+    that decides what a new message looks like, for `submit` and `insert_many` alike."""
+    chosen = choose_encoding(draft.text, draft.encoding)
+    ref = draft.concat_ref if draft.concat_ref is not None else random.randrange(256)
+    encoded = encode_submit(draft.recipient, draft.text, encoding=chosen, ref=ref, validity=draft.validity)
+    due = draft.due or now
+    message = {
+        "id": draft.id, "api_key_id": draft.api_key_id, "idempotency_key": draft.idempotency_key,
+        "request_hash": draft.request_hash, "recipient": draft.recipient, "text": draft.text, "encoding": chosen,
+        "category": draft.category, "status": "queued", "requested_modem": draft.requested_modem, "modem_id": None,
+        "concat_ref": ref if len(encoded) > 1 else None, "generation": 1, "parts_total": len(encoded),
+        "attempts": 0, "next_attempt_at": due, "valid_until": due + draft.validity, "lease_owner": None,
+        "lease_until": None, "last_error": None, "callback_url": draft.callback_url,
+        "keyword_reply": draft.keyword_reply, "campaign_id": draft.campaign_id, "variant_id": draft.variant_id,
+        "contact_id": draft.contact_id, "time_zone": draft.time_zone, "held_reason": draft.held_reason,
+        "created_at": now, "updated_at": now, "sent_at": None,
+    }  # fmt: skip
+    parts = []
+    for seq, p in enumerate(encoded, 1):
+        parts.append({
+            "message_id": draft.id, "generation": 1, "seq": seq, "pdu": p.pdu, "tpdu_length": p.tpdu_length,
+            "status": "pending", "attempt": 0, "modem_id": None, "message_reference": None,
+            "submitted_at": None, "delivered_at": None, "report_status": None, "error": None,
+        })  # fmt: skip
     return message, parts
 
 

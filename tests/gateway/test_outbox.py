@@ -171,6 +171,59 @@ def test_a_message_is_not_found_through_another_api_key(engine, clock, key):
         outbox.get_message(s, message.id, api_key_id=key + 1)
 
 
+# --- insert_many --------------------------------------------------------------------------
+
+
+def _columns(row: Message | Part, *skip: str) -> dict:
+    return {k: v for k, v in row.model_dump().items() if k not in skip}
+
+
+def test_insert_many_stores_the_rows_submit_stores_for_the_same_message(engine, clock, key):
+    submitted = submit(engine, clock, key, text=LONG, callback_url="https://app.example/cb")
+    first, first_parts = load(engine, submitted.id)
+    draft = outbox.Draft(
+        TO, LONG, first.request_hash, api_key_id=key, callback_url="https://app.example/cb", concat_ref=first.concat_ref
+    )
+    with engine.begin() as conn:
+        assert outbox.insert_many(conn, [draft], now=clock()) == 1
+    second, second_parts = load(engine, draft.id)
+    # One function builds both: every column alike but the key, and the idempotency key (none here).
+    assert _columns(second, "id") == _columns(first, "id")
+    assert [_columns(p, "id", "message_id") for p in second_parts] == [_columns(p, "id", "message_id") for p in first_parts]
+
+
+def test_insert_many_keeps_the_producers_columns_and_counts_validity_from_the_first_due_time(engine, clock):
+    due = clock() + timedelta(hours=3)
+    drafts = [
+        outbox.Draft(f"+3161234567{i}", f"hi {i}", "campaign:7", category="marketing", due=due, time_zone="Europe/Amsterdam",
+                     variant_id=i, contact_id=100 + i, held_reason="send_window")
+        for i in range(3)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        assert outbox.insert_many(conn, drafts, now=clock()) == 3
+    with session(engine) as s:
+        rows = s.exec(sa.select(Message).order_by(Message.contact_id)).scalars().all()
+    assert [(m.contact_id, m.variant_id, m.time_zone, m.held_reason) for m in rows] == [
+        (100 + i, i, "Europe/Amsterdam", "send_window") for i in range(3)
+    ]
+    assert {(m.status, m.category, m.next_attempt_at, m.valid_until, m.created_at) for m in rows} == {
+        ("queued", "marketing", due, due + outbox.DEFAULT_VALIDITY, T0)
+    }
+    assert count(engine, Part) == 3
+
+
+@pytest.mark.parametrize(
+    "bad", [{"recipient": "0612345678"}, {"category": "spam"}, {"validity": timedelta(minutes=1)}, {"text": "x" * 40_000}],
+    ids=["recipient", "category", "validity", "too-long"],
+)
+def test_one_bad_draft_stores_none_of_the_batch(engine, clock, bad):
+    fields = {"recipient": TO, "text": "hi", "request_hash": "bulk", **bad}
+    drafts = [outbox.Draft(TO, "fine", "bulk"), outbox.Draft(**fields)]
+    with pytest.raises((InvalidInput, PduError)), engine.begin() as conn:
+        outbox.insert_many(conn, drafts, now=clock())
+    assert count(engine, Message) == count(engine, Part) == 0
+
+
 # --- claim --------------------------------------------------------------------------------
 
 
