@@ -5,10 +5,10 @@
 Setup: a migrated SQLite file (gateway.core.db: WAL, synchronous=FULL) with N contacts on one
 list, and a campaign whose template has a token and a URL, with brand and footer.
 
-(a) expansion: `gateway.campaigns.lifecycle.expand` in a child process: stream the audience by
-    contact id, render each text, make its short link, encode its PDU, and insert messages,
-    parts and links with one executemany per table per batch, committed per batch. Wall
-    time, and the child's peak RSS (getrusage ru_maxrss).
+(a) expansion: `gateway.campaigns.expand` in a child process: stream the audience by
+    contact id, render each text, make its short link, encode its PDU, and insert messages
+    and parts (`gateway.core.outbox.insert_many`) and links with one executemany per table
+    per batch, committed per batch. Wall time, and the child's peak RSS (getrusage ru_maxrss).
 (b) baseline: in another child, the very rows (a) wrote, read back batch by batch from its
     database and inserted into a second freshly migrated one with the DB-API's
     `executemany`, one commit per batch; only the inserts and commits are timed.
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gateway.campaigns import lifecycle as campaigns
+from gateway import campaigns
 from gateway.core.db import create_engine_for, migrate, session
 from gateway.core.models import Contact, ContactList, ListMembership
 

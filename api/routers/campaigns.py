@@ -1,7 +1,7 @@
 """Campaigns: create, edit, review, preview, test send, schedule, pause, resume, cancel, analytics.
 
 Campaigns belong to the gateway (like the audience): every key sees them. Expansion into
-the outbox happens in the gateway's periodic step (`gateway.campaigns.lifecycle.run_due`).
+the outbox happens in the gateway's periodic step (`gateway.campaigns.run_due`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from api.campaign_schemas import (
 )
 from api.deps import CurrentKey, Cursor, GatewayDep, Limit, RowId, run_write
 from api.schemas import Page
-from gateway.campaigns import analytics, lifecycle as campaigns
-from gateway.campaigns.lifecycle import CampaignSettings
+from gateway import campaigns
+from gateway.campaigns import CampaignSettings, analytics
 from gateway.core.db import session
 from gateway.core.models import Campaign
 from gateway.core.runtime import Gateway

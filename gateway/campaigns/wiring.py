@@ -10,7 +10,7 @@ composition root (`cli`, and `api.app.create_app` when given no gateway) hands i
 - STOP, START and HELP by SMS (`gateway.audience.consent.handle_inbound`), answered with a
   keyword reply queued in the same transaction as the inbound message;
 - the recipient's time zone for marketing sent through the API;
-- the campaign step (`gateway.campaigns.lifecycle.run_due`) the gateway runs periodically.
+- the campaign step (`gateway.campaigns.expansion.run_due`) the gateway runs periodically.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from gateway.audience import consent, contacts
-from gateway.campaigns import compliance, lifecycle
+from gateway.campaigns import compliance, expansion
 from gateway.core import outbox
 from gateway.core.models import InboundMessage
 from gateway.core.runtime import Extensions
@@ -69,4 +69,4 @@ def recipient_time_zone(settings: Settings, s: Session, number: str) -> str:
 
 def run_campaigns(settings: Settings, engine: Engine, now: datetime) -> int:
     """Expand the due campaigns and finish the done ones; the number of messages queued."""
-    return lifecycle.run_due(engine, now=now, settings=settings)
+    return expansion.run_due(engine, now=now, settings=settings)

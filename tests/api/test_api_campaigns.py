@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from gateway.campaigns import lifecycle as campaigns
+from gateway import campaigns
 from tests.support.api import Api, assert_error, wait_for
 from tests.support.campaigns import Person, audience
 

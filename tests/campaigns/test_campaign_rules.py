@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from gateway.campaigns import lifecycle as campaigns, links
+from gateway import campaigns
+from gateway.campaigns import links
 from gateway.campaigns.compliance import window_opening
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput, NotFound

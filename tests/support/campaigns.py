@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gateway.campaigns import lifecycle as campaigns
+from gateway import campaigns
 from gateway.campaigns.compliance import CompliancePolicy
 
 from gateway.core import outbox

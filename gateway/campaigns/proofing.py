@@ -1,0 +1,210 @@
+"""Proofing a campaign before it goes: review against its audience, preview one
+recipient's text, test send to the team's own phones.
+
+Review streams the audience as it is now (lists + segments − exclude lists) and counts what
+expansion would do with it: who may be sent marketing (consent, opt-outs, valid numbers),
+how many parts, who falls outside the send window, and the month's quota. A draft without
+errors becomes `review`, ready to schedule (`gateway.campaigns.lifecycle`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col
+
+from gateway.audience import consent, contacts
+from gateway.campaigns import links
+from gateway.campaigns.compliance import window_opening
+from gateway.campaigns.lifecycle import first_due, get
+from gateway.campaigns.plan import E164, Plan, audience_batches
+from gateway.campaigns.templates import CODE_LENGTH, contact_values, estimate_text, short_link
+from gateway.core import outbox
+from gateway.core.errors import InvalidInput
+from gateway.core.models import Link, Message
+from gateway.core.settings import CampaignSettings
+
+__all__ = ["Issue", "Review", "Preview", "review", "preview", "test_send", "month_segments"]
+
+MAX_TEST_NUMBERS = 5
+
+
+@dataclass(frozen=True)
+class Issue:
+    code: str  # e.g. no_consent, invalid_numbers, missing_token, quota, quiet_hours
+    message: str
+    count: int | None = None
+
+
+@dataclass
+class Review:
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    audience: int = 0
+    sendable: int = 0  # valid number, not opted out, with consent
+    invalid_numbers: int = 0
+    opted_out: int = 0
+    no_consent: int = 0
+    deferred: int = 0  # outside the send window at the scheduled time: they wait
+    segments_min: int = 0
+    segments_max: int = 0
+    segments_total: int = 0  # over the sendable recipients
+    quota: int = 0
+    quota_used: int = 0  # parts sent this month so far
+    quota_share: float | None = None  # (used + this campaign) / quota
+
+
+@dataclass(frozen=True)
+class Preview:
+    contact_id: int
+    number: str
+    variant: str | None
+    text: str
+    encoding: str
+    segments: int
+    characters: int
+    missing_tokens: list[str]
+
+
+def review(s: Session, campaign_id: int, *, public_url: str, now: datetime, settings: CampaignSettings | None = None) -> Review:
+    """Check a campaign against its audience as it is now (streamed); a draft without errors
+    becomes `review` (ready to schedule)."""
+    settings = settings or CampaignSettings()
+    row = get(s, campaign_id)
+    result = Review()
+    try:
+        plan = Plan.of(s, row, public_url)
+    except InvalidInput as exc:
+        result.errors.append(Issue("invalid_template", str(exc)))
+        return result
+    missing: Counter[str] = Counter()
+    segments: list[int] = []
+    due_at = first_due(row, now)
+    zones: dict[str, bool] = {}
+    placeholder = ["x" * CODE_LENGTH] * 8
+    for batch in audience_batches(s, row, settings.expansion_batch, after=0):
+        states = consent.states(s, [c.number for c in batch if E164.match(c.number)])
+        for contact in batch:
+            result.audience += 1
+            if not E164.match(contact.number):
+                result.invalid_numbers += 1
+                continue
+            kind, suppressed = states[contact.number]
+            if suppressed:
+                result.opted_out += 1
+                continue
+            if kind != "opt_in":
+                result.no_consent += 1
+                continue
+            result.sendable += 1
+            template, _ = plan.pick_preview(contact.id)
+            values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
+            missing.update(template.missing(values))
+            text = plan.text(template, values, [short_link(public_url, c) for c in placeholder])
+            try:
+                segments.append(estimate_text(text).segments)
+            except InvalidInput as exc:
+                result.errors.append(Issue("invalid_text", f"contact {contact.id}: {exc}"))
+                return result
+            when = due_at(contact.time_zone)
+            key = f"{contact.time_zone}|{when.isoformat()}"
+            if key not in zones:
+                zones[key] = window_opening(when, contact.time_zone, row.window_start, row.window_end) is not None
+            result.deferred += zones[key]
+    if segments:
+        result.segments_min, result.segments_max, result.segments_total = min(segments), max(segments), sum(segments)
+    if result.audience == 0:
+        result.errors.append(Issue("empty_audience", "the audience has no contacts"))
+    elif result.sendable == 0:
+        result.errors.append(Issue("nothing_to_send", "no contact in the audience may be sent marketing"))
+    if result.invalid_numbers:
+        result.warnings.append(Issue("invalid_numbers", f"{result.invalid_numbers} contacts have no valid number", result.invalid_numbers))
+    if result.opted_out:
+        result.warnings.append(Issue("opted_out", f"{result.opted_out} contacts opted out: nothing goes to them", result.opted_out))
+    if result.no_consent:
+        result.warnings.append(Issue("no_consent", f"{result.no_consent} contacts gave no consent to marketing: nothing goes to them", result.no_consent))
+    for token, count in sorted(missing.items()):
+        result.warnings.append(Issue("missing_token", f"{{{{{token}}}}} has no value (and no default) for {count} recipients", count))
+    if result.deferred:
+        result.warnings.append(
+            Issue("quiet_hours", f"{result.deferred} recipients are outside {row.window_start}-{row.window_end} local time then: they wait for the window", result.deferred)
+        )
+    if result.segments_max > 1:
+        result.warnings.append(Issue("multipart", f"up to {result.segments_max} parts per recipient, {result.segments_total} in all", result.segments_max))
+    result.quota = settings.monthly_segment_quota
+    result.quota_used = month_segments(s, now)
+    if result.quota:
+        result.quota_share = (result.quota_used + result.segments_total) / result.quota
+        if result.quota_share > 1:
+            result.errors.append(Issue("quota", f"{result.quota_used} + {result.segments_total} parts exceed the monthly quota of {result.quota}"))
+        elif result.quota_share >= settings.quota_warning:
+            result.warnings.append(Issue("quota", f"{result.quota_share:.0%} of the monthly quota of {result.quota} parts"))
+    if not result.errors and row.status == "draft":
+        row.status = "review"
+        row.updated_at = now
+        s.add(row)
+        s.flush()
+    return result
+
+
+def preview(s: Session, campaign_id: int, contact_id: int, *, public_url: str) -> Preview:
+    """The text one contact would get (short links shown with a placeholder code)."""
+    row = get(s, campaign_id)
+    contact = contacts.get_contact(s, contact_id)
+    plan = Plan.of(s, row, public_url)
+    template, variant = plan.pick_preview(contact_id)
+    values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
+    text = plan.text(template, values, [short_link(public_url, "x" * CODE_LENGTH)] * len(template.urls))
+    estimate = estimate_text(text)
+    return Preview(contact_id, contact.number, variant, text, estimate.encoding, estimate.segments, estimate.characters, template.missing(values))
+
+
+def test_send(
+    s: Session,
+    campaign_id: int,
+    numbers: Sequence[str],
+    *,
+    region: str,
+    public_url: str,
+    api_key_id: int | None,
+    now: datetime,
+    contact_id: int | None = None,
+) -> list[Message]:
+    """Send the campaign's text to a few numbers (the team's own phones), now.
+
+    Sent as transactional (a proof for its sender, not marketing to them), rendered for
+    `contact_id` or with the tokens' defaults; its links work but their clicks are not
+    counted. Commits.
+    """
+    if not numbers or len(numbers) > MAX_TEST_NUMBERS:
+        raise InvalidInput("numbers", f"1 to {MAX_TEST_NUMBERS} numbers")
+    row = get(s, campaign_id)
+    plan = Plan.of(s, row, public_url)
+    values: dict[str, Any] = {}
+    if contact_id is not None:
+        c = contacts.get_contact(s, contact_id)
+        values = contact_values(c.number, c.first_name, c.last_name, c.custom_fields)
+    e164 = [contacts.normalise_number(n, region, field="numbers") for n in numbers]
+    sent = []
+    for number in e164:
+        template, variant_id = plan.templates[0]
+        codes = links.new_codes(len(template.urls))
+        for i, code in enumerate(codes):
+            s.add(Link(code=code, target=plan.targets[variant_id][i], campaign_id=row.id, variant_id=variant_id, created_at=now))
+        text = plan.text(template, values, [short_link(public_url, c) for c in codes])
+        submission = outbox.submit(s, api_key_id=api_key_id, recipient=number, text=text, now=now)
+        sent.append(submission.message)
+    return sent
+
+
+def month_segments(s: Session | Connection, now: datetime) -> int:
+    """Parts sent since the start of this calendar month (UTC): what the quota counts."""
+    start = now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    used = s.execute(sa.select(sa.func.coalesce(sa.func.sum(col(Message.parts_total)), 0)).where(col(Message.sent_at) >= start)).scalar()
+    return int(used or 0)
