@@ -420,14 +420,7 @@ def _lease(
     conn.execute(
         sa.update(Message)
         .where(col(Message.id) == message_id)
-        .values(
-            status="sending",
-            lease_owner=owner,
-            lease_until=until,
-            next_attempt_at=until,
-            attempts=Message.attempts + 1,
-            updated_at=now,
-        )
+        .values(**_leased_to(owner, until), attempts=Message.attempts + 1, updated_at=now)
     )
     msg = conn.execute(
         sa.select(col(Message.recipient), col(Message.attempts), col(Message.generation)).where(col(Message.id) == message_id)
@@ -575,15 +568,7 @@ def release(
         conn.execute(
             sa.update(Message)
             .where(col(Message.id) == message_id)
-            .values(
-                status="queued",
-                lease_owner=None,
-                lease_until=None,
-                next_attempt_at=due,
-                attempts=attempts,
-                last_error=error or msg.last_error,
-                updated_at=now,
-            )
+            .values(**_queued_at(due), attempts=attempts, last_error=error or msg.last_error, updated_at=now)
         )
         if resend_whole:
             _new_generation(conn, msg, now)
@@ -671,13 +656,7 @@ def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> R
             conn.execute(
                 sa.update(Message)
                 .where(col(Message.id).in_([row.id for row in rows]))
-                .values(
-                    status="queued",
-                    lease_owner=None,
-                    lease_until=None,
-                    next_attempt_at=Message.created_at,
-                    updated_at=now,
-                )
+                .values(**_queued_at(Message.created_at), updated_at=now)
             )
     return Recovery(tuple(row.id for row in rows), tuple(uncertain))
 
@@ -760,9 +739,27 @@ def _extend(conn: Connection, message_id: str, owner: str | None, until: datetim
     result = conn.execute(
         sa.update(Message)
         .where(col(Message.id) == message_id, col(Message.status) == "sending", *_held_by(owner))
-        .values(lease_until=until, next_attempt_at=until)
+        .values(**_lease_until(until))
     )
     return result.rowcount == 1
+
+
+# While a message is `sending`, next_attempt_at equals lease_until (one index finds due
+# messages and lapsed leases alike, see "The claim"): every change of hands goes through
+# these three, so that rule is kept in one place.
+
+
+def _leased_to(owner: str, until: datetime) -> dict[str, Any]:
+    return {"status": "sending", "lease_owner": owner, **_lease_until(until)}
+
+
+def _lease_until(until: datetime) -> dict[str, Any]:
+    return {"lease_until": until, "next_attempt_at": until}
+
+
+def _queued_at(due: Any) -> dict[str, Any]:
+    """Back in the queue, held by nobody, due at `due` (a time or a column)."""
+    return {"status": "queued", "lease_owner": None, "lease_until": None, "next_attempt_at": due}
 
 
 def _flag_uncertain(conn: Connection, message_id: str, generation: int) -> int | None:
