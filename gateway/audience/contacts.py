@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import phonenumbers
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from gateway.core import paging
-from gateway.core.db import get_or_raise, rowcount
+from gateway.core.db import get_or_raise, rowcount, save
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
 from gateway.core.numbers import normalise_number  # re-exported
 from gateway.core.timezones import canonical_zone, check_time_zone  # check_time_zone re-exported
@@ -99,6 +99,7 @@ MAX_FIELDS = 50
 MAX_FIELD_VALUE = 1_000
 MAX_NAME = 100
 _BATCH = 500
+_Named = TypeVar("_Named", ContactList, Segment)  # what has a unique name
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _BUILT_IN = ("number", "first_name", "last_name", "time_zone")
 # Column names a CSV may use for the number.
@@ -241,17 +242,7 @@ def create_contact(
         raise AlreadyExists("contact", data.number, existing.id)
     for list_id in list_ids:
         get_list(s, list_id)
-    zone, source = resolve_time_zone(data.number, data.time_zone, default_time_zone)
-    contact = Contact(
-        number=data.number,
-        first_name=data.first_name,
-        last_name=data.last_name,
-        custom_fields=dict(data.custom_fields),
-        time_zone=zone,
-        time_zone_source=source,
-        created_at=now,
-        updated_at=now,
-    )
+    contact = _new_contact(data, default_time_zone, now)
     s.add(contact)
     s.flush()
     assert contact.id is not None  # the flush assigned it
@@ -289,10 +280,7 @@ def update_contact(
     if "time_zone" in changes:
         given_zone = changes["time_zone"] or None
     contact.time_zone, contact.time_zone_source = resolve_time_zone(contact.number, given_zone, default_time_zone)
-    contact.updated_at = now
-    s.add(contact)
-    s.flush()
-    return contact
+    return save(s, contact, now=now)
 
 
 def delete_contact(s: Session, contact_id: int) -> None:
@@ -418,17 +406,7 @@ def _import_batch(
     for _, data in batch:
         contact = known.get(data.number)
         if contact is None:
-            zone, source = resolve_time_zone(data.number, data.time_zone, default_time_zone)
-            contact = Contact(
-                number=data.number,
-                first_name=data.first_name,
-                last_name=data.last_name,
-                custom_fields=dict(data.custom_fields),
-                time_zone=zone,
-                time_zone_source=source,
-                created_at=now,
-                updated_at=now,
-            )
+            contact = _new_contact(data, default_time_zone, now)
             s.add(contact)
             known[data.number] = contact
             result.created += 1
@@ -500,16 +478,7 @@ def _latest_consent(s: Session, numbers: Iterable[str]) -> dict[str, str]:
 
 
 def create_list(s: Session, name: str, *, kind: Literal["list", "exclude"] = "list", now: datetime) -> ContactList:
-    name = _name(name, "name") or ""
-    if not name:
-        raise InvalidInput("name", "missing")
-    existing = s.exec(select(ContactList).where(ContactList.name == name)).first()
-    if existing is not None:
-        raise AlreadyExists("list", name, existing.id)
-    row = ContactList(name=name, kind=kind, created_at=now)
-    s.add(row)
-    s.flush()
-    return row
+    return _create_named(s, ContactList, "list", name, kind=kind, created_at=now)
 
 
 def get_list(s: Session, list_id: int) -> ContactList:
@@ -719,32 +688,18 @@ def _on_lists(ids: Iterable[int]) -> sa.ColumnElement[bool]:
 
 
 def create_segment(s: Session, name: str, rules: Any, *, now: datetime) -> Segment:
-    name = _name(name, "name") or ""
-    if not name:
-        raise InvalidInput("name", "missing")
-    existing = s.exec(select(Segment).where(Segment.name == name)).first()
-    if existing is not None:
-        raise AlreadyExists("segment", name, existing.id)
-    row = Segment(name=name, rules=check_rules(rules), created_at=now, updated_at=now)
-    s.add(row)
-    s.flush()
-    return row
+    return _create_named(s, Segment, "segment", name, rules=check_rules(rules), created_at=now, updated_at=now)
 
 
 def update_segment(s: Session, segment_id: int, *, now: datetime, name: str | None = None, rules: Any = None) -> Segment:
     row = get_segment(s, segment_id)
     if name is not None:
         name = _name(name, "name") or ""
-        other = s.exec(select(Segment).where(Segment.name == name, Segment.id != segment_id)).first()
-        if other is not None:
-            raise AlreadyExists("segment", name, other.id)
+        _check_name_free(s, Segment, "segment", name, other_than=segment_id)
         row.name = name
     if rules is not None:
         row.rules = check_rules(rules)
-    row.updated_at = now
-    s.add(row)
-    s.flush()
-    return row
+    return save(s, row, now=now)
 
 
 def get_segment(s: Session, segment_id: int) -> Segment:
@@ -792,6 +747,41 @@ def audience(
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _new_contact(data: ContactData, default_time_zone: str, now: datetime) -> Contact:
+    zone, source = resolve_time_zone(data.number, data.time_zone, default_time_zone)
+    return Contact(
+        number=data.number,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        custom_fields=dict(data.custom_fields),
+        time_zone=zone,
+        time_zone_source=source,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _create_named(s: Session, model: type[_Named], what: str, name: Any, **fields: Any) -> _Named:
+    """A new list or segment (flushed): its name given, and none of its kind has it yet."""
+    name = _name(name, "name")
+    if not name:
+        raise InvalidInput("name", "missing")
+    _check_name_free(s, model, what, name)
+    row = model(name=name, **fields)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _check_name_free(s: Session, model: type[_Named], what: str, name: str, *, other_than: int | None = None) -> None:
+    query = select(model).where(col(model.name) == name)
+    if other_than is not None:
+        query = query.where(col(model.id) != other_than)
+    existing = s.exec(query).first()
+    if existing is not None:
+        raise AlreadyExists(what, name, existing.id)
 
 
 def _name(value: Any, field: str) -> str | None:

@@ -25,7 +25,7 @@ from gateway.audience import contacts
 from gateway.campaigns.compliance import parse_clock, window_opening
 from gateway.campaigns.templates import DEFAULT_FOOTER, compile_template
 from gateway.core import paging
-from gateway.core.db import get_or_raise
+from gateway.core.db import get_or_raise, save
 from gateway.core.errors import GatewayError, InvalidInput
 from gateway.core.models import Campaign, CampaignVariant, Message, Part
 
@@ -89,10 +89,7 @@ def update(s: Session, campaign_id: int, changes: Mapping[str, Any], *, now: dat
     if "variants" in changes:
         _set_variants(s, row, changes["variants"] or [])
     row.status = "draft"
-    row.updated_at = now
-    s.add(row)
-    s.flush()
-    return row
+    return save(s, row, now=now)
 
 
 def get(s: Session, campaign_id: int) -> Campaign:
@@ -137,10 +134,7 @@ def schedule(
         raise InvalidInput("schedule", "one of now, at, local")
     row.schedule = kind
     row.status = "scheduled"
-    row.updated_at = now
-    s.add(row)
-    s.flush()
-    return row
+    return save(s, row, now=now)
 
 
 def pause(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
@@ -153,10 +147,8 @@ def pause(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
         .where(col(Message.campaign_id) == campaign_id, col(Message.status) == "queued")
         .values(held_reason="paused", next_attempt_at=now + timedelta(days=3650), updated_at=now)
     )
-    row.status, row.updated_at = "paused", now
-    s.add(row)
-    s.flush()
-    return row
+    row.status = "paused"
+    return save(s, row, now=now)
 
 
 def resume(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
@@ -177,10 +169,7 @@ def resume(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
             .where(*held, col(Message.time_zone) == zone if zone is not None else col(Message.time_zone).is_(None))
             .values(next_attempt_at=opening or due, held_reason="send_window" if opening else None, updated_at=now)
         )
-    row.updated_at = now
-    s.add(row)
-    s.flush()
-    return row
+    return save(s, row, now=now)
 
 
 def cancel(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
@@ -197,10 +186,8 @@ def cancel(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
         .where(col(Message.campaign_id) == campaign_id, col(Message.status) == "queued")
         .values(status="suppressed", held_reason="cancelled", last_error="not sent: cancelled", updated_at=now)
     )
-    row.status, row.finished_at, row.updated_at = "cancelled", now, now
-    s.add(row)
-    s.flush()
-    return row
+    row.status, row.finished_at = "cancelled", now
+    return save(s, row, now=now)
 
 
 def first_due(row: Campaign, now: datetime) -> Callable[[str], datetime]:

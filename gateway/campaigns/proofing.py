@@ -26,6 +26,7 @@ from gateway.campaigns.lifecycle import first_due, get
 from gateway.campaigns.plan import E164, Plan, audience_batches
 from gateway.campaigns.templates import CODE_LENGTH, contact_values, estimate_text, short_link
 from gateway.core import outbox
+from gateway.core.db import save
 from gateway.core.errors import InvalidInput
 from gateway.core.models import Link, Message
 from gateway.core.settings import CampaignSettings
@@ -147,9 +148,7 @@ def review(s: Session, campaign_id: int, *, public_url: str, now: datetime, sett
             result.warnings.append(Issue("quota", f"{result.quota_share:.0%} of the monthly quota of {result.quota} parts"))
     if not result.errors and row.status == "draft":
         row.status = "review"
-        row.updated_at = now
-        s.add(row)
-        s.flush()
+        save(s, row, now=now)
     return result
 
 

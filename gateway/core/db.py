@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -115,6 +116,22 @@ def rowcount(result: Result[Any]) -> int:
     """Rows a DELETE or UPDATE touched: Session.execute is typed to return a Result, but for
     those statements it is a CursorResult, which counts them."""
     return cast("CursorResult[Any]", result).rowcount
+
+
+class _Stamped(Protocol):
+    updated_at: datetime
+
+
+S = TypeVar("S", bound=_Stamped)
+
+
+def save(s: Session, row: S, *, now: datetime) -> S:
+    """Write a changed row in the caller's transaction: `updated_at` set to `now`, added
+    and flushed (not committed). Returns it."""
+    row.updated_at = now
+    s.add(row)
+    s.flush()
+    return row
 
 
 def lock_for(conn: Connection, name: str, number: int) -> None:
