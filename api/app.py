@@ -10,9 +10,19 @@ from fastapi import FastAPI
 
 from api.errors import document_errors, install_error_handlers
 from api.limits import BodyLimit
-from api.routers import health, inbox, messages, modems, reports, simulator, webhooks
-from api.routers import contacts, optouts
-from api.routers import campaigns, links
+from api.routers import (
+    campaigns,
+    contacts,
+    health,
+    inbox,
+    links,
+    messages,
+    modems,
+    optouts,
+    reports,
+    simulator,
+    webhooks,
+)
 from gateway.campaigns.wiring import marketing
 from gateway.core.apikeys import VerifiedKeys
 from gateway.core.runtime import Gateway

@@ -29,7 +29,9 @@ async def read_body(request: Request) -> tuple[str, str]:
         return kind, (await request.body()).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ApiError(
-            422, "invalid_request", f"body: not UTF-8 ({exc.reason} at byte {exc.start})",
+            422,
+            "invalid_request",
+            f"body: not UTF-8 ({exc.reason} at byte {exc.start})",
             fields=[{"field": "body", "message": "not UTF-8"}],
         ) from None
 
@@ -39,7 +41,10 @@ def parse_json(text: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise ApiError(
-            422, "invalid_request", f"body: not valid JSON ({exc})", fields=[{"field": "body", "message": "not valid JSON"}]
+            422,
+            "invalid_request",
+            f"body: not valid JSON ({exc})",
+            fields=[{"field": "body", "message": "not valid JSON"}],
         ) from None
 
 
@@ -51,7 +56,12 @@ def csv_numbers(text: str) -> list[str | None]:
     try:
         rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(c.strip() for c in r)]
     except csv.Error as exc:
-        raise ApiError(422, "invalid_request", f"body: not valid CSV ({exc})", fields=[{"field": "body", "message": "not valid CSV"}]) from None
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"body: not valid CSV ({exc})",
+            fields=[{"field": "body", "message": "not valid CSV"}],
+        ) from None
     if not rows:
         return []
     header = [c.strip().lower() for c in rows[0]]

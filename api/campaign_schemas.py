@@ -35,20 +35,47 @@ class VariantIn(BaseModel):
 
 class CampaignIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    slug: str | None = Field(default=None, max_length=60, description="utm_campaign; made from the name when not given.")
-    template: str = Field(default="", max_length=1600, description="Tokens {{first_name|there}}; URLs become short links.")
+    slug: str | None = Field(
+        default=None, max_length=60, description="utm_campaign; made from the name when not given."
+    )
+    template: str = Field(
+        default="", max_length=1600, description="Tokens {{first_name|there}}; URLs become short links."
+    )
     variants: list[VariantIn] = Field(default_factory=list, max_length=10)
     brand: str | None = Field(default=None, max_length=40)
     footer: str | None = Field(default="Reply STOP to opt out", max_length=100)
-    window_start: str | None = Field(default=None, pattern=_CLOCK, description="Recipient local time, HH:MM; by default the [campaigns] setting (10:00 unless set).")
-    window_end: str | None = Field(default=None, pattern=_CLOCK, description="Recipient local time, HH:MM (24:00 allowed); by default the [campaigns] setting (20:00 unless set).")
-    frequency_cap: int | None = Field(default=None, ge=0, le=1000, description="Marketing messages per number in frequency_days (0: no cap); by default the [campaigns] setting (4 unless set).")
-    frequency_days: int | None = Field(default=None, ge=1, le=365, description="By default the [campaigns] setting (7 unless set).")
+    window_start: str | None = Field(
+        default=None,
+        pattern=_CLOCK,
+        description="Recipient local time, HH:MM; by default the [campaigns] setting (10:00 unless set).",
+    )
+    window_end: str | None = Field(
+        default=None,
+        pattern=_CLOCK,
+        description="Recipient local time, HH:MM (24:00 allowed); by default the [campaigns] setting (20:00 unless set).",
+    )
+    frequency_cap: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="Marketing messages per number in frequency_days (0: no cap); by default the [campaigns] setting (4 unless set).",
+    )
+    frequency_days: int | None = Field(
+        default=None, ge=1, le=365, description="By default the [campaigns] setting (7 unless set)."
+    )
     lists: Ids = Field(default_factory=list, max_length=100)
     segments: Ids = Field(default_factory=list, max_length=100)
     exclude_lists: Ids = Field(default_factory=list, max_length=100)
 
-    model_config = {"json_schema_extra": {"example": {"name": "Winter sale", "template": "Hi {{first_name|there}}, 20% off: https://shop.example/sale", "lists": [1]}}}
+    model_config = {
+        "json_schema_extra": {
+            "example": {
+                "name": "Winter sale",
+                "template": "Hi {{first_name|there}}, 20% off: https://shop.example/sale",
+                "lists": [1],
+            }
+        }
+    }
 
 
 class CampaignPatch(BaseModel):
@@ -129,7 +156,9 @@ class TestSendOut(BaseModel):
 class ScheduleIn(BaseModel):
     kind: Literal["now", "at", "local"] = "now"
     at: datetime | None = Field(default=None, description="kind=at: a time with offset.")
-    local_at: datetime | None = Field(default=None, description="kind=local: a wall time without offset, per recipient zone.")
+    local_at: datetime | None = Field(
+        default=None, description="kind=local: a wall time without offset, per recipient zone."
+    )
 
 
 class ConversionIn(BaseModel):

@@ -21,7 +21,15 @@ from gateway.audience.contacts import AlreadyExists
 from gateway.campaigns.lifecycle import WrongState
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 
-__all__ = ["ApiError", "ANSWERS", "answer_for", "install_error_handlers", "error_body", "document_errors", "ERROR_SCHEMA"]
+__all__ = [
+    "ApiError",
+    "ANSWERS",
+    "answer_for",
+    "install_error_handlers",
+    "error_body",
+    "document_errors",
+    "ERROR_SCHEMA",
+]
 
 _CODES = {
     400: "bad_request",
@@ -53,13 +61,17 @@ class Answer:
 
 
 ANSWERS: dict[type[ModemgateError], Answer] = {
-    InvalidInput: Answer(422, InvalidInput.code, lambda exc: {"fields": [{"field": exc.field, "message": exc.summary}]}),
+    InvalidInput: Answer(
+        422, InvalidInput.code, lambda exc: {"fields": [{"field": exc.field, "message": exc.summary}]}
+    ),
     NotFound: Answer(404, NotFound.code),
     AlreadyExists: Answer(409, AlreadyExists.code, lambda exc: {"id": exc.existing_id}),
     WrongState: Answer(409, WrongState.code),
     IdempotencyConflict: Answer(409, IdempotencyConflict.code, lambda exc: {"message_id": exc.message_id}),
     # Text the codec cannot encode: the request's `text` is at fault.
-    PduError: Answer(422, "invalid_message", lambda exc: {"fields": [{"field": "text", "message": str(exc)}]}, "text: "),
+    PduError: Answer(
+        422, "invalid_message", lambda exc: {"fields": [{"field": "text", "message": str(exc)}]}, "text: "
+    ),
     # Settings given in a request (the simulator's faults); settings files fail at start.
     ConfigError: Answer(422, "invalid_request"),
     # Anything else below the API (a modem, the network): try again later.

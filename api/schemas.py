@@ -76,11 +76,15 @@ _TARGETS = (
 
 
 class MessageIn(BaseModel):
-    to: PhoneNumber = Field(min_length=3, max_length=32, description="Recipient: +E.164, or national in the default region.")
+    to: PhoneNumber = Field(
+        min_length=3, max_length=32, description="Recipient: +E.164, or national in the default region."
+    )
     text: SmsText = Field(max_length=39_015, description="Message text; split into up to 255 parts.")
     modem: Token | None = Field(default=None, max_length=32, description="Send through this modem only.")
     idempotency_key: Token | None = Field(default=None, min_length=1, max_length=128)
-    callback_url: HttpUrl | None = Field(default=None, description="Where this message's own events are posted. " + _TARGETS)
+    callback_url: HttpUrl | None = Field(
+        default=None, description="Where this message's own events are posted. " + _TARGETS
+    )
     category: Literal["transactional", "marketing"] = "transactional"
     encoding: Literal["auto", "gsm7", "ucs2"] = "auto"
     validity_minutes: int = Field(default=2880, ge=5, le=63 * 7 * 24 * 60)
@@ -188,7 +192,9 @@ class ModemPatch(BaseModel):
 
 class WebhookIn(BaseModel):
     url: HttpUrl = Field(description="Where events are posted. " + _TARGETS)
-    events: list[Literal["message.status", "message.inbound", "delivery_report", "optout", "optin"]] = Field(min_length=1)
+    events: list[Literal["message.status", "message.inbound", "delivery_report", "optout", "optin"]] = Field(
+        min_length=1
+    )
     secret: Token | None = Field(default=None, min_length=16, max_length=128)
 
 

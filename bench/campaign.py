@@ -25,7 +25,7 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ from gateway import campaigns
 from gateway.core.db import create_engine_for, migrate, session
 from gateway.core.models import Contact, ContactList, ListMembership
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TEMPLATE = "Hi {{first_name|there}}, our winter sale starts today: 20% off everything at https://shop.example/winter"
 TABLES = ("message", "part", "link")
 
@@ -43,7 +43,9 @@ def populate(url: str, contacts: int) -> int:
     engine = create_engine_for(url)
     migrate(engine)
     with engine.begin() as conn:
-        list_id = conn.execute(sa.insert(ContactList).values(name="all", kind="list", created_at=NOW).returning(ContactList.id)).scalar_one()
+        list_id = conn.execute(
+            sa.insert(ContactList).values(name="all", kind="list", created_at=NOW).returning(ContactList.id)
+        ).scalar_one()
         for start in range(0, contacts, 50_000):
             ids = range(start + 1, min(contacts, start + 50_000) + 1)
             conn.execute(sa.insert(Contact), [
@@ -51,9 +53,13 @@ def populate(url: str, contacts: int) -> int:
                  "last_name": None, "custom_fields": {}, "time_zone": "Europe/Amsterdam",
                  "time_zone_source": "given", "created_at": NOW, "updated_at": NOW} for i in ids
             ])  # fmt: skip
-            conn.execute(sa.insert(ListMembership), [{"list_id": list_id, "contact_id": i, "added_at": NOW} for i in ids])
+            conn.execute(
+                sa.insert(ListMembership), [{"list_id": list_id, "contact_id": i, "added_at": NOW} for i in ids]
+            )
     with session(engine, write=True) as s:
-        row = campaigns.create(s, {"name": "winter", "template": TEMPLATE, "brand": "Acme", "lists": [list_id]}, api_key_id=None, now=NOW)
+        row = campaigns.create(
+            s, {"name": "winter", "template": TEMPLATE, "brand": "Acme", "lists": [list_id]}, api_key_id=None, now=NOW
+        )
         row.status = "sending"
         s.add(row)
         s.commit()
@@ -83,7 +89,9 @@ def raw_child(source: str, target: str, batch: int, out: multiprocessing.Queue) 
     dst.execute("PRAGMA foreign_keys = ON")
     campaign_cols = [r[1] for r in src.execute("PRAGMA table_info(campaign)")]
     dst.execute("BEGIN")
-    dst.executemany(f"INSERT INTO campaign VALUES ({','.join('?' * len(campaign_cols))})", src.execute("SELECT * FROM campaign"))
+    dst.executemany(
+        f"INSERT INTO campaign VALUES ({','.join('?' * len(campaign_cols))})", src.execute("SELECT * FROM campaign")
+    )
     dst.execute("COMMIT")
     columns = {t: [r[1] for r in src.execute(f"PRAGMA table_info({t})")] for t in TABLES}
     timed = 0.0
@@ -129,8 +137,20 @@ def main() -> None:
         child.join()
     ratio = expand_s / raw_s
     rows = [
-        ("expansion (gateway.campaigns.expand)", f"{made:,}", f"{expand_s:.1f} s", f"{made / expand_s:,.0f}/s", f"{expand_rss:.0f} MB"),
-        ("raw executemany of the same rows", f"{made:,}", f"{raw_s:.1f} s", f"{made / raw_s:,.0f}/s", f"{raw_rss:.0f} MB"),
+        (
+            "expansion (gateway.campaigns.expand)",
+            f"{made:,}",
+            f"{expand_s:.1f} s",
+            f"{made / expand_s:,.0f}/s",
+            f"{expand_rss:.0f} MB",
+        ),
+        (
+            "raw executemany of the same rows",
+            f"{made:,}",
+            f"{raw_s:.1f} s",
+            f"{made / raw_s:,.0f}/s",
+            f"{raw_rss:.0f} MB",
+        ),
     ]
     if args.markdown:
         print("| run | messages | time | rate | peak RSS |\n| --- | ---: | ---: | ---: | ---: |")

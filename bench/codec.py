@@ -18,7 +18,7 @@ import gc
 import platform
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import gammu
 
@@ -28,7 +28,7 @@ from harness.corpus import SEED, SIZE, Message, mixed_corpus
 ENCODE_TARGET = 1.0
 DECODE_TARGET = 0.5
 _NO_SMSC = {"Location": 0, "Number": "", "Validity": "NA", "Format": "Text"}
-_WHEN = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc)
+_WHEN = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 
 
 def best_of(repeats: int, fn: Callable[[], int]) -> tuple[float, int]:
@@ -119,8 +119,13 @@ def report(r: dict[str, float], repeats: int, markdown: bool) -> str:
     dec_d = r["ours_decode_deliver_s"] / r["gammu_decode_deliver_s"]
     rows = [
         ("encode, messages/s", r["ours_encode_msg_s"], r["gammu_encode_msg_s"], enc, ENCODE_TARGET),
-        ("encode, parts/s", r["ours_encode_parts_s"], r["gammu_encode_parts_s"],
-         r["ours_encode_parts_s"] / r["gammu_encode_parts_s"], ENCODE_TARGET),
+        (
+            "encode, parts/s",
+            r["ours_encode_parts_s"],
+            r["gammu_encode_parts_s"],
+            r["ours_encode_parts_s"] / r["gammu_encode_parts_s"],
+            ENCODE_TARGET,
+        ),
         ("decode SMS-SUBMIT, parts/s", r["ours_decode_submit_s"], r["gammu_decode_submit_s"], dec_s, DECODE_TARGET),
         ("decode SMS-DELIVER, parts/s", r["ours_decode_deliver_s"], r["gammu_decode_deliver_s"], dec_d, DECODE_TARGET),
     ]

@@ -86,8 +86,13 @@ def utilisation(workdir: Path, *, modems: int, rate: float, latency: float, wind
         per_modem[sim_id] = {"parts": len(ts), "per_minute": achieved, "ratio": achieved / rate}
     total = sum(m["per_minute"] for m in per_modem.values())
     return {
-        "modems": modems, "rate": rate, "latency": latency, "window": window,
-        "per_modem": per_modem, "total_per_minute": total, "ratio": total / (rate * modems),
+        "modems": modems,
+        "rate": rate,
+        "latency": latency,
+        "window": window,
+        "per_modem": per_modem,
+        "total_per_minute": total,
+        "ratio": total / (rate * modems),
         "worst_ratio": min(m["ratio"] for m in per_modem.values()),
     }
 
@@ -120,10 +125,15 @@ def latency_and_throughput(workdir: Path, *, samples: int, requests: int, concur
         sim.stop()
     return {
         "samples": samples,
-        "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "max": max(latencies),
         "post_p50": percentile(posts, 50),
-        "requests": requests, "concurrency": concurrency,
-        "ours": max(ours), "bare": max(theirs), "ratio": max(ours) / max(theirs),
+        "requests": requests,
+        "concurrency": concurrency,
+        "ours": max(ours),
+        "bare": max(theirs),
+        "ratio": max(ours) / max(theirs),
     }
 
 
@@ -175,8 +185,16 @@ class BareApp:
         self.url = f"http://127.0.0.1:{self.port}"
         # In this process's working directory, the repository's root (`python -m bench.dispatch`).
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.dispatch", "--bare-app", "--port", str(self.port), "--database",
-             str(workdir / "bare.db")],
+            [
+                sys.executable,
+                "-m",
+                "bench.dispatch",
+                "--bare-app",
+                "--port",
+                str(self.port),
+                "--database",
+                str(workdir / "bare.db"),
+            ],
         )
 
         def up() -> bool:
@@ -207,7 +225,8 @@ def serve_bare_app(port: int, database: str) -> None:
     engine = create_engine_for(f"sqlite:///{database}")
     metadata = sa.MetaData()
     rows = sa.Table(
-        "message", metadata,
+        "message",
+        metadata,
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("recipient", sa.String, nullable=False),
         sa.Column("text", sa.String, nullable=False),
@@ -236,24 +255,41 @@ def serve_bare_app(port: int, database: str) -> None:
 
 def report(a: dict, b: dict, markdown: bool) -> str:
     rows = [
-        ("(a) utilisation, 4 modems x {rate:g}/min, {lat:g} s per AT+CMGS".format(rate=a["rate"], lat=a["latency"]),
-         f"{a['total_per_minute']:.1f} parts/min", f"{a['rate'] * a['modems']:g} parts/min configured",
-         f"{a['ratio']:.1%} (worst modem {a['worst_ratio']:.1%})", f">= {UTILISATION_TARGET:.0%}"),
-        ("(b) idle submit -> AT+CMGS, p50", f"{b['p50']:.1f} ms", f"POST -> 202 p50 {b['post_p50']:.1f} ms", "",
-         f"< {LATENCY_TARGET_MS:g} ms"),
-        ("(b) idle submit -> AT+CMGS, p99", f"{b['p99']:.1f} ms", f"max {b['max']:.1f} ms ({b['samples']} samples)", "",
-         ""),
-        ("(c) POST /v1/messages, requests/s", f"{b['ours']:.0f}", f"bare FastAPI + INSERT {b['bare']:.0f}",
-         f"{b['ratio']:.2f}x", f">= {THROUGHPUT_TARGET}x"),
+        (
+            "(a) utilisation, 4 modems x {rate:g}/min, {lat:g} s per AT+CMGS".format(rate=a["rate"], lat=a["latency"]),
+            f"{a['total_per_minute']:.1f} parts/min",
+            f"{a['rate'] * a['modems']:g} parts/min configured",
+            f"{a['ratio']:.1%} (worst modem {a['worst_ratio']:.1%})",
+            f">= {UTILISATION_TARGET:.0%}",
+        ),
+        (
+            "(b) idle submit -> AT+CMGS, p50",
+            f"{b['p50']:.1f} ms",
+            f"POST -> 202 p50 {b['post_p50']:.1f} ms",
+            "",
+            f"< {LATENCY_TARGET_MS:g} ms",
+        ),
+        (
+            "(b) idle submit -> AT+CMGS, p99",
+            f"{b['p99']:.1f} ms",
+            f"max {b['max']:.1f} ms ({b['samples']} samples)",
+            "",
+            "",
+        ),
+        (
+            "(c) POST /v1/messages, requests/s",
+            f"{b['ours']:.0f}",
+            f"bare FastAPI + INSERT {b['bare']:.0f}",
+            f"{b['ratio']:.2f}x",
+            f">= {THROUGHPUT_TARGET}x",
+        ),
     ]
     head = ("measure", "ours", "reference", "ratio", "target")
     lines = table(head, rows, markdown=markdown)
     per = ", ".join(f"{k} {v['per_minute']:.1f}/min ({v['parts']} parts)" for k, v in a["per_modem"].items())
     lines.append("")
     lines.append(f"per modem over {a['window']:g} s: {per}")
-    lines.append(
-        f"(c): {b['requests']} requests, {b['concurrency']} in flight, best of 3 each; {measured_on()}"
-    )
+    lines.append(f"(c): {b['requests']} requests, {b['concurrency']} in flight, best of 3 each; {measured_on()}")
     return "\n".join(lines)
 
 
@@ -276,8 +312,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="modemgate-bench-") as tmp:
         workdir = Path(tmp)
         a = utilisation(workdir, modems=4, rate=args.rate, latency=args.latency, window=args.window)
-        b = latency_and_throughput(workdir, samples=args.samples, requests=args.requests,
-                                   concurrency=args.concurrency)
+        b = latency_and_throughput(workdir, samples=args.samples, requests=args.requests, concurrency=args.concurrency)
     print(report(a, b, args.markdown))
 
 

@@ -41,7 +41,9 @@ def main() -> int:
     parser.add_argument("--noise-every", type=float, help="seconds between the profile's periodic lines")
     parser.add_argument("--write", action="store_true", help="update the Fault matrix section of BENCHMARKS.md")
     args = parser.parse_args()
-    query = urlencode({k: v for k, v in (("profile", args.profile), ("noise_every", args.noise_every)) if v is not None})
+    query = urlencode(
+        {k: v for k, v in (("profile", args.profile), ("noise_every", args.noise_every)) if v is not None}
+    )
     if args.noise_every is not None and not args.profile:
         parser.error("--noise-every needs --profile")
     title = SECTION
@@ -58,8 +60,10 @@ def main() -> int:
         outcome = run_case(case, args.messages, timeout=CASE_TIMEOUT, port_query=f"?{query}" if query else "")
         problems = check(outcome)
         rows.append((case, outcome, problems))
-        print(f"{case.id}: {dict(outcome.by_status())}, {len(problems)} problems, {outcome.seconds:.1f} s",
-              file=sys.stderr)
+        print(
+            f"{case.id}: {dict(outcome.by_status())}, {len(problems)} problems, {outcome.seconds:.1f} s",
+            file=sys.stderr,
+        )
     total = time.monotonic() - started
 
     command = "python -m bench.faults" + (f" --messages {args.messages}" if args.messages != 60 else "")
@@ -69,7 +73,9 @@ def main() -> int:
     if args.profile:
         variant = f"`{args.profile}` simulated modems"
         if args.noise_every:
-            where = "inside answers and between them" if personality(args.profile).noise_in_answers else "between answers"
+            where = (
+                "inside answers and between them" if personality(args.profile).noise_in_answers else "between answers"
+            )
             variant += f" that send their periodic unsolicited lines every {args.noise_every:g} s, {where}"
     text = section(rows, args.messages, total, command + " --write", title, variant)
     print(text)
@@ -83,8 +89,14 @@ def main() -> int:
 # --- the table --------------------------------------------------------------------------
 
 
-def section(rows: list[tuple[FaultCase, Outcome, list[str]]], messages: int, total: float, command: str,
-            title: str = SECTION, variant: str = "") -> str:
+def section(
+    rows: list[tuple[FaultCase, Outcome, list[str]]],
+    messages: int,
+    total: float,
+    command: str,
+    title: str = SECTION,
+    variant: str = "",
+) -> str:
     correct = sum(1 for _, _, p in rows if not p)
     if title == SECTION:
         intro = [
@@ -160,8 +172,13 @@ def _wrap(line: str, width: int = 100) -> str:
     """Prose lines wrapped like the rest of BENCHMARKS.md; tables and code left alone."""
     if len(line) <= width or line.startswith(("|", "```", "#")):
         return line
-    return textwrap.fill(line, width, subsequent_indent="  " if line.startswith("- ") else "",
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(
+        line,
+        width,
+        subsequent_indent="  " if line.startswith("- ") else "",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -107,7 +107,14 @@ class TargetResult:
         self._places[key] += 1
         if self._places[key] <= KEEP_PER_PLACE:
             self.failures.append(
-                {"target": self.name, "kind": kind, "type": key[0], "message": str(exc)[:300], "where": place, "input": case}
+                {
+                    "target": self.name,
+                    "kind": kind,
+                    "type": key[0],
+                    "message": str(exc)[:300],
+                    "where": place,
+                    "input": case,
+                }
             )
 
     def summary(self) -> dict[str, Any]:
@@ -159,8 +166,12 @@ def pdu_seeds(rng: random.Random, messages: int = 400) -> list[tuple[bytes, bool
             (
                 bytes.fromhex(
                     encode_status_report(
-                        i & 0xFF, m.number, timestamp=when, discharge_time=when + timedelta(seconds=7),
-                        status=rng.choice((0x00, 0x01, 0x20, 0x30, 0x41, 0x46, 0x60, 0x65)), smsc=smsc,
+                        i & 0xFF,
+                        m.number,
+                        timestamp=when,
+                        discharge_time=when + timedelta(seconds=7),
+                        status=rng.choice((0x00, 0x01, 0x20, 0x30, 0x41, 0x46, 0x60, 0x65)),
+                        smsc=smsc,
                     )
                 ),
                 True,
@@ -271,14 +282,49 @@ _BAND_ORDER = ("none", *(label for _, label in _BANDS), "48+")
 # --- AT parser ------------------------------------------------------------------------------
 
 _TOKENS = [
-    b"\r", b"\n", b"\r\n", b"\x1a", b"\x1b", b"> ", b">", b'"', b"\x00", b"\xff", b"\xc3", b"\xe9", b"\x07",
-    b"OK", b"ERROR", b"+CMS ERROR: ", b"+CMS ERROR: 500", b"+CME ERROR: SIM PIN required", b"+CME ERROR:",
-    b"NO CARRIER", b"CONNECT 115200", b"COMMAND NOT SUPPORT", b"+CMT: ,23", b'+CMT: "a",b,c', b"+CMT: 0",
-    b"+CDS: 25", b"+CBM: 1,2,3,4,5", b'+CUSD: 0,"', b'+CUSD: 1,"Balance', b'+CMTI: "SM",1', b"+CREG: 1",
-    b"+CREG: 0,1", b"RING", b"^RSSI:17", b"+CMGS: 12", b"+CMGL: 1,0,,23", b"AT+CMGS=23", b"AT+CSQ",
-    b"0011000B916407281553F80000AA0AE8329BFD4697D9EC37", b"07911326", b"9" * (MAX_LINE - 3),
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\x1a",
+    b"\x1b",
+    b"> ",
+    b">",
+    b'"',
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    b"\xe9",
+    b"\x07",
+    b"OK",
+    b"ERROR",
+    b"+CMS ERROR: ",
+    b"+CMS ERROR: 500",
+    b"+CME ERROR: SIM PIN required",
+    b"+CME ERROR:",
+    b"NO CARRIER",
+    b"CONNECT 115200",
+    b"COMMAND NOT SUPPORT",
+    b"+CMT: ,23",
+    b'+CMT: "a",b,c',
+    b"+CMT: 0",
+    b"+CDS: 25",
+    b"+CBM: 1,2,3,4,5",
+    b'+CUSD: 0,"',
+    b'+CUSD: 1,"Balance',
+    b'+CMTI: "SM",1',
+    b"+CREG: 1",
+    b"+CREG: 0,1",
+    b"RING",
+    b"^RSSI:17",
+    b"+CMGS: 12",
+    b"+CMGL: 1,0,,23",
+    b"AT+CMGS=23",
+    b"AT+CSQ",
+    b"0011000B916407281553F80000AA0AE8329BFD4697D9EC37",
+    b"07911326",
+    b"9" * (MAX_LINE - 3),
 ]
-_COMMANDS = ["AT+CSQ", "AT+CMGS=23", "AT+CREG?", "AT+CUSD=1,\"*100#\",15", "ATI", "AT+CMGL=4", "AT+CMGF=0", "ATE0"]
+_COMMANDS = ["AT+CSQ", "AT+CMGS=23", "AT+CREG?", 'AT+CUSD=1,"*100#",15', "ATI", "AT+CMGL=4", "AT+CMGF=0", "ATE0"]
 _BAD_COMMANDS = ["", "AT+CSQ\r", "AT\nI", "ATé", "AT\x00", "   "]
 _PDU = "0011000B916407281553F80000AA0AE8329BFD4697D9EC37"
 _TRANSCRIPT_NAMES = sorted(TRANSCRIPTS)
@@ -495,8 +541,10 @@ def markdown(summary: dict[str, Any]) -> str:
         "| target | inputs | accepted | expected errors | unexpected | time | inputs/s |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    labels = {"pdu_decoder": "PDU decoder `decode_pdu` (expected: `PduError`)",
-              "at_parser": "AT parser `AtProtocol` (expected: `AtProtocolError`)"}
+    labels = {
+        "pdu_decoder": "PDU decoder `decode_pdu` (expected: `PduError`)",
+        "at_parser": "AT parser `AtProtocol` (expected: `AtProtocolError`)",
+    }
     for name, t in summary["targets"].items():
         rows.append(
             f"| {labels[name]} | {t['inputs']:,} | {t['accepted']:,} | {t['expected_errors']:,} | "

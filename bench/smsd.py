@@ -129,16 +129,23 @@ def run_modemgate(workdir: Path, schedule: Sequence[Planned], *, modems: int, la
 class SmsdDaemon:
     """`gammu-smsd -c CONFIG` on one modem's pseudo-terminal, files backend."""
 
-    def __init__(self, workdir: Path, name: str, device: str, *, comm_timeout: float | None,
-                 loop_sleep: float | None) -> None:
+    def __init__(
+        self, workdir: Path, name: str, device: str, *, comm_timeout: float | None, loop_sleep: float | None
+    ) -> None:
         self.dir = workdir / name
         for sub in ("inbox", "outbox", "sent", "error"):
             (self.dir / sub).mkdir(parents=True)
         lines = [
-            "[gammu]", f"device = {device}", "connection = at", "",
-            "[smsd]", "service = files",
-            f"inboxpath = {self.dir / 'inbox'}/", f"outboxpath = {self.dir / 'outbox'}/",
-            f"sentsmspath = {self.dir / 'sent'}/", f"errorsmspath = {self.dir / 'error'}/",
+            "[gammu]",
+            f"device = {device}",
+            "connection = at",
+            "",
+            "[smsd]",
+            "service = files",
+            f"inboxpath = {self.dir / 'inbox'}/",
+            f"outboxpath = {self.dir / 'outbox'}/",
+            f"sentsmspath = {self.dir / 'sent'}/",
+            f"errorsmspath = {self.dir / 'error'}/",
             f"logfile = {self.dir / 'smsd.log'}",
         ]
         if comm_timeout is not None:
@@ -147,16 +154,22 @@ class SmsdDaemon:
             lines.append(f"loopsleep = {loop_sleep:g}")
         self.config = self.dir / "smsdrc"
         self.config.write_text("\n".join(lines) + "\n")
-        self.proc = subprocess.Popen(["gammu-smsd", "-c", str(self.config)], env=GAMMU_ENV,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["gammu-smsd", "-c", str(self.config)], env=GAMMU_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_until(self._connected, timeout=60, interval=0.5, what=f"gammu-smsd on {device}")
 
     def _connected(self) -> bool:
         """The daemon has talked to its modem: gammu-smsd-monitor shows the modem's IMEI."""
         if self.proc.poll() is not None:
             raise AssertionError(f"gammu-smsd exited with {self.proc.returncode}: {self.log()}")
-        out = subprocess.run(["gammu-smsd-monitor", "-c", str(self.config), "-n", "1", "-d", "0"],
-                             capture_output=True, text=True, env=GAMMU_ENV, timeout=10)
+        out = subprocess.run(
+            ["gammu-smsd-monitor", "-c", str(self.config), "-n", "1", "-d", "0"],
+            capture_output=True,
+            text=True,
+            env=GAMMU_ENV,
+            timeout=10,
+        )
         return any(line.startswith("IMEI:") and line.split(":", 1)[1].strip() for line in out.stdout.splitlines())
 
     def inject(self, m: Planned) -> None:
@@ -181,8 +194,15 @@ class SmsdDaemon:
                 self.proc.wait(5)
 
 
-def run_smsd(workdir: Path, schedule: Sequence[Planned], *, modems: int, latency: float,
-             comm_timeout: float | None, loop_sleep: float | None) -> dict[str, Any]:
+def run_smsd(
+    workdir: Path,
+    schedule: Sequence[Planned],
+    *,
+    modems: int,
+    latency: float,
+    comm_timeout: float | None,
+    loop_sleep: float | None,
+) -> dict[str, Any]:
     sim = SimulatorProcess(modems, workdir, name="smsd-sim", options=("--pty",))
     daemons: list[SmsdDaemon] = []
     try:
@@ -210,16 +230,26 @@ def run_smsd(workdir: Path, schedule: Sequence[Planned], *, modems: int, latency
 
 
 def _settings_label(comm_timeout: float | None, loop_sleep: float | None) -> str:
-    changed = [f"{name}={value:g}" for name, value in (("CommTimeout", comm_timeout), ("LoopSleep", loop_sleep))
-               if value is not None]
+    changed = [
+        f"{name}={value:g}"
+        for name, value in (("CommTimeout", comm_timeout), ("LoopSleep", loop_sleep))
+        if value is not None
+    ]
     return f" ({', '.join(changed)})" if changed else " (defaults)"
 
 
 # --- measures -----------------------------------------------------------------------------
 
 
-def measure(label: str, schedule: Sequence[Planned], submitted: dict[str, float], journal: list[dict[str, Any]],
-            *, modems: int, latency: float) -> dict[str, Any]:
+def measure(
+    label: str,
+    schedule: Sequence[Planned],
+    submitted: dict[str, float],
+    journal: list[dict[str, Any]],
+    *,
+    modems: int,
+    latency: float,
+) -> dict[str, Any]:
     first_part: dict[str, float] = {}
     texts: dict[str, list[str]] = {}
     for e in journal:
@@ -262,8 +292,7 @@ def report(mg: dict[str, Any] | None, smsd: dict[str, Any], setup: dict[str, Any
         return (name, fmt.format(mg[key]), fmt.format(theirs), ratio, target)
 
     rows = [
-        row("completion, first submit -> last part answered", "completion_s", "{:.1f} s",
-            f"<= {COMPLETION_TARGET}x"),
+        row("completion, first submit -> last part answered", "completion_s", "{:.1f} s", f"<= {COMPLETION_TARGET}x"),
         row("submit -> first AT+CMGS, p50", "latency_p50_s", "{:.2f} s", f"<= {LATENCY_TARGET}x"),
         row("submit -> first AT+CMGS, p99", "latency_p99_s", "{:.2f} s", ""),
         row("modem utilisation (AT+CMGS time / modems x completion)", "utilisation", "{:.1%}", ""),
@@ -298,14 +327,26 @@ def main() -> None:
     if not shutil.which("gammu-smsd"):
         raise SystemExit("gammu-smsd is not installed (Debian: apt-get install gammu-smsd)")
     schedule = plan(args.messages, modems=args.modems, latency=args.latency, load=args.load, seed=args.seed)
-    setup = {"messages": args.messages, "parts": sum(m.parts for m in schedule), "modems": args.modems,
-             "latency": args.latency, "load": args.load, "span": schedule[-1].offset, "seed": args.seed}
+    setup = {
+        "messages": args.messages,
+        "parts": sum(m.parts for m in schedule),
+        "modems": args.modems,
+        "latency": args.latency,
+        "load": args.load,
+        "span": schedule[-1].offset,
+        "seed": args.seed,
+    }
     with tempfile.TemporaryDirectory(prefix="modemgate-smsd-") as tmp:
         workdir = Path(tmp)
-        mg = None if args.skip_modemgate else run_modemgate(workdir, schedule, modems=args.modems,
-                                                               latency=args.latency)
-        smsd = run_smsd(workdir, schedule, modems=args.modems, latency=args.latency,
-                        comm_timeout=args.comm_timeout, loop_sleep=args.loop_sleep)
+        mg = None if args.skip_modemgate else run_modemgate(workdir, schedule, modems=args.modems, latency=args.latency)
+        smsd = run_smsd(
+            workdir,
+            schedule,
+            modems=args.modems,
+            latency=args.latency,
+            comm_timeout=args.comm_timeout,
+            loop_sleep=args.loop_sleep,
+        )
     if args.json:
         print(json.dumps({"setup": setup, "modemgate": mg, "gammu_smsd": smsd}, indent=2))
     else:

@@ -129,8 +129,7 @@ class Submitter:
         while True:
             self.attempts += 1
             try:
-                r = await client.post("/v1/messages", json={"to": to, "text": text},
-                                      headers={"Idempotency-Key": key})
+                r = await client.post("/v1/messages", json={"to": to, "text": text}, headers={"Idempotency-Key": key})
             except httpx.TransportError:
                 self.connection_errors += 1
             else:
@@ -183,8 +182,10 @@ class Batches:
 
     def add(self) -> None:
         n = len(self.batches)
-        todo = [(f"soak-{n}-{i}", to, text)
-                for i, (to, text) in enumerate(mixed_messages(self.size, prefix=f"b{n}-", number_base=n * self.size))]
+        todo = [
+            (f"soak-{n}-{i}", to, text)
+            for i, (to, text) in enumerate(mixed_messages(self.size, prefix=f"b{n}-", number_base=n * self.size))
+        ]
         self.batches.append(Submitter(self.gw.url, self.gw.headers, todo).start())
 
     def busy(self) -> bool:
@@ -243,8 +244,10 @@ class Batches:
 # UCS-2 texts (2 parts with the footer), the rest fit one part.
 NAMES = ["Anna", "Bob", "Chloé", "Łucja", "Dmitri", "Zoë", "Sven", "Ngozi", "Jürgen", "Ana María", "李娜", "Olivia"]
 TEMPLATE = "Hi {{first_name|there}}, order {{order}} is ready for pickup. {{note}}"
-LONG_NOTE = ("Bring your receipt or the code in this message; the counter is open from nine to six on weekdays "
-             "and from ten to four on Saturdays, and we keep it for you for fourteen days.")
+LONG_NOTE = (
+    "Bring your receipt or the code in this message; the counter is open from nine to six on weekdays "
+    "and from ten to four on Saturdays, and we keep it for you for fourteen days."
+)
 
 
 class Campaigns:
@@ -272,15 +275,23 @@ class Campaigns:
             note = LONG_NOTE if i % 3 == 2 else "See you soon."
             lines.append(f'{number},{NAMES[i % len(NAMES)]},{n}-{1000 + i},"{note}"')
         list_id = self._call("POST", "/v1/lists", json={"name": f"soak {n}"})["id"]
-        result = self._call("POST", "/v1/contacts/import", content="\n".join(lines).encode(),
-                            headers={"Content-Type": "text/csv"},
-                            params={"list": list_id, "consent_source": "soak",
-                                    "consent_proof": "signed up at the counter"})
+        result = self._call(
+            "POST",
+            "/v1/contacts/import",
+            content="\n".join(lines).encode(),
+            headers={"Content-Type": "text/csv"},
+            params={"list": list_id, "consent_source": "soak", "consent_proof": "signed up at the counter"},
+        )
         if result["errors"]:
             raise RuntimeError(f"import: {result['errors'][:3]}")
         self.imported += result["created"] + result["updated"] + result["unchanged"]
-        body = {"name": f"Soak {n}", "template": TEMPLATE, "lists": [list_id],
-                "window_start": "00:00", "window_end": "24:00"}
+        body = {
+            "name": f"Soak {n}",
+            "template": TEMPLATE,
+            "lists": [list_id],
+            "window_start": "00:00",
+            "window_end": "24:00",
+        }
         campaign_id = self._call("POST", "/v1/campaigns", json=body)["id"]
         review = self._call("POST", f"/v1/campaigns/{campaign_id}/review")
         if review["errors"]:
@@ -290,8 +301,12 @@ class Campaigns:
 
     def _rows(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT id, campaign_id, contact_id, status, parts_total, recipient, text "
-                                        "FROM message WHERE campaign_id IS NOT NULL"))
+            rows = conn.execute(
+                sa.text(
+                    "SELECT id, campaign_id, contact_id, status, parts_total, recipient, text "
+                    "FROM message WHERE campaign_id IS NOT NULL"
+                )
+            )
             return [dict(r._mapping) for r in rows]
 
     def _campaigns(self) -> dict[int, tuple[str, Any]]:
@@ -310,8 +325,9 @@ class Campaigns:
         return sum(r["parts_total"] for r in self._rows())
 
     def all_final(self) -> bool:
-        return (all(status == "done" for status, _ in self._campaigns().values())
-                and all(r["status"] in FINAL for r in self._rows()))
+        return all(status == "done" for status, _ in self._campaigns().values()) and all(
+            r["status"] in FINAL for r in self._rows()
+        )
 
     def figures(self, whole: Counter[tuple[str, str]]) -> dict[str, Any]:
         rows = self._rows()
@@ -329,16 +345,21 @@ class Campaigns:
             "contacts_without_a_message": missing,
             "contacts_with_two_messages": sum(1 for n in per_contact.values() if n > 1),
             "messages_for_no_audience_contact": sum(
-                1 for r in rows if r["recipient"] not in self.audiences.get(r["campaign_id"], set())),
+                1 for r in rows if r["recipient"] not in self.audiences.get(r["campaign_id"], set())
+            ),
             "statuses": dict(statuses),
             "not_delivered": len(rows) - statuses["delivered"],
             "lost_not_whole_in_journal": not_whole,
             "parts_expected": sum(r["parts_total"] for r in rows),
         }
         out["lost"] = missing + out["not_delivered"] + not_whole
-        out["load_ok"] = (out["lost"] == 0 and len(rows) == audience and out["contacts_with_two_messages"] == 0
-                          and out["messages_for_no_audience_contact"] == 0
-                          and out["campaign_statuses"] == {"done": len(self.audiences)})
+        out["load_ok"] = (
+            out["lost"] == 0
+            and len(rows) == audience
+            and out["contacts_with_two_messages"] == 0
+            and out["messages_for_no_audience_contact"] == 0
+            and out["campaign_statuses"] == {"done": len(self.audiences)}
+        )
         return out
 
 
@@ -356,8 +377,19 @@ class Kill:
 LOADS = {"messages": Batches, "campaign": Campaigns}
 
 
-def soak(workdir: Path, database_url: str, *, mode: str, kills: int, first_kills: int, size: int, seed: int,
-         latency: float, max_seconds: float, expansion_batch: int) -> dict[str, Any]:
+def soak(
+    workdir: Path,
+    database_url: str,
+    *,
+    mode: str,
+    kills: int,
+    first_kills: int,
+    size: int,
+    seed: int,
+    latency: float,
+    max_seconds: float,
+    expansion_batch: int,
+) -> dict[str, Any]:
     rng = random.Random(seed)
     started = time.monotonic()
     deadline = started + max_seconds
@@ -402,33 +434,50 @@ def soak(workdir: Path, database_url: str, *, mode: str, kills: int, first_kills
 
         load.settle(max(1.0, deadline - time.monotonic()))
         with contextlib.suppress(AssertionError):
-            wait_until(load.all_final, timeout=max(10.0, deadline - time.monotonic()), interval=1.0,
-                       what="every message final")
+            wait_until(
+                load.all_final, timeout=max(10.0, deadline - time.monotonic()), interval=1.0, what="every message final"
+            )
         finished = time.monotonic() - started
         gateway_alive = gw.proc is not None and gw.proc.poll() is None
         flagged = sum(int(n) for n in UNCERTAIN.findall(gw.log(tail=None)))
         journal = sim.journal()
         orphans: list[dict[str, Any]] = []
         whole = Counter((m["recipient"], m["text"]) for m in journal_messages(journal, orphans))
-        out = {"mode": mode, "seed": seed, "modems": MODEMS, "latency_s": latency, "kills": len(done),
-               "kills_wanted": kills, "kills_in_first_phase": sum(k.in_first_phase for k in done),
-               "first_phase": load.phase, **load.figures(whole)}
+        out = {
+            "mode": mode,
+            "seed": seed,
+            "modems": MODEMS,
+            "latency_s": latency,
+            "kills": len(done),
+            "kills_wanted": kills,
+            "kills_in_first_phase": sum(k.in_first_phase for k in done),
+            "first_phase": load.phase,
+            **load.figures(whole),
+        }
         engine.dispose()
     finally:
         if gw is not None:
             gw.stop()
         sim.stop()
     out.update(network(kills=done, journal=journal, whole=whole, orphans=orphans))
-    out.update({
-        "parts_flagged_uncertain_by_gateway": flagged,
-        "gateway_crashes": crashes,
-        "gateway_alive_at_end": gateway_alive,
-        "restart_s_mean": sum(restarts) / len(restarts) if restarts else 0.0,
-        "kill_phase_s": kill_phase,
-        "total_s": finished,
-    })
-    out["ok"] = (len(done) >= kills and out.pop("load_ok") and out["parts_duplicated"] <= out["duplicate_bound"]
-                 and out["duplicated_not_in_flight"] == 0 and not crashes and gateway_alive)
+    out.update(
+        {
+            "parts_flagged_uncertain_by_gateway": flagged,
+            "gateway_crashes": crashes,
+            "gateway_alive_at_end": gateway_alive,
+            "restart_s_mean": sum(restarts) / len(restarts) if restarts else 0.0,
+            "kill_phase_s": kill_phase,
+            "total_s": finished,
+        }
+    )
+    out["ok"] = (
+        len(done) >= kills
+        and out.pop("load_ok")
+        and out["parts_duplicated"] <= out["duplicate_bound"]
+        and out["duplicated_not_in_flight"] == 0
+        and not crashes
+        and gateway_alive
+    )
     return out
 
 
@@ -443,8 +492,9 @@ def restart(gw: GatewayProcess, crashes: list[str], tries: int = 3) -> bool:
     return False
 
 
-def network(*, kills: list[Kill], journal: list[dict[str, Any]], whole: Counter[tuple[str, str]],
-            orphans: list[dict[str, Any]]) -> dict[str, Any]:
+def network(
+    *, kills: list[Kill], journal: list[dict[str, Any]], whole: Counter[tuple[str, str]], orphans: list[dict[str, Any]]
+) -> dict[str, Any]:
     """What the simulator's journal shows: doubled parts against the in-flight bound, orphans, spans."""
     # How long a handset holds part of a multipart message before the rest arrives.
     stamps: dict[str, list[float]] = {}
@@ -483,40 +533,67 @@ MESSAGE_ROWS: list[Row] = [
     ("kills (SIGKILL, then restart)", lambda r: f"{r['kills']}", ">= {wanted}"),
     ("of which while the client was submitting", lambda r: f"{r['kills_in_first_phase']}", ""),
     ("messages answered 202", lambda r: f"{r['accepted']:,}", ""),
-    ("submit attempts / connection errors / 5xx",
-     lambda r: f"{r['submit_attempts']:,} / {r['connection_errors']} / {r['server_errors']}", ""),
-    ("retries answered as a replay of the message the lost answer was for",
-     lambda r: str(r["retries_answered_as_replay"]), ""),
+    (
+        "submit attempts / connection errors / 5xx",
+        lambda r: f"{r['submit_attempts']:,} / {r['connection_errors']} / {r['server_errors']}",
+        "",
+    ),
+    (
+        "retries answered as a replay of the message the lost answer was for",
+        lambda r: str(r["retries_answered_as_replay"]),
+        "",
+    ),
     ("extra messages (a retried key stored twice)", lambda r: str(r["extra_messages"]), "0"),
-    ("messages lost (202, then not delivered, absent, or not whole on the network)",
-     lambda r: str(r["lost"]), "0"),
+    ("messages lost (202, then not delivered, absent, or not whole on the network)", lambda r: str(r["lost"]), "0"),
 ]
 CAMPAIGN_ROWS: list[Row] = [
     ("kills (SIGKILL, then restart)", lambda r: f"{r['kills']}", ">= {wanted}"),
     ("of which while the campaign was being expanded into the outbox", lambda r: f"{r['kills_in_first_phase']}", ""),
-    ("campaigns (one, plus one more each time the modems ran dry before the last kill)",
-     lambda r: f"{r['campaigns']}", ""),
+    (
+        "campaigns (one, plus one more each time the modems ran dry before the last kill)",
+        lambda r: f"{r['campaigns']}",
+        "",
+    ),
     ("contacts in the audience (imported as CSV with consent)", lambda r: f"{r['audience']:,}", ""),
     ("campaign messages in the outbox", lambda r: f"{r['campaign_messages']:,}", "= audience"),
-    ("contacts with no message / with two for the campaign",
-     lambda r: f"{r['contacts_without_a_message']} / {r['contacts_with_two_messages']}", "0 / 0"),
-    ("messages not delivered, or not whole on the network",
-     lambda r: f"{r['not_delivered']} / {r['lost_not_whole_in_journal']}", "0 / 0"),
+    (
+        "contacts with no message / with two for the campaign",
+        lambda r: f"{r['contacts_without_a_message']} / {r['contacts_with_two_messages']}",
+        "0 / 0",
+    ),
+    (
+        "messages not delivered, or not whole on the network",
+        lambda r: f"{r['not_delivered']} / {r['lost_not_whole_in_journal']}",
+        "0 / 0",
+    ),
 ]
 NETWORK_ROWS: list[Row] = [
     ("parts expected / on the network", lambda r: f"{r['parts_expected']:,} / {r['parts_journalled']:,}", ""),
     ("parts duplicated", lambda r: str(r["parts_duplicated"]), "<= kills x modems = {bound}"),
     ("duplicated parts that were not in flight at a kill", lambda r: str(r["duplicated_not_in_flight"]), "0"),
-    ("parts the gateway flagged at its restarts as possibly sent twice",
-     lambda r: str(r["parts_flagged_uncertain_by_gateway"]), ""),
-    ("duplicated parts of multipart messages sent again through another modem (an orphan fragment)",
-     lambda r: str(r["duplicated_via_another_modem"]), ""),
+    (
+        "parts the gateway flagged at its restarts as possibly sent twice",
+        lambda r: str(r["parts_flagged_uncertain_by_gateway"]),
+        "",
+    ),
+    (
+        "duplicated parts of multipart messages sent again through another modem (an orphan fragment)",
+        lambda r: str(r["duplicated_via_another_modem"]),
+        "",
+    ),
     ("single-part messages a recipient got twice", lambda r: str(r["messages_received_whole_twice"]), ""),
-    ("multipart messages, first to last part: p50 / max / over 60 s",
-     lambda r: f"{r['multipart_span_p50_s']:.1f} s / {r['multipart_span_max_s']:.0f} s / "
-               f"{r['multipart_spans_over_60s']}", ""),
-    ("gateway exits other than the kills",
-     lambda r: str(len(r["gateway_crashes"]) + (not r["gateway_alive_at_end"])), "0"),
+    (
+        "multipart messages, first to last part: p50 / max / over 60 s",
+        lambda r: (
+            f"{r['multipart_span_p50_s']:.1f} s / {r['multipart_span_max_s']:.0f} s / {r['multipart_spans_over_60s']}"
+        ),
+        "",
+    ),
+    (
+        "gateway exits other than the kills",
+        lambda r: str(len(r["gateway_crashes"]) + (not r["gateway_alive_at_end"])),
+        "0",
+    ),
     ("restart to first answer, mean", lambda r: f"{r['restart_s_mean']:.1f} s", ""),
     ("kills done after / all final after", lambda r: f"{r['kill_phase_s']:.0f} s / {r['total_s']:.0f} s", ""),
     ("result", lambda r: "PASS" if r["ok"] else "FAIL", ""),
@@ -542,15 +619,34 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mode", choices=sorted(LOADS), default="campaign",
-                        help="kill during a campaign (default), or while a client submits batches of messages")
+    parser.add_argument(
+        "--mode",
+        choices=sorted(LOADS),
+        default="campaign",
+        help="kill during a campaign (default), or while a client submits batches of messages",
+    )
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--first-kills", "--submit-kills", type=int, default=5,
-                        help="of those, at most this many while the campaign expands (or the client submits)")
-    parser.add_argument("--contacts", "--messages", type=int, default=1000, dest="size",
-                        help="contacts per campaign audience (messages per batch in --mode messages)")
-    parser.add_argument("--expansion-batch", type=int, default=1,
-                        help="the gateway's [campaigns] expansion_batch; 1: each contact a commit a kill can cut")
+    parser.add_argument(
+        "--first-kills",
+        "--submit-kills",
+        type=int,
+        default=5,
+        help="of those, at most this many while the campaign expands (or the client submits)",
+    )
+    parser.add_argument(
+        "--contacts",
+        "--messages",
+        type=int,
+        default=1000,
+        dest="size",
+        help="contacts per campaign audience (messages per batch in --mode messages)",
+    )
+    parser.add_argument(
+        "--expansion-batch",
+        type=int,
+        default=1,
+        help="the gateway's [campaigns] expansion_batch; 1: each contact a commit a kill can cut",
+    )
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds each AT+CMGS takes")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="stop killing, and waiting, after this")
@@ -565,9 +661,18 @@ def main() -> None:
         else:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="modemgate-soak-")))
         url = stack.enter_context(database(args.database_url, workdir))
-        result = soak(workdir, url, mode=args.mode, kills=args.kills, first_kills=args.first_kills, size=args.size,
-                      seed=args.seed, latency=args.latency, max_seconds=args.max_seconds,
-                      expansion_batch=args.expansion_batch)
+        result = soak(
+            workdir,
+            url,
+            mode=args.mode,
+            kills=args.kills,
+            first_kills=args.first_kills,
+            size=args.size,
+            seed=args.seed,
+            latency=args.latency,
+            max_seconds=args.max_seconds,
+            expansion_batch=args.expansion_batch,
+        )
     if args.markdown:
         print(markdown({"PostgreSQL" if args.database_url else "SQLite": result}))
     else:

@@ -100,8 +100,10 @@ def encode(
                 continue
             try:
                 req = json.loads(line)
-                if not isinstance(req, dict) or not isinstance(req.get("to"), str) or not isinstance(
-                    req.get("text"), str
+                if (
+                    not isinstance(req, dict)
+                    or not isinstance(req.get("to"), str)
+                    or not isinstance(req.get("text"), str)
                 ):
                     raise PduError('each line must be an object with string "to" and "text"')
                 parts = _encode_one(

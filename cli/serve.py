@@ -25,7 +25,9 @@ def _settings(config: str | None, **overrides: object):
 
 
 def serve(
-    config: str | None = typer.Option(None, "--config", help="TOML settings file (default ./modemgate.toml if present)."),
+    config: str | None = typer.Option(
+        None, "--config", help="TOML settings file (default ./modemgate.toml if present)."
+    ),
     host: str | None = typer.Option(None, "--host"),
     port: int | None = typer.Option(None, "--port"),
 ) -> None:
@@ -108,7 +110,9 @@ def apikey_revoke(
             raise typer.Exit(code=2)
         dropped = apikeys.revoke(s, key, now=utcnow())
         s.commit()
-    typer.echo(f"API key {wanted} ({key.name}) revoked; its webhooks are disabled ({dropped} deliveries dropped).", err=True)
+    typer.echo(
+        f"API key {wanted} ({key.name}) revoked; its webhooks are disabled ({dropped} deliveries dropped).", err=True
+    )
 
 
 def send(
@@ -132,7 +136,9 @@ def send(
     if idempotency_key:
         body["idempotency_key"] = idempotency_key
     try:
-        response = httpx.post(f"{url.rstrip('/')}/v1/messages", json=body, headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+        response = httpx.post(
+            f"{url.rstrip('/')}/v1/messages", json=body, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+        )
     except httpx.HTTPError as exc:
         typer.echo(f"error: {url}: {exc}", err=True)
         raise typer.Exit(code=2) from None

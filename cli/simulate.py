@@ -34,7 +34,9 @@ def simulate(
         None, "--profile", help=f"Modem personality for every modem: {', '.join(PERSONALITIES)}."
     ),
     noise_every: float | None = typer.Option(
-        None, "--noise-every", min=0.01,
+        None,
+        "--noise-every",
+        min=0.01,
         help="Seconds between the profile's periodic unsolicited lines (Huawei ^RSSI …), instead of its own.",
     ),
 ) -> None:

@@ -97,10 +97,7 @@ def _gsm7_plain(rng: random.Random) -> str:
 def _gsm7_ext(rng: random.Random) -> str:
     n = _length(rng)
     density = rng.choice((0.05, 0.2, 0.5, 1.0))
-    chars = [
-        rng.choice(GSM7_EXTENSION) if rng.random() < density else rng.choice(GSM7_BASIC)
-        for _ in range(n)
-    ]
+    chars = [rng.choice(GSM7_EXTENSION) if rng.random() < density else rng.choice(GSM7_BASIC) for _ in range(n)]
     return "".join(chars)
 
 

@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -199,7 +199,7 @@ class FastForwardClock(SystemClock):
         self.offset = timedelta()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
 
 @dataclass
@@ -231,8 +231,9 @@ class Outcome:
         return Counter((m["last_error"] or "?") for m in self.messages if m["status"] == "failed")
 
 
-def run_case(case: FaultCase, n: int = 9, *, timeout: float = 30.0, workdir: Path | None = None,
-             port_query: str = "") -> Outcome:
+def run_case(
+    case: FaultCase, n: int = 9, *, timeout: float = 30.0, workdir: Path | None = None, port_query: str = ""
+) -> Outcome:
     """Run `case` with `n` messages; see the module docstring. `port_query` is added to
     each `sim://` port: `?profile=huawei-e3372&noise_every=0.05` runs it on chatty modems."""
     with tempfile.TemporaryDirectory(prefix="faultmatrix-", dir=workdir) as tmp:
@@ -363,8 +364,10 @@ class _Run:
                 .join(Message, sa.and_(Message.id == Part.message_id, Message.generation == Part.generation))
                 .where(Message.id.in_(ids))
             ).all()
-        rows = {m.id: {"status": m.status, "modem": m.modem_id, "next_attempt_at": m.next_attempt_at, "parts": []}
-                for m in messages}
+        rows = {
+            m.id: {"status": m.status, "modem": m.modem_id, "next_attempt_at": m.next_attempt_at, "parts": []}
+            for m in messages
+        }
         for p in parts:
             rows[p.message_id]["parts"].append((p.status, p.report_status))
         return rows
@@ -452,8 +455,10 @@ def _check_modems(outcome: Outcome) -> list[str]:
     faulty = outcome.modems[FAULTY]
     c = faulty["counters"]
     if case.modem_state is not None and faulty["state"] != case.modem_state:
-        problems.append(f"{FAULTY} ends {faulty['state']} (seen {' > '.join(outcome.states_seen)}), "
-                        f"expected {case.modem_state}; last error {faulty['last_error']!r}")
+        problems.append(
+            f"{FAULTY} ends {faulty['state']} (seen {' > '.join(outcome.states_seen)}), "
+            f"expected {case.modem_state}; last error {faulty['last_error']!r}"
+        )
     if case.modem_state == "faulty" and not faulty["last_error"]:
         problems.append(f"{FAULTY} is faulty without a last error")
     if case.modem_state == "ready" and "faulty" in outcome.states_seen:

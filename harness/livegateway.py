@@ -70,9 +70,24 @@ class SimulatorProcess:
         self.ptys: dict[str, str] = {}
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [*MODEMGATE, "simulate", "--modems", str(modems), "--tcp", "127.0.0.1:0",
-             "--control", f"127.0.0.1:{self.control_port}", "--journal", str(self.journal_path), *options],
-            stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=workdir, env=_ENV,
+            [
+                *MODEMGATE,
+                "simulate",
+                "--modems",
+                str(modems),
+                "--tcp",
+                "127.0.0.1:0",
+                "--control",
+                f"127.0.0.1:{self.control_port}",
+                "--journal",
+                str(self.journal_path),
+                *options,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            cwd=workdir,
+            env=_ENV,
         )
         lines = _read_lines(self.proc, modems, timeout=20)
         for line in lines:
@@ -106,8 +121,9 @@ class SimulatorProcess:
 
     def inbound(self, modem: str, sender: str, text: str) -> None:
         """A message from `sender` arrives at `modem`."""
-        httpx.post(f"{self.control}/inbound", json={"modem": modem, "sender": sender, "text": text},
-                   timeout=10).raise_for_status()
+        httpx.post(
+            f"{self.control}/inbound", json={"modem": modem, "sender": sender, "text": text}, timeout=10
+        ).raise_for_status()
 
     def journal(self) -> list[dict[str, Any]]:
         """Every part the network accepted, in order, with `t` (epoch seconds) added."""
@@ -149,8 +165,9 @@ class ModemSpec:
 class GatewayProcess:
     """`modemgate serve --config FILE --port P`, with an API key made by `modemgate apikey create`."""
 
-    def __init__(self, workdir: Path, database_url: str, modems: Sequence[ModemSpec], *, name: str = "gw",
-                 key: str | None = None) -> None:
+    def __init__(
+        self, workdir: Path, database_url: str, modems: Sequence[ModemSpec], *, name: str = "gw", key: str | None = None
+    ) -> None:
         self.workdir = workdir
         self.name = name
         self.config = workdir / f"{name}.toml"
@@ -165,15 +182,25 @@ class GatewayProcess:
         self.client = httpx.Client(base_url=self.url, headers=self.headers, timeout=30)
 
     def _create_key(self) -> str:
-        out = subprocess.run([*MODEMGATE, "apikey", "create", self.name, "--config", str(self.config)],
-                             capture_output=True, text=True, cwd=self.workdir, env=_ENV, timeout=60)
+        out = subprocess.run(
+            [*MODEMGATE, "apikey", "create", self.name, "--config", str(self.config)],
+            capture_output=True,
+            text=True,
+            cwd=self.workdir,
+            env=_ENV,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         return out.stdout.strip().splitlines()[-1]
 
     def start(self) -> GatewayProcess:
         self.proc = subprocess.Popen(
             [*MODEMGATE, "serve", "--config", str(self.config), "--port", str(self.port)],
-            stdout=self._log, stderr=self._log, text=True, cwd=self.workdir, env=_ENV,
+            stdout=self._log,
+            stderr=self._log,
+            text=True,
+            cwd=self.workdir,
+            env=_ENV,
         )
         wait_until(self._answers, timeout=30, what=f"{self.name} to answer on {self.url}")
         return self
@@ -188,8 +215,11 @@ class GatewayProcess:
 
     def wait_ready(self, modems: Iterable[str], timeout: float = 20) -> None:
         want = set(modems)
-        wait_until(lambda: want <= {m["id"] for m in self.modems() if m["state"] == "ready"},
-                   timeout=timeout, what=f"modems {sorted(want)} ready")
+        wait_until(
+            lambda: want <= {m["id"] for m in self.modems() if m["state"] == "ready"},
+            timeout=timeout,
+            what=f"modems {sorted(want)} ready",
+        )
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs."""
@@ -246,8 +276,9 @@ class GatewayProcess:
         r.raise_for_status()
         return r.json()
 
-    def wait_all(self, ids: Iterable[str], status: str | Collection[str] = "delivered", *, timeout: float
-                 ) -> dict[str, str]:
+    def wait_all(
+        self, ids: Iterable[str], status: str | Collection[str] = "delivered", *, timeout: float
+    ) -> dict[str, str]:
         """Wait until every message in `ids` has `status` (or one of them); the last statuses seen."""
         want = set(ids)
         ok = {status} if isinstance(status, str) else set(status)
@@ -269,8 +300,9 @@ class GatewayProcess:
         return seen
 
 
-async def _submit_all(url: str, headers: dict[str, str], messages: Sequence[tuple[str, str]],
-                      concurrency: int) -> list[str]:
+async def _submit_all(
+    url: str, headers: dict[str, str], messages: Sequence[tuple[str, str]], concurrency: int
+) -> list[str]:
     ids: list[str | None] = [None] * len(messages)
     queue = list(enumerate(messages))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -317,8 +349,9 @@ def part_key(entry: dict[str, Any]) -> tuple[Any, ...]:
     return (entry["recipient"], *place, entry["text"])
 
 
-def journal_messages(journal: Sequence[dict[str, Any]], orphans: list[dict[str, Any]] | None = None
-                     ) -> list[dict[str, Any]]:
+def journal_messages(
+    journal: Sequence[dict[str, Any]], orphans: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Parts joined into messages by (modem, recipient, concatenation reference).
 
     Parts of a message that never got all its parts from one modem (a multipart message
@@ -336,12 +369,14 @@ def journal_messages(journal: Sequence[dict[str, Any]], orphans: list[dict[str, 
         parts[concat["seq"]] = e
         if len(parts) == concat["total"]:
             del groups[key]
-            out.append({
-                "recipient": e["recipient"],
-                "text": "".join(parts[s]["text"] for s in sorted(parts)),
-                "modems": {p["modem"] for p in parts.values()},
-                "parts": len(parts),
-            })
+            out.append(
+                {
+                    "recipient": e["recipient"],
+                    "text": "".join(parts[s]["text"] for s in sorted(parts)),
+                    "modems": {p["modem"] for p in parts.values()},
+                    "parts": len(parts),
+                }
+            )
     if orphans is not None:
         orphans.extend(p for parts in groups.values() for p in parts.values())
     return out

@@ -38,7 +38,10 @@ def campaign_settings(gateway: Gateway) -> CampaignSettings:
 
 
 def campaign_out(s: Session, row: Campaign) -> CampaignOut:
-    variants = [{"id": v.id, "name": v.name, "template": v.template, "split": v.split} for v in campaigns.variants_of(s, row.id)]  # type: ignore[arg-type]
+    assert row.id is not None  # a stored row
+    variants = [
+        {"id": v.id, "name": v.name, "template": v.template, "split": v.split} for v in campaigns.variants_of(s, row.id)
+    ]
     return CampaignOut(**row.model_dump(), variants=variants)
 
 
@@ -103,13 +106,17 @@ def review_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) ->
     return ReviewOut(status=status, **asdict(result))
 
 
-@router.get("/v1/campaigns/{campaign_id}/preview/{contact_id}", response_model=campaigns.Preview, responses={404: {}, 422: {}})
+@router.get(
+    "/v1/campaigns/{campaign_id}/preview/{contact_id}", response_model=campaigns.Preview, responses={404: {}, 422: {}}
+)
 def preview_campaign(campaign_id: RowId, contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> campaigns.Preview:
     with session(gateway.engine) as s:
         return campaigns.preview(s, campaign_id, contact_id, public_url=gateway.settings.public_url)
 
 
-@router.post("/v1/campaigns/{campaign_id}/test", status_code=202, response_model=TestSendOut, responses={404: {}, 422: {}})
+@router.post(
+    "/v1/campaigns/{campaign_id}/test", status_code=202, response_model=TestSendOut, responses={404: {}, 422: {}}
+)
 def test_send(campaign_id: RowId, body: TestSendIn, key: CurrentKey, gateway: GatewayDep) -> TestSendOut:
     """Send the text now to up to five numbers (as transactional: a proof for the team)."""
     sent = run_write(
@@ -122,7 +129,15 @@ def test_send(campaign_id: RowId, body: TestSendIn, key: CurrentKey, gateway: Ga
 
 @router.post("/v1/campaigns/{campaign_id}/schedule", response_model=CampaignOut, responses={404: {}, 409: {}, 422: {}})
 def schedule_campaign(campaign_id: RowId, body: ScheduleIn, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
-    run_write(gateway, campaigns.schedule, campaign_id, kind=body.kind, at=body.at, local_at=body.local_at, now=gateway.clock.now())
+    run_write(
+        gateway,
+        campaigns.schedule,
+        campaign_id,
+        kind=body.kind,
+        at=body.at,
+        local_at=body.local_at,
+        now=gateway.clock.now(),
+    )
     answer = _read(gateway, campaign_id)  # as scheduled: the loop woken next may start it at once
     gateway.wake_campaigns()  # a campaign due now starts at once, not at the next poll
     return answer

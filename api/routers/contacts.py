@@ -104,13 +104,22 @@ def create_contact(body: ContactIn, key: CurrentKey, gateway: GatewayDep) -> Con
     """Add a contact. 409 (with the existing `id`) if the number is taken; import upserts instead."""
     settings = audience_settings(gateway)
     data = contacts.contact_data(
-        {"number": body.number, "first_name": body.first_name, "last_name": body.last_name,
-         "time_zone": body.time_zone, "fields": body.fields},
+        {
+            "number": body.number,
+            "first_name": body.first_name,
+            "last_name": body.last_name,
+            "time_zone": body.time_zone,
+            "fields": body.fields,
+        },
         region=gateway.settings.default_region,
     )
     contact = run_write(
-        gateway, contacts.create_contact, data, now=gateway.clock.now(),
-        default_time_zone=settings.default_time_zone, list_ids=body.lists,
+        gateway,
+        contacts.create_contact,
+        data,
+        now=gateway.clock.now(),
+        default_time_zone=settings.default_time_zone,
+        list_ids=body.lists,
     )
     return _read_contact(gateway, contact.id)  # type: ignore[arg-type]
 
@@ -119,7 +128,9 @@ def create_contact(body: ContactIn, key: CurrentKey, gateway: GatewayDep) -> Con
 def list_contacts(
     key: CurrentKey,
     gateway: GatewayDep,
-    list_id: Annotated[int | None, Query(alias="list", ge=1, le=2**31 - 1, description="Only contacts on this list.")] = None,
+    list_id: Annotated[
+        int | None, Query(alias="list", ge=1, le=2**31 - 1, description="Only contacts on this list.")
+    ] = None,
     segment: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only contacts this segment matches.")] = None,
     number: Annotated[PhoneNumber | None, Query(max_length=32)] = None,
     limit: Limit = 50,
@@ -142,10 +153,17 @@ def patch_contact(contact_id: RowId, body: ContactPatch, key: CurrentKey, gatewa
     """Change the fields given; in `fields` null removes one; `time_zone` null derives it again."""
     changes = body.model_dump(exclude_unset=True)
     if "number" in changes and changes["number"] is None:
-        raise ApiError(422, "invalid_request", "number: cannot be removed", fields=[{"field": "number", "message": "null"}])
+        raise ApiError(
+            422, "invalid_request", "number: cannot be removed", fields=[{"field": "number", "message": "null"}]
+        )
     run_write(
-        gateway, contacts.update_contact, contact_id, changes, region=gateway.settings.default_region,
-        now=gateway.clock.now(), default_time_zone=audience_settings(gateway).default_time_zone,
+        gateway,
+        contacts.update_contact,
+        contact_id,
+        changes,
+        region=gateway.settings.default_region,
+        now=gateway.clock.now(),
+        default_time_zone=audience_settings(gateway).default_time_zone,
     )
     return _read_contact(gateway, contact_id)
 
@@ -157,14 +175,21 @@ def delete_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> N
 
 
 @router.post(
-    "/v1/contacts/import", response_model=ContactImportOut, responses={404: {}, 415: {}, 422: {}}, openapi_extra=_IMPORT_BODY
+    "/v1/contacts/import",
+    response_model=ContactImportOut,
+    responses={404: {}, 415: {}, 422: {}},
+    openapi_extra=_IMPORT_BODY,
 )
 async def import_contacts(
     request: Request,
     key: CurrentKey,
     gateway: GatewayDep,
-    csv_lists: Annotated[list[int], Query(alias="list", description="CSV: lists to put every imported contact on.")] = [],  # noqa: B006
-    consent_source: Annotated[str | None, Query(min_length=1, max_length=64, description="CSV: record an opt-in from this source.")] = None,
+    csv_lists: Annotated[
+        list[int], Query(alias="list", description="CSV: lists to put every imported contact on.")
+    ] = [],  # noqa: B006
+    consent_source: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="CSV: record an opt-in from this source.")
+    ] = None,
     consent_proof: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> ContactImportOut:
     """Upsert contacts by number from a JSON body (`ContactImportIn`) or a CSV with a header
@@ -185,7 +210,9 @@ async def import_contacts(
         list_ids = csv_lists
         opt_in = ConsentProof(consent_source, consent_proof) if consent_source else None
     if any(not 1 <= i <= 2**31 - 1 for i in list_ids):
-        raise ApiError(422, "invalid_request", "lists: not a list id", fields=[{"field": "lists", "message": "not a list id"}])
+        raise ApiError(
+            422, "invalid_request", "lists: not a list id", fields=[{"field": "lists", "message": "not a list id"}]
+        )
     result = await run_in_threadpool(
         run_write, gateway, contacts.import_contacts, rows, region=gateway.settings.default_region,
         default_time_zone=audience_settings(gateway).default_time_zone, now=gateway.clock.now(),
@@ -235,7 +262,9 @@ def consent_out(r: ConsentRecord) -> ConsentOut:
     return ConsentOut(id=r.id, kind=r.kind, source=r.source, proof=r.proof, ip=r.ip, recorded_at=r.recorded_at)  # type: ignore[arg-type]
 
 
-@router.post("/v1/contacts/{contact_id}/consent", status_code=201, response_model=ConsentOut, responses={404: {}, 422: {}})
+@router.post(
+    "/v1/contacts/{contact_id}/consent", status_code=201, response_model=ConsentOut, responses={404: {}, 422: {}}
+)
 def record_consent(contact_id: RowId, body: ConsentIn, key: CurrentKey, gateway: GatewayDep) -> ConsentOut:
     """Add an entry to the contact's consent ledger. An opt-in does not lift an opt-out
     (STOP): that takes START from the person, or `DELETE /v1/opt-outs/{number}`."""
@@ -243,8 +272,14 @@ def record_consent(contact_id: RowId, body: ConsentIn, key: CurrentKey, gateway:
     def record(s: Session) -> ConsentRecord:
         contact = contacts.get_contact(s, contact_id)
         return consent.record_consent(
-            s, contact.number, body.kind, source=body.source, proof=body.proof,
-            ip=str(body.ip) if body.ip else None, contact_id=contact.id, now=gateway.clock.now(),
+            s,
+            contact.number,
+            body.kind,
+            source=body.source,
+            proof=body.proof,
+            ip=str(body.ip) if body.ip else None,
+            contact_id=contact.id,
+            now=gateway.clock.now(),
         )
 
     return consent_out(run_write(gateway, record))
@@ -262,7 +297,10 @@ def consent_ledger(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> l
 
 
 def list_out(s: Session, row: ContactList) -> ListOut:
-    return ListOut(id=row.id, name=row.name, kind=row.kind, size=contacts.list_size(s, row.id), created_at=row.created_at)  # type: ignore[arg-type]
+    assert row.id is not None  # a stored row
+    return ListOut(
+        id=row.id, name=row.name, kind=row.kind, size=contacts.list_size(s, row.id), created_at=row.created_at
+    )
 
 
 @router.post("/v1/lists", status_code=201, response_model=ListOut, responses={409: {}, 422: {}})
@@ -357,4 +395,3 @@ def patch_segment(segment_id: RowId, body: SegmentPatch, key: CurrentKey, gatewa
 @router.delete("/v1/segments/{segment_id}", status_code=204, responses={404: {}})
 def delete_segment(segment_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
     run_write(gateway, contacts.delete_segment, segment_id)
-

@@ -18,10 +18,17 @@ from gateway.campaigns import links
 router = APIRouter(tags=["links"])
 
 
-@router.get("/r/{code}", status_code=302, response_class=RedirectResponse, responses={302: {"description": "To the stored target"}, 404: {}})
+@router.get(
+    "/r/{code}",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={302: {"description": "To the stored target"}, 404: {}},
+)
 def follow(code: Annotated[str, Path(max_length=64)], gateway: GatewayDep) -> RedirectResponse:
     target = run_write(gateway, links.follow, code, now=gateway.clock.now())
-    return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return RedirectResponse(
+        target, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
 
 
 @router.post("/v1/conversions", status_code=201, response_model=ConversionOut, responses={404: {}, 422: {}})

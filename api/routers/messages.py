@@ -95,7 +95,9 @@ def list_messages(
     new message (national numbers in the default region)."""
     recipient = normalise_number(to, gateway.settings.default_region, field="to") if to else None
     with session(gateway.engine) as s:
-        page = messages.list_messages(s, api_key_id=key.id, cursor=cursor, limit=limit, status=status, recipient=recipient)
+        page = messages.list_messages(
+            s, api_key_id=key.id, cursor=cursor, limit=limit, status=status, recipient=recipient
+        )
     return Page(items=[message_out(m) for m in page.items], next_cursor=page.next_cursor)
 
 

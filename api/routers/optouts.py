@@ -88,7 +88,12 @@ async def import_opt_outs(request: Request, key: CurrentKey, gateway: GatewayDep
     else:
         numbers = csv_numbers(text)
     result = await run_in_threadpool(
-        run_write, gateway, consent.import_opt_outs, numbers, region=gateway.settings.default_region, now=gateway.clock.now()
+        run_write,
+        gateway,
+        consent.import_opt_outs,
+        numbers,
+        region=gateway.settings.default_region,
+        now=gateway.clock.now(),
     )
     return OptOutImportOut(
         added=result.added,
@@ -97,7 +102,9 @@ async def import_opt_outs(request: Request, key: CurrentKey, gateway: GatewayDep
     )
 
 
-@router.get("/export", response_class=Response, responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+@router.get(
+    "/export", response_class=Response, responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+)
 def export_opt_outs(key: CurrentKey, gateway: GatewayDep) -> Response:
     """The whole list as CSV, oldest first: number (empty once erased), number_sha256, reason,
     created_at, source_message_id."""

@@ -99,9 +99,7 @@ class AtChannel:
             assert self._final is not None and self._prompt is not None
             await self._transport.write(self._proto.send(command, prompt=True))
             waiters: set[asyncio.Future[Any]] = {self._final, self._prompt}
-            done, _ = await asyncio.wait(
-                waiters, timeout=prompt_timeout, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(waiters, timeout=prompt_timeout, return_when=asyncio.FIRST_COMPLETED)
             if self._final in done:  # refused before the prompt (e.g. +CMS ERROR: 304)
                 return self._result(self._final.result())
             if not done:

@@ -566,4 +566,3 @@ def _registration_from(args: str, *, unsolicited: bool) -> Registration | None:
         return _REG_STATES.get(int(fields[idx]), "unknown")
     except (ValueError, IndexError):
         return None
-

@@ -1,11 +1,11 @@
 """HTTP control API of a running simulator: inject inbound SMS, set faults, read the network.
 
-    GET    /modems                        ids, numbers, ports, faults, storage use, maker, noise sent
-    POST   /inbound       {modem, sender, text, encoding?}   -> {"parts": n}
-    POST   /inbound/pdu   {modem, pdu}                       a ready SMS-DELIVER
-    POST   /faults        {modem, <fault>: value, ...}       see faults.Faults
-    DELETE /faults/{modem}                                   clear all faults
-    GET    /network                       parts received, messages joined, reports sent
+GET    /modems                        ids, numbers, ports, faults, storage use, maker, noise sent
+POST   /inbound       {modem, sender, text, encoding?}   -> {"parts": n}
+POST   /inbound/pdu   {modem, pdu}                       a ready SMS-DELIVER
+POST   /faults        {modem, <fault>: value, ...}       see faults.Faults
+DELETE /faults/{modem}                                   clear all faults
+GET    /network                       parts received, messages joined, reports sent
 """
 
 from __future__ import annotations

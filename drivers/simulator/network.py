@@ -15,7 +15,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
 from drivers.sms import decode_pdu, encode_deliver, encode_status_report
@@ -77,7 +77,7 @@ class Network:
         call_later: Callable[[float, Callable[[], None]], object],
         *,
         smsc: str = "+31653131313",
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         journal: IO[str] | None = None,
     ) -> None:
         self.smsc = smsc
@@ -114,9 +114,7 @@ class Network:
 
     # --- mobile originated --------------------------------------------------------------
 
-    def submit(
-        self, modem: Attachment, sms: SmsSubmit, mr: int, *, report: str, report_delay: float
-    ) -> None:
+    def submit(self, modem: Attachment, sms: SmsSubmit, mr: int, *, report: str, report_delay: float) -> None:
         """Accept one SMS-SUBMIT part from `modem` (the modem already assigned `mr`)."""
         entry = Received(
             time=self._now().isoformat(),
@@ -169,9 +167,7 @@ class Network:
 
     # --- mobile terminated --------------------------------------------------------------
 
-    def inbound(
-        self, modem_id: str, sender: str, text: str, *, encoding: str = "auto", ref16: bool = False
-    ) -> int:
+    def inbound(self, modem_id: str, sender: str, text: str, *, encoding: str = "auto", ref16: bool = False) -> int:
         """Send `text` from `sender` to a modem; returns the number of parts."""
         target = self.modem(modem_id)
         self._ref = (self._ref + 1) % 256
@@ -220,9 +216,7 @@ class Network:
             if len(parts) == r.concat["total"]:
                 del groups[key]
                 text = "".join(parts[i].text for i in sorted(parts))
-                out.append(
-                    {"modem": r.modem, "recipient": r.recipient, "text": text, "parts": len(parts)}
-                )
+                out.append({"modem": r.modem, "recipient": r.recipient, "text": text, "parts": len(parts)})
         return out
 
 

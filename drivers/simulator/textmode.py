@@ -44,8 +44,10 @@ def from_te_string(cscs: str, value: str) -> str:
 
 def pdu_listing(tag: str, stored: Stored, with_index: bool) -> list[str]:
     """+CMGL / +CMGR entry in PDU mode (27.005 §3.4.2, §3.4.3)."""
-    head = f"{tag}: {stored.index},{stored.stat},,{stored.tpdu_length}" if with_index else (
-        f"{tag}: {stored.stat},,{stored.tpdu_length}"
+    head = (
+        f"{tag}: {stored.index},{stored.stat},,{stored.tpdu_length}"
+        if with_index
+        else (f"{tag}: {stored.stat},,{stored.tpdu_length}")
     )
     return [head, stored.pdu]
 

@@ -99,9 +99,7 @@ def encode(text: str) -> bytes:
         return codecs.charmap_encode(escaped, "strict", _ENCODING_MAP)[0]
     except UnicodeEncodeError as exc:
         bad = exc.object[exc.start]
-        raise PduError(
-            f"character {bad!r} (U+{ord(bad):04X}) has no GSM 7-bit code; use UCS-2"
-        ) from None
+        raise PduError(f"character {bad!r} (U+{ord(bad):04X}) has no GSM 7-bit code; use UCS-2") from None
 
 
 def decode(septets: bytes) -> str:

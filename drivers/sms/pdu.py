@@ -280,9 +280,7 @@ def _encode(
     return smsc_octets, [first_octet + fixed + ud for ud in _user_data(segs.payloads, alphabet, ref, ref16)]
 
 
-def _user_data(
-    payloads: tuple[bytes, ...], alphabet: TextEncoding, ref: int | None, ref16: bool
-) -> list[bytes]:
+def _user_data(payloads: tuple[bytes, ...], alphabet: TextEncoding, ref: int | None, ref16: bool) -> list[bytes]:
     """TP-UDL + TP-UD for each part, with the concatenation UDH when there are several."""
     total = len(payloads)
     if total == 1:
@@ -488,9 +486,7 @@ def _decode_user_data(
     alphabet = coding.alphabet
     octets = (udl * 7 + 7) // 8 if alphabet == "gsm7" else udl
     if start + octets > len(data):
-        raise PduError(
-            f"user data length {udl} needs {octets} octets, only {len(data) - start} follow", pos
-        )
+        raise PduError(f"user data length {udl} needs {octets} octets, only {len(data) - start} follow", pos)
     ud = data[start : start + octets]
     ies: tuple[InformationElement, ...] = ()
     header_len = 0

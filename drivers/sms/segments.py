@@ -95,9 +95,7 @@ def split(text: str, encoding: EncodingChoice = "auto", *, ref16: bool = False) 
             return Segments("ucs2", (data,))
         payloads = _cut(data, _CONCAT_UCS2_OCTETS[ref16], _ends_inside_surrogate_pair, 2)
     if len(payloads) > MAX_PARTS:
-        raise PduError(
-            f"text needs {len(payloads)} parts; a concatenated SMS has at most {MAX_PARTS}"
-        )
+        raise PduError(f"text needs {len(payloads)} parts; a concatenated SMS has at most {MAX_PARTS}")
     return Segments(chosen, payloads)
 
 
@@ -132,14 +130,10 @@ def _utf16(text: str) -> bytes:
     try:
         return text.encode("utf-16-be")
     except UnicodeEncodeError as exc:
-        raise PduError(
-            f"character {exc.start} is a lone surrogate (U+{ord(text[exc.start]):04X}), not text"
-        ) from None
+        raise PduError(f"character {exc.start} is a lone surrogate (U+{ord(text[exc.start]):04X}), not text") from None
 
 
-def _cut(
-    data: bytes, size: int, ends_inside: Callable[[bytes, int], bool], unit: int
-) -> tuple[bytes, ...]:
+def _cut(data: bytes, size: int, ends_inside: Callable[[bytes, int], bool], unit: int) -> tuple[bytes, ...]:
     """Cut `data` into chunks of at most `size`, backing off one `unit` where a cut
     would separate a pair."""
     parts: list[bytes] = []

@@ -100,9 +100,7 @@ def parse(header: bytes, offset: int = 0) -> tuple[InformationElement, ...]:
         length = header[i + 1]
         end = i + 2 + length
         if end > n:
-            raise PduError(
-                f"information element 0x{iei:02X} of {length} octets overruns the header", offset + i
-            )
+            raise PduError(f"information element 0x{iei:02X} of {length} octets overruns the header", offset + i)
         ies.append(InformationElement(iei, header[i + 2 : end]))
         i = end
     return tuple(ies)

@@ -38,11 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from gateway.core import paging, webhooks
 from gateway.audience.contacts import RowError, find_contact
-from gateway.core.numbers import normalise_number
-from gateway.core.db import rowcount
-from gateway.core.errors import InvalidInput, NotFound
 from gateway.audience.keywords import (  # re-exported: settings and keywords live in their own light module
     ConsentSettings,
     Keyword,
@@ -52,7 +48,11 @@ from gateway.audience.keywords import (  # re-exported: settings and keywords li
     classify,
     normalise_keyword,
 )
+from gateway.core import paging, webhooks
+from gateway.core.db import rowcount
+from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import CATEGORIES, ConsentKind, ConsentRecord, Suppression, SuppressionReason
+from gateway.core.numbers import normalise_number
 
 __all__ = [
     "KeywordSet",
@@ -85,6 +85,7 @@ VerdictReason = Literal["ok", "opted_out", "no_consent", "consent_withdrawn"]
 
 # --- keywords -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class KeywordAction:
     """What an inbound keyword did, and what to send back.
@@ -102,6 +103,7 @@ class KeywordAction:
     changed: bool
     reply: str | None
     event: Literal["optout", "optin"] | None
+
 
 def handle_inbound(
     s: Session,
@@ -170,7 +172,9 @@ def may_send(s: Session | Connection, number: str, category: str) -> Verdict:
     """
     if category not in CATEGORIES:
         raise InvalidInput("category", f"must be one of {', '.join(CATEGORIES)}")
-    reason = s.execute(sa.select(col(Suppression.reason)).where(col(Suppression.number_hash) == number_hash(number))).scalar()
+    reason = s.execute(
+        sa.select(col(Suppression.reason)).where(col(Suppression.number_hash) == number_hash(number))
+    ).scalar()
     if reason is not None:
         return Verdict(False, "opted_out", reason)
     if category == "marketing":
@@ -244,14 +248,21 @@ def states(s: Session, numbers: Iterable[str]) -> dict[str, tuple[ConsentKind | 
     for number, kind in rows:
         latest[number] = kind  # type: ignore[assignment]  # the last one per number wins
     hashes = {number_hash(n): n for n in wanted}
-    suppressed = {hashes[h] for h in s.exec(select(col(Suppression.number_hash)).where(col(Suppression.number_hash).in_(list(hashes))))}
+    suppressed = {
+        hashes[h]
+        for h in s.exec(select(col(Suppression.number_hash)).where(col(Suppression.number_hash).in_(list(hashes))))
+    }
     return {n: (latest.get(n), n in suppressed) for n in wanted}
 
 
 def consent_history(s: Session, number: str) -> list[ConsentRecord]:
     """Every ledger entry of a number, oldest first."""
     return list(
-        s.exec(select(ConsentRecord).where(col(ConsentRecord.number) == number).order_by(col(ConsentRecord.recorded_at), col(ConsentRecord.id)))
+        s.exec(
+            select(ConsentRecord)
+            .where(col(ConsentRecord.number) == number)
+            .order_by(col(ConsentRecord.recorded_at), col(ConsentRecord.id))
+        )
     )
 
 
@@ -279,7 +290,11 @@ def suppress(
     if existing is not None:
         return existing, False
     row = Suppression(
-        number=number, number_hash=number_hash(number), reason=reason, source_message_id=source_message_id, created_at=now
+        number=number,
+        number_hash=number_hash(number),
+        reason=reason,
+        source_message_id=source_message_id,
+        created_at=now,
     )
     try:
         with s.begin_nested():

@@ -44,8 +44,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 from gateway.core import paging
 from gateway.core.db import get_or_raise, rowcount, save
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
-from gateway.core.numbers import normalise_number  # re-exported
-from gateway.core.timezones import canonical_zone, check_time_zone  # check_time_zone re-exported
 from gateway.core.models import (
     ConsentRecord,
     Contact,
@@ -54,6 +52,8 @@ from gateway.core.models import (
     Segment,
     TimeZoneSource,
 )
+from gateway.core.numbers import normalise_number  # re-exported
+from gateway.core.timezones import canonical_zone, check_time_zone  # check_time_zone re-exported
 
 __all__ = [
     "AlreadyExists",
@@ -383,7 +383,9 @@ def import_contacts(
             number = raw.get("number") or raw.get("phone")
             result.errors.append(RowError(index, str(number) if number is not None else None, exc.field, str(exc)))
         if len(batch) >= _BATCH:
-            _import_batch(s, batch, result, default_time_zone=default_time_zone, now=now, list_ids=list_ids, opt_in=opt_in)
+            _import_batch(
+                s, batch, result, default_time_zone=default_time_zone, now=now, list_ids=list_ids, opt_in=opt_in
+            )
             batch = []
     if batch:
         _import_batch(s, batch, result, default_time_zone=default_time_zone, now=now, list_ids=list_ids, opt_in=opt_in)
@@ -503,7 +505,11 @@ def add_members(s: Session, list_id: int, contact_ids: Iterable[int], *, now: da
     if missing := wanted - found:
         raise NotFound("contact", min(missing))
     present = set(
-        s.exec(select(col(ListMembership.contact_id)).where(col(ListMembership.list_id) == list_id, col(ListMembership.contact_id).in_(wanted)))
+        s.exec(
+            select(col(ListMembership.contact_id)).where(
+                col(ListMembership.list_id) == list_id, col(ListMembership.contact_id).in_(wanted)
+            )
+        )
     )
     new = wanted - present
     s.add_all(ListMembership(list_id=list_id, contact_id=i, added_at=now) for i in sorted(new))
@@ -515,13 +521,21 @@ def remove_members(s: Session, list_id: int, contact_ids: Iterable[int]) -> int:
     """Take contacts off a list; returns how many were on it."""
     get_list(s, list_id)
     result = s.execute(
-        sa.delete(ListMembership).where(col(ListMembership.list_id) == list_id, col(ListMembership.contact_id).in_(set(contact_ids)))
+        sa.delete(ListMembership).where(
+            col(ListMembership.list_id) == list_id, col(ListMembership.contact_id).in_(set(contact_ids))
+        )
     )
     return rowcount(result)
 
 
 def list_ids_of(s: Session, contact_id: int) -> list[int]:
-    return list(s.exec(select(col(ListMembership.list_id)).where(col(ListMembership.contact_id) == contact_id).order_by(col(ListMembership.list_id))))
+    return list(
+        s.exec(
+            select(col(ListMembership.list_id))
+            .where(col(ListMembership.contact_id) == contact_id)
+            .order_by(col(ListMembership.list_id))
+        )
+    )
 
 
 def lists_of(s: Session, contact_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -581,7 +595,9 @@ def _check_condition(cond: Any, where: str) -> None:
     if not isinstance(cond, Mapping) or set(cond) - {"field", "op", "value"} or "field" not in cond or "op" not in cond:
         raise InvalidInput(where, 'a condition is {"field": …, "op": …, "value": …}')
     name, op, value = cond["field"], cond["op"], cond.get("value")
-    if not isinstance(name, str) or not (name in _FIELDS or (name.startswith("fields.") and _FIELD_NAME.fullmatch(name[7:]))):
+    if not isinstance(name, str) or not (
+        name in _FIELDS or (name.startswith("fields.") and _FIELD_NAME.fullmatch(name[7:]))
+    ):
         raise InvalidInput(f"{where}.field", f"one of {', '.join(_FIELDS)} or fields.<name>")
     if op not in _OPS:
         raise InvalidInput(f"{where}.op", f"one of {', '.join(_OPS)}")
@@ -633,7 +649,9 @@ def _condition(cond: Mapping[str, Any], dialect: str) -> sa.ColumnElement[bool]:
         clause = _on_lists(ids)
         return sa.not_(clause) if op == "not_in" else clause
     if name == "created_at":
-        return _compare(Contact.created_at, op, datetime.fromisoformat(value) if value is not None else None, Contact.created_at)
+        return _compare(
+            Contact.created_at, op, datetime.fromisoformat(value) if value is not None else None, Contact.created_at
+        )
     custom = name.startswith("fields.")
     text = _json_text(name[7:], dialect) if custom else getattr(Contact, name)
     if op in ("exists", "missing"):
@@ -684,14 +702,18 @@ def _json_number(name: str, dialect: str) -> Any:
 
 
 def _on_lists(ids: Iterable[int]) -> sa.ColumnElement[bool]:
-    return sa.exists().where(col(ListMembership.contact_id) == col(Contact.id), col(ListMembership.list_id).in_(list(ids)))
+    return sa.exists().where(
+        col(ListMembership.contact_id) == col(Contact.id), col(ListMembership.list_id).in_(list(ids))
+    )
 
 
 def create_segment(s: Session, name: str, rules: Any, *, now: datetime) -> Segment:
     return _create_named(s, Segment, "segment", name, rules=check_rules(rules), created_at=now, updated_at=now)
 
 
-def update_segment(s: Session, segment_id: int, *, now: datetime, name: str | None = None, rules: Any = None) -> Segment:
+def update_segment(
+    s: Session, segment_id: int, *, now: datetime, name: str | None = None, rules: Any = None
+) -> Segment:
     row = get_segment(s, segment_id)
     if name is not None:
         name = _name(name, "name") or ""

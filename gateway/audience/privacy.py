@@ -71,7 +71,9 @@ class Erasure:
     messages_in_flight: int  # left alone; erase again once they are finished
 
 
-def timeline(s: Session, contact_id: int, *, limit: int, after: tuple[datetime, str] | None = None) -> list[TimelineEvent]:
+def timeline(
+    s: Session, contact_id: int, *, limit: int, after: tuple[datetime, str] | None = None
+) -> list[TimelineEvent]:
     """Up to `limit` events of a contact, newest first, after the (at, key) of `after`.
 
     NotFound if there is no such contact.
@@ -82,7 +84,9 @@ def timeline(s: Session, contact_id: int, *, limit: int, after: tuple[datetime, 
     events: list[TimelineEvent] = []
 
     def page(query: Any, at: Any, ident: Any, kind: str, typed: type) -> list[Any]:
-        return list(s.exec(query.where(_before(at, ident, kind, cursor, typed)).order_by(at.desc(), ident.desc()).limit(limit)))
+        return list(
+            s.exec(query.where(_before(at, ident, kind, cursor, typed)).order_by(at.desc(), ident.desc()).limit(limit))
+        )
 
     if contact.created_at is not None:
         c = page(select(Contact).where(Contact.id == contact.id), Contact.created_at, Contact.id, "contact", int)
@@ -115,7 +119,9 @@ def timeline(s: Session, contact_id: int, *, limit: int, after: tuple[datetime, 
         "inbound",
         int,
     )
-    events += [TimelineEvent(i.received_at, "inbound", str(i.id), {"text": i.text, "modem": i.modem_id}) for i in inbound]
+    events += [
+        TimelineEvent(i.received_at, "inbound", str(i.id), {"text": i.text, "modem": i.modem_id}) for i in inbound
+    ]
     for kind in ("opt_in", "opt_out"):
         records = page(
             select(ConsentRecord).where(ConsentRecord.number == number, ConsentRecord.kind == kind),
@@ -154,13 +160,29 @@ def export(s: Session, contact_id: int) -> dict[str, Any]:
     contact = get_contact(s, contact_id)
     number = contact.number
     list_ids = list_ids_of(s, contact_id)
-    lists = s.exec(select(ContactList).where(col(ContactList.id).in_(list_ids)).order_by(col(ContactList.id))).all() if list_ids else []
+    lists = (
+        s.exec(select(ContactList).where(col(ContactList.id).in_(list_ids)).order_by(col(ContactList.id))).all()
+        if list_ids
+        else []
+    )
     suppression = suppression_for(s, number)
-    messages = s.exec(select(Message).where(col(Message.recipient) == number).order_by(col(Message.created_at), col(Message.id))).all()
+    messages = s.exec(
+        select(Message).where(col(Message.recipient) == number).order_by(col(Message.created_at), col(Message.id))
+    ).all()
     message_ids = [m.id for m in messages]
-    parts = s.exec(select(Part).where(col(Part.message_id).in_(message_ids)).order_by(col(Part.message_id), col(Part.generation), col(Part.seq))).all() if message_ids else []
+    parts = (
+        s.exec(
+            select(Part)
+            .where(col(Part.message_id).in_(message_ids))
+            .order_by(col(Part.message_id), col(Part.generation), col(Part.seq))
+        ).all()
+        if message_ids
+        else []
+    )
     reports = _reports_of(s, number, message_ids)
-    inbound = s.exec(select(InboundMessage).where(col(InboundMessage.sender) == number).order_by(col(InboundMessage.received_at))).all()
+    inbound = s.exec(
+        select(InboundMessage).where(col(InboundMessage.sender) == number).order_by(col(InboundMessage.received_at))
+    ).all()
     parts_of: dict[str, list[dict[str, Any]]] = {}
     for p in parts:
         parts_of.setdefault(p.message_id, []).append(
@@ -191,7 +213,9 @@ def export(s: Session, contact_id: int) -> dict[str, Any]:
             for r in consent_history(s, number)
         ],
         "opt_out": (
-            {"reason": suppression.reason, "created_at": _iso(suppression.created_at)} if suppression is not None else None
+            {"reason": suppression.reason, "created_at": _iso(suppression.created_at)}
+            if suppression is not None
+            else None
         ),
         "messages": [{**_message(m), "parts": parts_of.get(m.id, [])} for m in messages],
         "delivery_reports": [
@@ -221,12 +245,20 @@ def erase(s: Session, contact_id: int, *, now: datetime) -> Erasure:
         entry = Suppression(number=None, number_hash=digest, reason="erased", created_at=now)
     entry.number = None
     s.add(entry)
-    consent = rowcount(s.execute(
-        sa.delete(ConsentRecord).where(sa.or_(col(ConsentRecord.number) == number, col(ConsentRecord.contact_id) == contact_id))
-    ))
-    finished = list(s.exec(select(col(Message.id)).where(col(Message.recipient) == number, col(Message.status).in_(FINISHED))))
+    consent = rowcount(
+        s.execute(
+            sa.delete(ConsentRecord).where(
+                sa.or_(col(ConsentRecord.number) == number, col(ConsentRecord.contact_id) == contact_id)
+            )
+        )
+    )
+    finished = list(
+        s.exec(select(col(Message.id)).where(col(Message.recipient) == number, col(Message.status).in_(FINISHED)))
+    )
     in_flight = s.exec(
-        select(sa.func.count()).select_from(Message).where(col(Message.recipient) == number, col(Message.status).not_in(FINISHED))
+        select(sa.func.count())
+        .select_from(Message)
+        .where(col(Message.recipient) == number, col(Message.status).not_in(FINISHED))
     ).one()
     reports = 0
     if finished:
@@ -235,11 +267,19 @@ def erase(s: Session, contact_id: int, *, now: datetime) -> Erasure:
         s.execute(sa.delete(Part).where(col(Part.message_id).in_(finished)))
         s.execute(sa.delete(Message).where(col(Message.id).in_(finished)))
     # Reports that never matched a part still name the number.
-    reports += rowcount(s.execute(
-        sa.delete(DeliveryReport).where(col(DeliveryReport.recipient) == number, col(DeliveryReport.part_id).is_(None))
-    ))
+    reports += rowcount(
+        s.execute(
+            sa.delete(DeliveryReport).where(
+                col(DeliveryReport.recipient) == number, col(DeliveryReport.part_id).is_(None)
+            )
+        )
+    )
     inbound_ids = sa.select(col(InboundMessage.id)).where(col(InboundMessage.sender) == number)
-    s.execute(sa.delete(InboundPart).where(sa.or_(col(InboundPart.sender) == number, col(InboundPart.inbound_message_id).in_(inbound_ids))))
+    s.execute(
+        sa.delete(InboundPart).where(
+            sa.or_(col(InboundPart.sender) == number, col(InboundPart.inbound_message_id).in_(inbound_ids))
+        )
+    )
     inbound = rowcount(s.execute(sa.delete(InboundMessage).where(col(InboundMessage.sender) == number)))
     s.delete(contact)  # list memberships go with it
     s.flush()

@@ -26,12 +26,24 @@ _SENT = ("sent", "delivered", "failed")
 
 def funnel(s: Session, campaign_ids: list[int] | None) -> dict[int | None, dict[str, Any]]:
     """Counts per variant id (None: no variant) for the given campaigns (None: all)."""
-    where = [col(Message.campaign_id).in_(campaign_ids)] if campaign_ids is not None else [col(Message.campaign_id).is_not(None)]
+    where = (
+        [col(Message.campaign_id).in_(campaign_ids)]
+        if campaign_ids is not None
+        else [col(Message.campaign_id).is_not(None)]
+    )
     rows: dict[int | None, dict[str, Any]] = defaultdict(_empty)
     for variant, status, reason, sent, n in s.execute(
-        sa.select(col(Message.variant_id), col(Message.status), col(Message.held_reason), col(Message.sent_at).is_not(None), sa.func.count())
+        sa.select(
+            col(Message.variant_id),
+            col(Message.status),
+            col(Message.held_reason),
+            col(Message.sent_at).is_not(None),
+            sa.func.count(),
+        )
         .where(*where)
-        .group_by(col(Message.variant_id), col(Message.status), col(Message.held_reason), col(Message.sent_at).is_not(None))
+        .group_by(
+            col(Message.variant_id), col(Message.status), col(Message.held_reason), col(Message.sent_at).is_not(None)
+        )
     ):
         row = rows[variant]
         row["audience"] += n
@@ -54,13 +66,24 @@ def funnel(s: Session, campaign_ids: list[int] | None) -> dict[int | None, dict[
         rows[variant]["unique_clicks"] += n
     vw = [col(Conversion.campaign_id).in_(campaign_ids)] if campaign_ids is not None else []
     for variant, n, value in s.execute(
-        sa.select(col(Conversion.variant_id), sa.func.count(), sa.func.coalesce(sa.func.sum(col(Conversion.value)), 0.0)).where(*vw).group_by(col(Conversion.variant_id))
+        sa.select(
+            col(Conversion.variant_id), sa.func.count(), sa.func.coalesce(sa.func.sum(col(Conversion.value)), 0.0)
+        )
+        .where(*vw)
+        .group_by(col(Conversion.variant_id))
     ):
         rows[variant]["conversions"] += n
         rows[variant]["revenue"] += float(value)
     stops = (
         sa.select(col(Message.variant_id), sa.func.count(sa.distinct(col(Message.recipient))))
-        .join(ConsentRecord, sa.and_(col(ConsentRecord.number) == col(Message.recipient), col(ConsentRecord.kind) == "opt_out", col(ConsentRecord.recorded_at) >= col(Message.sent_at)))
+        .join(
+            ConsentRecord,
+            sa.and_(
+                col(ConsentRecord.number) == col(Message.recipient),
+                col(ConsentRecord.kind) == "opt_out",
+                col(ConsentRecord.recorded_at) >= col(Message.sent_at),
+            ),
+        )
         .where(*where, col(Message.sent_at).is_not(None))
         .group_by(col(Message.variant_id))
     )
@@ -80,7 +103,10 @@ def campaign_report(s: Session, campaign_id: int) -> dict[str, Any]:
     if campaign.invalid_numbers:
         total["suppressed"]["invalid_number"] = campaign.invalid_numbers
     _rates(total)
-    names = {v.id: v.name for v in s.execute(sa.select(CampaignVariant).where(col(CampaignVariant.campaign_id) == campaign_id)).scalars()}
+    names = {
+        v.id: v.name
+        for v in s.execute(sa.select(CampaignVariant).where(col(CampaignVariant.campaign_id) == campaign_id)).scalars()
+    }
     return {
         "campaign_id": campaign_id,
         "status": campaign.status,
@@ -105,9 +131,15 @@ def overall_report(s: Session) -> dict[str, Any]:
 
 def _series(s: Session, campaign_id: int) -> list[dict[str, Any]]:
     buckets: dict[str, dict[str, int]] = defaultdict(lambda: {"sent": 0, "clicks": 0})
-    for (when,) in s.execute(sa.select(col(Message.sent_at)).where(col(Message.campaign_id) == campaign_id, col(Message.sent_at).is_not(None))):
+    for (when,) in s.execute(
+        sa.select(col(Message.sent_at)).where(
+            col(Message.campaign_id) == campaign_id, col(Message.sent_at).is_not(None)
+        )
+    ):
         buckets[_hour(when)]["sent"] += 1
-    for (when,) in s.execute(sa.select(col(Click.clicked_at)).where(col(Click.campaign_id) == campaign_id, col(Click.first))):
+    for (when,) in s.execute(
+        sa.select(col(Click.clicked_at)).where(col(Click.campaign_id) == campaign_id, col(Click.first))
+    ):
         buckets[_hour(when)]["clicks"] += 1
     return [{"hour": k, **v} for k, v in sorted(buckets.items())]
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -182,7 +182,11 @@ def hold(conn: Connection, message_id: str, decision: Decision, *, now: datetime
     conn.execute(sa.update(Message).where(col(Message.id) == message_id).values(**values))
     if decision.action == "defer" and decision.siblings is not None:
         campaign_id, zone = decision.siblings
-        same = [col(Message.campaign_id) == campaign_id, col(Message.status) == "queued", col(Message.next_attempt_at) <= now]
+        same = [
+            col(Message.campaign_id) == campaign_id,
+            col(Message.status) == "queued",
+            col(Message.next_attempt_at) <= now,
+        ]
         if decision.reason == "send_window":
             same.append(col(Message.time_zone) == zone if zone is not None else col(Message.time_zone).is_(None))
         conn.execute(sa.update(Message).where(*same).values(**values))
@@ -202,7 +206,7 @@ def window_opening(now: datetime, zone: str, start: str, end: str) -> datetime |
         return None
     day = local.date() if minute < begin else local.date() + timedelta(days=1)
     opening = datetime.combine(day, time(begin // 60, begin % 60), tzinfo=tz)
-    return opening.astimezone(timezone.utc)
+    return opening.astimezone(UTC)
 
 
 def parse_clock(value: str) -> int:

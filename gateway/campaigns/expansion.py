@@ -52,21 +52,29 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
     public_url = getattr(settings, "public_url", "http://127.0.0.1:8000")
     with Session(engine) as s:
         due = s.exec(
-            select(Campaign.id).where(
+            select(Campaign.id)
+            .where(
                 sa.or_(
                     sa.and_(col(Campaign.status) == "scheduled", col(Campaign.send_at) <= now),
                     sa.and_(col(Campaign.status) == "sending", col(Campaign.expanded_at).is_(None)),
                 )
-            ).order_by(col(Campaign.send_at), col(Campaign.id))
+            )
+            .order_by(col(Campaign.send_at), col(Campaign.id))
         ).all()
     queued = 0
     for campaign_id in cast("Sequence[int]", due):  # ids of stored rows are never None
         with transaction(engine) as conn:
             conn.execute(
-                sa.update(Campaign).where(col(Campaign.id) == campaign_id, col(Campaign.status) == "scheduled").values(status="sending", updated_at=now)
+                sa.update(Campaign)
+                .where(col(Campaign.id) == campaign_id, col(Campaign.status) == "scheduled")
+                .values(status="sending", updated_at=now)
             )
         queued += expand(engine, campaign_id, now=now, public_url=public_url, batch=options.expansion_batch)
-    busy = sa.select(col(Message.id)).where(col(Message.campaign_id) == col(Campaign.id), col(Message.status).in_(("queued", "sending"))).exists()
+    busy = (
+        sa.select(col(Message.id))
+        .where(col(Message.campaign_id) == col(Campaign.id), col(Message.status).in_(("queued", "sending")))
+        .exists()
+    )
     finished = sa.and_(col(Campaign.status) == "sending", col(Campaign.expanded_at).is_not(None), ~busy)
     with engine.connect() as conn:  # read first: most rounds have nothing to finish, and take no write lock
         any_finished = conn.execute(sa.select(col(Campaign.id)).where(finished).limit(1)).first() is not None
@@ -97,7 +105,9 @@ def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, 
                 plan.restore_counts(s, campaign_id)
             rows = next(audience_batches(s, row, batch, after=row.expanded_through), None)
             if not rows:
-                conn.execute(sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(expanded_at=now, updated_at=now))
+                conn.execute(
+                    sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(expanded_at=now, updated_at=now)
+                )
                 return total
             made = _expand_batch(conn, row, plan, rows, rng, now=now)
             total += made
@@ -112,7 +122,9 @@ def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, 
             )
 
 
-def _expand_batch(conn: Connection, row: Campaign, plan: Plan, rows: Sequence[Any], rng: random.Random, *, now: datetime) -> int:
+def _expand_batch(
+    conn: Connection, row: Campaign, plan: Plan, rows: Sequence[Any], rng: random.Random, *, now: datetime
+) -> int:
     """Queue one batch through the outbox with its short links; returns how many messages
     (contacts without an E.164 number get none). `rng` is seeded by the campaign: the split
     and the concatenation references come out the same on every run."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,7 +97,13 @@ def get(s: Session, campaign_id: int) -> Campaign:
 
 
 def variants_of(s: Session, campaign_id: int) -> list[CampaignVariant]:
-    return list(s.exec(select(CampaignVariant).where(col(CampaignVariant.campaign_id) == campaign_id).order_by(col(CampaignVariant.id))))
+    return list(
+        s.exec(
+            select(CampaignVariant)
+            .where(col(CampaignVariant.campaign_id) == campaign_id)
+            .order_by(col(CampaignVariant.id))
+        )
+    )
 
 
 def campaigns_page(s: Session, *, cursor: str | None, limit: int, status: str | None = None) -> paging.Page[Campaign]:
@@ -112,7 +118,13 @@ def campaigns_page(s: Session, *, cursor: str | None, limit: int, status: str | 
 
 
 def schedule(
-    s: Session, campaign_id: int, *, kind: str, now: datetime, at: datetime | None = None, local_at: datetime | None = None
+    s: Session,
+    campaign_id: int,
+    *,
+    kind: str,
+    now: datetime,
+    at: datetime | None = None,
+    local_at: datetime | None = None,
 ) -> Campaign:
     """Schedule a reviewed campaign: `now`, `at` a UTC time, or `local` (`local_at`, a wall
     time without zone, in each recipient's own zone)."""
@@ -129,7 +141,7 @@ def schedule(
         if local_at is None or local_at.tzinfo is not None:
             raise InvalidInput("local_at", "a wall time without offset, e.g. 2026-12-01T10:00")
         row.local_send_at = local_at.isoformat(timespec="minutes")
-        row.send_at = max(now, local_at.replace(tzinfo=timezone.utc) - EARLIEST_OFFSET)
+        row.send_at = max(now, local_at.replace(tzinfo=UTC) - EARLIEST_OFFSET)
     else:
         raise InvalidInput("schedule", "one of now, at, local")
     row.schedule = kind
@@ -160,7 +172,11 @@ def resume(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
     started = s.exec(select(Message.id).where(Message.campaign_id == campaign_id).limit(1)).first() is not None
     row.status = "sending" if started or row.expanded_through else "scheduled"
     due_at = first_due(row, now)
-    held = col(Message.campaign_id) == campaign_id, col(Message.status) == "queued", col(Message.held_reason) == "paused"
+    held = (
+        col(Message.campaign_id) == campaign_id,
+        col(Message.status) == "queued",
+        col(Message.held_reason) == "paused",
+    )
     for zone in s.exec(select(Message.time_zone).where(*held).distinct()).all():
         due = due_at(zone or "UTC")
         opening = window_opening(due, zone or "UTC", row.window_start, row.window_end)
@@ -180,7 +196,11 @@ def cancel(s: Session, campaign_id: int, *, now: datetime) -> Campaign:
     if row.status in ("done", "cancelled"):
         raise WrongState(campaign_id, row.status, "cancel it")
     queued = sa.select(col(Message.id)).where(col(Message.campaign_id) == campaign_id, col(Message.status) == "queued")
-    s.execute(sa.update(Part).where(col(Part.message_id).in_(queued), col(Part.status) == "pending").values(status="cancelled", error="not sent: cancelled"))
+    s.execute(
+        sa.update(Part)
+        .where(col(Part.message_id).in_(queued), col(Part.status) == "pending")
+        .values(status="cancelled", error="not sent: cancelled")
+    )
     s.execute(
         sa.update(Message)
         .where(col(Message.campaign_id) == campaign_id, col(Message.status) == "queued")
@@ -202,7 +222,7 @@ def first_due(row: Campaign, now: datetime) -> Callable[[str], datetime]:
                     tz = zoneinfo.ZoneInfo(zone)
                 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                     tz = zoneinfo.ZoneInfo("UTC")
-                cache[zone] = max(now, wall.replace(tzinfo=tz).astimezone(timezone.utc))
+                cache[zone] = max(now, wall.replace(tzinfo=tz).astimezone(UTC))
             return cache[zone]
 
         return local

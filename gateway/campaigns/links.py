@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from gateway.campaigns.templates import CODE_LENGTH
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import Campaign, Click, Conversion, Link, Message
-from gateway.campaigns.templates import CODE_LENGTH
 
 __all__ = ["new_code", "new_codes", "with_utm", "follow", "record_conversion", "is_code"]
 
@@ -112,11 +112,15 @@ def record_conversion(
         if s.get(Campaign, campaign_id) is None:
             raise NotFound("campaign", campaign_id)
         variant = s.execute(
-            sa.select(col(Message.variant_id)).where(col(Message.campaign_id) == campaign_id, col(Message.contact_id) == contact_id).limit(1)
+            sa.select(col(Message.variant_id))
+            .where(col(Message.campaign_id) == campaign_id, col(Message.contact_id) == contact_id)
+            .limit(1)
         ).first()
         if variant is None:
             raise NotFound("campaign recipient", f"contact {contact_id} in campaign {campaign_id}")
-        row = Conversion(campaign_id=campaign_id, variant_id=variant[0], contact_id=contact_id, value=value, occurred_at=now)
+        row = Conversion(
+            campaign_id=campaign_id, variant_id=variant[0], contact_id=contact_id, value=value, occurred_at=now
+        )
     else:
         raise InvalidInput("code", "give a click code, or contact_id and campaign_id")
     s.add(row)

@@ -28,7 +28,14 @@ class Plan:
     """A campaign compiled for rendering: its templates (one per variant), link targets,
     and the running assignment of recipients to variants."""
 
-    def __init__(self, row: Campaign, templates: list[tuple[Template, int | None]], splits: list[int], names: list[str | None], public_url: str) -> None:
+    def __init__(
+        self,
+        row: Campaign,
+        templates: list[tuple[Template, int | None]],
+        splits: list[int],
+        names: list[str | None],
+        public_url: str,
+    ) -> None:
         self.row = row
         self.templates = templates
         self.splits = splits
@@ -54,7 +61,13 @@ class Plan:
         ids = [vid for _, vid in self.templates]
         if ids == [None]:
             return
-        counts = dict(s.exec(select(col(Message.variant_id), sa.func.count()).where(col(Message.campaign_id) == campaign_id).group_by(col(Message.variant_id))).all())
+        counts = dict(
+            s.exec(
+                select(col(Message.variant_id), sa.func.count())
+                .where(col(Message.campaign_id) == campaign_id)
+                .group_by(col(Message.variant_id))
+            ).all()
+        )
         self.assigned = [counts.get(vid, 0) for vid in ids]
 
     def assign(self) -> int:
@@ -85,7 +98,12 @@ def audience_batches(s: Session, row: Campaign, size: int, *, after: int) -> Ite
     """The audience's contacts by id after `after`, `size` at a time (never all at once)."""
     ids = contacts.audience(s, lists=row.lists, segments=row.segments, exclude_lists=row.exclude_lists)
     query = ids.with_only_columns(
-        col(Contact.id), col(Contact.number), col(Contact.first_name), col(Contact.last_name), col(Contact.custom_fields), col(Contact.time_zone)
+        col(Contact.id),
+        col(Contact.number),
+        col(Contact.first_name),
+        col(Contact.last_name),
+        col(Contact.custom_fields),
+        col(Contact.time_zone),
     )
     while True:
         rows = s.execute(query.where(col(Contact.id) > after).limit(size)).all()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,7 +73,9 @@ class Preview:
     missing_tokens: list[str]
 
 
-def review(s: Session, campaign_id: int, *, public_url: str, now: datetime, settings: CampaignSettings | None = None) -> Review:
+def review(
+    s: Session, campaign_id: int, *, public_url: str, now: datetime, settings: CampaignSettings | None = None
+) -> Review:
     """Check a campaign against its audience as it is now (streamed); a draft without errors
     becomes `review` (ready to schedule)."""
     settings = settings or CampaignSettings()
@@ -125,27 +127,56 @@ def review(s: Session, campaign_id: int, *, public_url: str, now: datetime, sett
     elif result.sendable == 0:
         result.errors.append(Issue("nothing_to_send", "no contact in the audience may be sent marketing"))
     if result.invalid_numbers:
-        result.warnings.append(Issue("invalid_numbers", f"{result.invalid_numbers} contacts have no valid number", result.invalid_numbers))
+        result.warnings.append(
+            Issue("invalid_numbers", f"{result.invalid_numbers} contacts have no valid number", result.invalid_numbers)
+        )
     if result.opted_out:
-        result.warnings.append(Issue("opted_out", f"{result.opted_out} contacts opted out: nothing goes to them", result.opted_out))
+        result.warnings.append(
+            Issue("opted_out", f"{result.opted_out} contacts opted out: nothing goes to them", result.opted_out)
+        )
     if result.no_consent:
-        result.warnings.append(Issue("no_consent", f"{result.no_consent} contacts gave no consent to marketing: nothing goes to them", result.no_consent))
+        result.warnings.append(
+            Issue(
+                "no_consent",
+                f"{result.no_consent} contacts gave no consent to marketing: nothing goes to them",
+                result.no_consent,
+            )
+        )
     for token, count in sorted(missing.items()):
-        result.warnings.append(Issue("missing_token", f"{{{{{token}}}}} has no value (and no default) for {count} recipients", count))
+        result.warnings.append(
+            Issue("missing_token", f"{{{{{token}}}}} has no value (and no default) for {count} recipients", count)
+        )
     if result.deferred:
         result.warnings.append(
-            Issue("quiet_hours", f"{result.deferred} recipients are outside {row.window_start}-{row.window_end} local time then: they wait for the window", result.deferred)
+            Issue(
+                "quiet_hours",
+                f"{result.deferred} recipients are outside {row.window_start}-{row.window_end} local time then: they wait for the window",
+                result.deferred,
+            )
         )
     if result.segments_max > 1:
-        result.warnings.append(Issue("multipart", f"up to {result.segments_max} parts per recipient, {result.segments_total} in all", result.segments_max))
+        result.warnings.append(
+            Issue(
+                "multipart",
+                f"up to {result.segments_max} parts per recipient, {result.segments_total} in all",
+                result.segments_max,
+            )
+        )
     result.quota = settings.monthly_segment_quota
     result.quota_used = month_segments(s, now)
     if result.quota:
         result.quota_share = (result.quota_used + result.segments_total) / result.quota
         if result.quota_share > 1:
-            result.errors.append(Issue("quota", f"{result.quota_used} + {result.segments_total} parts exceed the monthly quota of {result.quota}"))
+            result.errors.append(
+                Issue(
+                    "quota",
+                    f"{result.quota_used} + {result.segments_total} parts exceed the monthly quota of {result.quota}",
+                )
+            )
         elif result.quota_share >= settings.quota_warning:
-            result.warnings.append(Issue("quota", f"{result.quota_share:.0%} of the monthly quota of {result.quota} parts"))
+            result.warnings.append(
+                Issue("quota", f"{result.quota_share:.0%} of the monthly quota of {result.quota} parts")
+            )
     if not result.errors and row.status == "draft":
         row.status = "review"
         save(s, row, now=now)
@@ -161,7 +192,16 @@ def preview(s: Session, campaign_id: int, contact_id: int, *, public_url: str) -
     values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
     text = plan.text(template, values, [short_link(public_url, "x" * CODE_LENGTH)] * len(template.urls))
     estimate = estimate_text(text)
-    return Preview(contact_id, contact.number, variant, text, estimate.encoding, estimate.segments, estimate.characters, template.missing(values))
+    return Preview(
+        contact_id,
+        contact.number,
+        variant,
+        text,
+        estimate.encoding,
+        estimate.segments,
+        estimate.characters,
+        template.missing(values),
+    )
 
 
 def test_send(
@@ -195,7 +235,15 @@ def test_send(
         template, variant_id = plan.templates[0]
         codes = links.new_codes(len(template.urls))
         for i, code in enumerate(codes):
-            s.add(Link(code=code, target=plan.targets[variant_id][i], campaign_id=row.id, variant_id=variant_id, created_at=now))
+            s.add(
+                Link(
+                    code=code,
+                    target=plan.targets[variant_id][i],
+                    campaign_id=row.id,
+                    variant_id=variant_id,
+                    created_at=now,
+                )
+            )
         text = plan.text(template, values, [short_link(public_url, c) for c in codes])
         submission = outbox.submit(s, api_key_id=api_key_id, recipient=number, text=text, now=now)
         sent.append(submission.message)
@@ -204,6 +252,8 @@ def test_send(
 
 def month_segments(s: Session | Connection, now: datetime) -> int:
     """Parts sent since the start of this calendar month (UTC): what the quota counts."""
-    start = now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    used = s.execute(sa.select(sa.func.coalesce(sa.func.sum(col(Message.parts_total)), 0)).where(col(Message.sent_at) >= start)).scalar()
+    start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    used = s.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(col(Message.parts_total)), 0)).where(col(Message.sent_at) >= start)
+    ).scalar()
     return int(used or 0)

@@ -129,7 +129,9 @@ def estimate_text(text: str) -> Estimate:
         raise InvalidInput("template", str(exc)) from None
 
 
-def contact_values(number: str, first_name: str | None, last_name: str | None, fields: Mapping[str, Any] | None) -> dict[str, Any]:
+def contact_values(
+    number: str, first_name: str | None, last_name: str | None, fields: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """What tokens can name for one contact (built-in fields win over custom ones)."""
     values = dict(fields or {})
     values.update(first_name=first_name, last_name=last_name, number=number)

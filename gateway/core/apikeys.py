@@ -77,7 +77,9 @@ class VerifiedKeys(Generic[K]):
     at once (call it after revoking in this process).
     """
 
-    def __init__(self, ttl: float = 5.0, *, max_entries: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: float = 5.0, *, max_entries: int = 1024, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ttl = ttl
         self._max = max_entries
         self._clock = clock

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
 import sqlalchemy as sa
@@ -34,7 +34,17 @@ from sqlmodel import Session
 from drivers import ConfigError
 from gateway.core.errors import NotFound
 
-__all__ = ["create_engine_for", "migrate", "session", "transaction", "lock_for", "get_or_raise", "ping", "MIGRATIONS", "BUSY_TIMEOUT_MS"]
+__all__ = [
+    "create_engine_for",
+    "migrate",
+    "session",
+    "transaction",
+    "lock_for",
+    "get_or_raise",
+    "ping",
+    "MIGRATIONS",
+    "BUSY_TIMEOUT_MS",
+]
 
 T = TypeVar("T")
 

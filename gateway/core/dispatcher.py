@@ -415,4 +415,3 @@ class ModemWorker:
         finally:
             sleeper.cancel()
             waker.cancel()
-

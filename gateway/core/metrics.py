@@ -43,9 +43,15 @@ class _Collector(Collector):
 
     def collect(self) -> Iterable[Any]:
         sent = CounterMetricFamily("modemgate_parts_sent", "Parts accepted by the network (+CMGS)", labels=["modem"])
-        failed = CounterMetricFamily("modemgate_messages_failed", "Messages failed permanently on this modem", labels=["modem"])
-        retried = CounterMetricFamily("modemgate_messages_retried", "Send attempts that will be retried", labels=["modem"])
-        faults = CounterMetricFamily("modemgate_modem_faults", "Times the modem was taken out of service", labels=["modem"])
+        failed = CounterMetricFamily(
+            "modemgate_messages_failed", "Messages failed permanently on this modem", labels=["modem"]
+        )
+        retried = CounterMetricFamily(
+            "modemgate_messages_retried", "Send attempts that will be retried", labels=["modem"]
+        )
+        faults = CounterMetricFamily(
+            "modemgate_modem_faults", "Times the modem was taken out of service", labels=["modem"]
+        )
         signal = GaugeMetricFamily("modemgate_modem_signal_rssi", "Signal, AT+CSQ rssi 0-31", labels=["modem"])
         state = GaugeMetricFamily("modemgate_modem_state", "1 for the modem's current state", labels=["modem", "state"])
         tokens = GaugeMetricFamily("modemgate_modem_rate_per_minute", "Effective sends per minute", labels=["modem"])

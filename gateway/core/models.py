@@ -14,7 +14,7 @@ Conventions:
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -68,7 +68,7 @@ metadata = SQLModel.metadata
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_message_id() -> str:
@@ -86,15 +86,15 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value!r}: the gateway stores aware UTC times only")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -467,7 +467,15 @@ __all__ += [
 CampaignStatus = Literal["draft", "review", "scheduled", "sending", "paused", "done", "cancelled"]
 # now: when scheduled; at: a UTC time; local: a wall time in each recipient's own zone.
 ScheduleKind = Literal["now", "at", "local"]
-CAMPAIGN_STATUSES: tuple[CampaignStatus, ...] = ("draft", "review", "scheduled", "sending", "paused", "done", "cancelled")
+CAMPAIGN_STATUSES: tuple[CampaignStatus, ...] = (
+    "draft",
+    "review",
+    "scheduled",
+    "sending",
+    "paused",
+    "done",
+    "cancelled",
+)
 SCHEDULE_KINDS: tuple[ScheduleKind, ...] = ("now", "at", "local")
 
 
@@ -567,5 +575,3 @@ class Conversion(SQLModel, table=True):
     link_id: int | None = None
     value: float | None = None
     occurred_at: datetime = Field(sa_type=UtcDateTime)
-
-

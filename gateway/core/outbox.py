@@ -84,9 +84,9 @@ from drivers.sms import EncodingChoice, choose_encoding, encode_submit
 from gateway.core import webhooks
 from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.db import lock_for, transaction
-from gateway.core.reports import rematch_in, settled_status
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.core.models import CATEGORIES, Category, Message, MessageStatus, Part, new_message_id, utcnow
+from gateway.core.reports import rematch_in, settled_status
 
 __all__ = [
     "Submission",
@@ -423,7 +423,9 @@ def _lease(
         .values(**_leased_to(owner, until), attempts=Message.attempts + 1, updated_at=now)
     )
     msg = conn.execute(
-        sa.select(col(Message.recipient), col(Message.attempts), col(Message.generation)).where(col(Message.id) == message_id)
+        sa.select(col(Message.recipient), col(Message.attempts), col(Message.generation)).where(
+            col(Message.id) == message_id
+        )
     ).one()
     if lapsed:
         _flag_uncertain(conn, message_id, msg.generation)
@@ -497,7 +499,11 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
     """
     unsent = (
         sa.select(col(Part.id))
-        .where(col(Part.message_id) == col(Message.id), col(Part.generation) == col(Message.generation), col(Part.message_reference).is_(None))
+        .where(
+            col(Part.message_id) == col(Message.id),
+            col(Part.generation) == col(Message.generation),
+            col(Part.message_reference).is_(None),
+        )
         .exists()
     )
     with transaction(engine) as conn:
@@ -512,7 +518,9 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
         with Session(bind=conn, expire_on_commit=False) as s:
             message = s.get_one(Message, message_id)
             parts = s.exec(
-                select(Part.status, Part.error).where(Part.message_id == message_id, Part.generation == message.generation)
+                select(Part.status, Part.error).where(
+                    Part.message_id == message_id, Part.generation == message.generation
+                )
             ).all()
             status = settled_status("sent", [part_status for part_status, _ in parts])
             if status != "sent":
@@ -563,7 +571,9 @@ def release(
             _close(conn, msg, "expired", error or msg.last_error, now)
             return "expired"
         conn.execute(
-            _current_parts_update(message_id, msg.generation).where(col(Part.status) == "sending").values(status="pending")
+            _current_parts_update(message_id, msg.generation)
+            .where(col(Part.status) == "sending")
+            .values(status="pending")
         )
         conn.execute(
             sa.update(Message)
@@ -633,7 +643,13 @@ def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> R
     with transaction(engine) as conn:
         gone = sa.or_(col(Message.lease_until) <= now, col(Message.lease_owner).in_(list(owners)))
         rows = conn.execute(
-            sa.select(col(Message.id), col(Message.generation), col(Message.parts_total), col(Message.lease_owner), col(Message.modem_id))
+            sa.select(
+                col(Message.id),
+                col(Message.generation),
+                col(Message.parts_total),
+                col(Message.lease_owner),
+                col(Message.modem_id),
+            )
             .where(col(Message.status) == "sending", gone)
             .with_for_update(skip_locked=True)
         ).all()
@@ -648,7 +664,9 @@ def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> R
                     # (same sender, same reference) instead of starting an orphan elsewhere.
                     conn.execute(sa.update(Message).where(Message.id == row.id).values(modem_id=row.lease_owner))
             conn.execute(
-                _current_parts_update(row.id, row.generation).where(col(Part.status) == "sending").values(status="pending")
+                _current_parts_update(row.id, row.generation)
+                .where(col(Part.status) == "sending")
+                .values(status="pending")
             )
         if rows:
             # Back in its place in the queue (by when it was submitted), not behind
@@ -780,7 +798,9 @@ def _flag_uncertain(conn: Connection, message_id: str, generation: int) -> int |
     return part_id
 
 
-def _close(conn: Connection, msg: sa.Row[*tuple[Any, ...]], status: MessageStatus, error: str | None, now: datetime) -> None:
+def _close(
+    conn: Connection, msg: sa.Row[*tuple[Any, ...]], status: MessageStatus, error: str | None, now: datetime
+) -> None:
     """End a message as failed, expired or suppressed; its unsent parts end the same way
     (`cancelled` for a suppressed one: they were never meant to go)."""
     conn.execute(

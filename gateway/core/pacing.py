@@ -13,7 +13,7 @@ datetime for the day), so tests drive it without sleeping.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 __all__ = ["Pacer", "PacingSnapshot"]
 
@@ -53,13 +53,19 @@ class Pacer:
         self._fraction = 1.0
         self._tokens = float(burst)
         self._stamp = now
-        self._day = today or datetime.now(timezone.utc).date()
+        self._day = today or datetime.now(UTC).date()
         self._sent_today = sent_today
 
     # --- configuration ------------------------------------------------------------------
 
-    def configure(self, *, sends_per_minute: float | None = None, burst: int | None = None,
-                  daily_cap: int | None = None, now: float) -> None:
+    def configure(
+        self,
+        *,
+        sends_per_minute: float | None = None,
+        burst: int | None = None,
+        daily_cap: int | None = None,
+        now: float,
+    ) -> None:
         """Change the rate (PATCH /v1/modems/{id}); tokens already earned are kept."""
         self._refill(now)
         if sends_per_minute is not None:

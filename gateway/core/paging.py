@@ -12,7 +12,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -104,7 +104,7 @@ def decode_cursor(cursor: str, kind: type = str) -> Position:
         when = datetime.fromisoformat(stamp)
         if when.tzinfo is None:
             raise ValueError("no time zone")
-        when = when.astimezone(timezone.utc)  # OverflowError at the ends of the calendar
+        when = when.astimezone(UTC)  # OverflowError at the ends of the calendar
         if kind is int:
             if isinstance(ident, bool) or not isinstance(ident, int) or not 0 <= ident <= _MAX_INT_ID:
                 raise ValueError("not a row id")

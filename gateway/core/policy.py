@@ -144,9 +144,7 @@ def on_failure(record: SendRecord, failure: SendFailure) -> Decision:
         # reference) to whichever modem can send it.
         move_whole = failure.sent_any and failure.attempt >= RESEND_WHOLE_AFTER
         pinned = (failure.sent_any or failure.attempt > 1) and not move_whole
-        return Decision(
-            action, counted, "retry", resend_whole=move_whole, pinned=pinned, slow_down=failure.throttling
-        )
+        return Decision(action, counted, "retry", resend_whole=move_whole, pinned=pinned, slow_down=failure.throttling)
     if action is Action.RETRY_OTHER_MODEM:
         # Step aside, so that the message (due at once) goes to another modem rather than
         # straight back to this one.

@@ -108,7 +108,9 @@ def _match(s: Session, row: DeliveryReport, *, now: datetime) -> bool:
     ).all()
     messages = {p.message_id for p in parts}
     recipients = (
-        dict(s.exec(select(col(Message.id), col(Message.recipient)).where(col(Message.id).in_(messages))).all()) if messages else {}
+        dict(s.exec(select(col(Message.id), col(Message.recipient)).where(col(Message.id).in_(messages))).all())
+        if messages
+        else {}
     )
     candidates = [
         Candidate(
@@ -185,7 +187,13 @@ def unmatched_count(engine: Engine) -> int:
 
 
 def list_reports(
-    s: Session, *, api_key_id: int | None, cursor: str | None, limit: int, matched: bool | None = None, modem: str | None = None
+    s: Session,
+    *,
+    api_key_id: int | None,
+    cursor: str | None,
+    limit: int,
+    matched: bool | None = None,
+    modem: str | None = None,
 ) -> paging.Page[tuple[DeliveryReport, Part | None]]:
     """Reports on the messages of `api_key_id`, and unmatched ones (which belong to no key
     yet), each with its part; newest first, one page from `cursor`."""

@@ -109,8 +109,9 @@ class Writes:
 class OutboxWorkStore:
     """The dispatcher's view of the outbox (database calls run in worker threads)."""
 
-    def __init__(self, engine: Engine, clock: Clock, writes: Writes | None = None,
-                 claim_policy: ClaimPolicy = ALLOW_ALL) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, writes: Writes | None = None, claim_policy: ClaimPolicy = ALLOW_ALL
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.writes = writes or Writes(engine)
@@ -197,9 +198,7 @@ class Gateway:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.prepare)  # takes its own locks
         modems = self.settings.effective_modems()
-        recovered = await self.writes(
-            outbox.recover, self.engine, now=self.clock.now(), owners=[m.id for m in modems]
-        )
+        recovered = await self.writes(outbox.recover, self.engine, now=self.clock.now(), owners=[m.id for m in modems])
         if recovered.messages:
             log.warning(
                 "recovered %d unfinished messages; %d parts may be sent twice",
@@ -246,7 +245,9 @@ class Gateway:
             initial_backoff=self.timing.reconnect_initial,
             max_backoff=self.timing.reconnect_max,
         )
-        pacer = Pacer(m.sends_per_minute, m.burst, m.daily_cap, now=self.clock.monotonic(), today=self.clock.now().date())
+        pacer = Pacer(
+            m.sends_per_minute, m.burst, m.daily_cap, now=self.clock.monotonic(), today=self.clock.now().date()
+        )
         worker = ModemWorker(
             m.id,
             link,
@@ -344,11 +345,18 @@ class Gateway:
         else:
             # An SMS-SUBMIT in the inbox (a sent copy the modem kept): keep it visible.
             await self.writes(
-                inbound.store_undecodable, self.engine, modem_id, item.pdu, "a sent message, not a received one", now=now
+                inbound.store_undecodable,
+                self.engine,
+                modem_id,
+                item.pdu,
+                "a sent message, not a received one",
+                now=now,
             )
 
     async def _deliver_webhooks(self) -> None:
-        await courier.run(self.engine, self.clock, self.settings.webhooks, poll=self.timing.webhook_poll, run_db=self.writes)
+        await courier.run(
+            self.engine, self.clock, self.settings.webhooks, poll=self.timing.webhook_poll, run_db=self.writes
+        )
 
     async def _run_due(self, run_due: Callable[[Engine, datetime], int]) -> None:
         assert self._campaigns_due is not None
@@ -380,4 +388,3 @@ class Gateway:
             except Exception:
                 log.exception("housekeeping round failed")
             await self.clock.sleep(self.timing.housekeeping)
-

@@ -80,7 +80,9 @@ def _simulated_options(port: str) -> tuple[str | None, float | None]:
         except ValueError:
             noise = 0.0
         if not noise >= 0.01 or name is None or not personality(name).noise_urcs:
-            raise ValueError(f"port {port!r}: noise_every takes seconds (0.01 or more) and a profile with periodic lines")
+            raise ValueError(
+                f"port {port!r}: noise_every takes seconds (0.01 or more) and a profile with periodic lines"
+            )
     return name, noise
 
 
@@ -104,7 +106,9 @@ class CampaignSettings(BaseModel):
     def _window(self) -> CampaignSettings:
         # A start after the end runs overnight; equal ends (or 00:00-24:00) mean no window.
         if self.window_start >= "24:00" or self.window_end > "24:00":
-            raise ValueError(f"send window {self.window_start}-{self.window_end}: it starts at 00:00 to 23:59 and ends by 24:00")
+            raise ValueError(
+                f"send window {self.window_start}-{self.window_end}: it starts at 00:00 to 23:59 and ends by 24:00"
+            )
         return self
 
 

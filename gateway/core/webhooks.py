@@ -123,7 +123,9 @@ def enqueue(
     if callback_url is not None and api_key_id is not None:
         key = _callback_key(s, api_key_id)  # its secret made now, so delivery never waits on it
         if key.revoked_at is None:
-            targets.append({"url": callback_url, "api_key_id": api_key_id, "endpoint": endpoint(api_key_id, callback_url)})
+            targets.append(
+                {"url": callback_url, "api_key_id": api_key_id, "endpoint": endpoint(api_key_id, callback_url)}
+            )
     for target in targets:
         delivery = WebhookDelivery(event=event, payload="", next_attempt_at=now, created_at=now, **target)
         s.add(delivery)
@@ -208,9 +210,9 @@ def replay(engine: Engine, delivery_id: int, *, now: datetime) -> None:
 def pending_count(engine: Engine) -> int:
     with session(engine) as s:
         return s.exec(
-            select(sa.func.count()).select_from(WebhookDelivery).where(
-                col(WebhookDelivery.delivered_at).is_(None), col(WebhookDelivery.gave_up_at).is_(None)
-            )
+            select(sa.func.count())
+            .select_from(WebhookDelivery)
+            .where(col(WebhookDelivery.delivered_at).is_(None), col(WebhookDelivery.gave_up_at).is_(None))
         ).one()
 
 

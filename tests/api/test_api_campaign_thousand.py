@@ -5,7 +5,7 @@ it for an opted-out, unconsented or invalid number, and what is outside the send
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -58,7 +58,7 @@ def fast_api(tmp_path: Path) -> Iterator[Api]:
 
 def test_thousand_contact_campaign_reaches_the_network_exactly(fast_api: Api) -> None:
     api = fast_api
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     crowd = people(now)
     list_id = audience(api.gateway.engine, crowd)
     body = {"name": "Winter sale", "template": "Hi {{first_name|there}}, 20% off: https://shop.example/sale",
@@ -76,8 +76,13 @@ def test_thousand_contact_campaign_reaches_the_network_exactly(fast_api: Api) ->
     def report() -> dict:
         return api.get(f"/v1/campaigns/{campaign_id}/analytics").json()
 
-    wait_for(lambda: report()["sent"] == 800 and len(network()) >= 800, 180, "800 campaign messages on the network", every=0.5,
-             last=lambda: (len(network()), {k: v for k, v in report().items() if k not in ("series", "variants")}))
+    wait_for(
+        lambda: report()["sent"] == 800 and len(network()) >= 800,
+        180,
+        "800 campaign messages on the network",
+        every=0.5,
+        last=lambda: (len(network()), {k: v for k, v in report().items() if k not in ("series", "variants")}),
+    )
     final = report()
     assert (final["audience"], final["sent"], final["deferred"]) == (1000, 800, 100)
     assert final["suppressed"] == {"opted_out": 50, "no_consent": 30, "invalid_number": 20}

@@ -3,7 +3,6 @@ short links, nothing for an opted-out number, tracked clicks, conversions, a STO
 
 from __future__ import annotations
 
-
 import pytest
 import sqlalchemy as sa
 
@@ -71,8 +70,12 @@ def test_stop_between_campaigns_stops_the_next_and_is_confirmed_once(api: Api) -
     to_anna = [m["text"] for m in _network(api) if m["recipient"] == ANNA]
     assert len(to_anna) == 2 and "unsubscribed" in to_anna[1]  # the first campaign, then one confirmation
     with api.gateway.engine.connect() as conn:
-        held = conn.execute(sa.text("SELECT recipient, status FROM message WHERE campaign_id = :c"), {"c": second}).all()
-    wait_for(lambda: api.get(f"/v1/campaigns/{second}/analytics").json()["suppressed"] == {"opted_out": 1}, 10, "suppressed")
+        held = conn.execute(
+            sa.text("SELECT recipient, status FROM message WHERE campaign_id = :c"), {"c": second}
+        ).all()
+    wait_for(
+        lambda: api.get(f"/v1/campaigns/{second}/analytics").json()["suppressed"] == {"opted_out": 1}, 10, "suppressed"
+    )
     assert {r[0] for r in held} == {ANNA, BOB}
 
 
@@ -95,10 +98,16 @@ def test_stop_after_200_went_out_stops_the_rest_to_that_number_and_is_confirmed_
     for modem in ("sim1", "sim2"):
         assert api.patch(f"/v1/modems/{modem}", json={"enabled": False}).status_code == 200
     with api.gateway.engine.connect() as conn:
-        waiting = conn.execute(
-            sa.text("SELECT recipient FROM message WHERE campaign_id = :c AND status = 'queued' ORDER BY recipient"),
-            {"c": campaign_id},
-        ).scalars().all()
+        waiting = (
+            conn.execute(
+                sa.text(
+                    "SELECT recipient FROM message WHERE campaign_id = :c AND status = 'queued' ORDER BY recipient"
+                ),
+                {"c": campaign_id},
+            )
+            .scalars()
+            .all()
+        )
     assert waiting, "the campaign finished before the STOP could come"
     stopper = waiting[-1]
     assert api.post("/v1/simulator/inbound", json={"modem": "sim1", "from": stopper, "text": "stop"}).status_code == 202

@@ -35,7 +35,9 @@ def test_a_contact_is_created_read_changed_and_deleted(shared_any_api: Api) -> N
     assert (contact["consent"], contact["opted_out"], contact["lists"]) == (None, False, [])
     url = f"/v1/contacts/{contact['id']}"
     assert api.get(url).json() == contact
-    patched = api.patch(url, json={"last_name": "de Vries", "fields": {"city": None, "vip": True}, "time_zone": "Asia/Tokyo"})
+    patched = api.patch(
+        url, json={"last_name": "de Vries", "fields": {"city": None, "vip": True}, "time_zone": "Asia/Tokyo"}
+    )
     assert patched.status_code == 200, patched.text
     body = patched.json()
     assert (body["first_name"], body["last_name"], body["fields"]) == ("Anna", "de Vries", {"vip": True})
@@ -96,7 +98,11 @@ def test_csv_import_reports_bad_rows_imports_the_rest_and_is_idempotent(shared_a
 
 def test_json_import_with_an_opt_in(shared_any_api: Api) -> None:
     api = shared_any_api
-    rows = [{"number": number(), "first_name": "Jo", "fields": {"score": 9.5}}, {"number": "nope"}, {"number": number(), "tier": "gold"}]
+    rows = [
+        {"number": number(), "first_name": "Jo", "fields": {"score": 9.5}},
+        {"number": "nope"},
+        {"number": number(), "tier": "gold"},
+    ]
     body = {"contacts": rows, "opt_in": {"source": "web_form", "proof": "Send me offers", "ip": "198.51.100.4"}}
     result = api.post("/v1/contacts/import", json=body).json()
     assert (result["created"], [e["row"] for e in result["errors"]]) == (2, [2])
@@ -116,7 +122,9 @@ def test_json_import_with_an_opt_in(shared_any_api: Api) -> None:
         (b"number\n\xff\xfe\n", "text/csv", 422),
     ],
 )
-def test_an_import_that_cannot_be_read_is_refused_whole(shared_any_api: Api, content: bytes, content_type: str, status: int) -> None:
+def test_an_import_that_cannot_be_read_is_refused_whole(
+    shared_any_api: Api, content: bytes, content_type: str, status: int
+) -> None:
     response = shared_any_api.post("/v1/contacts/import", content=content, headers={"Content-Type": content_type})
     assert_error(response, status)
 
@@ -127,7 +135,15 @@ def test_listing_pages_with_a_cursor_and_filters_by_segment(shared_any_api: Api)
     made = [create(api, fields={"tag": tag, "n": i}) for i in range(5)]
     segment = api.post(
         "/v1/segments",
-        json={"name": tag, "rules": {"all": [{"field": "fields.tag", "op": "eq", "value": tag}, {"field": "fields.n", "op": "gte", "value": 1}]}},
+        json={
+            "name": tag,
+            "rules": {
+                "all": [
+                    {"field": "fields.tag", "op": "eq", "value": tag},
+                    {"field": "fields.n", "op": "gte", "value": 1},
+                ]
+            },
+        },
     )
     assert segment.status_code == 201, segment.text
     assert segment.json()["size"] == 4
@@ -154,9 +170,13 @@ def test_lists_and_segments_are_managed(shared_any_api: Api) -> None:
     assert api.client.delete(f"/v1/lists/{made['id']}", headers=api.headers).status_code == 204
     assert api.get(f"/v1/contacts/{b['id']}").json()["lists"] == []
 
-    bad = api.post("/v1/segments", json={"name": name, "rules": {"all": [{"field": "fields.x", "op": "near", "value": 1}]}})
+    bad = api.post(
+        "/v1/segments", json={"name": name, "rules": {"all": [{"field": "fields.x", "op": "near", "value": 1}]}}
+    )
     assert "rules.all[0].op" in error_fields(assert_error(bad, 422, "invalid_request"))
-    seg = api.post("/v1/segments", json={"name": name, "rules": {"all": [{"field": "number", "op": "eq", "value": b["number"]}]}}).json()
+    seg = api.post(
+        "/v1/segments", json={"name": name, "rules": {"all": [{"field": "number", "op": "eq", "value": b["number"]}]}}
+    ).json()
     assert seg["size"] == 1
     patched = api.patch(f"/v1/segments/{seg['id']}", json={"rules": {"any": []}}).json()
     assert (patched["name"], patched["size"]) == (name, 0)
@@ -167,7 +187,10 @@ def test_lists_and_segments_are_managed(shared_any_api: Api) -> None:
 def test_consent_is_recorded_and_an_opt_in_does_not_undo_an_opt_out(shared_any_api: Api) -> None:
     api = shared_any_api
     contact = create(api)
-    given = api.post(f"/v1/contacts/{contact['id']}/consent", json={"kind": "opt_in", "source": "web_form", "proof": "Yes", "ip": "2001:db8::1"})
+    given = api.post(
+        f"/v1/contacts/{contact['id']}/consent",
+        json={"kind": "opt_in", "source": "web_form", "proof": "Yes", "ip": "2001:db8::1"},
+    )
     assert given.status_code == 201, given.text
     assert given.json()["ip"] == "2001:db8::1"
     assert api.get(f"/v1/contacts/{contact['id']}").json()["consent"] == "opt_in"
@@ -217,4 +240,7 @@ def test_export_then_erase_leaves_only_a_hashed_opt_out(shared_any_api: Api) -> 
 
 def test_contacts_need_an_api_key(shared_any_api: Api) -> None:
     assert_error(shared_any_api.client.get("/v1/contacts"), 401, "unauthorized")
-    assert_error(shared_any_api.client.post("/v1/contacts/import", content=b"number\n", headers={"Content-Type": "text/csv"}), 401)
+    assert_error(
+        shared_any_api.client.post("/v1/contacts/import", content=b"number\n", headers={"Content-Type": "text/csv"}),
+        401,
+    )

@@ -14,8 +14,18 @@ from gateway.core.errors import GatewayError, IdempotencyConflict, InvalidInput,
 @pytest.mark.parametrize(
     "error, status, code, body",
     [
-        (InvalidInput("to", "not a number"), 422, "invalid_request", {"fields": [{"field": "to", "message": "to: not a number"}]}),
-        (InvalidInput("cursor", "bad", summary="invalid"), 422, "invalid_request", {"fields": [{"field": "cursor", "message": "invalid"}]}),
+        (
+            InvalidInput("to", "not a number"),
+            422,
+            "invalid_request",
+            {"fields": [{"field": "to", "message": "to: not a number"}]},
+        ),
+        (
+            InvalidInput("cursor", "bad", summary="invalid"),
+            422,
+            "invalid_request",
+            {"fields": [{"field": "cursor", "message": "invalid"}]},
+        ),
         (NotFound("contact", 7), 404, "not_found", {}),
         (AlreadyExists("list", "vip", 3), 409, "conflict", {"id": 3}),
         (WrongState(5, "sending", "change it"), 409, "conflict", {}),
@@ -25,7 +35,9 @@ from gateway.core.errors import GatewayError, IdempotencyConflict, InvalidInput,
         (CmsError(500), 503, "unavailable", {}),
     ],
 )
-def test_each_error_answers_its_status_code_and_details(error: ModemgateError, status: int, code: str, body: dict) -> None:
+def test_each_error_answers_its_status_code_and_details(
+    error: ModemgateError, status: int, code: str, body: dict
+) -> None:
     answer = answer_for(error)
     assert (answer.status, answer.code, answer.details(error)) == (status, code, body)
 

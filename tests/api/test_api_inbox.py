@@ -54,10 +54,17 @@ def test_inbox_filters_and_pages(api: Api) -> None:
         ({"modem": "sim9", "from": "+31687654321", "text": "hi"}, 404, "not_found", None),
         ({"modem": "sim1", "text": "hi"}, 422, "invalid_request", "from"),
         ({"modem": "sim1", "from": "+31687654321", "text": "Привет", "encoding": "gsm7"}, 422, None, None),
-        ({"modem": "sim1", "from": "+31687654321", "text": "x", "encoding": "utf8"}, 422, "invalid_request", "encoding"),
+        (
+            {"modem": "sim1", "from": "+31687654321", "text": "x", "encoding": "utf8"},
+            422,
+            "invalid_request",
+            "encoding",
+        ),
     ],
 )
-def test_bad_inbound_injections_are_rejected(shared_api: Api, body: dict, status: int, code: str | None, field: str | None) -> None:
+def test_bad_inbound_injections_are_rejected(
+    shared_api: Api, body: dict, status: int, code: str | None, field: str | None
+) -> None:
     error = assert_error(shared_api.post("/v1/simulator/inbound", json=body), status, code)
     if field:
         assert error_fields(error) == {field}

@@ -48,9 +48,7 @@ def test_a_streamed_oversized_body_is_413(shared_api: Api) -> None:
 def test_every_route_has_the_limit(shared_api: Api, path: str) -> None:
     body = b'{"pad": "' + b"x" * (LIMIT + 1) + b'"}'
     assert_error(shared_api.post(path, content=body, headers={"content-type": "application/json"}), 413)
-    assert_error(
-        shared_api.post(path, content=_chunks(body), headers={"content-type": "application/json"}), 413
-    )
+    assert_error(shared_api.post(path, content=_chunks(body), headers={"content-type": "application/json"}), 413)
 
 
 def test_a_body_under_the_limit_passes(shared_api: Api) -> None:
@@ -67,5 +65,7 @@ def test_bulk_imports_take_more_than_a_message_up_to_their_own_limit(shared_api:
     assert response.status_code == 200, response.text[:300]
     assert response.json()["errors"] == [] and response.json()["created"] + response.json()["unchanged"] == 5000
     too_big = b"number\n" + b"+31612345678\n" * (shared_api.gateway.settings.max_import_bytes // 13 + 1)
-    error = assert_error(shared_api.post("/v1/opt-outs/import", content=too_big, headers={"content-type": "text/csv"}), 413)
+    error = assert_error(
+        shared_api.post("/v1/opt-outs/import", content=too_big, headers={"content-type": "text/csv"}), 413
+    )
     assert str(shared_api.gateway.settings.max_import_bytes) in error["message"]

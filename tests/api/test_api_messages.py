@@ -9,10 +9,11 @@ import pytest
 
 from tests.support.api import Api, assert_error, error_fields, message_count, wait_for
 
-
 # Unique per run: these tests share one gateway (and its idempotency keys) per module.
 _RUN = uuid.uuid4().hex[:8]
-KEY_ORDER_1, KEY_ORDER_2, KEY_ORDER_3, KEY_SHARED_NAME = (f"{name}-{_RUN}" for name in ("order-1", "order-2", "order-3", "shared"))
+KEY_ORDER_1, KEY_ORDER_2, KEY_ORDER_3, KEY_SHARED_NAME = (
+    f"{name}-{_RUN}" for name in ("order-1", "order-2", "order-3", "shared")
+)
 
 
 def _time(value: str) -> datetime:
@@ -117,11 +118,15 @@ def test_missing_and_mistyped_fields_are_422_naming_them(shared_api: Api) -> Non
     assert error_fields(error) == {"to"}
     error = assert_error(shared_api.post("/v1/messages", json={"to": "+31612345678", "text": 5}), 422)
     assert error_fields(error) == {"text"}
-    error = assert_error(shared_api.post("/v1/messages", json={"to": "+31612345678", "text": "hi", "modem": "sim9"}), 422)
+    error = assert_error(
+        shared_api.post("/v1/messages", json={"to": "+31612345678", "text": "hi", "modem": "sim9"}), 422
+    )
     assert error_fields(error) == {"modem"}
     error = assert_error(shared_api.post("/v1/messages", json=["not", "an", "object"]), 422)
     error = assert_error(
-        shared_api.post("/v1/messages", content=b'{"to": "+31612345678", "text": ', headers={"content-type": "application/json"}),
+        shared_api.post(
+            "/v1/messages", content=b'{"to": "+31612345678", "text": ', headers={"content-type": "application/json"}
+        ),
         422,
     )
     assert message_count(shared_api) == before
@@ -147,7 +152,9 @@ def test_idempotency_key_header_replays_the_same_message(shared_api: Api) -> Non
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json()["id"] == first.json()["id"] and first.json()["idempotency_key"] == KEY_ORDER_2
     # Written as national or international, it is the same request.
-    third = shared_api.post("/v1/messages", json={**body, "to": "+31612345678"}, headers={"Idempotency-Key": KEY_ORDER_2})
+    third = shared_api.post(
+        "/v1/messages", json={**body, "to": "+31612345678"}, headers={"Idempotency-Key": KEY_ORDER_2}
+    )
     assert third.status_code == 202 and third.json()["id"] == first.json()["id"]
     assert message_count(shared_api) == before + 1
 

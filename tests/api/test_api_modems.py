@@ -185,18 +185,22 @@ def test_faults_for_an_unknown_modem_are_404(shared_api: Api) -> None:
 
 
 def test_simulated_modems_of_other_makers_are_named_in_their_port(tmp_path) -> None:
-    from tests.support.api import running_api
-
     from gateway.core.settings import ModemSettings, Settings
+    from tests.support.api import running_api
 
     modems = [
         ModemSettings(id="stick", port="sim://stick?profile=huawei-e3372", sends_per_minute=600, burst=10, daily_cap=0),
-        ModemSettings(id="module", port="sim://module?profile=quectel-ec25", sends_per_minute=600, burst=10, daily_cap=0),
+        ModemSettings(
+            id="module", port="sim://module?profile=quectel-ec25", sends_per_minute=600, burst=10, daily_cap=0
+        ),
     ]
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'modemgate.db'}", default_region="NL", modems=modems)
     with running_api(settings) as api:
         listed = api.modems()
-        assert {i: (m["identity"]["manufacturer"]) for i, m in listed.items()} == {"stick": "huawei", "module": "Quectel"}
+        assert {i: (m["identity"]["manufacturer"]) for i, m in listed.items()} == {
+            "stick": "huawei",
+            "module": "Quectel",
+        }
         for modem_id in ("stick", "module"):  # each one sends
             api.patch(f"/v1/modems/{'module' if modem_id == 'stick' else 'stick'}", json={"enabled": False})
             api.patch(f"/v1/modems/{modem_id}", json={"enabled": True})

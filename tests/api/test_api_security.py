@@ -7,7 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -58,7 +58,7 @@ def _v1_routes(api: Api) -> list[tuple[str, str]]:
 def _revoked_key(api: Api) -> str:
     key, key_id = api.new_key("revoked")
     with transaction(api.gateway.engine) as conn:
-        conn.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=datetime.now(timezone.utc)))
+        conn.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=datetime.now(UTC)))
     return key
 
 
@@ -129,7 +129,12 @@ _SQL = "'; DROP TABLE message; --"
 _CONTROL = ["\x00", "\x07", "\x1b", "\x7f", "\x85"]
 
 
-@pytest.mark.parametrize("value", [f"+3161234{c}5678" for c in _CONTROL] + [f"+31612345678{c}" for c in _CONTROL] + [_SQL, "+31612345678 ext. 12", "tel:+31612345678"])
+@pytest.mark.parametrize(
+    "value",
+    [f"+3161234{c}5678" for c in _CONTROL]
+    + [f"+31612345678{c}" for c in _CONTROL]
+    + [_SQL, "+31612345678 ext. 12", "tel:+31612345678"],
+)
 def test_a_number_with_anything_but_digits_and_separators_is_422(shared_any_api: Api, value: str) -> None:
     before = message_count(shared_any_api)
     error = assert_error(shared_any_api.post("/v1/messages", json={"to": value, "text": "hi"}), 422)

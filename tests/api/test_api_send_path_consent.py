@@ -3,6 +3,8 @@ is still queued for that number, is confirmed once, and START lifts it."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from tests.support.api import Api, wait_for
 
 CUSTOMER = "+31687654321"
@@ -60,14 +62,14 @@ def test_stop_suppresses_what_is_queued_confirms_once_and_start_lifts_it(api: Ap
 
 def _at_local(api: Api, hour: int, zone: str = "Europe/Amsterdam") -> None:
     """Move the gateway's wall clock to the next `hour`:00 local time in `zone`."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    now = datetime.now(timezone.utc).astimezone(ZoneInfo(zone))
+    now = datetime.now(UTC).astimezone(ZoneInfo(zone))
     target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
     if target <= now:
         target += timedelta(days=1)
-    api.clock.offset = target.astimezone(timezone.utc) - datetime.now(timezone.utc)
+    api.clock.offset = target.astimezone(UTC) - datetime.now(UTC)
 
 
 def test_marketing_through_the_api_waits_for_the_recipients_daytime_and_keeps_the_cap(api: Api) -> None:
@@ -93,15 +95,17 @@ def test_marketing_through_the_api_waits_for_the_recipients_daytime_and_keeps_th
 
 
 def test_the_account_sets_the_send_window_and_cap_of_api_marketing_and_new_campaigns(tmp_path) -> None:
-    from tests.support.api import running_api, settings_for
-
     from gateway.core.settings import CampaignSettings
+    from tests.support.api import running_api, settings_for
 
     rules = CampaignSettings(window_start="08:00", window_end="09:00", frequency_cap=1, frequency_days=30)
     with running_api(settings_for(f"sqlite:///{tmp_path / 'modemgate.db'}", campaigns=rules)) as api:
         fan = "+31612340001"
         contact = api.post("/v1/contacts", json={"number": fan}).json()
-        assert api.post(f"/v1/contacts/{contact['id']}/consent", json={"kind": "opt_in", "source": "shop"}).status_code == 201
+        assert (
+            api.post(f"/v1/contacts/{contact['id']}/consent", json={"kind": "opt_in", "source": "shop"}).status_code
+            == 201
+        )
         _at_local(api, 10)  # inside the default 10:00-20:00, after this account's 08:00-09:00
         late = api.send("coupon", to=fan, category="marketing")
         api.send("your receipt", to=fan)
@@ -119,4 +123,9 @@ def test_the_account_sets_the_send_window_and_cap_of_api_marketing_and_new_campa
             "08:00", "09:00", 1, 30)  # fmt: skip
         own = api.post("/v1/campaigns", json={"name": "Own", "template": "Hi", "window_start": "12:00",
                                               "window_end": "13:00", "frequency_cap": 2}).json()  # fmt: skip
-        assert (own["window_start"], own["window_end"], own["frequency_cap"], own["frequency_days"]) == ("12:00", "13:00", 2, 30)
+        assert (own["window_start"], own["window_end"], own["frequency_cap"], own["frequency_days"]) == (
+            "12:00",
+            "13:00",
+            2,
+            30,
+        )

@@ -41,7 +41,7 @@ def receiver() -> Iterator[Receiver]:
     box: list[Receiver] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             box[0].requests.append(Received(dict(self.headers.items()), body))
             self.send_response(box[0].status)
@@ -130,7 +130,11 @@ def test_deliveries_are_listed_and_a_replay_sends_again(api: Api, receiver: Rece
     assert again[0].body == first.body
     assert verify(hook["secret"], again[0].body, again[0].headers[SIGNATURE_HEADER], now=int(time.time()))
     replayed = wait_for(
-        lambda: [r for r in api.get(f"/v1/webhooks/{hook['id']}/deliveries").json() if r["id"] == chosen["id"] and r["attempts"] == 2],
+        lambda: [
+            r
+            for r in api.get(f"/v1/webhooks/{hook['id']}/deliveries").json()
+            if r["id"] == chosen["id"] and r["attempts"] == 2
+        ],
         10,
         "the replay counted",
     )

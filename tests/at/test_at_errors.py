@@ -196,9 +196,7 @@ def test_unlisted_cme_codes_retry_same() -> None:
     assert describe_cme(99) == "Unknown error 99"
 
 
-@pytest.mark.parametrize(
-    "error", [ModemTimeout("no answer"), ModemGone("unplugged"), AtProtocolError("junk")]
-)
+@pytest.mark.parametrize("error", [ModemTimeout("no answer"), ModemGone("unplugged"), AtProtocolError("junk")])
 def test_timeout_gone_and_protocol_errors_are_modem_faults(error: Exception) -> None:
     assert classify(error) is Action.MODEM_FAULT  # type: ignore[arg-type]
 

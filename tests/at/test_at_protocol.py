@@ -328,7 +328,7 @@ def test_send_pdu_before_prompt_raises() -> None:
         protocol.send_pdu(SUBMIT)
 
 
-@pytest.mark.parametrize("bad", ["", "0G", "ABC", "00 11", "００"])  # noqa: RUF001 (full-width digits)
+@pytest.mark.parametrize("bad", ["", "0G", "ABC", "00 11", "００"])
 def test_send_pdu_rejects_what_is_not_hex_octets(bad: str) -> None:
     protocol = started("AT+CMGS=23")
     protocol.feed(b"> ")

@@ -99,9 +99,7 @@ _SENDS = st.lists(st.sampled_from(["AT+CSQ", "AT+CMGS=23", "AT+CREG?", "AT+CUSD?
 
 @FAST
 @given(chunks=_CHUNKS, sends=_SENDS)
-def test_any_bytes_in_any_split_raise_nothing_but_protocol_errors(
-    chunks: list[bytes], sends: list[str]
-) -> None:
+def test_any_bytes_in_any_split_raise_nothing_but_protocol_errors(chunks: list[bytes], sends: list[str]) -> None:
     protocol = AtProtocol()
     commands = iter(sends)
     for chunk in chunks:
@@ -123,9 +121,7 @@ _COMMANDS = st.sampled_from(["AT+CMGL=4", "AT+CMGS=23", "AT+CREG?", 'AT+CUSD=1,"
 
 @FAST
 @given(chunks=_CHUNKS, command=_COMMANDS, data=st.data())
-def test_any_bytes_give_same_events_however_split(
-    chunks: list[bytes], command: str, data: st.DataObject
-) -> None:
+def test_any_bytes_give_same_events_however_split(chunks: list[bytes], command: str, data: st.DataObject) -> None:
     blob = b"".join(chunks)
     whole = AtProtocol()
     whole.send(command)

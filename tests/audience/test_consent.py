@@ -11,9 +11,9 @@ from sqlmodel import select
 from gateway.audience import consent
 from gateway.audience.consent import ConsentSettings, handle_inbound, may_send, record_consent
 from gateway.audience.contacts import contact_data, create_contact
+from gateway.audience.privacy import erase
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import ConsentRecord, Suppression, Webhook, WebhookDelivery
-from gateway.audience.privacy import erase
 from tests.support.clock import T0
 
 NUMBER = "+31612345678"
@@ -102,7 +102,9 @@ def hook(s):
 
 
 def _events(s):
-    return [(d.event, json.loads(d.payload)["data"]) for d in s.exec(select(WebhookDelivery).order_by(WebhookDelivery.id))]
+    return [
+        (d.event, json.loads(d.payload)["data"]) for d in s.exec(select(WebhookDelivery).order_by(WebhookDelivery.id))
+    ]
 
 
 def test_stop_suppresses_records_queues_optout_and_confirms_once(s, hook):
@@ -119,7 +121,10 @@ def test_stop_suppresses_records_queues_optout_and_confirms_once(s, hook):
     suppression = s.exec(select(Suppression)).one()
     assert (suppression.number, suppression.reason) == (NUMBER, "stop")
     # Both STOPs are evidence in the ledger.
-    assert [(r.kind, r.proof) for r in consent.consent_history(s, NUMBER)] == [("opt_out", "Stop!"), ("opt_out", "stop")]
+    assert [(r.kind, r.proof) for r in consent.consent_history(s, NUMBER)] == [
+        ("opt_out", "Stop!"),
+        ("opt_out", "stop"),
+    ]
 
 
 def test_start_lifts_the_stop_confirms_once_and_queues_optin(s, hook):

@@ -6,7 +6,14 @@ import pytest
 from sqlmodel import select
 
 from gateway.audience import contacts
-from gateway.audience.contacts import AlreadyExists, ConsentProof, contact_data, import_contacts, read_csv, resolve_time_zone
+from gateway.audience.contacts import (
+    AlreadyExists,
+    ConsentProof,
+    contact_data,
+    import_contacts,
+    read_csv,
+    resolve_time_zone,
+)
 from gateway.core.errors import InvalidInput
 from gateway.core.models import ConsentRecord, Contact
 from tests.support.clock import T0
@@ -72,7 +79,11 @@ def test_import_reports_bad_rows_by_number_and_imports_the_rest(s):
     by_number = {c.number: c for c in s.exec(select(Contact))}
     assert set(by_number) == {"+31612345601", "+4915112345678", "+61412345678"}
     anna = by_number["+31612345601"]
-    assert (anna.first_name, anna.custom_fields, anna.time_zone) == ("Anna", {"city": "Utrecht", "age": "42"}, "Europe/Amsterdam")
+    assert (anna.first_name, anna.custom_fields, anna.time_zone) == (
+        "Anna",
+        {"city": "Utrecht", "age": "42"},
+        "Europe/Amsterdam",
+    )
     assert by_number["+61412345678"].time_zone == "America/Chicago"
 
 
@@ -85,7 +96,12 @@ def test_importing_the_same_file_twice_changes_nothing_and_an_update_merges(s):
     s.commit()
     anna = contacts.find_contact(s, "+31612345601")
     assert anna is not None
-    assert (anna.first_name, anna.last_name, anna.time_zone, anna.time_zone_source) == ("Anna", "Jansen", "Europe/London", "given")
+    assert (anna.first_name, anna.last_name, anna.time_zone, anna.time_zone_source) == (
+        "Anna",
+        "Jansen",
+        "Europe/London",
+        "given",
+    )
     assert anna.custom_fields == {"city": "Utrecht", "age": "42", "vip": "yes"}
     assert s.exec(select(Contact)).all().__len__() == 3
 
@@ -104,7 +120,11 @@ def test_import_puts_contacts_on_lists_and_records_consent_once(s):
 def test_json_rows_take_nested_fields_and_report_non_objects(s):
     result = import_contacts(
         s,
-        [{"number": "+31612345610", "fields": {"score": 7.5, "active": True}}, "not an object", {"number": 31612345611}],
+        [
+            {"number": "+31612345610", "fields": {"score": 7.5, "active": True}},
+            "not an object",
+            {"number": 31612345611},
+        ],
         region="NL",
         default_time_zone="UTC",
         now=T0,
@@ -156,13 +176,16 @@ def people(s):
 
 def test_text_conditions_ignore_case_and_ne_includes_contacts_without_the_field(s, people):
     assert _numbers(s, {"all": [{"field": "fields.city", "op": "eq", "value": "UTRECHT"}]}) == [
-        "+31612345601", "+31612345602",
+        "+31612345601",
+        "+31612345602",
     ]
     assert _numbers(s, {"all": [{"field": "fields.city", "op": "ne", "value": "utrecht"}]}) == [
-        "+31612345603", "+4915112345678",
+        "+31612345603",
+        "+4915112345678",
     ]
     assert _numbers(s, {"all": [{"field": "first_name", "op": "starts_with", "value": "an"}]}) == [
-        "+31612345601", "+31612345602",
+        "+31612345601",
+        "+31612345602",
     ]
     assert _numbers(s, {"all": [{"field": "fields.city", "op": "missing"}]}) == ["+4915112345678"]
 
@@ -170,7 +193,8 @@ def test_text_conditions_ignore_case_and_ne_includes_contacts_without_the_field(
 def test_number_conditions_compare_numbers_also_when_imported_as_text(s, people):
     assert _numbers(s, {"all": [{"field": "fields.age", "op": "gt", "value": 20}]}) == ["+31612345601", "+31612345603"]
     assert _numbers(s, {"all": [{"field": "fields.age", "op": "in", "value": [19, 42]}]}) == [
-        "+31612345601", "+31612345602",
+        "+31612345601",
+        "+31612345602",
     ]
     assert _numbers(s, {"all": [{"field": "fields.vip", "op": "eq", "value": True}]}) == ["+31612345602"]
 
@@ -210,7 +234,9 @@ def test_an_audience_is_its_lists_and_segments_minus_its_exclude_lists(s, people
     blocked = contacts.create_list(s, "competitors", kind="exclude", now=T0)
     contacts.add_members(s, customers.id, [ids["+31612345601"], ids["+31612345603"]], now=T0)
     contacts.add_members(s, blocked.id, [ids["+31612345603"], ids["+4915112345678"]], now=T0)
-    germans = contacts.create_segment(s, "germans", {"all": [{"field": "number", "op": "starts_with", "value": "+49"}]}, now=T0)
+    germans = contacts.create_segment(
+        s, "germans", {"all": [{"field": "number", "op": "starts_with", "value": "+49"}]}, now=T0
+    )
     query = contacts.audience(s, lists=[customers.id], segments=[germans.id], exclude_lists=[blocked.id])
     assert list(s.exec(query)) == [ids["+31612345601"]]
     with pytest.raises(InvalidInput):

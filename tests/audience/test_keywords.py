@@ -43,7 +43,17 @@ def test_case_punctuation_and_spacing_do_not_matter(text, kind):
 
 @pytest.mark.parametrize(
     "text",
-    ["please stop by the shop", "stop it now", "STOP STOP", "I want to unsubscribe", "helpful", "stopped", "", "🛑", "ends"],
+    [
+        "please stop by the shop",
+        "stop it now",
+        "STOP STOP",
+        "I want to unsubscribe",
+        "helpful",
+        "stopped",
+        "",
+        "🛑",
+        "ends",
+    ],
 )
 def test_a_keyword_inside_a_sentence_is_not_a_keyword(text):
     assert classify(text, SETTINGS) is None

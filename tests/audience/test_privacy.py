@@ -9,32 +9,46 @@ from sqlmodel import select
 
 from gateway.audience.consent import ConsentSettings, handle_inbound, may_send, number_hash, record_consent
 from gateway.audience.contacts import contact_data, create_contact, import_contacts
+from gateway.audience.privacy import erase, export, timeline
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import ConsentRecord, Contact, DeliveryReport, InboundMessage, Message, Part, Suppression
-from gateway.audience.privacy import erase, export, timeline
 from tests.support.clock import T0
 
 NUMBER = "+31612345678"
 
 
 def _contact(s, number=NUMBER):
-    return create_contact(s, contact_data({"number": number, "first_name": "Anna"}, region="NL"), now=T0, default_time_zone="UTC")
+    return create_contact(
+        s, contact_data({"number": number, "first_name": "Anna"}, region="NL"), now=T0, default_time_zone="UTC"
+    )
 
 
 def _message(s, status, at, number=NUMBER):
     """A one-part message as the outbox stores it, in `status`."""
     message = Message(
-        request_hash="x", recipient=number, text=f"hello {status}", encoding="gsm7", status=status, parts_total=1,
-        next_attempt_at=at, valid_until=at + timedelta(days=2), created_at=at, updated_at=at,
+        request_hash="x",
+        recipient=number,
+        text=f"hello {status}",
+        encoding="gsm7",
+        status=status,
+        parts_total=1,
+        next_attempt_at=at,
+        valid_until=at + timedelta(days=2),
+        created_at=at,
+        updated_at=at,
     )
     s.add(message)
-    s.add(Part(message_id=message.id, seq=1, pdu="00", tpdu_length=1, status="pending" if status == "queued" else status))
+    s.add(
+        Part(message_id=message.id, seq=1, pdu="00", tpdu_length=1, status="pending" if status == "queued" else status)
+    )
     s.flush()
     return message
 
 
 def _inbound(s, text, at, number=NUMBER):
-    row = InboundMessage(modem_id="sim1", sender=number, text=text, parts_total=1, parts_received=1, complete=True, received_at=at)
+    row = InboundMessage(
+        modem_id="sim1", sender=number, text=text, parts_total=1, parts_received=1, complete=True, received_at=at
+    )
     s.add(row)
     s.flush()
     return row
@@ -43,8 +57,14 @@ def _inbound(s, text, at, number=NUMBER):
 def _report(s, message, at):
     part = s.exec(select(Part).where(Part.message_id == message.id)).one()
     row = DeliveryReport(
-        modem_id="sim1", message_reference=1, recipient=NUMBER, tp_status=0, category="delivered",
-        received_at=at, pdu="00", part_id=part.id,
+        modem_id="sim1",
+        message_reference=1,
+        recipient=NUMBER,
+        tp_status=0,
+        category="delivered",
+        received_at=at,
+        pdu="00",
+        part_id=part.id,
     )
     s.add(row)
     s.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from gateway import campaigns
 from gateway.campaigns import links
 from gateway.campaigns.compliance import window_opening
+from gateway.campaigns.templates import compile_template, compose
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import Message
-from gateway.campaigns.templates import compile_template, compose
 from tests.support.campaigns import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
 
@@ -80,10 +80,10 @@ def test_pause_holds_queued_messages_resume_sends_them_cancel_ends_them(engine) 
 def test_claim_defers_a_campaign_message_whose_window_closed_while_it_waited(engine) -> None:
     list_id = audience(engine, [Person(f"+3161000003{i}") for i in range(3)])
     campaign_id = start(engine, list_id=list_id)
-    evening = datetime(2026, 12, 1, 19, 30, tzinfo=timezone.utc)  # 20:30 in Amsterdam
+    evening = datetime(2026, 12, 1, 19, 30, tzinfo=UTC)  # 20:30 in Amsterdam
     assert drain(engine, now=evening) == []
     assert by_status(engine, campaign_id) == {("queued", "send_window"): 3}
-    morning = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)  # 10:00 in Amsterdam
+    morning = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
     assert len(drain(engine, now=morning)) == 3
 
 
@@ -95,12 +95,16 @@ def test_local_time_schedule_sends_each_zone_at_its_own_ten_oclock(engine) -> No
         campaigns.schedule(s, row.id, kind="local", local_at=datetime(2026, 12, 2, 10, 0), now=T0)
         s.commit()
     assert campaigns.run_due(engine, now=T0, settings=None) == 0  # expanded when UTC+14 reaches 10:00
-    assert campaigns.run_due(engine, now=datetime(2026, 12, 1, 20, 0, tzinfo=timezone.utc), settings=None) == 2
+    assert campaigns.run_due(engine, now=datetime(2026, 12, 1, 20, 0, tzinfo=UTC), settings=None) == 2
     with engine.connect() as conn:
-        due = dict(conn.execute(sa.select(Message.time_zone, Message.next_attempt_at).where(Message.campaign_id == row.id)).all())
+        due = dict(
+            conn.execute(
+                sa.select(Message.time_zone, Message.next_attempt_at).where(Message.campaign_id == row.id)
+            ).all()
+        )
     assert due == {
-        "Europe/Amsterdam": datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc),
-        "America/New_York": datetime(2026, 12, 2, 15, 0, tzinfo=timezone.utc),
+        "Europe/Amsterdam": datetime(2026, 12, 2, 9, 0, tzinfo=UTC),
+        "America/New_York": datetime(2026, 12, 2, 15, 0, tzinfo=UTC),
     }
 
 
@@ -127,18 +131,31 @@ def test_review_reports_consent_invalid_numbers_tokens_segments_and_quiet_hours(
     list_id = audience(engine, people)
     long_url = "https://shop.example/" + "x" * 300
     with session(engine, write=True) as s:
-        row = campaigns.create(s, {"name": "r", "template": f"Hi {{{{first_name}}}} {long_url}", "lists": [list_id]}, api_key_id=None, now=T0)
-        result = campaigns.review(s, row.id, public_url=PUBLIC_URL, now=T0, settings=campaigns.CampaignSettings(monthly_segment_quota=3))
+        row = campaigns.create(
+            s,
+            {"name": "r", "template": f"Hi {{{{first_name}}}} {long_url}", "lists": [list_id]},
+            api_key_id=None,
+            now=T0,
+        )
+        result = campaigns.review(
+            s, row.id, public_url=PUBLIC_URL, now=T0, settings=campaigns.CampaignSettings(monthly_segment_quota=3)
+        )
     codes = {w.code: w.count for w in result.warnings}
-    assert (result.audience, result.sendable, result.invalid_numbers, result.opted_out, result.no_consent) == (5, 2, 1, 1, 1)
+    assert (result.audience, result.sendable, result.invalid_numbers, result.opted_out, result.no_consent) == (
+        5,
+        2,
+        1,
+        1,
+        1,
+    )
     assert codes["missing_token"] == 1 and codes["quiet_hours"] == 1 and codes["no_consent"] == 1
     assert result.segments_total == 2  # the short link, not the 300-character URL
     assert codes["quota"] is None and result.quota_share == pytest.approx(2 / 3)
 
 
 def test_window_opening_overnight_and_unbounded() -> None:
-    late = datetime(2026, 12, 1, 22, 30, tzinfo=timezone.utc)
-    assert window_opening(late, "UTC", "10:00", "20:00") == datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
+    late = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)
+    assert window_opening(late, "UTC", "10:00", "20:00") == datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
     assert window_opening(late, "UTC", "22:00", "06:00") is None
     assert window_opening(late, "UTC", "00:00", "24:00") is None
 

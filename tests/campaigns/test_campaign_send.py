@@ -3,7 +3,7 @@ send window decide exactly which messages go, which wait and which never go."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from gateway.core.models import Campaign, Link, Message, Part
 from tests.support.campaigns import PUBLIC_URL, T0, Person, audience, by_status, drain, start
 
-TOKYO_MORNING = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)  # 10:00 in Tokyo
+TOKYO_MORNING = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
 
 
 def _people(scale: int) -> list[Person]:
@@ -57,9 +57,11 @@ def _run(engine, scale: int, *, finish: bool) -> None:
     }
     with engine.connect() as conn:
         assert conn.execute(sa.select(Campaign.invalid_numbers).where(Campaign.id == campaign_id)).scalar() == 2 * scale
-        waiting = conn.execute(
-            sa.select(Message.next_attempt_at).where(Message.held_reason == "send_window").distinct()
-        ).scalars().all()
+        waiting = (
+            conn.execute(sa.select(Message.next_attempt_at).where(Message.held_reason == "send_window").distinct())
+            .scalars()
+            .all()
+        )
         assert waiting == [TOKYO_MORNING]
         texts = dict(conn.execute(sa.select(Message.id, Message.text).where(Message.id.in_(sent))).all())
         codes = dict(conn.execute(sa.select(Link.message_id, Link.code)).all())

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from gateway.core import apikeys
 from cli import app
+from gateway.core import apikeys
 from gateway.core.db import create_engine_for
 
 

@@ -129,7 +129,10 @@ def test_tcp_base_port_puts_modem_i_on_port_plus_i_minus_1() -> None:
         assert [m["tcp"] for m in modems] == [f"socket://127.0.0.1:{base + i}" for i in range(3)]
         with closing(serial.serial_for_url(modems[2]["tcp"], timeout=2)) as port:
             assert at(port, b"AT\r") == b"AT\r\r\nOK\r\n"
-            assert at(port, b"AT+CNUM\r") == b'AT+CNUM\r\r\n+CNUM: "","' + modems[2]["number"].encode() + b'",145\r\n\r\nOK\r\n'
+            assert (
+                at(port, b"AT+CNUM\r")
+                == b'AT+CNUM\r\r\n+CNUM: "","' + modems[2]["number"].encode() + b'",145\r\n\r\nOK\r\n'
+            )
 
 
 def test_pty_by_default_answers_at() -> None:

@@ -16,7 +16,6 @@ from gateway.core.dispatcher import ModemWorker
 from gateway.core.pacing import Pacer
 from tests.support.memstore import MemStore
 
-
 pytestmark = pytest.mark.timeout(90)
 
 TEXTS = [
@@ -26,8 +25,15 @@ TEXTS = [
 ]
 
 
-def make_workers(sim: SimulatorThread, store: MemStore, *, rate: float = 600, burst: int = 3,
-                 config: ModemConfig | None = None, received: list | None = None) -> list[ModemWorker]:
+def make_workers(
+    sim: SimulatorThread,
+    store: MemStore,
+    *,
+    rate: float = 600,
+    burst: int = 3,
+    config: ModemConfig | None = None,
+    received: list | None = None,
+) -> list[ModemWorker]:
     config = config or ModemConfig(command_timeout=1.0, send_timeout=2.0, hang_after=2)
     workers = []
 
@@ -40,8 +46,17 @@ def make_workers(sim: SimulatorThread, store: MemStore, *, rate: float = 600, bu
         link = ModemLink(ep.tcp_url, config, name=modem_id, initial_backoff=0.1, max_backoff=0.5)
         pacer = Pacer(rate, burst, now=clock.monotonic())
         workers.append(
-            ModemWorker(modem_id, link, pacer, store, clock=clock, on_incoming=on_incoming,
-                        idle_poll=0.05, health_interval=0.5, storage_poll=1.0)
+            ModemWorker(
+                modem_id,
+                link,
+                pacer,
+                store,
+                clock=clock,
+                on_incoming=on_incoming,
+                idle_poll=0.05,
+                health_interval=0.5,
+                storage_poll=1.0,
+            )
         )
     return workers
 
@@ -53,8 +68,14 @@ async def run_until(workers, store: MemStore, *, timeout: float) -> None:
         while any(m.status in ("queued", "sending") for m in store.messages.values()):
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(
-                    "not finished: " + str([(m.message_id, m.status, m.errors) for m in store.messages.values()
-                                            if m.status in ("queued", "sending")][:5])
+                    "not finished: "
+                    + str(
+                        [
+                            (m.message_id, m.status, m.errors)
+                            for m in store.messages.values()
+                            if m.status in ("queued", "sending")
+                        ][:5]
+                    )
                 )
             await asyncio.sleep(0.05)
     finally:
@@ -198,10 +219,21 @@ def test_a_modem_put_out_of_rotation_for_lost_registration_shows_it(sim):
     store = MemStore()
     worker = ModemWorker(
         "sim1",
-        ModemLink(sim.endpoints["sim1"].tcp_url, ModemConfig(command_timeout=1.0, send_timeout=2.0),
-                  name="sim1", initial_backoff=5.0, max_backoff=5.0),
-        Pacer(600, 3, now=SystemClock().monotonic()), store, clock=SystemClock(), on_incoming=_ignore,
-        idle_poll=0.05, health_interval=30.0, storage_poll=30.0, reprobe_initial=30.0,
+        ModemLink(
+            sim.endpoints["sim1"].tcp_url,
+            ModemConfig(command_timeout=1.0, send_timeout=2.0),
+            name="sim1",
+            initial_backoff=5.0,
+            max_backoff=5.0,
+        ),
+        Pacer(600, 3, now=SystemClock().monotonic()),
+        store,
+        clock=SystemClock(),
+        on_incoming=_ignore,
+        idle_poll=0.05,
+        health_interval=30.0,
+        storage_poll=30.0,
+        reprobe_initial=30.0,
     )
 
     async def scenario():

@@ -30,10 +30,18 @@ class Row:
     expected: Decision
 
 
-def failure(action: Action, *, sent_any: bool = False, attempt: int = 1, throttling: bool = False,
-            answering: bool = False, gone: bool = False) -> SendFailure:
-    return SendFailure(action, throttling=throttling, sent_any=sent_any, attempt=attempt,
-                       answering=answering, gone=gone)
+def failure(
+    action: Action,
+    *,
+    sent_any: bool = False,
+    attempt: int = 1,
+    throttling: bool = False,
+    answering: bool = False,
+    gone: bool = False,
+) -> SendFailure:
+    return SendFailure(
+        action, throttling=throttling, sent_any=sent_any, attempt=attempt, answering=answering, gone=gone
+    )
 
 
 FRESH = SendRecord()
@@ -42,46 +50,58 @@ FAULTED = SendRecord(failed_sends=2, send_faults=1)
 
 ROWS: dict[str, Row] = {
     # permanent: the message fails, the modem's record is untouched (it sends fine).
-    "permanent-fails-message-keeps-streak": Row(
-        ONE_FAILED, failure(P), Decision(P, ONE_FAILED, "fail")),
-    "permanent-even-with-parts-out": Row(
-        FRESH, failure(P, sent_any=True, attempt=4), Decision(P, FRESH, "fail")),
+    "permanent-fails-message-keeps-streak": Row(ONE_FAILED, failure(P), Decision(P, ONE_FAILED, "fail")),
+    "permanent-even-with-parts-out": Row(FRESH, failure(P, sent_any=True, attempt=4), Decision(P, FRESH, "fail")),
     # retry_same: first try, nothing out -> any modem, now.
-    "retry-same-first-try-goes-to-any-modem": Row(
-        FRESH, failure(S), Decision(S, ONE_FAILED, "retry")),
+    "retry-same-first-try-goes-to-any-modem": Row(FRESH, failure(S), Decision(S, ONE_FAILED, "retry")),
     "retry-same-later-try-waits-for-this-modem": Row(
-        FRESH, failure(S, attempt=2), Decision(S, ONE_FAILED, "retry", pinned=True)),
+        FRESH, failure(S, attempt=2), Decision(S, ONE_FAILED, "retry", pinned=True)
+    ),
     "retry-same-parts-out-stays-pinned": Row(
-        FRESH, failure(S, sent_any=True, attempt=RESEND_WHOLE_AFTER - 1),
-        Decision(S, ONE_FAILED, "retry", pinned=True)),
+        FRESH, failure(S, sent_any=True, attempt=RESEND_WHOLE_AFTER - 1), Decision(S, ONE_FAILED, "retry", pinned=True)
+    ),
     "retry-same-pinned-third-attempt-resent-whole": Row(
-        FRESH, failure(S, sent_any=True, attempt=RESEND_WHOLE_AFTER),
-        Decision(S, ONE_FAILED, "retry", resend_whole=True)),
+        FRESH,
+        failure(S, sent_any=True, attempt=RESEND_WHOLE_AFTER),
+        Decision(S, ONE_FAILED, "retry", resend_whole=True),
+    ),
     "retry-same-throttling-slows-modem": Row(
-        FRESH, failure(S, throttling=True), Decision(S, ONE_FAILED, "retry", slow_down=True)),
+        FRESH, failure(S, throttling=True), Decision(S, ONE_FAILED, "retry", slow_down=True)
+    ),
     "retry-same-counts-the-streak": Row(
-        ONE_FAILED, failure(S, attempt=2), Decision(S, SendRecord(failed_sends=2), "retry", pinned=True)),
+        ONE_FAILED, failure(S, attempt=2), Decision(S, SendRecord(failed_sends=2), "retry", pinned=True)
+    ),
     # retry_other_modem: any modem now, whole if parts went out; this one steps aside.
     "other-modem-first-in-a-row-steps-aside": Row(
-        FRESH, failure(OTHER), Decision(OTHER, ONE_FAILED, "retry", step_aside=True)),
+        FRESH, failure(OTHER), Decision(OTHER, ONE_FAILED, "retry", step_aside=True)
+    ),
     "other-modem-parts-out-resent-whole": Row(
-        FRESH, failure(OTHER, sent_any=True), Decision(OTHER, ONE_FAILED, "retry", resend_whole=True, step_aside=True)),
+        FRESH, failure(OTHER, sent_any=True), Decision(OTHER, ONE_FAILED, "retry", resend_whole=True, step_aside=True)
+    ),
     "other-modem-second-in-a-row-is-modem-fault": Row(
-        ONE_FAILED, failure(OTHER, answering=True),
-        Decision(F, SendRecord(failed_sends=2, send_faults=1), "retry", take_out=True, read_health=True,
-                 close=True)),
+        ONE_FAILED,
+        failure(OTHER, answering=True),
+        Decision(F, SendRecord(failed_sends=2, send_faults=1), "retry", take_out=True, read_health=True, close=True),
+    ),
     # modem_fault: out of service, message elsewhere (whole if parts went out).
     "fault-answering-modem-health-read-then-closed": Row(
-        FRESH, failure(F, answering=True),
-        Decision(F, SendRecord(1, 1), "retry", take_out=True, read_health=True, close=True)),
+        FRESH,
+        failure(F, answering=True),
+        Decision(F, SendRecord(1, 1), "retry", take_out=True, read_health=True, close=True),
+    ),
     "fault-silent-modem-closed-without-reading": Row(
-        FRESH, failure(F), Decision(F, SendRecord(1, 1), "retry", take_out=True, close=True)),
+        FRESH, failure(F), Decision(F, SendRecord(1, 1), "retry", take_out=True, close=True)
+    ),
     "fault-gone-port-left-alone": Row(
-        FRESH, failure(F, gone=True, sent_any=True),
-        Decision(F, SendRecord(1, 1), "retry", resend_whole=True, take_out=True)),
+        FRESH,
+        failure(F, gone=True, sent_any=True),
+        Decision(F, SendRecord(1, 1), "retry", resend_whole=True, take_out=True),
+    ),
     "fault-again-grows-the-reopen-backoff": Row(
-        FAULTED, failure(F, answering=True),
-        Decision(F, SendRecord(3, 2), "retry", take_out=True, read_health=True, close=True)),
+        FAULTED,
+        failure(F, answering=True),
+        Decision(F, SendRecord(3, 2), "retry", take_out=True, read_health=True, close=True),
+    ),
 }
 
 
@@ -106,9 +126,7 @@ def test_a_sent_part_clears_the_record(record: SendRecord) -> None:
     assert on_success(record) == SendRecord()
 
 
-@pytest.mark.parametrize(
-    ("record", "state"), [(FRESH, "ready"), (ONE_FAILED, "ready"), (FAULTED, "faulty")]
-)
+@pytest.mark.parametrize(("record", "state"), [(FRESH, "ready"), (ONE_FAILED, "ready"), (FAULTED, "faulty")])
 def test_answering_modem_stays_faulty_until_it_sends(record: SendRecord, state: str) -> None:
     assert answering_state(record) == state
 

@@ -143,9 +143,7 @@ async def test_error_on_send_ends_in_the_documented_action(
 
 @both_transports
 @pytest.mark.parametrize("case", LINE_CASES.values(), ids=LINE_CASES.keys())
-async def test_line_fault_on_send_ends_in_the_documented_action(
-    quick: Modem, sim: SimulatorThread, case: Case
-) -> None:
+async def test_line_fault_on_send_ends_in_the_documented_action(quick: Modem, sim: SimulatorThread, case: Case) -> None:
     await check_case(quick, sim, case)
 
 
@@ -168,9 +166,7 @@ async def test_every_cms_code_in_the_table_classifies_as_the_table_says(
 
 
 @both_transports
-async def test_hang_times_out_each_command_then_declares_the_modem_gone(
-    quick: Modem, sim: SimulatorThread
-) -> None:
+async def test_hang_times_out_each_command_then_declares_the_modem_gone(quick: Modem, sim: SimulatorThread) -> None:
     sim.set_faults("sim1", hang=True)
     for _ in range(QUICK.hang_after - 1):
         start = time.monotonic()
@@ -208,9 +204,7 @@ async def test_slow_answers_within_the_time_limit_succeed(quick: Modem, sim: Sim
     assert await quick.send(part()) == 1  # the network is slow but within send_timeout
 
 
-async def test_answers_beyond_the_time_limit_time_out_and_the_line_recovers(
-    quick: Modem, sim: SimulatorThread
-) -> None:
+async def test_answers_beyond_the_time_limit_time_out_and_the_line_recovers(quick: Modem, sim: SimulatorThread) -> None:
     sim.set_faults("sim1", slow=0.5)
     with pytest.raises(ModemTimeout):
         await quick.read_smsc()
@@ -225,9 +219,7 @@ async def test_answers_beyond_the_time_limit_time_out_and_the_line_recovers(
 
 
 @both_transports
-async def test_garbage_before_answers_does_not_break_commands(
-    quick: Modem, sim: SimulatorThread
-) -> None:
+async def test_garbage_before_answers_does_not_break_commands(quick: Modem, sim: SimulatorThread) -> None:
     noise = b"\x00\xff\x13\x07~\x7f"
     sim.set_faults("sim1", garbage=noise)
     before = quick.channel.garbage_bytes
@@ -337,9 +329,7 @@ async def test_cancelled_send_at_the_prompt_leaves_the_prompt(quick: Modem, sim:
     assert (await quick.health()).registered
 
 
-async def test_cancelled_commands_on_a_hung_modem_still_end_in_modem_gone(
-    quick: Modem, sim: SimulatorThread
-) -> None:
+async def test_cancelled_commands_on_a_hung_modem_still_end_in_modem_gone(quick: Modem, sim: SimulatorThread) -> None:
     sim.set_faults("sim1", hang=True)
     deadline = time.monotonic() + 3.0
     while True:  # a caller that keeps giving up after 0.1 s
@@ -353,9 +343,7 @@ async def test_cancelled_commands_on_a_hung_modem_still_end_in_modem_gone(
     assert quick.gone
 
 
-async def test_closing_ends_commands_queued_behind_one_given_up_on(
-    make_modem: Callable, sim: SimulatorThread
-) -> None:
+async def test_closing_ends_commands_queued_behind_one_given_up_on(make_modem: Callable, sim: SimulatorThread) -> None:
     modem = await make_modem(url_of(sim, "pty"), dataclasses.replace(QUICK, command_timeout=5.0))
     await modem.initialize()
     sim.set_faults("sim1", hang=True)

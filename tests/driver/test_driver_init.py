@@ -39,9 +39,7 @@ async def test_initialize_returns_the_identity_and_sets_routing_storage_and_smsc
     assert on_sim(sim, "sim1", lambda m: (m.s.echo, m.s.cmee, m.s.cmgf)) == (False, 1, 0)
 
 
-async def test_configured_smsc_and_storage_are_set_on_the_modem(
-    make_modem: Callable, sim: SimulatorThread
-) -> None:
+async def test_configured_smsc_and_storage_are_set_on_the_modem(make_modem: Callable, sim: SimulatorThread) -> None:
     config = dataclasses.replace(FAST, smsc="+31600000099", storage=("ME", "SM"))
     modem = await make_modem(url_of(sim, "pty"), config)
     await modem.initialize()
@@ -65,9 +63,7 @@ async def test_sim_pin_from_the_config_unlocks_the_sim(
     assert modem.routing == CNMI_CANDIDATES[0]
 
 
-async def test_locked_sim_without_a_pin_is_cme_11_and_a_modem_fault(
-    make_sim: Callable, make_modem: Callable
-) -> None:
+async def test_locked_sim_without_a_pin_is_cme_11_and_a_modem_fault(make_sim: Callable, make_modem: Callable) -> None:
     sim = make_sim(profiles=[dataclasses.replace(default_profile(1), pin="4321")])
     modem = await make_modem(url_of(sim, "pty"))
     with pytest.raises(CmeError) as caught:
@@ -77,9 +73,7 @@ async def test_locked_sim_without_a_pin_is_cme_11_and_a_modem_fault(
     assert not any(c.startswith("AT+CPIN=") for c in commands_seen(sim))  # no guessing
 
 
-async def test_wrong_pin_is_incorrect_password_and_a_modem_fault(
-    make_sim: Callable, make_modem: Callable
-) -> None:
+async def test_wrong_pin_is_incorrect_password_and_a_modem_fault(make_sim: Callable, make_modem: Callable) -> None:
     sim = make_sim(profiles=[dataclasses.replace(default_profile(1), pin="4321")])
     modem = await make_modem(url_of(sim, "pty"), dataclasses.replace(FAST, pin="0000"))
     with pytest.raises(CmeError) as caught:

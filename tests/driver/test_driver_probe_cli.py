@@ -22,9 +22,7 @@ PROFILE = default_profile(1)
 
 
 def probe(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*MODEMGATE, "modems", "probe", *args], capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([*MODEMGATE, "modems", "probe", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def fields(stdout: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +14,17 @@ from drivers.simulator.commands import HANDLERS
 from drivers.simulator.framing import CommandFailed
 from drivers.simulator.server import SimulatorThread
 from drivers.sms import SmsDeliver, encode_deliver
-from tests.support.driver import FAST, SENDER, both_transports, inbound_pdu, incoming, next_incoming, nothing_more, stored, url_of
+from tests.support.driver import (
+    FAST,
+    SENDER,
+    both_transports,
+    inbound_pdu,
+    incoming,
+    next_incoming,
+    nothing_more,
+    stored,
+    url_of,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -44,9 +54,7 @@ async def test_new_message_is_indicated_read_and_handed_over(modem: Modem, sim: 
     assert await nothing_more(modem) == []
 
 
-async def test_acknowledge_frees_the_slot_and_nothing_is_handed_over_twice(
-    modem: Modem, sim: SimulatorThread
-) -> None:
+async def test_acknowledge_frees_the_slot_and_nothing_is_handed_over_twice(modem: Modem, sim: SimulatorThread) -> None:
     sim.inbound("sim1", SENDER, "first")
     item = await next_incoming(modem)
     assert stored(sim) == [1]
@@ -64,7 +72,7 @@ async def test_a_slot_refilled_while_its_delete_runs_is_read_at_once_not_at_the_
     # A modem may store the next message (one the SMSC held while memory was full, or a
     # report) in the slot AT+CMGD just freed, and its +CMTI can reach us in the same read
     # as the OK: the slot is then still ours. A scripted modem answers that way every time.
-    stamp = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+    stamp = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
     slot = [encode_deliver(SENDER, "first", timestamp=stamp)[0], encode_deliver(SENDER, "STOP", timestamp=stamp)[0]]
     reads = 0
 
@@ -97,9 +105,7 @@ async def test_a_slot_refilled_while_its_delete_runs_is_read_at_once_not_at_the_
 
 
 @both_transports
-async def test_concatenated_message_arrives_as_parts_with_their_concat_info(
-    modem: Modem, sim: SimulatorThread
-) -> None:
+async def test_concatenated_message_arrives_as_parts_with_their_concat_info(modem: Modem, sim: SimulatorThread) -> None:
     n = sim.inbound("sim1", SENDER, LONG)
     assert n == 3
     parts = await incoming(modem, n)
@@ -149,9 +155,7 @@ async def test_messages_stored_while_nobody_listened_are_found_by_polling(
     assert await modem.poll_storage() == 0
 
 
-async def test_undecodable_pdu_is_handed_over_with_its_error_not_dropped(
-    modem: Modem, sim: SimulatorThread
-) -> None:
+async def test_undecodable_pdu_is_handed_over_with_its_error_not_dropped(modem: Modem, sim: SimulatorThread) -> None:
     inbound_pdu(sim, "sim1", TRUNCATED_DELIVER)
     item = await next_incoming(modem)
     assert item.sms is None

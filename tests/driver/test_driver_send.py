@@ -50,9 +50,7 @@ async def test_multipart_reaches_the_network_exactly_with_cmms_around_it(
     mrs = await send_text(modem, text, ref=77)
     assert mrs == list(range(parts))
     assert sim.messages() == [{"modem": "sim1", "recipient": RECIPIENT, "text": text, "parts": parts}]
-    assert [r["concat"] for r in sim.received()] == [
-        {"ref": 77, "total": parts, "seq": i} for i in range(1, parts + 1)
-    ]
+    assert [r["concat"] for r in sim.received()] == [{"ref": 77, "total": parts, "seq": i} for i in range(1, parts + 1)]
     sent = [c for c in commands_seen(sim)[before:] if c.startswith(("AT+CMMS", "AT+CMGS"))]
     assert sent[0] == "AT+CMMS=2"
     assert sent[-1] == "AT+CMMS=0"

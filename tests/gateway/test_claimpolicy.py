@@ -4,7 +4,7 @@ one every due message goes; what a policy suppresses ends, what it defers waits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from gateway.core.claimpolicy import ClaimAction
 from gateway.core.db import session
 from gateway.core.models import Message
 
-NOW = datetime(2026, 3, 2, 23, 0, tzinfo=timezone.utc)  # outside any daytime send window
+NOW = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)  # outside any daytime send window
 
 
 def submit(engine: Engine, recipient: str, **kw: Any) -> str:
@@ -49,7 +49,9 @@ class ByRecipient:
         self.asked.append(row.recipient)
         action = self.actions.get(row.recipient, "allow")
         if action == "defer":
-            conn.execute(sa.update(Message).where(Message.id == row.id).values(next_attempt_at=now + timedelta(hours=1)))
+            conn.execute(
+                sa.update(Message).where(Message.id == row.id).values(next_attempt_at=now + timedelta(hours=1))
+            )
         return Verdict(action)
 
 

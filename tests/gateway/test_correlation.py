@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.core.correlation import Candidate, ReportKey, pick_part, same_number
 
-T0 = datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
 
 def sent_parts(count: int, *, spacing: float, recipients: list[str], modem: str = "m1") -> list[Candidate]:

@@ -165,7 +165,7 @@ def server() -> Iterator[tuple[int, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             seen.append(dict(self.headers.items()))
             self.send_response(204)
@@ -240,7 +240,7 @@ def tls_server(tmp_path) -> Iterator[tuple[int, ssl.SSLContext]]:
     )  # fmt: skip
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             self.send_response(200 if self.headers["Host"].startswith("receiver.test:") else 400)
             self.end_headers()

@@ -189,7 +189,9 @@ def test_insert_many_stores_the_rows_submit_stores_for_the_same_message(engine, 
     second, second_parts = load(engine, draft.id)
     # One function builds both: every column alike but the key, and the idempotency key (none here).
     assert _columns(second, "id") == _columns(first, "id")
-    assert [_columns(p, "id", "message_id") for p in second_parts] == [_columns(p, "id", "message_id") for p in first_parts]
+    assert [_columns(p, "id", "message_id") for p in second_parts] == [
+        _columns(p, "id", "message_id") for p in first_parts
+    ]
 
 
 def test_insert_many_keeps_the_producers_columns_and_counts_validity_from_the_first_due_time(engine, clock):
@@ -213,7 +215,8 @@ def test_insert_many_keeps_the_producers_columns_and_counts_validity_from_the_fi
 
 
 @pytest.mark.parametrize(
-    "bad", [{"recipient": "0612345678"}, {"category": "spam"}, {"validity": timedelta(minutes=1)}, {"text": "x" * 40_000}],
+    "bad",
+    [{"recipient": "0612345678"}, {"category": "spam"}, {"validity": timedelta(minutes=1)}, {"text": "x" * 40_000}],
     ids=["recipient", "category", "validity", "too-long"],
 )
 def test_one_bad_draft_stores_none_of_the_batch(engine, clock, bad):
@@ -260,7 +263,7 @@ def test_each_message_goes_to_exactly_one_of_many_concurrent_claimers(engine, cl
             barrier.wait()
             while (c := outbox.claim(engine, modem_id=modem, owner=modem, now=clock())) is not None:
                 claimed[modem].append(c.message_id)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=work, args=(m,)) for m in claimed]
@@ -546,7 +549,9 @@ def test_a_message_whose_senders_keep_stopping_is_failed_instead_of_claimed_agai
 @pytest.fixture
 def hook(engine: Engine, key: int) -> int:
     with session(engine) as s:
-        row = Webhook(api_key_id=key, url="https://app.example/hook", secret="s", events="message.status", created_at=T0)
+        row = Webhook(
+            api_key_id=key, url="https://app.example/hook", secret="s", events="message.status", created_at=T0
+        )
         s.add(row)
         s.commit()
         return row.id
@@ -608,7 +613,10 @@ def test_a_report_racing_the_mr_commit_is_matched_whichever_commits_first(engine
             outbox.record_sent(engine, claim.parts[0].part_id, mr=mr, modem_id="m1", now=clock())
             outbox.finish(engine, claim.message_id, now=clock())
 
-        threads = [threading.Thread(target=_catching(f, errors)) for f in ((report, commit) if report_first else (commit, report))]
+        threads = [
+            threading.Thread(target=_catching(f, errors))
+            for f in ((report, commit) if report_first else (commit, report))
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -622,7 +630,7 @@ def _catching(fn, errors: list[BaseException]):
     def run() -> None:
         try:
             fn()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             errors.append(exc)
 
     return run

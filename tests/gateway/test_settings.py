@@ -71,7 +71,7 @@ def test_plain_postgresql_url_gets_the_psycopg_driver(tmp_path):
         ('[[modems]]\nid = "m1"\nport = "sim://m1?noise_every=0.1"\n', "a profile with periodic lines"),
         ('[[modems]]\nid = "m1"\nport = "sim://m1?profile=huawei-e173&noise_every=x"\n', "noise_every takes seconds"),
         ('[campaigns]\nwindow_end = "8pm"\n', "campaigns.window_end"),
-        ('[campaigns]\nfrequency_days = 0\n', "campaigns.frequency_days"),
+        ("[campaigns]\nfrequency_days = 0\n", "campaigns.frequency_days"),
     ],
 )
 def test_invalid_settings_are_one_clear_error_naming_the_key(tmp_path, toml, named):

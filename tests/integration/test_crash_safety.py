@@ -49,8 +49,9 @@ def test_sigkill_mid_run_loses_nothing_and_doubles_only_parts_in_flight(simulato
     for modem_id in ids_by_sim.values():
         gw.patch_modem(modem_id, enabled=True)
 
-    wait_until(lambda: sim.journal_count() >= 0.3 * total_parts, timeout=60, interval=0.02,
-               what="30 % of the parts sent")
+    wait_until(
+        lambda: sim.journal_count() >= 0.3 * total_parts, timeout=60, interval=0.02, what="30 % of the parts sent"
+    )
     gw.kill()
     killed = time.monotonic() - clock
     before = sim.journal()

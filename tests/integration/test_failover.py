@@ -13,9 +13,7 @@ from harness.waiting import wait_until
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-def test_erroring_hanging_and_vanishing_modems_leave_everything_to_the_healthy_one(
-    simulator, gateway, sqlite_url
-):
+def test_erroring_hanging_and_vanishing_modems_leave_everything_to_the_healthy_one(simulator, gateway, sqlite_url):
     sim = simulator(4)
     sims = list(sim.urls)  # sim1..sim4
     names = {"sim1": "erroring", "sim2": "hanging", "sim3": "vanishing", "sim4": "healthy"}
@@ -29,8 +27,11 @@ def test_erroring_hanging_and_vanishing_modems_leave_everything_to_the_healthy_o
     started = time.monotonic()
     ids = gw.submit_all(messages)
     # Let every modem take some of the work, then break three of them.
-    wait_until(lambda: set(sims) <= {e["modem"] for e in sim.journal()} and sim.journal_count() >= 40,
-               timeout=30, what="every modem to have sent something")
+    wait_until(
+        lambda: set(sims) <= {e["modem"] for e in sim.journal()} and sim.journal_count() >= 40,
+        timeout=30,
+        what="every modem to have sent something",
+    )
     sim.set_faults("sim1", cms_error=500, cms_error_count=0)  # every send from now on
     sim.set_faults("sim2", hang=True)
     sim.set_faults("sim3", disconnect=True)
@@ -79,7 +80,9 @@ def test_erroring_hanging_and_vanishing_modems_leave_everything_to_the_healthy_o
         f"\n{len(ids)} messages delivered in {elapsed:.1f} s; parts before the faults {broken_at}, after {dict(after)}, "
         f"resent whole after a partial send {len(orphaned)}; {waiting} waited for a report from a broken modem, "
         f"delivered {recovered:.1f} s after the modems came back; "
-        + "; ".join(f"{n}: {m['state']}, {m['counters']['faults']} faults, {m['last_error']!r}" for n, m in modems.items())
+        + "; ".join(
+            f"{n}: {m['state']}, {m['counters']['faults']} faults, {m['last_error']!r}" for n, m in modems.items()
+        )
     )
 
 

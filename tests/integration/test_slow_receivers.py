@@ -124,7 +124,7 @@ def fast_receiver() -> Iterator[tuple[str, list[Got]]]:
     got: list[Got] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             got.append(Got(time.time(), dict(self.headers.items()), body))
             self.send_response(204)

@@ -53,4 +53,6 @@ def test_two_gateways_on_one_postgres_database_send_every_part_once(simulator, g
     by_sim = Counter(e["modem"] for e in sims["a"].journal()), Counter(e["modem"] for e in sims["b"].journal())
     assert all(sum(c.values()) > 0 for c in by_sim), by_sim
     modems_used = Counter(gws["a"].message(i)["modem"].split("-")[0] for i in everything[::10])
-    print(f"\nparts per simulator: a {dict(by_sim[0])}, b {dict(by_sim[1])}; sample of messages by gateway {dict(modems_used)}")
+    print(
+        f"\nparts per simulator: a {dict(by_sim[0])}, b {dict(by_sim[1])}; sample of messages by gateway {dict(modems_used)}"
+    )

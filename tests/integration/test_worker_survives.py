@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from drivers.at.link import ModemLink
 from drivers.at.modem import ModemConfig
+from gateway.core import outbox
 from gateway.core.clock import SystemClock
 from gateway.core.db import create_engine_for, migrate, session
-from gateway.core import outbox
 from gateway.core.dispatcher import ModemWorker
 from gateway.core.pacing import Pacer
 from gateway.core.runtime import OutboxWorkStore
@@ -37,7 +37,9 @@ def test_a_database_error_does_not_end_the_modem_worker(simulator, tmp_path):
     migrate(engine)
     clock = SystemClock()
     with session(engine) as s:
-        message = outbox.submit(s, api_key_id=None, recipient="+31650000001", text="still here", now=clock.now()).message
+        message = outbox.submit(
+            s, api_key_id=None, recipient="+31650000001", text="still here", now=clock.now()
+        ).message
     store = FlakyStore(engine, clock)
 
     async def on_incoming(modem_id, item):

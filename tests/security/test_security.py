@@ -25,10 +25,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from gateway.core import apikeys
-
-from gateway.campaigns import links
 from cli import app as cli
+from gateway.campaigns import links
+from gateway.core import apikeys
 from gateway.core.db import session
 from gateway.core.models import Link
 from tests.support.api import Api, assert_error, error_fields
@@ -118,7 +117,9 @@ def test_a_near_miss_key_is_refused_by_a_constant_time_comparison_of_hashes(
     near = sqlite_api.key[:-1] + ("A" if sqlite_api.key[-1] != "A" else "B")
     assert_error(sqlite_api.client.get("/v1/modems", headers=bearer(near)), 401, "unauthorized")
     with sqlite_api.gateway.engine.connect() as conn:
-        stored = conn.execute(sa.text("SELECT key_hash FROM api_key WHERE id = :id"), {"id": sqlite_api.key_id}).scalar_one()
+        stored = conn.execute(
+            sa.text("SELECT key_hash FROM api_key WHERE id = :id"), {"id": sqlite_api.key_id}
+        ).scalar_one()
     assert (apikeys.hash_key(near), stored) in compared
 
 
@@ -166,11 +167,15 @@ def test_every_route_that_takes_a_body_refuses_one_over_the_limit(sqlite_api: Ap
     assert {"POST /v1/messages", "PATCH /v1/modems/{modem_id}"} <= {str(op) for op in operations}
     for op in operations:
         oversized = b'{"text": "' + b"x" * body_limit(sqlite_api.app, op.path()) + b'"}'
-        declared = sqlite_api.client.request(op.method, op.path(), content=oversized, headers={**JSON, **sqlite_api.headers})
+        declared = sqlite_api.client.request(
+            op.method, op.path(), content=oversized, headers={**JSON, **sqlite_api.headers}
+        )
         assert declared.status_code == 413, (str(op), declared.status_code)
         assert_error(declared, 413, "payload_too_large")
         pieces = (oversized[i : i + 16384] for i in range(0, len(oversized), 16384))
-        streamed = sqlite_api.client.request(op.method, op.path(), content=pieces, headers={**JSON, **sqlite_api.headers})
+        streamed = sqlite_api.client.request(
+            op.method, op.path(), content=pieces, headers={**JSON, **sqlite_api.headers}
+        )
         assert streamed.status_code == 413, (str(op), "streamed", streamed.status_code)
         assert_error(streamed, 413, "payload_too_large")
     assert row_counts(sqlite_api.gateway.engine) == before
@@ -194,7 +199,9 @@ def send_hostile(client: TestClient, api: Api, field: Field, value: str) -> Any:
         assert op.body is not None
         return client.request(op.method, op.path(), json=body_with(op.body, field.name, value), headers=api.headers)
     if field.where == "query":
-        return client.request(op.method, op.path(), params={field.name: value}, json=valid_body(op), headers=api.headers)
+        return client.request(
+            op.method, op.path(), params={field.name: value}, json=valid_body(op), headers=api.headers
+        )
     path = op.path(**{field.name: quote(value, safe="")})
     return client.request(op.method, path, json=valid_body(op), headers=api.headers)
 
@@ -250,7 +257,9 @@ def test_a_webhook_verifies_with_the_documented_header_and_secret_and_not_once_i
 
     secret = "whsec_" + secrets.token_urlsafe(24)
     with receiving() as inbox:
-        created = fresh_api.post("/v1/webhooks", json={"url": inbox.url, "events": ["message.status"], "secret": secret})
+        created = fresh_api.post(
+            "/v1/webhooks", json={"url": inbox.url, "events": ["message.status"], "secret": secret}
+        )
         assert created.status_code == 201, created.text
         fresh_api.send("signed, please")
         post = inbox.next()

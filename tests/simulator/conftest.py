@@ -31,7 +31,10 @@ def make_line(network: Network, clock: FakeClock) -> Callable[..., Line]:
         i = next(counter)
         fields = {"number": f"+3161200{i:04d}", "imei": f"35314204{i:06d}0"} | profile
         modem = SimulatedModem(
-            f"sim{i}", network, profile=ModemProfile(**fields), call_later=clock.call_later  # type: ignore[arg-type]
+            f"sim{i}",
+            network,
+            profile=ModemProfile(**fields),
+            call_later=clock.call_later,  # type: ignore[arg-type]
         )
         line = Line(modem, clock)
         if not echo:

@@ -92,8 +92,17 @@ class Session:
             port = probe.getsockname()[1]
         self.control = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [*MODEMGATE, "simulate", "--modems", str(modems), "--pty",
-             "--journal", str(self.journal), "--control", f"127.0.0.1:{port}"],
+            [
+                *MODEMGATE,
+                "simulate",
+                "--modems",
+                str(modems),
+                "--pty",
+                "--journal",
+                str(self.journal),
+                "--control",
+                f"127.0.0.1:{port}",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -140,11 +149,7 @@ class Session:
         rc = self.tmp / f"gammurc-{modem_id}"
         log = self.tmp / f"gammu-{modem_id}.log"
         rc.write_text(
-            "[gammu]\n"
-            f"device = {self.modems[modem_id]['pty']}\n"
-            "connection = at\n"
-            "logformat = textall\n"
-            f"logfile = {log}\n"
+            f"[gammu]\ndevice = {self.modems[modem_id]['pty']}\nconnection = at\nlogformat = textall\nlogfile = {log}\n"
         )
 
         def session() -> list[Run]:

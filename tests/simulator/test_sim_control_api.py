@@ -42,9 +42,7 @@ def stored_texts(sim: SimulatorThread, modem_id: str) -> list[str]:
     return sim.call(read)
 
 
-def test_modems_lists_ids_numbers_endpoints_faults_and_storage(
-    client: TestClient, sim: SimulatorThread
-) -> None:
+def test_modems_lists_ids_numbers_endpoints_faults_and_storage(client: TestClient, sim: SimulatorThread) -> None:
     body = client.get("/modems").json()
     assert [m["id"] for m in body] == ["sim1", "sim2"]
     assert body[0]["number"] == "+31612000001"
@@ -53,9 +51,7 @@ def test_modems_lists_ids_numbers_endpoints_faults_and_storage(
     assert set(body[0]["storage"]) == {"SM", "ME"}
 
 
-def test_inbound_is_stored_on_the_modem_and_split_like_an_smsc_would(
-    client: TestClient, sim: SimulatorThread
-) -> None:
+def test_inbound_is_stored_on_the_modem_and_split_like_an_smsc_would(client: TestClient, sim: SimulatorThread) -> None:
     before = len(stored_texts(sim, "sim2"))
     r = client.post("/inbound", json={"modem": "sim2", "sender": "+31699999999", "text": "Hello {you}"})
     assert r.status_code == 200 and r.json() == {"parts": 1}

@@ -108,9 +108,7 @@ def test_garbage_comes_before_every_answer(line: Line) -> None:
     ("outcome", "tp_st", "category"),
     [("delivered", 0x00, "delivered"), ("temporary", 0x30, "pending"), ("permanent", 0x41, "failed")],
 )
-def test_report_outcome_sets_the_status_reports_tp_st(
-    line: Line, outcome: str, tp_st: int, category: str
-) -> None:
+def test_report_outcome_sets_the_status_reports_tp_st(line: Line, outcome: str, tp_st: int, category: str) -> None:
     line.at("AT+CNMI=2,1,0,1,0")
     line.modem.set_faults({"report": outcome, "report_delay": 5.0})
     assert send(line, report=True) == sent(0)

@@ -24,7 +24,7 @@ libgammu quirks handled here (measured with python-gammu 3.5 / libgammu 1.45, se
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
 import gammu  # the oracle: a missing python-gammu must fail this module, not skip it
@@ -184,7 +184,7 @@ def test_our_submit_parts_decode_in_libgammu(start: int) -> None:
 # python-gammu hands libgammu the wall-clock fields of a DateTime and libgammu writes time zone
 # 00, so every time stamp it encodes reads back as UTC (zones are tested in test_codec_vectors).
 _TIMES = (
-    datetime(2024, 3, 5, 12, 30, 45, tzinfo=timezone.utc),
+    datetime(2024, 3, 5, 12, 30, 45, tzinfo=UTC),
     datetime(2031, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=5, minutes=45))),
     datetime(2019, 2, 28, 0, 0, 1, tzinfo=timezone(timedelta(hours=-3, minutes=-30))),
 )
@@ -218,7 +218,7 @@ def test_libgammu_parts_decode_in_ours(start: int, layout: str) -> None:
                 problems.append(f"part {seq}: number {sms.number!r}, smsc {sms.smsc!r}")
             if sms.encoding != ("ucs2" if m.ucs2 else "gsm7"):
                 problems.append(f"part {seq}: encoding {sms.encoding}")
-            if isinstance(sms, SmsDeliver) and sms.timestamp != when.replace(tzinfo=timezone.utc):
+            if isinstance(sms, SmsDeliver) and sms.timestamp != when.replace(tzinfo=UTC):
                 problems.append(f"part {seq}: timestamp {sms.timestamp}")
             if len(encoded) == 1:
                 if sms.concat is not None:

@@ -18,10 +18,11 @@ from drivers.sms import (
     encode_status_report,
     encode_submit,
     estimate,
+    fields,
+    gsm7,
     split,
     to_dict,
 )
-from drivers.sms import fields, gsm7
 
 settings.register_profile("codec", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("codec")
@@ -195,9 +196,7 @@ alphanumeric = st.text(alphabet=GSM7_BASIC + GSM7_EXTENSION, min_size=1, max_siz
     message_class=st.one_of(st.none(), st.integers(0, 3)),
     sri=st.booleans(),
 )
-def test_deliver_round_trips_through_decode(
-    text, originator, when, smsc, ref16, ref, message_class, sri
-) -> None:
+def test_deliver_round_trips_through_decode(text, originator, when, smsc, ref16, ref, message_class, sri) -> None:
     pdus = encode_deliver(
         originator,
         text,
@@ -237,8 +236,9 @@ def test_status_report_round_trips_through_decode(mr, recipient, scts, dt, statu
     assert (sms.message_reference, sms.number, sms.status, sms.smsc) == (mr, recipient, status, smsc or None)
     assert sms.timestamp == scts and sms.timestamp.utcoffset() == scts.utcoffset()
     assert sms.discharge_time == dt and sms.discharge_time.utcoffset() == dt.utcoffset()
-    assert sms.category == ("delivered" if status < 0x20 else "pending" if status < 0x40
-                            else "failed" if status < 0x80 else "unknown")
+    assert sms.category == (
+        "delivered" if status < 0x20 else "pending" if status < 0x40 else "failed" if status < 0x80 else "unknown"
+    )
     d = to_dict(sms)
     assert d["type"] == "SMS-STATUS-REPORT" and d["status"] == status
     assert d["discharge_time"] == dt.isoformat()
@@ -280,9 +280,7 @@ def _pack_reference(septets: bytes, fill_bits: int) -> bytes:
 
 @given(st.binary(max_size=300).map(lambda b: bytes(x & 0x7F for x in b)), st.integers(0, 6))
 def test_pack_matches_the_bitwise_definition_for_every_fill(septets, fill) -> None:
-    assert gsm7.pack(septets, fill, pad_cr=False) == _pack_reference(septets, fill) or (
-        not septets and fill == 0
-    )
+    assert gsm7.pack(septets, fill, pad_cr=False) == _pack_reference(septets, fill) or (not septets and fill == 0)
 
 
 @given(

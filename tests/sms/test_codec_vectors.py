@@ -20,9 +20,11 @@ from drivers.sms import (
     decode_pdu,
     encode_status_report,
     encode_submit,
+    fields,
+    gsm7,
     to_dict,
+    udh,
 )
-from drivers.sms import fields, gsm7, udh
 
 
 def tz(minutes: int) -> timezone:
@@ -68,17 +70,12 @@ def test_nordic_cmgs_example() -> None:
     # nRF91 AT command reference, AT+CMGS example: SMSC +448888888, to +358401234567,
     # length 42. The prose says "Testing a SMS messaging over LTE"; the octets (and
     # libgammu) say lower case, and the octets are what a modem sends.
-    pdu = (
-        "069144888888F811000C9153481032547600000B20D4F29C9E769F4161"
-        "D0BC3D07B5CBF379F89C769F416F7B590E62D3CB"
-    )
+    pdu = "069144888888F811000C9153481032547600000B20D4F29C9E769F4161D0BC3D07B5CBF379F89C769F416F7B590E62D3CB"
     text = "Testing a sms messaging over lte"
     sms = decode_pdu(pdu)
     assert (sms.smsc, sms.number, sms.text) == ("+448888888", "+358401234567", text)
     assert sms.validity == timedelta(hours=1)  # TP-VP 0B: (11 + 1) x 5 minutes
-    (part,) = encode_submit(
-        "+358401234567", text, smsc="+448888888", validity=timedelta(hours=1), status_report=False
-    )
+    (part,) = encode_submit("+358401234567", text, smsc="+448888888", validity=timedelta(hours=1), status_report=False)
     assert (part.pdu, part.tpdu_length) == (pdu, 42)
 
 
@@ -179,9 +176,7 @@ def test_alphanumeric_originator_with_concatenated_ucs2() -> None:
     assert sms.text == text
     assert (sms.concat.ref, sms.concat.total, sms.concat.seq) == (0x65, 3, 1)
     assert sms.timestamp == datetime(2016, 10, 29, 10, 36, 9, tzinfo=tz(0))
-    assert to_dict(sms)["udh"] == [
-        {"iei": 0, "name": "concat8", "data": "650301", "ref": 0x65, "total": 3, "seq": 1}
-    ]
+    assert to_dict(sms)["udh"] == [{"iei": 0, "name": "concat8", "data": "650301", "ref": 0x65, "total": 3, "seq": 1}]
 
 
 def test_alphanumeric_address_value() -> None:
@@ -244,10 +239,7 @@ def test_invalid_time_stamp_is_none_not_an_error() -> None:
 
 # WAP push user data from a NowSMS support thread ("Wap Push Header"): UDH 06 05 04 0B84 23F0
 # (application ports 2948 <- 9200), then the WSP/SI body.
-WAP_UD = (
-    "0605040B8423F0"
-    "FD0601AE02056A0045C60D03676F6F676C652E636F6D000701034269 6B61736800010100"
-).replace(" ", "")
+WAP_UD = ("0605040B8423F0FD0601AE02056A0045C60D03676F6F676C652E636F6D000701034269 6B61736800010100").replace(" ", "")
 
 
 def test_wap_push_8bit_with_application_ports() -> None:

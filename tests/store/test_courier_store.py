@@ -36,7 +36,7 @@ class Receiver:
         me = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
                 delivery = self.headers["Modemgate-Delivery"]
                 me.got.append((time.monotonic(), delivery, self.headers["Modemgate-Signature"]))

@@ -12,7 +12,6 @@ from gateway.core.inbound import flag_incomplete, store_inbound, store_undecodab
 from gateway.core.models import InboundMessage, InboundPart
 from tests.support.rows import T0
 
-
 LONG = "Grüße aus Utrecht 😀 " * 12
 
 
@@ -21,7 +20,7 @@ def parts(text: str, sender: str = "+31699999999", ref: int = 42):
 
 
 def test_single_message_is_complete_at_once(engine):
-    (sms, pdu), = parts("STOP")
+    ((sms, pdu),) = parts("STOP")
     message = store_inbound(engine, "m1", sms, pdu, now=T0)
     assert (message.complete, message.text, message.sender) == (True, "STOP", "+31699999999")
 
@@ -75,7 +74,9 @@ def test_undecodable_pdu_is_kept_with_its_reason(engine):
 
 
 def test_nul_character_in_a_ucs2_message_is_stored_on_every_database(engine):
-    (sms, pdu), = [(decode_pdu(p), p) for p in encode_deliver("+31699999999", "a\x00b", timestamp=T0, encoding="ucs2")]
+    ((sms, pdu),) = [
+        (decode_pdu(p), p) for p in encode_deliver("+31699999999", "a\x00b", timestamp=T0, encoding="ucs2")
+    ]
     message = store_inbound(engine, "m1", sms, pdu, now=T0)
     assert message.text == "a\ufffdb"
     with session(engine) as s:

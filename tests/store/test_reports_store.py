@@ -15,7 +15,6 @@ from gateway.core.reports import rematch, store_report
 from tests.support.rows import T0, sent_message
 
 
-
 def report(mr: int, recipient: str, *, scts, status: int = 0, delay: float = 30.0):
     pdu = encode_status_report(
         mr, recipient, timestamp=scts, discharge_time=scts + timedelta(seconds=delay), status=status
@@ -61,9 +60,7 @@ def test_report_arriving_before_the_mr_commit_is_attached_afterwards(engine):
 
 
 def test_multipart_message_is_delivered_only_when_every_part_is(engine):
-    mid, _ = sent_message(
-        engine, recipient="+31612345678", parts=[("m1", 1, T0), ("m1", 2, T0 + timedelta(seconds=1))]
-    )
+    mid, _ = sent_message(engine, recipient="+31612345678", parts=[("m1", 1, T0), ("m1", 2, T0 + timedelta(seconds=1))])
     sms, pdu = report(1, "+31612345678", scts=T0)
     store_report(engine, "m1", sms, pdu, now=T0 + timedelta(minutes=1))
     with session(engine) as s:

@@ -19,7 +19,6 @@ from gateway.core.signing import verify
 from tests.support.rows import T0
 
 
-
 class Receiver:
     """A real HTTP receiver on loopback that can be 'down' (answers 503)."""
 
@@ -30,7 +29,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if not receiver.up:
                     self.send_response(503)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -22,7 +22,6 @@ from gateway.core.models import ApiKey
 from gateway.core.runtime import Gateway, Timing
 from gateway.core.settings import ModemSettings, Settings, WebhookSettings
 from harness.waiting import wait_until
-
 
 # The gateway's loops, shortened: a test sees a send, a report or a health poll in
 # tens of milliseconds instead of seconds.
@@ -49,7 +48,7 @@ class SkewClock(SystemClock):
         self.frozen: datetime | None = None
 
     def now(self) -> datetime:
-        return self.frozen if self.frozen is not None else datetime.now(timezone.utc) + self.offset
+        return self.frozen if self.frozen is not None else datetime.now(UTC) + self.offset
 
     def advance(self, **delta: float) -> None:
         self.offset += timedelta(**delta)
@@ -134,8 +133,7 @@ class Api:
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
     modems = [
-        ModemSettings(id=f"sim{i}", port=f"sim://sim{i}", sends_per_minute=600, burst=10, daily_cap=0)
-        for i in (1, 2)
+        ModemSettings(id=f"sim{i}", port=f"sim://sim{i}", sends_per_minute=600, burst=10, daily_cap=0) for i in (1, 2)
     ]
     # The tests' webhook receivers listen on loopback, which the gateway posts to only when allowed.
     overrides.setdefault("webhooks", WebhookSettings(allow_networks=["127.0.0.1/32"]))

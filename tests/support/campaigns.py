@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gateway import campaigns
-from gateway.campaigns.compliance import CompliancePolicy
-
-from gateway.core import outbox
 from gateway.audience.consent import number_hash
+from gateway.campaigns.compliance import CompliancePolicy
+from gateway.core import outbox
 from gateway.core.db import session
 from gateway.core.models import ConsentRecord, Contact, ContactList, ListMembership, Message, Suppression
 
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)  # 13:00 in Amsterdam, 21:00 in Tokyo
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 13:00 in Amsterdam, 21:00 in Tokyo
 PUBLIC_URL = "https://go.example"
 
 
@@ -53,17 +52,30 @@ def audience(engine: Engine, people: Sequence[Person], *, list_name: str = "cust
             if consents:
                 conn.execute(
                     sa.insert(ConsentRecord),
-                    [{"number": p.number, "contact_id": ids[p.number], "kind": "opt_in", "source": "test", "recorded_at": T0} for p in consents],
+                    [
+                        {
+                            "number": p.number,
+                            "contact_id": ids[p.number],
+                            "kind": "opt_in",
+                            "source": "test",
+                            "recorded_at": T0,
+                        }
+                        for p in consents
+                    ],
                 )
             stopped = [p for p in new if p.opted_out]
             if stopped:
                 conn.execute(
                     sa.insert(Suppression),
-                    [{"number": p.number, "number_hash": number_hash(p.number), "reason": "stop", "created_at": T0} for p in stopped],
+                    [
+                        {"number": p.number, "number_hash": number_hash(p.number), "reason": "stop", "created_at": T0}
+                        for p in stopped
+                    ],
                 )
         ids = dict(conn.execute(sa.select(Contact.number, Contact.id)).all())
         conn.execute(
-            sa.insert(ListMembership), [{"list_id": list_id, "contact_id": ids[p.number], "added_at": T0} for p in people]
+            sa.insert(ListMembership),
+            [{"list_id": list_id, "contact_id": ids[p.number], "added_at": T0} for p in people],
         )
     return list_id
 
@@ -100,7 +112,9 @@ def drain(engine: Engine, *, now: datetime, modem: str = "m1", finish: bool = Tr
     mr = 0
     lease = outbox.DEFAULT_LEASE if finish else timedelta(days=2)  # claimed ones stay in hand
     policy = CompliancePolicy()
-    while (claim := outbox.claim(engine, modem_id=modem, owner=modem, lease=lease, now=now, claim_policy=policy)) is not None:
+    while (
+        claim := outbox.claim(engine, modem_id=modem, owner=modem, lease=lease, now=now, claim_policy=policy)
+    ) is not None:
         if not finish:
             sent.append(claim.message_id)
             continue

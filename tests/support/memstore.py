@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from drivers.sms import encode_submit
 from gateway.core.outbox import Claim, ClaimedPart
@@ -71,7 +71,7 @@ class MemStore:
                     recipient=m.recipient,
                     modem_id=modem_id,
                     owner=modem_id,
-                    lease_until=datetime.max.replace(tzinfo=timezone.utc),  # this store has no leases
+                    lease_until=datetime.max.replace(tzinfo=UTC),  # this store has no leases
                     attempt=m.attempts,
                     generation=1,
                     parts=tuple(ClaimedPart(p.part_id, p.seq, p.pdu, p.tpdu_length, p.mr) for p in m.parts),

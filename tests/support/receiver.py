@@ -34,7 +34,7 @@ def receiving() -> Iterator[Inbox]:
     inbox: Inbox | None = None
 
     class Endpoint(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server names it)
+        def do_POST(self) -> None:
             length = int(self.headers["Content-Length"] or 0)
             assert inbox is not None
             inbox.posts.put(Post(self.headers, self.rfile.read(length)))

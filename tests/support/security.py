@@ -73,18 +73,15 @@ def v1_operations(app: FastAPI) -> list[Operation]:
         params = list(_params(route.dependant))
         path_types = {p.alias: p.field_info.annotation for where, p in params if where == "path"}
         typed = tuple(
-            (where, p.alias, kind) for where, p in params for kind in sorted(_kinds(p.field_info.annotation, p.field_info.metadata))
+            (where, p.alias, kind)
+            for where, p in params
+            for kind in sorted(_kinds(p.field_info.annotation, p.field_info.metadata))
         )
         for method in sorted(route.methods):
             documented_body = "requestBody" in paths.get(route.path, {}).get(method.lower(), {})
             takes_body = route.body_field is not None or documented_body
             found.append(Operation(method, route.path, body, takes_body, path_types, typed))
-    documented = {
-        (method.upper(), path)
-        for path, item in paths.items()
-        if path.startswith("/v1/")
-        for method in item
-    }
+    documented = {(method.upper(), path) for path, item in paths.items() if path.startswith("/v1/") for method in item}
     assert {(o.method, o.template) for o in found} == documented, "routes and OpenAPI schema disagree"
     return found
 
@@ -189,7 +186,9 @@ def _model_fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[st
 def _child_model(model: type[BaseModel], alias: str) -> type[BaseModel]:
     info = next(i for n, i in model.model_fields.items() if (i.alias or n) == alias)
     return next(
-        a for a in (info.annotation, *typing.get_args(info.annotation)) if isinstance(a, type) and issubclass(a, BaseModel)
+        a
+        for a in (info.annotation, *typing.get_args(info.annotation))
+        if isinstance(a, type) and issubclass(a, BaseModel)
     )
 
 

@@ -7,11 +7,11 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from drivers.simulator.modem import SimulatedModem
 
-NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)
 
 
 class FakeClock:
@@ -68,7 +68,6 @@ class Line:
     def advance(self, seconds: float = 0.0) -> bytes:
         self.clock.advance(seconds)
         return self.read()
-
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.01) -> None:

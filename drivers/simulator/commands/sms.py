@@ -169,9 +169,7 @@ def cmss(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
 
 def cmgl(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     if form == "test":
-        return ['+CMGL: ("REC UNREAD","REC READ","STO UNSENT","STO SENT","ALL")'] if m.s.cmgf else [
-            "+CMGL: (0-4)"
-        ]
+        return ['+CMGL: ("REC UNREAD","REC READ","STO UNSENT","STO SENT","ALL")'] if m.s.cmgf else ["+CMGL: (0-4)"]
     m.sim.require(cms=True)
     raw = args[0] if form == "set" and args and args[0] != "" else ("0" if m.s.cmgf == 0 else "REC UNREAD")
     if m.s.cmgf == 1:
@@ -211,11 +209,7 @@ def cmgr(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     stored = store.get(index)
     if stored is None:
         return []  # empty slot: OK with nothing, as SIMCom and Huawei answer
-    lines = (
-        text_listing("+CMGR", stored, False, m.s.cscs)
-        if m.s.cmgf == 1
-        else pdu_listing("+CMGR", stored, False)
-    )
+    lines = text_listing("+CMGR", stored, False, m.s.cscs) if m.s.cmgf == 1 else pdu_listing("+CMGR", stored, False)
     if stored.stat == 0:
         stored.stat = 1
     return lines

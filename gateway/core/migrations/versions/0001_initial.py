@@ -148,7 +148,10 @@ def upgrade() -> None:
             name=op.f("ck_part_status"),
         ),
         sa.ForeignKeyConstraint(
-            ["message_id"], ["message.id"], name=op.f("fk_part_message_id_message"), ondelete="CASCADE",
+            ["message_id"],
+            ["message.id"],
+            name=op.f("fk_part_message_id_message"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_part")),
         sa.UniqueConstraint("message_id", "generation", "seq", name=op.f("uq_part_message_id_generation_seq")),
@@ -170,7 +173,10 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["webhook_id"], ["webhook.id"], name=op.f("fk_webhook_delivery_webhook_id_webhook"), ondelete="CASCADE",
+            ["webhook_id"],
+            ["webhook.id"],
+            name=op.f("fk_webhook_delivery_webhook_id_webhook"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery")),
     )
@@ -191,15 +197,20 @@ def upgrade() -> None:
         sa.Column("pdu", sa.Text(), nullable=False),
         sa.Column("part_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["part_id"], ["part.id"], name=op.f("fk_delivery_report_part_id_part"), ondelete="SET NULL",
+            ["part_id"],
+            ["part.id"],
+            name=op.f("fk_delivery_report_part_id_part"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_report")),
     )
     op.create_index(
-        "ix_delivery_report_match", "delivery_report", ["modem_id", "message_reference", "received_at"], unique=False,
+        "ix_delivery_report_match",
+        "delivery_report",
+        ["modem_id", "message_reference", "received_at"],
+        unique=False,
     )
     op.create_index("ix_delivery_report_part", "delivery_report", ["part_id"], unique=False)
-
 
 
 def downgrade() -> None:

@@ -71,7 +71,10 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("kind IN ('opt_in', 'opt_out')", name=op.f("ck_consent_record_kind")),
         sa.ForeignKeyConstraint(
-            ["contact_id"], ["contact.id"], name=op.f("fk_consent_record_contact_id_contact"), ondelete="SET NULL",
+            ["contact_id"],
+            ["contact.id"],
+            name=op.f("fk_consent_record_contact_id_contact"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_record")),
     )
@@ -84,10 +87,16 @@ def upgrade() -> None:
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["contact_id"], ["contact.id"], name=op.f("fk_list_membership_contact_id_contact"), ondelete="CASCADE",
+            ["contact_id"],
+            ["contact.id"],
+            name=op.f("fk_list_membership_contact_id_contact"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["list_id"], ["contact_list.id"], name=op.f("fk_list_membership_list_id_contact_list"), ondelete="CASCADE",
+            ["list_id"],
+            ["contact_list.id"],
+            name=op.f("fk_list_membership_list_id_contact_list"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("list_id", "contact_id", name=op.f("pk_list_membership")),
     )
