@@ -40,6 +40,7 @@ __all__ = [
     "CMS_ERRORS",
     "CME_ERRORS",
     "classify",
+    "is_vague",
     "cms_action",
     "cme_action",
     "describe_cms",
@@ -343,28 +344,19 @@ def cme_code_from_text(text: str) -> int | None:
     return _CME_BY_TEXT.get(_normalise(text))
 
 
-def classify(error: ModemgateError, *, attempt: int = 1) -> Action:
-    """Action for an error raised while sending a message.
+def classify(error: ModemgateError) -> Action:
+    """Action for an error raised while sending a message, met for the first time.
 
-    `attempt` counts how many times in a row this message met this error on
-    this modem (1 = first time). Vague errors (plain ``ERROR``, CMS 500, CME
-    100, manufacturer-specific codes) are RETRY_SAME the first time and
-    MODEM_FAULT after that. A timeout, a vanished port or unparseable output
-    is MODEM_FAULT; a PDU that cannot be encoded is PERMANENT.
+    A timeout, a vanished port or unparseable output is MODEM_FAULT; a PDU that cannot
+    be encoded is PERMANENT; a +CMS/+CME code takes its table's action. Vague errors
+    (`is_vague`) are RETRY_SAME here: what their repetition means is the sender's
+    decision (`gateway.core.policy`), not this table's.
     """
-    if attempt < 1:
-        raise ValueError("attempt counts from 1")
     if isinstance(error, (CmsError, CmeError)):
-        table = _CMS_TABLE if isinstance(error, CmsError) else _CME_TABLE
-        code = error.code if error.code is not None else table.code_from_text(error.text)
-        if code is None:
-            return _escalate(Action.RETRY_SAME, attempt)
-        action = table.action(code)
-        if code in table.vague or (code >= table.vendor_from and code not in table.errors):
-            return _escalate(action, attempt)
-        return action
+        table, code = _code_of(error)
+        return Action.RETRY_SAME if code is None else table.action(code)
     if isinstance(error, CommandError):
-        return _escalate(Action.RETRY_SAME, attempt)
+        return Action.RETRY_SAME
     if isinstance(error, (ModemTimeout, ModemGone, AtProtocolError)):
         return Action.MODEM_FAULT
     if isinstance(error, AtError):  # a subclass added later: assume the worst
@@ -374,6 +366,21 @@ def classify(error: ModemgateError, *, attempt: int = 1) -> Action:
     raise TypeError(f"cannot classify {type(error).__name__}")
 
 
+def is_vague(error: ModemgateError) -> bool:
+    """True for errors that do not say what went wrong: a plain ``ERROR``, CMS 500,
+    CME 100, an unknown text or a manufacturer-specific code. Met once, they may be a
+    passing glitch; met again in a row on the same modem, they point at the modem."""
+    if isinstance(error, (CmsError, CmeError)):
+        table, code = _code_of(error)
+        return code is None or code in table.vague or (code >= table.vendor_from and code not in table.errors)
+    return isinstance(error, CommandError)
+
+
+def _code_of(error: CmsError | CmeError) -> tuple[_CodeTable, int | None]:
+    table = _CMS_TABLE if isinstance(error, CmsError) else _CME_TABLE
+    return table, error.code if error.code is not None else table.code_from_text(error.text)
+
+
 def _describe(table: _CodeTable, code: int) -> str:
     info = table.errors.get(code)
     if info is not None:
@@ -381,10 +388,6 @@ def _describe(table: _CodeTable, code: int) -> str:
     if code >= table.vendor_from:
         return f"Manufacturer-specific error {code}"
     return f"Unknown error {code}"
-
-
-def _escalate(action: Action, attempt: int) -> Action:
-    return action if attempt == 1 else Action.MODEM_FAULT
 
 
 def _normalise(text: str) -> str:

@@ -6,9 +6,9 @@ scheduler, and a slow or dead modem simply stops taking work. All parts of a mes
 go through the modem that claimed it (the handset reassembles by sender number).
 
 Each part's `+CMGS: <mr>` is committed before the next part is sent. When something
-fails, `drivers.at.errors.classify` gives the error's class and `gateway.core.policy`
-decides, without I/O, what becomes of the message (fail, retry here, retry elsewhere,
-resend whole) and of the modem (slow down, step aside, out of service and reopened with a
+fails, `gateway.core.policy` gives the error's class (`drivers.at.errors.classify`'s
+table, plus the one rule about vague errors repeated) and decides, without I/O, what
+becomes of the message (fail, retry here, retry elsewhere, resend whole) and of the modem (slow down, step aside, out of service and reopened with a
 growing delay); the worker only carries the decision out.
 
 Received messages and status reports are handed to `on_incoming` and removed from the
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from drivers._exceptions import AtError, ModemGone
-from drivers.at.errors import classify
 from drivers.at.link import ModemLink, backoff_delays
 from drivers.at.modem import Health, Incoming, Modem
 from drivers.sms import SubmitPart
@@ -37,6 +36,7 @@ from gateway.core.policy import (
     SendRecord,
     answered_with_code,
     answering_state,
+    error_class,
     is_throttling,
     on_failure,
     on_success,
@@ -312,7 +312,7 @@ class ModemWorker:
         # sends keep failing, whatever the messages: the streak is the modem's, not the message's.
         modem = self.link.modem
         failure = SendFailure(
-            action=classify(exc, attempt=self._record.next_streak),
+            action=error_class(exc, self._record),
             throttling=is_throttling(exc),
             sent_any=sent_any,
             attempt=message.attempt,

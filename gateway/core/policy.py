@@ -6,10 +6,10 @@ immutable (the error's class from `drivers.at.errors.classify`, the message's st
 modem's record of recent sends); the output is a `Decision` saying what to do with the
 message and with the modem, and the modem's new record.
 
-`classify` is the one table from an error to its class. It judges vague errors (CMS 500,
-CME 100, plain ERROR, manufacturer codes) by repetition, so the worker hands it the modem's
-streak of failed sends: the first is `retry_same`, the next `modem_fault`. Everything the
-class alone does not settle is decided here:
+`classify` is the one table from an error to its class; `error_class` adds the one rule
+about repetition: a vague error (`is_vague`: CMS 500, CME 100, plain ERROR, manufacturer
+codes) is `retry_same` the first time and `modem_fault` when the modem's previous send
+failed too. Everything the class alone does not settle is decided here:
 
 - `permanent`: the message fails; the modem sends fine, so its streak is not counted;
 - `retry_same`: back to the queue. Throttling codes also slow this modem down. On the
@@ -34,8 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from drivers._exceptions import AtError, CmeError, CmsError
-from drivers.at.errors import Action
+from drivers._exceptions import AtError, CmeError, CmsError, ModemgateError
+from drivers.at.errors import Action, classify, is_vague
 
 __all__ = [
     "THROTTLING_CMS",
@@ -44,6 +44,7 @@ __all__ = [
     "SendRecord",
     "SendFailure",
     "Decision",
+    "error_class",
     "is_throttling",
     "on_failure",
     "on_success",
@@ -71,7 +72,7 @@ class SendRecord:
 
     @property
     def next_streak(self) -> int:
-        """The streak a failure now would make: what `classify` takes as `attempt`."""
+        """The streak a failure now would make (1: the first in a row)."""
         return self.failed_sends + 1
 
 
@@ -80,7 +81,7 @@ class SendFailure:
     """One failed attempt to send a message, as the worker saw it."""
 
     action: Action
-    """`classify(error, attempt=record.next_streak)`."""
+    """`error_class(error, record)`."""
     throttling: bool
     """The error asks to slow down (`is_throttling`)."""
     sent_any: bool
@@ -125,6 +126,15 @@ def is_throttling(error: AtError) -> bool:
     if isinstance(error, CmeError):
         return error.code in THROTTLING_CME
     return False
+
+
+def error_class(error: ModemgateError, record: SendRecord) -> Action:
+    """The class of a failed send's error on a modem with `record`: `classify`'s, except
+    that a vague error right after another failed send means the modem is at fault."""
+    action = classify(error)
+    if is_vague(error) and record.failed_sends > 0:
+        return Action.MODEM_FAULT
+    return action
 
 
 def on_failure(record: SendRecord, failure: SendFailure) -> Decision:

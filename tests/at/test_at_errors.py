@@ -25,6 +25,7 @@ from drivers.at import (
     cms_code_from_text,
     describe_cme,
     describe_cms,
+    is_vague,
 )
 
 
@@ -160,27 +161,29 @@ def test_classify_uses_text_when_code_missing() -> None:
     assert classify(CmsError(None, "Network timeout")) is Action.RETRY_SAME
 
 
-def test_unknown_error_500_escalates_to_modem_fault_when_repeated() -> None:
-    assert classify(CmsError(500), attempt=1) is Action.RETRY_SAME
-    assert classify(CmsError(500), attempt=2) is Action.MODEM_FAULT
-    assert classify(CmeError(100), attempt=3) is Action.MODEM_FAULT
+def test_unknown_error_500_is_retried_first_and_vague() -> None:
+    assert classify(CmsError(500)) is Action.RETRY_SAME
+    assert is_vague(CmsError(500)) and is_vague(CmeError(100))
 
 
-def test_plain_error_is_retried_once_then_modem_fault() -> None:
+def test_plain_error_is_retried_first_and_vague() -> None:
     assert classify(CommandError("ERROR")) is Action.RETRY_SAME
-    assert classify(CommandError("ERROR"), attempt=2) is Action.MODEM_FAULT
+    assert is_vague(CommandError("ERROR"))
+    assert is_vague(CmsError(None, "something no table knows"))
 
 
-def test_specific_codes_do_not_escalate() -> None:
-    assert classify(CmsError(332), attempt=5) is Action.RETRY_SAME
-    assert classify(CmsError(1), attempt=5) is Action.PERMANENT
+def test_specific_codes_are_not_vague() -> None:
+    assert classify(CmsError(332)) is Action.RETRY_SAME and not is_vague(CmsError(332))
+    assert classify(CmsError(1)) is Action.PERMANENT and not is_vague(CmsError(1))
+    assert not is_vague(CmeError(None, "SIM PIN required"))
+    assert not is_vague(ModemTimeout("no answer"))
 
 
 def test_manufacturer_cms_codes_retry_same_first() -> None:
     assert describe_cms(532) == "Manufacturer-specific error 532"
     assert cms_action(532) is Action.RETRY_SAME
     assert classify(CmsError(532)) is Action.RETRY_SAME
-    assert classify(CmsError(532), attempt=2) is Action.MODEM_FAULT
+    assert is_vague(CmsError(532))
 
 
 def test_unlisted_standard_cms_codes_have_defaults() -> None:
@@ -208,8 +211,6 @@ def test_pdu_error_is_permanent() -> None:
 def test_classify_rejects_what_is_not_a_send_error() -> None:
     with pytest.raises(TypeError):
         classify(ConfigError("bad"))
-    with pytest.raises(ValueError):
-        classify(CmsError(500), attempt=0)
 
 
 def test_action_values_are_stable_strings() -> None:

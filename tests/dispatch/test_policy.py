@@ -14,6 +14,7 @@ from gateway.core.policy import (
     SendFailure,
     SendRecord,
     answering_state,
+    error_class,
     is_throttling,
     on_failure,
     on_success,
@@ -164,3 +165,24 @@ def test_throttling_errors(error: CmsError, throttling: bool) -> None:
 )
 def test_a_failed_poll_faults_the_modem_unless_it_answered_with_a_code(error: AtError, fault: bool) -> None:
     assert poll_failure_is_fault(error) is fault
+
+
+@pytest.mark.parametrize(
+    ("error", "failed_sends", "expected"),
+    [
+        # A vague error is a passing glitch the first time, the modem's fault when repeated.
+        (CmsError(500), 0, S),
+        (CmsError(500), 1, F),
+        (CmeError(100), 2, F),
+        (CommandError("ERROR"), 0, S),
+        (CommandError("ERROR"), 1, F),
+        (CmsError(532), 0, S),  # manufacturer-specific
+        (CmsError(532), 1, F),
+        # A specific code keeps its table's class however often it comes.
+        (CmsError(332), 4, S),
+        (CmsError(1), 4, P),
+        (CmsError(331), 1, OTHER),
+    ],
+)
+def test_error_class_escalates_only_vague_errors_repeated(error: AtError, failed_sends: int, expected: Action) -> None:
+    assert error_class(error, SendRecord(failed_sends=failed_sends)) is expected

@@ -22,6 +22,7 @@ from drivers.at import CME_ERRORS, CMS_ERRORS, Action, classify, cme_action, cms
 from drivers.at.modem import Modem, open_modem
 from drivers.simulator.server import SimulatorThread
 from drivers.sms import encode_submit
+from gateway.core.policy import SendRecord, error_class
 from tests.support.driver import FAST, RECIPIENT, SENDER, both_transports, next_incoming, url_of
 
 pytestmark = pytest.mark.timeout(30)
@@ -121,7 +122,7 @@ async def check_case(modem: Modem, sim: SimulatorThread, case: Case) -> None:
     assert type(error) is case.error, error
     if case.code is not None:
         assert error.code == case.code  # type: ignore[attr-defined]
-    assert classify(error, attempt=case.attempt) is case.action
+    assert error_class(error, SendRecord(failed_sends=case.attempt - 1)) is case.action
     sim.clear_faults("sim1")
     if case.faults.get("submit_delay"):
         await asyncio.sleep(case.faults["submit_delay"])  # the late answer drains meanwhile

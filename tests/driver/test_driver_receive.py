@@ -76,8 +76,11 @@ async def test_a_slot_refilled_while_its_delete_runs_is_read_at_once_not_at_the_
     slot = [encode_deliver(SENDER, "first", timestamp=stamp)[0], encode_deliver(SENDER, "STOP", timestamp=stamp)[0]]
     reads = 0
 
+    opened = asyncio.Event()  # the port discards what arrived while it was being opened
+
     async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal reads
+        await opened.wait()
         writer.write(b'\r\n+CMTI: "SM",1\r\n')
         while line := await reader.readuntil(b"\r"):
             command = line.strip().decode()
@@ -93,6 +96,7 @@ async def test_a_slot_refilled_while_its_delete_runs_is_read_at_once_not_at_the_
     server = await asyncio.start_server(scripted, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     modem = await open_modem(f"socket://127.0.0.1:{port}", FAST)
+    opened.set()
     try:
         first = await next_incoming(modem)
         assert first.sms.text == "first"  # type: ignore[union-attr]
