@@ -218,7 +218,12 @@ def test_a_callback_url_gets_its_own_messages_events_signed_with_the_keys_callba
     for request in receiver.requests:
         assert verify(secret, request.body, request.headers[SIGNATURE_HEADER], now=int(time.time()))
 
-    listed = api.get("/v1/callback-deliveries").json()
+    # The receiver has each request before the gateway reads its answer and records it.
+    listed = wait_for(
+        lambda: (rows := api.get("/v1/callback-deliveries").json()) and all(d["delivered_at"] for d in rows) and rows,
+        10,
+        "every callback delivery recorded as delivered",
+    )
     assert {d["url"] for d in listed} == {receiver.url} and all(d["delivered_at"] for d in listed)
     replayed = api.post(f"/v1/webhook-deliveries/{listed[0]['id']}/replay")
     assert replayed.status_code == 202
