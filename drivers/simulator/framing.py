@@ -27,6 +27,7 @@ __all__ = [
     "split_commands",
     "parse_extended",
     "int_arg",
+    "other_form",
     "CME_INCORRECT_PARAMETERS",
     "info_block",
     "answer",
@@ -115,6 +116,16 @@ def int_arg(value: str, lo: int, hi: int) -> int:
     if not lo <= n <= hi:
         raise CommandFailed("CME", CME_INCORRECT_PARAMETERS)
     return n
+
+
+def other_form(form: Form, *, read: list[str] | None = None, test: list[str] | None = None) -> list[str]:
+    """The answer to a form a command does not act on: its `read` or `test` lines where the
+    command has that form, else ERROR, as a modem answers a form it does not implement."""
+    if form == "read" and read is not None:
+        return read
+    if form == "test" and test is not None:
+        return test
+    raise CommandFailed("ERROR")
 
 
 def info_block(info: list[list[str]], verbose: bool = True) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from drivers.simulator.commands import identity, network, settings, sim, sms
 from drivers.simulator.commands.basic import run_basic
-from drivers.simulator.framing import CommandFailed, Form, Prompt
+from drivers.simulator.framing import Form, Prompt, other_form
 
 if TYPE_CHECKING:
     from drivers.simulator.modem import SimulatedModem
@@ -25,10 +25,8 @@ Handler: TypeAlias = "Callable[[SimulatedModem, Form, list[str]], list[str] | Pr
 
 def _clac(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     """27.007 §8.37: the commands this modem knows, one per line (python-gsmmodem reads it)."""
-    if form == "test":
-        return []
     if form != "exec":
-        raise CommandFailed("ERROR")
+        return other_form(form, test=[])
     return ["AT" + name for name in HANDLERS if name not in m.profile.refuse]
 
 

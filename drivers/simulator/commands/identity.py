@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drivers.simulator.framing import CommandFailed, Form
+from drivers.simulator.framing import Form, other_form
 
 if TYPE_CHECKING:
     from drivers.simulator.commands import Handler
@@ -18,10 +18,8 @@ def identity(attr: str, sim: bool = False) -> Handler:
     needs the SIM ready)."""
 
     def handler(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-        if form == "test":
-            return []
         if form != "exec":
-            raise CommandFailed("ERROR")
+            return other_form(form, test=[])
         if sim:
             m.sim.require()
         return [getattr(m.profile, attr)]

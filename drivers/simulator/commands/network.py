@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drivers.simulator.framing import CME_INCORRECT_PARAMETERS, CommandFailed, Form, int_arg
+from drivers.simulator.framing import CME_INCORRECT_PARAMETERS, CommandFailed, Form, int_arg, other_form
 from drivers.simulator.textmode import te_string, tz_suffix
 
 if TYPE_CHECKING:
@@ -18,12 +18,8 @@ __all__ = ["cfun", "csq", "registration", "cgatt", "cops", "cclk"]
 def cfun(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     """27.007 §8.2: 1 full functionality, 0 minimum and 4 flight mode (not registered);
     <rst>=1 restarts the modem first, which comes back in power-up state."""
-    if form == "read":
-        return [f"+CFUN: {m.cfun}"]
-    if form == "test":
-        return ["+CFUN: (0,1,4),(0-1)"]
     if form != "set":
-        raise CommandFailed("ERROR")
+        return other_form(form, read=[f"+CFUN: {m.cfun}"], test=["+CFUN: (0,1,4),(0-1)"])
     fun = int(args[0]) if args[0].isdigit() else -1
     if fun not in (0, 1, 4):
         raise CommandFailed("CME", CME_INCORRECT_PARAMETERS)
@@ -38,10 +34,8 @@ def cfun(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
 
 
 def csq(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "test":
-        return ["+CSQ: (0-31,99),(0-7,99)"]
     if form != "exec":
-        raise CommandFailed("ERROR")
+        return other_form(form, test=["+CSQ: (0-31,99),(0-7,99)"])
     rssi = m.profile.rssi if m.registered else 99
     return [f"+CSQ: {rssi},99"]
 

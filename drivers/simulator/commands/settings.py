@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from drivers.simulator.framing import CommandFailed, Form, int_arg
+from drivers.simulator.framing import CommandFailed, Form, int_arg, other_form
 from drivers.simulator.textmode import from_te_string
 
 if TYPE_CHECKING:
@@ -55,12 +55,8 @@ def csmp(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
 
 def cusd(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     """27.007 §7.15: presentation of USSD results on or off; sending USSD is not simulated."""
-    if form == "read":
-        return [f"+CUSD: {m.cusd}"]
-    if form == "test":
-        return ["+CUSD: (0-2)"]
     if form != "set":
-        raise CommandFailed("ERROR")
+        return other_form(form, read=[f"+CUSD: {m.cusd}"], test=["+CUSD: (0-2)"])
     if len(args) > 1 and args[1]:
         raise CommandFailed("CME", CME_OP_NOT_SUPPORTED)
     n = int_arg(args[0] or "0", 0, 2)

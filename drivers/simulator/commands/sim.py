@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drivers.simulator.framing import CommandFailed, Form
+from drivers.simulator.framing import CommandFailed, Form, other_form
 from drivers.simulator.sim import CME_SIM_FAILURE
 from drivers.simulator.textmode import te_string
 
@@ -19,12 +19,8 @@ def cpin(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     good (+CME ERROR: 13, SIM failure, from then on)."""
     if m.sim.blocked:
         raise CommandFailed("CME", CME_SIM_FAILURE)
-    if form == "read":
-        return [f"+CPIN: {m.sim.code()}"]
-    if form == "test":
-        return []
     if form != "set":
-        raise CommandFailed("ERROR")
+        return other_form(form, read=[f"+CPIN: {m.sim.code()}"], test=[])
     if m.sim.enter(args):
         m.faults.pin_required = False
     return []
@@ -33,10 +29,8 @@ def cpin(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
 def huawei_cpin(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
     """Huawei AT^CPIN?: `^CPIN: <code>,[<times>],<puk>,<pin>,<puk2>,<pin2>` (attempts left;
     <times> for the code asked for now, empty when READY)."""
-    if form == "test":
-        return []
     if form != "read":
-        raise CommandFailed("ERROR")
+        return other_form(form, test=[])
     if m.sim.blocked:
         raise CommandFailed("CME", CME_SIM_FAILURE)
     sim = m.sim

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from drivers._exceptions import PduError
-from drivers.simulator.framing import CommandFailed, Form, Prompt, int_arg
+from drivers.simulator.framing import CommandFailed, Form, Prompt, int_arg, other_form
 from drivers.simulator.sim import CMS_SIM_PIN_REQUIRED
 from drivers.simulator.storage import STAT_NAMES
 from drivers.simulator.textmode import (
@@ -42,14 +42,10 @@ _STAT_BY_NAME = {v: k for k, v in STAT_NAMES.items()}
 
 
 def csms(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "read":
-        return [f"+CSMS: {m.csms},1,1,1"]
-    if form == "test":
-        return ["+CSMS: (0,1)"]
-    if form == "set":
-        m.csms = int_arg(args[0], 0, 1)
-        return ["+CSMS: 1,1,1"]
-    raise CommandFailed("ERROR")
+    if form != "set":
+        return other_form(form, read=[f"+CSMS: {m.csms},1,1,1"], test=["+CSMS: (0,1)"])
+    m.csms = int_arg(args[0], 0, 1)
+    return ["+CSMS: 1,1,1"]
 
 
 def cpms(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
@@ -74,12 +70,10 @@ def cpms(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
 
 
 def cnmi(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "read":
-        return ["+CNMI: " + ",".join(str(v) for v in m.s.cnmi)]
-    if form == "test":
-        return ["+CNMI: " + ",".join(_choices(c) for c in m.profile.cnmi_choices)]
     if form != "set":
-        raise CommandFailed("ERROR")
+        read = "+CNMI: " + ",".join(str(v) for v in m.s.cnmi)
+        test = "+CNMI: " + ",".join(_choices(c) for c in m.profile.cnmi_choices)
+        return other_form(form, read=[read], test=[test])
     allowed = m.profile.cnmi_choices
     values = list(m.s.cnmi)
     for i, raw in enumerate(args[:5]):
@@ -109,10 +103,8 @@ def cnma(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
 
 
 def cmgs(m: SimulatedModem, form: Form, args: list[str]) -> list[str] | Prompt:
-    if form == "test":
-        return []
     if form != "set":
-        raise CommandFailed("ERROR")
+        return other_form(form, test=[])
     m.sim.require(cms=True)
     arg: Any
     if m.s.cmgf == 1:
@@ -147,10 +139,8 @@ def cmgw(m: SimulatedModem, form: Form, args: list[str]) -> list[str] | Prompt:
 
 
 def cmss(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "test":
-        return []
     if form != "set":
-        raise CommandFailed("ERROR")
+        return other_form(form, test=[])
     m.sim.require(cms=True)
     store = m.sms.store(_WRITE)
     index = int_arg(args[0], 0, 65535)
@@ -194,10 +184,8 @@ def cmgl(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
 
 
 def cmgr(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "test":
-        return []
     if form != "set":
-        raise CommandFailed("ERROR")
+        return other_form(form, test=[])
     m.sim.require(cms=True)
     store = m.sms.store(_READ)
     try:
@@ -216,11 +204,9 @@ def cmgr(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
 
 
 def cmgd(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
-    if form == "test":
-        indices = ",".join(str(s.index) for s in m.sms.store(_READ).list(4))
-        return [f"+CMGD: ({indices}),(0-4)"]
     if form != "set":
-        raise CommandFailed("ERROR")
+        indices = ",".join(str(s.index) for s in m.sms.store(_READ).list(4))
+        return other_form(form, test=[f"+CMGD: ({indices}),(0-4)"])
     m.sim.require(cms=True)
     store = m.sms.store(_READ)
     try:
