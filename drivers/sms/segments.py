@@ -9,7 +9,7 @@ character) and a surrogate pair (UCS-2 outside the BMP) are never split across p
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 from drivers._exceptions import PduError
@@ -61,12 +61,8 @@ class Estimate:
     per_segment: int
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "encoding": self.encoding,
-            "segments": self.segments,
-            "characters": self.characters,
-            "per_segment": self.per_segment,
-        }
+        """The JSON shape of `modemgate pdu estimate`: every field, in this order."""
+        return asdict(self)
 
 
 def choose_encoding(text: str, encoding: EncodingChoice = "auto") -> Encoding:
