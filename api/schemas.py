@@ -85,7 +85,17 @@ class MessageIn(BaseModel):
     callback_url: HttpUrl | None = Field(
         default=None, description="Where this message's own events are posted. " + _TARGETS
     )
-    category: Literal["transactional", "marketing"] = "transactional"
+    category: Literal["transactional", "marketing"] = Field(
+        default="transactional",
+        description=(
+            "What the message is, which sets its place in the queue. `transactional` (one-time codes, "
+            "order updates, alerts the recipient asked for) leaves before every `marketing` message already "
+            "queued, campaigns included; only the answers to STOP, START and HELP go before it. `marketing` "
+            "(promotions, newsletters) waits while transactional messages are due, and is also held to "
+            "consent, the recipient's send window and frequency caps. Within a category, messages "
+            "leave in the order they were queued."
+        ),
+    )
     encoding: Literal["auto", "gsm7", "ucs2"] = "auto"
     validity_minutes: int = Field(default=2880, ge=5, le=63 * 7 * 24 * 60)
 

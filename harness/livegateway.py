@@ -160,18 +160,27 @@ class ModemSpec:
     sends_per_minute: float = 600
     burst: int = 5
     daily_cap: int = 0
+    storage_poll: float | None = None  # seconds; None: the gateway's default
 
 
 class GatewayProcess:
     """`modemgate serve --config FILE --port P`, with an API key made by `modemgate apikey create`."""
 
     def __init__(
-        self, workdir: Path, database_url: str, modems: Sequence[ModemSpec], *, name: str = "gw", key: str | None = None
+        self,
+        workdir: Path,
+        database_url: str,
+        modems: Sequence[ModemSpec],
+        *,
+        name: str = "gw",
+        key: str | None = None,
+        extra: str = "",
     ) -> None:
         self.workdir = workdir
         self.name = name
         self.config = workdir / f"{name}.toml"
-        self.config.write_text(_toml(database_url, modems))
+        # `extra`: more of the settings file, e.g. '[campaigns]\nwindow_start = "00:00"'.
+        self.config.write_text(_toml(database_url, modems) + extra)
         self.log_path = workdir / f"{name}.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -412,6 +421,7 @@ def _toml(database_url: str, modems: Sequence[ModemSpec]) -> str:
             f"sends_per_minute = {m.sends_per_minute}",
             f"burst = {m.burst}",
             f"daily_cap = {m.daily_cap}",
+            *([f"storage_poll = {m.storage_poll}"] if m.storage_poll is not None else []),
             "",
         ]
     return "\n".join(lines)

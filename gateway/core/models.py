@@ -29,6 +29,8 @@ __all__ = [
     "MESSAGE_STATUSES",
     "PART_STATUSES",
     "CATEGORIES",
+    "PRIORITIES",
+    "priority_of",
     "ApiKey",
     "Message",
     "Part",
@@ -55,6 +57,17 @@ MESSAGE_STATUSES: tuple[MessageStatus, ...] = (
 )  # fmt: skip
 PART_STATUSES: tuple[PartStatus, ...] = ("pending", "sending", "sent", "delivered", "failed", "expired", "cancelled")
 CATEGORIES: tuple[Category, ...] = ("transactional", "marketing")
+# The queue's order (lower leaves first): the answer to a STOP/START/HELP, then
+# transactional messages (one-time codes, order updates), then marketing (campaigns and
+# other bulk). Strict: a due message of a lower class waits while one of a higher class
+# is due (gateway.core.outbox, "The claim").
+PRIORITIES: dict[str, int] = {"keyword_reply": 0, "transactional": 1, "marketing": 2}
+
+
+def priority_of(category: str, *, keyword_reply: bool = False) -> int:
+    """A message's place in the queue's order (`Message.priority`): see PRIORITIES."""
+    return PRIORITIES["keyword_reply" if keyword_reply else category]
+
 
 # Named constraints, so later migrations (batch mode on SQLite) can refer to them.
 SQLModel.metadata.naming_convention = {
@@ -101,6 +114,12 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+# A message waiting for a sender: queued, or sending under a lease that may lapse. Spelt
+# out as SQL so the partial index and the claim's query say it in the same words (the
+# planner uses a partial index only when the query's WHERE implies the index's).
+WAITING = "status IN ('queued', 'sending')"
+
+
 class ApiKey(SQLModel, table=True):
     """A bearer key: only its lookup prefix and its hash are stored (gateway.apikeys)."""
 
@@ -131,6 +150,16 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("api_key_id", "idempotency_key"),
         sa.Index("ix_message_claim", "status", "next_attempt_at"),
+        # The claim's order over waiting messages only (gateway.core.outbox, "The claim").
+        sa.Index(
+            "ix_message_queue",
+            "priority",
+            "next_attempt_at",
+            "created_at",
+            "id",
+            sqlite_where=sa.text(WAITING),
+            postgresql_where=sa.text(WAITING),
+        ),
         sa.Index("ix_message_listing", "api_key_id", "created_at"),
         sa.Index("ix_message_campaign", "campaign_id", "status"),
         sa.Index("ix_message_recipient_sent", "recipient", "sent_at"),
@@ -146,6 +175,8 @@ class Message(SQLModel, table=True):
     text: str = Field(sa_type=sa.Text)
     encoding: str  # as encoded: gsm7 | ucs2
     category: str = "transactional"
+    # The queue's order (PRIORITIES, from category and keyword_reply): lower leaves first.
+    priority: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     status: str = "queued"
     requested_modem: str | None = None
     modem_id: str | None = None

@@ -30,12 +30,22 @@ One transaction, three statements:
        AND valid_until > :now                              -- expired ones wait for expire()
        AND (modem_id IS NULL OR modem_id = :modem)         -- pinned where its parts went
        AND (requested_modem IS NULL OR requested_modem = :modem)
-     ORDER BY next_attempt_at, created_at, id
+     ORDER BY priority, next_attempt_at, created_at, id
      LIMIT 1
      FOR UPDATE SKIP LOCKED                               -- PostgreSQL only
     UPDATE message SET status = 'sending', lease_owner = :owner,
            lease_until = next_attempt_at = :now + :lease, attempts = attempts + 1 ...
     UPDATE part SET status = 'sending' ... (its unsent parts), then read them
+
+The queue's order is strict priority, then due time: `priority` is set when a message is
+stored, from what it is (`models.PRIORITIES`): 0 the answer to a STOP/START/HELP, 1
+transactional (one-time codes, order updates: the API's default category), 2 marketing
+(campaigns and other bulk). Of the due messages, a lower class goes only when no higher one
+is due, so a code submitted during a 10,000-message campaign is the next message each free
+modem takes, and a STOP confirmation goes before both. Nothing is aged: marketing waits as
+long as transactional traffic keeps every modem busy, which is the point (DESIGN.md,
+"Priorities"); a message not due yet (backoff, send window, a paused campaign) holds
+nothing up. Within a class: by due time, then submission time.
 
 PostgreSQL (READ COMMITTED): `FOR UPDATE` locks the chosen row until commit; `SKIP
 LOCKED` makes a concurrent claimer pass over rows another claimer holds instead of
@@ -50,9 +60,14 @@ can come between the choice and the UPDATE. Concurrent claimers queue on the loc
 timeout) and each sees the previous one's committed result; the claim is three short
 statements, so the queue is brief. `FOR UPDATE` compiles to nothing there.
 
-While a message is `sending`, `next_attempt_at` equals `lease_until`: a single index on
-(status, next_attempt_at) then finds both the due queued messages and the lapsed leases.
-Pins and validity are filtered on the few due rows found.
+While a message is `sending`, `next_attempt_at` equals `lease_until`: one index then finds
+both the due queued messages and the lapsed leases. It is `ix_message_queue`, on (priority,
+next_attempt_at, created_at, id) of the waiting rows only (partial: `WHERE status IN
+('queued', 'sending')`, spelt in the query word for word, as the planners want), so the
+claim walks it in the ORDER BY's order and stops at the first row that fits, however much
+history the table holds: SQLite skips through the few priorities (`ANY(priority) AND
+next_attempt_at<?`), PostgreSQL scans the index in order; neither sorts. Pins and validity
+are filtered on the few due rows found.
 
 Retries: `release(error=...)` counts a failed attempt and schedules the next one after an
 exponential backoff (`RetryPolicy`), or ends the message as `failed` after
@@ -85,7 +100,17 @@ from gateway.core import webhooks
 from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.db import lock_for, transaction
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
-from gateway.core.models import CATEGORIES, Category, Message, MessageStatus, Part, new_message_id, utcnow
+from gateway.core.models import (
+    CATEGORIES,
+    WAITING,
+    Category,
+    Message,
+    MessageStatus,
+    Part,
+    new_message_id,
+    priority_of,
+    utcnow,
+)
 from gateway.core.reports import rematch_in, settled_status
 
 __all__ = [
@@ -327,7 +352,8 @@ def _rows(draft: Draft, now: datetime) -> tuple[dict[str, Any], list[dict[str, A
     message = {
         "id": draft.id, "api_key_id": draft.api_key_id, "idempotency_key": draft.idempotency_key,
         "request_hash": draft.request_hash, "recipient": draft.recipient, "text": draft.text, "encoding": chosen,
-        "category": draft.category, "status": "queued", "requested_modem": draft.requested_modem, "modem_id": None,
+        "category": draft.category, "priority": priority_of(draft.category, keyword_reply=draft.keyword_reply),
+        "status": "queued", "requested_modem": draft.requested_modem, "modem_id": None,
         "concat_ref": ref if len(encoded) > 1 else None, "generation": 1, "parts_total": len(encoded),
         "attempts": 0, "next_attempt_at": due, "valid_until": due + draft.validity, "lease_owner": None,
         "lease_until": None, "last_error": None, "callback_url": draft.callback_url,
@@ -375,7 +401,7 @@ def claim(
     policy: RetryPolicy = DEFAULT_RETRY,
     claim_policy: ClaimPolicy = ALLOW_ALL,
 ) -> Claim | None:
-    """Lease the oldest due message `modem_id` may send, or None when there is none.
+    """Lease the first due message `modem_id` may send (by priority, then due time), or None.
 
     `claim_policy` is asked about each due message first (`gateway.core.claimpolicy`): a
     message it suppresses (with the gateway's marketing rules: a recipient who opted out,
@@ -732,14 +758,14 @@ def _due(modem_id: str, now: datetime) -> sa.Select[str, str, int, str, str, boo
             col(Message.campaign_id),
         )
         .where(
-            col(Message.status).in_(("queued", "sending")),
+            sa.text(WAITING),  # word for word the partial index's condition
             col(Message.next_attempt_at) <= now,
             sa.or_(col(Message.status) == "queued", col(Message.lease_until) <= now),
             col(Message.valid_until) > now,
             sa.or_(col(Message.modem_id).is_(None), col(Message.modem_id) == modem_id),
             sa.or_(col(Message.requested_modem).is_(None), col(Message.requested_modem) == modem_id),
         )
-        .order_by(col(Message.next_attempt_at), col(Message.created_at), col(Message.id))
+        .order_by(col(Message.priority), col(Message.next_attempt_at), col(Message.created_at), col(Message.id))
         .limit(1)
         .with_for_update(skip_locked=True)
     )

@@ -257,7 +257,7 @@ class Gateway:
             on_incoming=self._on_incoming,
             idle_poll=self.timing.idle_poll,
             health_interval=self.timing.health_interval,
-            storage_poll=self.timing.storage_poll,
+            storage_poll=m.storage_poll or self.timing.storage_poll,
             on_part_sent=self.metrics.observe_send,
             reprobe_initial=self.timing.reconnect_initial,
             reprobe_max=self.timing.reconnect_max,

@@ -39,6 +39,9 @@ class ModemSettings(BaseModel):
     burst: int = Field(default=2, ge=1, le=100)
     daily_cap: int = Field(default=300, ge=0, le=1_000_000)  # 0: no cap
     enabled: bool = True
+    # Seconds between listings of the modem's message storage (AT+CMGL), which hand over
+    # what a lost +CMTI did not announce; None: every 60 s.
+    storage_poll: float | None = Field(default=None, ge=1, le=86_400)
 
     @field_validator("port")
     @classmethod

@@ -244,6 +244,76 @@ def test_claim_leases_the_oldest_due_message(engine, clock, key):
     assert {p.status for p in parts} == {"sending"}
 
 
+def test_claim_serves_keyword_replies_then_transactional_then_marketing_each_oldest_first(engine, clock, key):
+    # A running campaign's messages were queued first, the replies and codes after them.
+    with engine.begin() as conn:
+        drafts = [outbox.Draft(f"+3161000{i:04d}", "sale", "campaign", category="marketing") for i in range(3)]
+        outbox.insert_many(conn, drafts, now=clock())
+    clock.advance(seconds=1)
+    code = submit(engine, clock, key, text="your code is 1234").id
+    clock.advance(seconds=1)
+    with session(engine) as s:
+        reply = outbox.queue_keyword_reply(s, TO, "You will get no more messages.", now=clock()).id
+        s.commit()
+    clock.advance(seconds=1)
+    later_code = submit(engine, clock, key, text="your code is 5678").id
+    with engine.connect() as conn:
+        marketing = list(
+            conn.execute(
+                sa.select(Message.id).where(Message.category == "marketing").order_by(Message.created_at, Message.id)
+            ).scalars()
+        )
+        priorities = {row.id: row.priority for row in conn.execute(sa.select(Message.id, Message.priority))}
+    assert [priorities[i] for i in (reply, code, later_code, *marketing)] == [0, 1, 1, 2, 2, 2]
+
+    order = []
+    while (claim := outbox.claim(engine, modem_id="m1", owner="m1", now=clock())) is not None:
+        order.append(claim.message_id)
+        send_all(engine, claim, clock)
+    assert order == [reply, code, later_code, *marketing]
+
+
+def test_a_message_not_due_yet_does_not_hold_up_lower_ones(engine, clock, key):
+    # Strict priority is among due messages: a code in backoff lets the campaign go on.
+    with engine.begin() as conn:
+        outbox.insert_many(conn, [outbox.Draft(TO, "sale", "campaign", category="marketing")], now=clock())
+    code = submit(engine, clock, key, text="your code is 1234")
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert claim is not None and claim.message_id == code.id
+    assert outbox.release(engine, code.id, now=clock(), error="+CMS ERROR: 500") == "queued"
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert claim is not None and claim.message_id != code.id
+
+
+def test_the_claim_walks_the_queue_index_in_order_on_both_databases(engine, clock, key):
+    # Thousands due, most of them history: the claim's plan is an ordered walk of
+    # ix_message_queue (waiting messages only) that stops at the first fit, never a sort.
+    with engine.begin() as conn:
+        drafts = [outbox.Draft(f"+3161{i:07d}", "sale", "campaign", category="marketing") for i in range(400)]
+        drafts += [outbox.Draft(f"+3162{i:07d}", "code", "app") for i in range(400)]
+        outbox.insert_many(conn, drafts, now=clock())
+        conn.execute(sa.update(Message).where(Message.recipient.like("+3162%")).values(status="delivered"))
+        conn.exec_driver_sql("ANALYZE" if engine.dialect.name == "sqlite" else "ANALYZE message")
+    plan: list[str] = []
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT message.id, message.status"):
+            cursor.execute(explain + statement, parameters)
+            plan.extend(str(row[-1]) for row in cursor.fetchall())
+        return statement, parameters
+
+    sa.event.listen(engine, "before_cursor_execute", capture, retval=True)
+    try:
+        claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert claim is not None
+    text = "\n".join(plan)
+    assert "ix_message_queue" in text, text
+    assert "TEMP B-TREE" not in text and "Sort" not in text, text
+
+
 def test_claim_returns_none_when_nothing_is_due(engine, clock, key):
     assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock()) is None
     submit(engine, clock, key)
