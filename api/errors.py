@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from drivers import ConfigError, ModemgateError, PduError
 from gateway.audience.contacts import AlreadyExists
 from gateway.campaigns.lifecycle import WrongState
+from gateway.core.apikeys import InsufficientScope
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 
 __all__ = [
@@ -68,6 +69,8 @@ ANSWERS: dict[type[ModemgateError], Answer] = {
     AlreadyExists: Answer(409, AlreadyExists.code, lambda exc: {"id": exc.existing_id}),
     WrongState: Answer(409, WrongState.code),
     IdempotencyConflict: Answer(409, IdempotencyConflict.code, lambda exc: {"message_id": exc.message_id}),
+    # A valid key without the scope the route needs (api.deps.RequireScope).
+    InsufficientScope: Answer(403, InsufficientScope.code, lambda exc: {"required_scope": exc.needed}),
     # Text the codec cannot encode: the request's `text` is at fault.
     PduError: Answer(
         422, "invalid_message", lambda exc: {"fields": [{"field": "text", "message": str(exc)}]}, "text: "
@@ -193,6 +196,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 _DESCRIPTIONS = {
     401: "Missing, unknown or revoked API key",
+    403: "The API key lacks the scope this route needs (`insufficient_scope`)",
     404: "Not found",
     409: "Conflict",
     413: "Request body over the size limit",
@@ -218,6 +222,7 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             if path.startswith("/v1/"):
                 responses.setdefault("401", {})
+                responses.setdefault("403", {})
             if "requestBody" in operation:
                 responses.setdefault("413", {})
             for status, response in responses.items():

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api.deps import CurrentKey, Cursor, GatewayDep, Limit
+from api.deps import ApiRoute, Cursor, GatewayDep, Limit, SendKey
 from api.schemas import MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
 from gateway.core import messages, outbox, reports
 from gateway.core.db import session
 from gateway.core.models import Message, Part
 from gateway.core.numbers import normalise_number
 
-router = APIRouter(prefix="/v1/messages", tags=["messages"])
+router = APIRouter(route_class=ApiRoute, prefix="/v1/messages", tags=["messages"])
 
 
 def message_out(message: Message, parts: list[Part] | None = None) -> MessageOut:
@@ -53,7 +53,7 @@ def message_out(message: Message, parts: list[Part] | None = None) -> MessageOut
 @router.post("", status_code=202, response_model=MessageOut, responses={409: {}, 413: {}, 422: {}})
 def create_message(
     body: MessageIn,
-    key: CurrentKey,
+    key: SendKey,
     gateway: GatewayDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
@@ -76,7 +76,7 @@ def create_message(
 
 
 @router.get("/{message_id}", response_model=MessageOut, responses={404: {}})
-def get_message(message_id: str, key: CurrentKey, gateway: GatewayDep) -> MessageOut:
+def get_message(message_id: str, key: SendKey, gateway: GatewayDep) -> MessageOut:
     with session(gateway.engine) as s:
         message = messages.own_message(s, message_id, key.id)
         return message_out(message, outbox.message_parts(s, message.id))
@@ -84,7 +84,7 @@ def get_message(message_id: str, key: CurrentKey, gateway: GatewayDep) -> Messag
 
 @router.get("", response_model=Page)
 def list_messages(
-    key: CurrentKey,
+    key: SendKey,
     gateway: GatewayDep,
     status: Annotated[str | None, Query(pattern="^(queued|sending|sent|delivered|failed|expired|suppressed)$")] = None,
     to: Annotated[PhoneNumber | None, Query(max_length=32)] = None,
@@ -102,7 +102,7 @@ def list_messages(
 
 
 @router.get("/{message_id}/delivery-reports", response_model=list[ReportOut], responses={404: {}})
-def message_reports(message_id: str, key: CurrentKey, gateway: GatewayDep) -> list[ReportOut]:
+def message_reports(message_id: str, key: SendKey, gateway: GatewayDep) -> list[ReportOut]:
     with session(gateway.engine) as s:
         messages.own_message(s, message_id, key.id)
         return [ReportOut.of(r, p) for r, p in reports.reports_of_message(s, message_id)]
