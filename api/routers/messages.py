@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from api.deps import ApiRoute, Cursor, GatewayDep, Limit, SendKey
-from api.schemas import MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
+from api.schemas import IdempotencyKey, MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
 from gateway.core import messages, outbox, reports
 from gateway.core.db import session
+from gateway.core.errors import InvalidInput
 from gateway.core.models import Message, Part
 from gateway.core.numbers import normalise_number
 
@@ -56,9 +57,13 @@ def create_message(
     key: SendKey,
     gateway: GatewayDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
 ) -> MessageOut:
-    """Queue a message. It is stored (with its encoded parts) before this answers 202."""
+    """Queue a message. It is stored (with its encoded parts) before this answers 202.
+    The idempotency key is the `Idempotency-Key` header or the `idempotency_key` field, by
+    one rule; given in both, they must be the same (else 422)."""
+    if body.idempotency_key is not None and idempotency_key is not None and body.idempotency_key != idempotency_key:
+        raise InvalidInput("idempotency_key", "differs from the Idempotency-Key header; give one, or the same in both")
     submitted = gateway.submit(
         api_key_id=key.id,
         to=body.to,
