@@ -1,4 +1,4 @@
-"""Migration 0007 on a database written by 0006: keys made before scopes hold every scope (so
+"""The scopes migration (0007_surface) on a database written by the revision before it: keys made before scopes hold every scope (so
 integrations running on them keep working), keys made after hold `send` unless told; the
 consent ledger gains the reason an opt-out from a STOP was lifted."""
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from gateway.core import apikeys
 from gateway.core.db import MIGRATIONS, create_engine_for, session
@@ -22,9 +23,17 @@ def upgrade(engine: sa.Engine, revision: str) -> None:
         command.upgrade(config, revision)
 
 
-def test_0007_gives_existing_keys_every_scope_and_new_ones_send(tmp_path: Path) -> None:
+def before_scopes() -> str:
+    """The revision the scopes migration follows (found by what it says, not by its number)."""
+    script = ScriptDirectory(str(MIGRATIONS))
+    mine = next(r for r in script.walk_revisions() if "`api_key.scopes`" in (r.doc or ""))
+    assert isinstance(mine.down_revision, str)
+    return mine.down_revision
+
+
+def test_scopes_migration_gives_existing_keys_every_scope_and_new_ones_send(tmp_path: Path) -> None:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, "0006")
+    upgrade(engine, before_scopes())
     with engine.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO api_key (id, name, prefix, key_hash, created_at) VALUES "
