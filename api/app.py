@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.bodies import hand_read_schemas
 from api.errors import document_errors, install_error_handlers
 from api.limits import BodyLimit
 from api.routers import (
@@ -66,7 +67,11 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
     def openapi() -> dict[str, Any]:
         # FastAPI builds the schema once and keeps it; the error bodies are added that once.
         if app.openapi_schema is None:
-            document_errors(generate())
+            schema = generate()
+            # Bodies read by hand are documented by reference: define what they refer to.
+            for name, model in hand_read_schemas().items():
+                schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(name, model)
+            document_errors(schema)
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

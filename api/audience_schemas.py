@@ -6,7 +6,7 @@ from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from api.schemas import PhoneNumber, SmsText, Token
 
@@ -31,6 +31,7 @@ __all__ = [
     "SegmentPatch",
     "SegmentOut",
     "OptOutIn",
+    "OptOutRemovalIn",
     "OptOutOut",
     "OptOutImportIn",
     "OptOutImportOut",
@@ -121,6 +122,7 @@ class ConsentOut(BaseModel):
     source: str
     proof: str | None
     ip: str | None
+    reason: str | None = Field(default=None, description="Why an opt-out was lifted with this opt-in.")
     recorded_at: datetime
 
 
@@ -190,6 +192,26 @@ class SegmentOut(BaseModel):
 
 class OptOutIn(BaseModel):
     number: PhoneNumber = Field(min_length=3, max_length=32)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class OptOutRemovalIn(BaseModel):
+    """Why an opt-out is lifted and the new consent that allows it: required to lift one
+    that came from a STOP, recorded in the consent ledger as an opt-in."""
+
+    reason: Annotated[SmsText, AfterValidator(_not_blank)] = Field(
+        min_length=1, max_length=500, description="Why the opt-out is lifted, for the record."
+    )
+    source: Token = Field(min_length=1, max_length=64, description="Where the new consent was given, e.g. web_form.")
+    proof: Annotated[SmsText, AfterValidator(_not_blank)] = Field(
+        min_length=1, max_length=2000, description="The new consent: the words the person agreed to, a form's id."
+    )
+    ip: IPv4Address | IPv6Address | None = None
 
 
 class OptOutOut(BaseModel):

@@ -1,5 +1,11 @@
-"""What every route reads the same way: the running gateway, the caller's API key, row ids
-and page parameters in the path and query, and `run_write` for the gateway's writes.
+"""What every route reads the same way: the running gateway, the caller's API key and the
+scope the route needs of it, row ids and page parameters in the path and query, and
+`run_write` for the gateway's writes.
+
+Every /v1 route takes its key as `SendKey`, `MarketingKey` or `AdminKey`: the key must be
+valid (else 401) and hold that scope (else 403 `insufficient_scope`). The routers are built
+with `route_class=ApiRoute`, which checks both before the body is read, so that a caller
+without a key, or without the scope, learns nothing from how its body is parsed.
 
 Both are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool,
 one trip per dependency per request, and these two need no thread. Only a key not verified
@@ -8,20 +14,39 @@ recently is looked up in the database, and that lookup goes to the thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
+from api.bodies import JsonRequest, is_json
 from api.errors import ApiError
 from gateway.core import apikeys
+from gateway.core.apikeys import Scope
 from gateway.core.db import session
 from gateway.core.models import ApiKey
 from gateway.core.runtime import Gateway
 
-__all__ = ["GatewayDep", "CurrentKey", "get_gateway", "current_key", "RowId", "Limit", "Cursor", "run_write"]
+__all__ = [
+    "ApiRoute",
+    "GatewayDep",
+    "CurrentKey",
+    "RequireScope",
+    "SendKey",
+    "MarketingKey",
+    "AdminKey",
+    "get_gateway",
+    "current_key",
+    "route_scopes",
+    "RowId",
+    "Limit",
+    "Cursor",
+    "run_write",
+]
 
 T = TypeVar("T")
 
@@ -46,6 +71,9 @@ async def current_key(request: Request, gateway: GatewayDep) -> ApiKey:
     The stored hash is compared in constant time; a wrong key and a missing one get
     the same answer, and the key itself is never logged.
     """
+    checked = getattr(request.state, "api_key", None)
+    if isinstance(checked, ApiKey):  # ApiRoute looked it up before the body was read
+        return checked
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -56,6 +84,7 @@ async def current_key(request: Request, gateway: GatewayDep) -> ApiKey:
     if row is None:
         row = await run_in_threadpool(_look_up, gateway, key)
         verified.put(key, row)
+    request.state.api_key = row
     return row
 
 
@@ -73,6 +102,64 @@ def _look_up(gateway: Gateway, key: str) -> ApiKey:
 
 
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
+
+
+class RequireScope:
+    """Dependency: the caller's API key, which must hold `scope` (else 403
+    `insufficient_scope`, from `gateway.core.apikeys.require` through the error table)."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, key: CurrentKey) -> ApiKey:
+        apikeys.require(key, self.scope)
+        return key
+
+    def __repr__(self) -> str:
+        return f"RequireScope({self.scope!r})"
+
+
+SendKey = Annotated[ApiKey, Depends(RequireScope("send"))]
+"""Messages, reports, the inbox, the key's own webhooks and callbacks, reading modems."""
+MarketingKey = Annotated[ApiKey, Depends(RequireScope("marketing"))]
+"""Contacts, lists, segments, consent, opt-outs, campaigns, conversions."""
+AdminKey = Annotated[ApiKey, Depends(RequireScope("admin"))]
+"""Operator actions: changing modems, the simulator's controls."""
+
+
+def route_scopes(dependant: Dependant) -> list[Scope]:
+    """The scopes a route's dependencies require, in the order they are declared."""
+    return [d.call.scope for d in _dependencies(dependant) if isinstance(d.call, RequireScope)]
+
+
+class ApiRoute(APIRoute):
+    """A route that checks the API key and its scope before FastAPI reads the body (FastAPI
+    parses a JSON body before it runs any dependency), and parses JSON bodies with
+    `api.bodies.parse_json`. Routes that take no key are left as they are."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        needs_key = any(d.call is current_key for d in _dependencies(self.dependant))
+        scopes = route_scopes(self.dependant)
+        parses_json = self.body_field is not None
+
+        async def checked_first(request: Request) -> Response:
+            request = JsonRequest(request.scope, request.receive)
+            if needs_key:
+                key = await current_key(request, request.app.state.gateway)
+                for scope in scopes:
+                    apikeys.require(key, scope)
+            if parses_json and is_json(request) and await request.body():
+                await request.json()  # refused here with 422, not as FastAPI's 400
+            return await handler(request)
+
+        return checked_first
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)
 
 
 def run_write(gateway: Gateway, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

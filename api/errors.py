@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from drivers import ConfigError, ModemgateError, PduError
 from gateway.audience.contacts import AlreadyExists
 from gateway.campaigns.lifecycle import WrongState
+from gateway.core.apikeys import InsufficientScope
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 
 __all__ = [
@@ -68,6 +69,8 @@ ANSWERS: dict[type[ModemgateError], Answer] = {
     AlreadyExists: Answer(409, AlreadyExists.code, lambda exc: {"id": exc.existing_id}),
     WrongState: Answer(409, WrongState.code),
     IdempotencyConflict: Answer(409, IdempotencyConflict.code, lambda exc: {"message_id": exc.message_id}),
+    # A valid key without the scope the route needs (api.deps.RequireScope).
+    InsufficientScope: Answer(403, InsufficientScope.code, lambda exc: {"required_scope": exc.needed}),
     # Text the codec cannot encode: the request's `text` is at fault.
     PduError: Answer(
         422, "invalid_message", lambda exc: {"fields": [{"field": "text", "message": str(exc)}]}, "text: "
@@ -105,19 +108,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        if any(err.get("type") == "json_invalid" for err in errors):
-            # FastAPI parses the body before it runs dependencies: check the key first,
-            # so that a caller without one learns nothing but 401.
-            if (denied := await _unauthorised(request)) is not None:
-                return denied
+        # Bodies that are not JSON never get here: api.bodies.parse_json refuses them,
+        # after api.deps.ApiRoute checked the key.
         fields = []
-        for err in errors:
-            if err.get("type") == "json_invalid":
-                position = next((p for p in err.get("loc", ()) if isinstance(p, int)), None)
-                where = f" at character {position}" if position is not None else ""
-                fields.append({"field": "body", "message": f"not valid JSON{where}"})
-                continue
+        for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
             fields.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
         first = fields[0] if fields else {"field": "body", "message": "invalid"}
@@ -126,13 +120,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
-            # FastAPI's answer to a JSON body that is not UTF-8. It is a body that is not
-            # JSON like any other: 401 first without a key, else 422 as for the others.
-            if (denied := await _unauthorised(request)) is not None:
-                return denied
-            problem = {"field": "body", "message": "not valid JSON: not UTF-8"}
-            return JSONResponse(error_body("invalid_request", "body: not valid JSON: not UTF-8", fields=[problem]), 422)
         code = _CODES.get(exc.status_code, "error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None))
 
@@ -146,19 +133,6 @@ def install_error_handlers(app: FastAPI) -> None:
         # Anything unforeseen: the error body without the details (the server log has
         # the traceback; Starlette re-raises the exception after this answer).
         return JSONResponse(error_body("internal_error", "internal error; the server log has the details"), 500)
-
-
-async def _unauthorised(request: Request) -> JSONResponse | None:
-    """The 401 answer when a /v1 request carries no valid API key, else None."""
-    if not request.url.path.startswith("/v1/"):
-        return None
-    from api.deps import current_key  # deps imports this module
-
-    try:
-        await current_key(request, request.app.state.gateway)
-    except ApiError as exc:
-        return JSONResponse(error_body(exc.code, exc.message), exc.status, headers={"WWW-Authenticate": "Bearer"})
-    return None
 
 
 # --- OpenAPI ------------------------------------------------------------------------------
@@ -193,6 +167,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 _DESCRIPTIONS = {
     401: "Missing, unknown or revoked API key",
+    403: "The API key lacks the scope this route needs (`insufficient_scope`)",
     404: "Not found",
     409: "Conflict",
     413: "Request body over the size limit",
@@ -208,8 +183,9 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
 
     Routes declare which error statuses they answer (`responses={404: {}}`); this gives
     each of them the one error body, replaces FastAPI's own 422 body (which this API never
-    sends), and adds what every route shares: 401 on every /v1 route (all need a key) and
-    413 wherever a body is taken (BodyLimit).
+    sends), and adds what every route shares: 401 and 403 on every /v1 route (all need a
+    key, each a scope), and wherever a body is taken 413 (BodyLimit) and 422 (a body that
+    is not JSON the API takes: api.bodies.parse_json).
     """
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
@@ -218,8 +194,10 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             if path.startswith("/v1/"):
                 responses.setdefault("401", {})
+                responses.setdefault("403", {})
             if "requestBody" in operation:
                 responses.setdefault("413", {})
+                responses.setdefault("422", {})
             for status, response in responses.items():
                 if not status.isdigit() or int(status) < 400:
                     continue

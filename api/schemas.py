@@ -27,6 +27,7 @@ __all__ = [
     "PhoneNumber",
     "SmsText",
     "Token",
+    "IdempotencyKey",
 ]
 
 # --- field types --------------------------------------------------------------------------
@@ -59,12 +60,36 @@ def _token(value: str) -> str:
     return value
 
 
+_IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,128}")
+
+
+def _idempotency_key(value: str) -> str:
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        bad = next((ch for ch in value if not "!" <= ch <= "~"), None)
+        if bad is None:
+            raise ValueError("1 to 128 characters")
+        raise ValueError(f"character U+{ord(bad):04X} is not a visible ASCII character")
+    return value
+
+
 PhoneNumber = Annotated[str, AfterValidator(_phone_number)]
 """A number as a person writes it: +E.164 or national, with common separators."""
 SmsText = Annotated[str, AfterValidator(_sms_text)]
 """Message text: any characters but control characters other than tab and line breaks."""
 Token = Annotated[str, AfterValidator(_token)]
 """A name, key or id: printable characters only."""
+IdempotencyKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        description="1 to 128 visible ASCII characters (`!` to `~`: no spaces, controls or other "
+        "characters), the same in the `idempotency_key` field and the `Idempotency-Key` header.",
+    ),
+    AfterValidator(_idempotency_key),
+]
+"""The one rule for an idempotency key, in the body and in the header: what a header carries
+unchanged, so the same key reads the same both ways."""
 
 # --- bodies -------------------------------------------------------------------------------
 
@@ -81,7 +106,9 @@ class MessageIn(BaseModel):
     )
     text: SmsText = Field(max_length=39_015, description="Message text; split into up to 255 parts.")
     modem: Token | None = Field(default=None, max_length=32, description="Send through this modem only.")
-    idempotency_key: Token | None = Field(default=None, min_length=1, max_length=128)
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None, description="As the `Idempotency-Key` header; give one, or the same in both."
+    )
     callback_url: HttpUrl | None = Field(
         default=None, description="Where this message's own events are posted. " + _TARGETS
     )

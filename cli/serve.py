@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Annotated
 
 import typer
 
@@ -53,27 +54,40 @@ def serve(
 @apikey_app.command("create")
 def apikey_create(
     name: str = typer.Argument(..., help="What the key is for (shown in listings)."),
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="What the key may do, repeatable: send (messages, reports, inbox, webhooks), marketing "
+            "(contacts, lists, segments, opt-outs, campaigns, conversions), admin (modem changes, "
+            "simulator control). Default: send only.",
+        ),
+    ] = None,
     config: str | None = typer.Option(None, "--config"),
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
     from gateway.core import apikeys
     from gateway.core.db import create_engine_for, migrate, session
-    from gateway.core.models import ApiKey
+    from gateway.core.errors import InvalidInput
 
+    try:
+        scopes = apikeys.parse_scopes(scope or apikeys.DEFAULT_SCOPES)
+    except InvalidInput as exc:
+        typer.echo(f"error: --{exc}", err=True)
+        raise typer.Exit(code=2) from None
     settings = _settings(config)
     engine = create_engine_for(settings.database_url)
     migrate(engine)
-    new = apikeys.generate()
     with session(engine) as s:
-        s.add(ApiKey(name=name, prefix=new.prefix, key_hash=new.hashed))
+        new, _ = apikeys.create(s, name, scopes.split(","))
         s.commit()
     typer.echo(new.key)
-    typer.echo(f"API key {name!r} created. It is shown only now; store it safely.", err=True)
+    typer.echo(f"API key {name!r} created with scopes {scopes}. It is shown only now; store it safely.", err=True)
 
 
 @apikey_app.command("list")
 def apikey_list(config: str | None = typer.Option(None, "--config")) -> None:
-    """List API keys: prefix, name, created, revoked (never the keys themselves)."""
+    """List API keys: prefix, name, scopes, created, revoked (never the keys themselves)."""
     from sqlmodel import col, select
 
     from gateway.core.db import create_engine_for, migrate, session
@@ -84,7 +98,9 @@ def apikey_list(config: str | None = typer.Option(None, "--config")) -> None:
     with session(engine) as s:
         for key in s.exec(select(ApiKey).order_by(col(ApiKey.id))):
             revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
-            typer.echo(f"{key.prefix}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}")
+            typer.echo(
+                f"{key.prefix}  {key.name}  scopes {key.scopes}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}"
+            )
 
 
 @apikey_app.command("revoke")

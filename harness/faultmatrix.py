@@ -41,7 +41,7 @@ from gateway.campaigns.wiring import marketing
 from gateway.core import apikeys
 from gateway.core.clock import SystemClock
 from gateway.core.db import session
-from gateway.core.models import ApiKey, Message, Part
+from gateway.core.models import Message, Part
 from gateway.core.runtime import Gateway, Timing
 from gateway.core.settings import ModemSettings, Settings
 
@@ -267,9 +267,8 @@ class _Run:
     states: list[str] = field(default_factory=list)
 
     def go(self) -> Outcome:
-        new = apikeys.generate()
         with session(self.gateway.engine) as s:
-            s.add(ApiKey(name="fault matrix", prefix=new.prefix, key_hash=new.hashed))
+            new, _ = apikeys.create(s, "fault matrix", apikeys.SCOPES)  # it changes modems and faults
             s.commit()
         self.headers = {"Authorization": f"Bearer {new.key}"}
         self._until(lambda: all(m["state"] == "ready" for m in self.modems().values()), 10, "modems ready")

@@ -41,6 +41,8 @@ __all__ = [
 
 # Settings come from the files the tests write, not from whoever runs them.
 _ENV = {k: v for k, v in os.environ.items() if not k.startswith("MODEMGATE_")}
+# The harness drives every part of the API (modems, simulator control, contacts): its key holds every scope.
+_ALL_SCOPES = ("--scope", "send", "--scope", "marketing", "--scope", "admin")
 _LINE = re.compile(r"^(?P<id>\S+) number=(?P<number>\S+) .*tcp=(?P<url>socket://\S+)")
 _PTY = re.compile(r" pty=(?P<path>\S+)")
 
@@ -192,7 +194,7 @@ class GatewayProcess:
 
     def _create_key(self) -> str:
         out = subprocess.run(
-            [*MODEMGATE, "apikey", "create", self.name, "--config", str(self.config)],
+            [*MODEMGATE, "apikey", "create", self.name, *_ALL_SCOPES, "--config", str(self.config)],
             capture_output=True,
             text=True,
             cwd=self.workdir,

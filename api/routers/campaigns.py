@@ -21,7 +21,7 @@ from api.campaign_schemas import (
     TestSendIn,
     TestSendOut,
 )
-from api.deps import CurrentKey, Cursor, GatewayDep, Limit, RowId, run_write
+from api.deps import ApiRoute, Cursor, GatewayDep, Limit, MarketingKey, RowId, run_write
 from api.schemas import Page
 from gateway import campaigns
 from gateway.campaigns import CampaignSettings, analytics
@@ -29,7 +29,7 @@ from gateway.core.db import session
 from gateway.core.models import Campaign
 from gateway.core.runtime import Gateway
 
-router = APIRouter(tags=["campaigns"])
+router = APIRouter(route_class=ApiRoute, tags=["campaigns"])
 
 
 def campaign_settings(gateway: Gateway) -> CampaignSettings:
@@ -51,7 +51,7 @@ def _read(gateway: Gateway, campaign_id: int) -> CampaignOut:
 
 
 @router.post("/v1/campaigns", status_code=201, response_model=CampaignOut, responses={404: {}, 422: {}})
-def create_campaign(body: CampaignIn, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+def create_campaign(body: CampaignIn, key: MarketingKey, gateway: GatewayDep) -> CampaignOut:
     """A draft. Review it, then schedule it."""
     data = body.model_dump()
     defaults = gateway.settings.campaigns
@@ -64,7 +64,7 @@ def create_campaign(body: CampaignIn, key: CurrentKey, gateway: GatewayDep) -> C
 
 @router.get("/v1/campaigns", response_model=Page, responses={422: {}})
 def list_campaigns(
-    key: CurrentKey,
+    key: MarketingKey,
     gateway: GatewayDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
     limit: Limit = 50,
@@ -76,19 +76,19 @@ def list_campaigns(
 
 
 @router.get("/v1/campaigns/analytics", response_model=dict[str, Any])
-def all_analytics(key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
+def all_analytics(key: MarketingKey, gateway: GatewayDep) -> dict[str, Any]:
     """The funnel summed over every campaign, and one line per campaign."""
     with session(gateway.engine) as s:
         return analytics.overall_report(s)
 
 
 @router.get("/v1/campaigns/{campaign_id}", response_model=CampaignOut, responses={404: {}})
-def get_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+def get_campaign(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep) -> CampaignOut:
     return _read(gateway, campaign_id)
 
 
 @router.patch("/v1/campaigns/{campaign_id}", response_model=CampaignOut, responses={404: {}, 409: {}, 422: {}})
-def patch_campaign(campaign_id: RowId, body: CampaignPatch, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+def patch_campaign(campaign_id: RowId, body: CampaignPatch, key: MarketingKey, gateway: GatewayDep) -> CampaignOut:
     """Change a draft or reviewed campaign (it goes back to draft)."""
     changes = body.model_dump(exclude_unset=True)
     run_write(gateway, campaigns.update, campaign_id, changes, now=gateway.clock.now())
@@ -96,7 +96,7 @@ def patch_campaign(campaign_id: RowId, body: CampaignPatch, key: CurrentKey, gat
 
 
 @router.post("/v1/campaigns/{campaign_id}/review", response_model=ReviewOut, responses={404: {}})
-def review_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ReviewOut:
+def review_campaign(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep) -> ReviewOut:
     """Errors (which block scheduling) and warnings against the audience as it is now."""
     result = run_write(
         gateway, campaigns.review, campaign_id, public_url=gateway.settings.public_url,
@@ -109,7 +109,9 @@ def review_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) ->
 @router.get(
     "/v1/campaigns/{campaign_id}/preview/{contact_id}", response_model=campaigns.Preview, responses={404: {}, 422: {}}
 )
-def preview_campaign(campaign_id: RowId, contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> campaigns.Preview:
+def preview_campaign(
+    campaign_id: RowId, contact_id: RowId, key: MarketingKey, gateway: GatewayDep
+) -> campaigns.Preview:
     with session(gateway.engine) as s:
         return campaigns.preview(s, campaign_id, contact_id, public_url=gateway.settings.public_url)
 
@@ -117,7 +119,7 @@ def preview_campaign(campaign_id: RowId, contact_id: RowId, key: CurrentKey, gat
 @router.post(
     "/v1/campaigns/{campaign_id}/test", status_code=202, response_model=TestSendOut, responses={404: {}, 422: {}}
 )
-def test_send(campaign_id: RowId, body: TestSendIn, key: CurrentKey, gateway: GatewayDep) -> TestSendOut:
+def test_send(campaign_id: RowId, body: TestSendIn, key: MarketingKey, gateway: GatewayDep) -> TestSendOut:
     """Send the text now to up to five numbers (as transactional: a proof for the team)."""
     sent = run_write(
         gateway, campaigns.test_send, campaign_id, body.numbers, region=gateway.settings.default_region,
@@ -128,7 +130,7 @@ def test_send(campaign_id: RowId, body: TestSendIn, key: CurrentKey, gateway: Ga
 
 
 @router.post("/v1/campaigns/{campaign_id}/schedule", response_model=CampaignOut, responses={404: {}, 409: {}, 422: {}})
-def schedule_campaign(campaign_id: RowId, body: ScheduleIn, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+def schedule_campaign(campaign_id: RowId, body: ScheduleIn, key: MarketingKey, gateway: GatewayDep) -> CampaignOut:
     run_write(
         gateway,
         campaigns.schedule,
@@ -144,26 +146,26 @@ def schedule_campaign(campaign_id: RowId, body: ScheduleIn, key: CurrentKey, gat
 
 
 @router.post("/v1/campaigns/{campaign_id}/pause", response_model=CampaignOut, responses={404: {}, 409: {}})
-def pause_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+def pause_campaign(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep) -> CampaignOut:
     run_write(gateway, campaigns.pause, campaign_id, now=gateway.clock.now())
     return _read(gateway, campaign_id)
 
 
 @router.post("/v1/campaigns/{campaign_id}/resume", response_model=CampaignOut, responses={404: {}, 409: {}})
-def resume_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+def resume_campaign(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep) -> CampaignOut:
     run_write(gateway, campaigns.resume, campaign_id, now=gateway.clock.now())
     gateway.wake()
     return _read(gateway, campaign_id)
 
 
 @router.post("/v1/campaigns/{campaign_id}/cancel", response_model=CampaignOut, responses={404: {}, 409: {}})
-def cancel_campaign(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> CampaignOut:
+def cancel_campaign(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep) -> CampaignOut:
     run_write(gateway, campaigns.cancel, campaign_id, now=gateway.clock.now())
     return _read(gateway, campaign_id)
 
 
 @router.get("/v1/campaigns/{campaign_id}/analytics", response_model=dict[str, Any], responses={404: {}})
-def campaign_analytics(campaign_id: RowId, key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
+def campaign_analytics(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep) -> dict[str, Any]:
     """Audience, suppressed by reason, sent, delivered, failed, unique clicks, conversions,
     revenue, opt-outs, delivery rate, click-through rate; per variant; hourly series."""
     with session(gateway.engine) as s:

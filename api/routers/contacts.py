@@ -32,8 +32,8 @@ from api.audience_schemas import (
     SegmentPatch,
     TimelineEventOut,
 )
-from api.bodies import invalid_body, parse_json, read_body
-from api.deps import CurrentKey, Cursor, GatewayDep, Limit, RowId, run_write
+from api.bodies import hand_read_body, invalid_body, parse_json, read_body
+from api.deps import ApiRoute, Cursor, GatewayDep, Limit, MarketingKey, RowId, run_write
 from api.errors import ApiError
 from api.schemas import Page, PhoneNumber
 from gateway.audience import consent, contacts, privacy
@@ -43,21 +43,10 @@ from gateway.core.db import session
 from gateway.core.models import ConsentRecord, Contact, ContactList, Segment
 from gateway.core.runtime import Gateway
 
-router = APIRouter(tags=["contacts"])
+router = APIRouter(route_class=ApiRoute, tags=["contacts"])
 
 _DEFAULT_SETTINGS = ConsentSettings()
-_IMPORT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ContactImportIn"}},
-            "text/csv": {
-                "schema": {"type": "string"},
-                "example": "number,first_name,city\n+31612345678,Anna,Utrecht\n",
-            },
-        },
-    }
-}
+_IMPORT_BODY = hand_read_body(ContactImportIn, csv_example="number,first_name,city\n+31612345678,Anna,Utrecht\n")
 
 
 def audience_settings(gateway: Gateway) -> ConsentSettings:
@@ -100,7 +89,7 @@ def _read_contact(gateway: Gateway, contact_id: int) -> ContactOut:
 
 
 @router.post("/v1/contacts", status_code=201, response_model=ContactOut, responses={404: {}, 409: {}, 422: {}})
-def create_contact(body: ContactIn, key: CurrentKey, gateway: GatewayDep) -> ContactOut:
+def create_contact(body: ContactIn, key: MarketingKey, gateway: GatewayDep) -> ContactOut:
     """Add a contact. 409 (with the existing `id`) if the number is taken; import upserts instead."""
     settings = audience_settings(gateway)
     data = contacts.contact_data(
@@ -126,7 +115,7 @@ def create_contact(body: ContactIn, key: CurrentKey, gateway: GatewayDep) -> Con
 
 @router.get("/v1/contacts", response_model=Page, responses={404: {}, 422: {}})
 def list_contacts(
-    key: CurrentKey,
+    key: MarketingKey,
     gateway: GatewayDep,
     list_id: Annotated[
         int | None, Query(alias="list", ge=1, le=2**31 - 1, description="Only contacts on this list.")
@@ -144,12 +133,12 @@ def list_contacts(
 
 
 @router.get("/v1/contacts/{contact_id}", response_model=ContactOut, responses={404: {}})
-def get_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ContactOut:
+def get_contact(contact_id: RowId, key: MarketingKey, gateway: GatewayDep) -> ContactOut:
     return _read_contact(gateway, contact_id)
 
 
 @router.patch("/v1/contacts/{contact_id}", response_model=ContactOut, responses={404: {}, 409: {}, 422: {}})
-def patch_contact(contact_id: RowId, body: ContactPatch, key: CurrentKey, gateway: GatewayDep) -> ContactOut:
+def patch_contact(contact_id: RowId, body: ContactPatch, key: MarketingKey, gateway: GatewayDep) -> ContactOut:
     """Change the fields given; in `fields` null removes one; `time_zone` null derives it again."""
     changes = body.model_dump(exclude_unset=True)
     if "number" in changes and changes["number"] is None:
@@ -169,7 +158,7 @@ def patch_contact(contact_id: RowId, body: ContactPatch, key: CurrentKey, gatewa
 
 
 @router.delete("/v1/contacts/{contact_id}", status_code=204, responses={404: {}})
-def delete_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
+def delete_contact(contact_id: RowId, key: MarketingKey, gateway: GatewayDep) -> None:
     """Remove the contact; its consent ledger stays. `POST …/erase` forgets a person."""
     run_write(gateway, contacts.delete_contact, contact_id)
 
@@ -182,7 +171,7 @@ def delete_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> N
 )
 async def import_contacts(
     request: Request,
-    key: CurrentKey,
+    key: MarketingKey,
     gateway: GatewayDep,
     csv_lists: Annotated[
         list[int], Query(alias="list", description="CSV: lists to put every imported contact on.")
@@ -229,7 +218,7 @@ async def import_contacts(
 @router.get("/v1/contacts/{contact_id}/timeline", response_model=Page, responses={404: {}, 422: {}})
 def contact_timeline(
     contact_id: RowId,
-    key: CurrentKey,
+    key: MarketingKey,
     gateway: GatewayDep,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -244,14 +233,14 @@ def contact_timeline(
 
 
 @router.get("/v1/contacts/{contact_id}/export", response_model=dict[str, Any], responses={404: {}})
-def export_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
+def export_contact(contact_id: RowId, key: MarketingKey, gateway: GatewayDep) -> dict[str, Any]:
     """Everything stored about the contact: fields, lists, consent, opt-out, messages both ways."""
     with session(gateway.engine) as s:
         return privacy.export(s, contact_id)
 
 
 @router.post("/v1/contacts/{contact_id}/erase", response_model=ErasureOut, responses={404: {}})
-def erase_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ErasureOut:
+def erase_contact(contact_id: RowId, key: MarketingKey, gateway: GatewayDep) -> ErasureOut:
     """Forget the contact and its finished messages; only the number's sha256 stays, on the
     suppression list, so nothing is sent to it again."""
     erasure = run_write(gateway, privacy.erase, contact_id, now=gateway.clock.now())
@@ -259,13 +248,21 @@ def erase_contact(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> Er
 
 
 def consent_out(r: ConsentRecord) -> ConsentOut:
-    return ConsentOut(id=r.id, kind=r.kind, source=r.source, proof=r.proof, ip=r.ip, recorded_at=r.recorded_at)  # type: ignore[arg-type]
+    return ConsentOut(
+        id=r.id,  # type: ignore[arg-type]
+        kind=r.kind,
+        source=r.source,
+        proof=r.proof,
+        ip=r.ip,
+        reason=r.reason,
+        recorded_at=r.recorded_at,
+    )
 
 
 @router.post(
     "/v1/contacts/{contact_id}/consent", status_code=201, response_model=ConsentOut, responses={404: {}, 422: {}}
 )
-def record_consent(contact_id: RowId, body: ConsentIn, key: CurrentKey, gateway: GatewayDep) -> ConsentOut:
+def record_consent(contact_id: RowId, body: ConsentIn, key: MarketingKey, gateway: GatewayDep) -> ConsentOut:
     """Add an entry to the contact's consent ledger. An opt-in does not lift an opt-out
     (STOP): that takes START from the person, or `DELETE /v1/opt-outs/{number}`."""
 
@@ -286,7 +283,7 @@ def record_consent(contact_id: RowId, body: ConsentIn, key: CurrentKey, gateway:
 
 
 @router.get("/v1/contacts/{contact_id}/consent", response_model=list[ConsentOut], responses={404: {}})
-def consent_ledger(contact_id: RowId, key: CurrentKey, gateway: GatewayDep) -> list[ConsentOut]:
+def consent_ledger(contact_id: RowId, key: MarketingKey, gateway: GatewayDep) -> list[ConsentOut]:
     """The consent ledger of the contact's number, oldest first."""
     with session(gateway.engine) as s:
         contact = contacts.get_contact(s, contact_id)
@@ -304,31 +301,31 @@ def list_out(s: Session, row: ContactList) -> ListOut:
 
 
 @router.post("/v1/lists", status_code=201, response_model=ListOut, responses={409: {}, 422: {}})
-def create_list(body: ListIn, key: CurrentKey, gateway: GatewayDep) -> ListOut:
+def create_list(body: ListIn, key: MarketingKey, gateway: GatewayDep) -> ListOut:
     row = run_write(gateway, contacts.create_list, body.name, kind=body.kind, now=gateway.clock.now())
     return ListOut(id=row.id, name=row.name, kind=row.kind, size=0, created_at=row.created_at)  # type: ignore[arg-type]
 
 
 @router.get("/v1/lists", response_model=list[ListOut])
-def list_lists(key: CurrentKey, gateway: GatewayDep) -> list[ListOut]:
+def list_lists(key: MarketingKey, gateway: GatewayDep) -> list[ListOut]:
     with session(gateway.engine) as s:
         return [list_out(s, row) for row in contacts.all_lists(s)]
 
 
 @router.get("/v1/lists/{list_id}", response_model=ListOut, responses={404: {}})
-def get_list(list_id: RowId, key: CurrentKey, gateway: GatewayDep) -> ListOut:
+def get_list(list_id: RowId, key: MarketingKey, gateway: GatewayDep) -> ListOut:
     with session(gateway.engine) as s:
         return list_out(s, contacts.get_list(s, list_id))
 
 
 @router.delete("/v1/lists/{list_id}", status_code=204, responses={404: {}})
-def delete_list(list_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
+def delete_list(list_id: RowId, key: MarketingKey, gateway: GatewayDep) -> None:
     """Remove the list; its contacts stay."""
     run_write(gateway, contacts.delete_list, list_id)
 
 
 @router.post("/v1/lists/{list_id}/members", response_model=MembersOut, responses={404: {}, 422: {}})
-def add_members(list_id: RowId, body: MembersIn, key: CurrentKey, gateway: GatewayDep) -> MembersOut:
+def add_members(list_id: RowId, body: MembersIn, key: MarketingKey, gateway: GatewayDep) -> MembersOut:
     """Put contacts on the list (those already on it are left as they are)."""
 
     def add(s: Session) -> MembersOut:
@@ -339,7 +336,7 @@ def add_members(list_id: RowId, body: MembersIn, key: CurrentKey, gateway: Gatew
 
 
 @router.post("/v1/lists/{list_id}/members/remove", response_model=MembersOut, responses={404: {}, 422: {}})
-def remove_members(list_id: RowId, body: MembersIn, key: CurrentKey, gateway: GatewayDep) -> MembersOut:
+def remove_members(list_id: RowId, body: MembersIn, key: MarketingKey, gateway: GatewayDep) -> MembersOut:
     """Take contacts off the list."""
 
     def remove(s: Session) -> MembersOut:
@@ -364,7 +361,7 @@ def segment_out(s: Session, row: Segment) -> SegmentOut:
 
 
 @router.post("/v1/segments", status_code=201, response_model=SegmentOut, responses={409: {}, 422: {}})
-def create_segment(body: SegmentIn, key: CurrentKey, gateway: GatewayDep) -> SegmentOut:
+def create_segment(body: SegmentIn, key: MarketingKey, gateway: GatewayDep) -> SegmentOut:
     """Save a filter; `GET /v1/contacts?segment=ID` lists whom it matches."""
     row = run_write(gateway, contacts.create_segment, body.name, body.rules, now=gateway.clock.now())
     with session(gateway.engine) as s:
@@ -372,19 +369,19 @@ def create_segment(body: SegmentIn, key: CurrentKey, gateway: GatewayDep) -> Seg
 
 
 @router.get("/v1/segments", response_model=list[SegmentOut])
-def list_segments(key: CurrentKey, gateway: GatewayDep) -> list[SegmentOut]:
+def list_segments(key: MarketingKey, gateway: GatewayDep) -> list[SegmentOut]:
     with session(gateway.engine) as s:
         return [segment_out(s, row) for row in contacts.all_segments(s)]
 
 
 @router.get("/v1/segments/{segment_id}", response_model=SegmentOut, responses={404: {}})
-def get_segment(segment_id: RowId, key: CurrentKey, gateway: GatewayDep) -> SegmentOut:
+def get_segment(segment_id: RowId, key: MarketingKey, gateway: GatewayDep) -> SegmentOut:
     with session(gateway.engine) as s:
         return segment_out(s, contacts.get_segment(s, segment_id))
 
 
 @router.patch("/v1/segments/{segment_id}", response_model=SegmentOut, responses={404: {}, 409: {}, 422: {}})
-def patch_segment(segment_id: RowId, body: SegmentPatch, key: CurrentKey, gateway: GatewayDep) -> SegmentOut:
+def patch_segment(segment_id: RowId, body: SegmentPatch, key: MarketingKey, gateway: GatewayDep) -> SegmentOut:
     row = run_write(
         gateway, contacts.update_segment, segment_id, name=body.name, rules=body.rules, now=gateway.clock.now()
     )
@@ -393,5 +390,5 @@ def patch_segment(segment_id: RowId, body: SegmentPatch, key: CurrentKey, gatewa
 
 
 @router.delete("/v1/segments/{segment_id}", status_code=204, responses={404: {}})
-def delete_segment(segment_id: RowId, key: CurrentKey, gateway: GatewayDep) -> None:
+def delete_segment(segment_id: RowId, key: MarketingKey, gateway: GatewayDep) -> None:
     run_write(gateway, contacts.delete_segment, segment_id)

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.deps import GatewayDep
+from api.deps import ApiRoute, GatewayDep
 from api.errors import error_body
 from gateway.core.db import ping
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=ApiRoute, tags=["health"])
 
 
 @router.get("/healthz")

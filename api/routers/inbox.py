@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentKey, Cursor, GatewayDep, Limit
+from api.deps import ApiRoute, Cursor, GatewayDep, Limit, SendKey
 from api.schemas import InboundOut, Page, Token
 from gateway.core import inbound
 from gateway.core.db import session
 from gateway.core.models import InboundMessage
 
-router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
+router = APIRouter(route_class=ApiRoute, prefix="/v1/inbox", tags=["inbox"])
 
 
 def inbound_out(m: InboundMessage) -> InboundOut:
@@ -32,7 +32,7 @@ def inbound_out(m: InboundMessage) -> InboundOut:
 
 @router.get("", response_model=Page)
 def list_inbox(
-    key: CurrentKey,
+    key: SendKey,
     gateway: GatewayDep,
     sender: Annotated[Token | None, Query(max_length=32)] = None,
     modem: Annotated[Token | None, Query(max_length=32)] = None,

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Path
 from fastapi.responses import RedirectResponse
 
 from api.campaign_schemas import ConversionIn, ConversionOut
-from api.deps import CurrentKey, GatewayDep, run_write
+from api.deps import ApiRoute, GatewayDep, MarketingKey, run_write
 from gateway.campaigns import links
 
-router = APIRouter(tags=["links"])
+router = APIRouter(route_class=ApiRoute, tags=["links"])
 
 
 @router.get(
@@ -32,7 +32,7 @@ def follow(code: Annotated[str, Path(max_length=64)], gateway: GatewayDep) -> Re
 
 
 @router.post("/v1/conversions", status_code=201, response_model=ConversionOut, responses={404: {}, 422: {}})
-def add_conversion(body: ConversionIn, key: CurrentKey, gateway: GatewayDep) -> ConversionOut:
+def add_conversion(body: ConversionIn, key: MarketingKey, gateway: GatewayDep) -> ConversionOut:
     """Attribute a conversion by click `code`, or by `contact_id` + `campaign_id`; `value` is revenue."""
     row = run_write(
         gateway, links.record_conversion, code=body.code, contact_id=body.contact_id,

@@ -7,14 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api.deps import CurrentKey, Cursor, GatewayDep, Limit
-from api.schemas import MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
+from api.deps import ApiRoute, Cursor, GatewayDep, Limit, SendKey
+from api.schemas import IdempotencyKey, MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
 from gateway.core import messages, outbox, reports
 from gateway.core.db import session
+from gateway.core.errors import InvalidInput
 from gateway.core.models import Message, Part
 from gateway.core.numbers import normalise_number
 
-router = APIRouter(prefix="/v1/messages", tags=["messages"])
+router = APIRouter(route_class=ApiRoute, prefix="/v1/messages", tags=["messages"])
 
 
 def message_out(message: Message, parts: list[Part] | None = None) -> MessageOut:
@@ -53,12 +54,16 @@ def message_out(message: Message, parts: list[Part] | None = None) -> MessageOut
 @router.post("", status_code=202, response_model=MessageOut, responses={409: {}, 413: {}, 422: {}})
 def create_message(
     body: MessageIn,
-    key: CurrentKey,
+    key: SendKey,
     gateway: GatewayDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
 ) -> MessageOut:
-    """Queue a message. It is stored (with its encoded parts) before this answers 202."""
+    """Queue a message. It is stored (with its encoded parts) before this answers 202.
+    The idempotency key is the `Idempotency-Key` header or the `idempotency_key` field, by
+    one rule; given in both, they must be the same (else 422)."""
+    if body.idempotency_key is not None and idempotency_key is not None and body.idempotency_key != idempotency_key:
+        raise InvalidInput("idempotency_key", "differs from the Idempotency-Key header; give one, or the same in both")
     submitted = gateway.submit(
         api_key_id=key.id,
         to=body.to,
@@ -76,7 +81,7 @@ def create_message(
 
 
 @router.get("/{message_id}", response_model=MessageOut, responses={404: {}})
-def get_message(message_id: str, key: CurrentKey, gateway: GatewayDep) -> MessageOut:
+def get_message(message_id: str, key: SendKey, gateway: GatewayDep) -> MessageOut:
     with session(gateway.engine) as s:
         message = messages.own_message(s, message_id, key.id)
         return message_out(message, outbox.message_parts(s, message.id))
@@ -84,7 +89,7 @@ def get_message(message_id: str, key: CurrentKey, gateway: GatewayDep) -> Messag
 
 @router.get("", response_model=Page)
 def list_messages(
-    key: CurrentKey,
+    key: SendKey,
     gateway: GatewayDep,
     status: Annotated[str | None, Query(pattern="^(queued|sending|sent|delivered|failed|expired|suppressed)$")] = None,
     to: Annotated[PhoneNumber | None, Query(max_length=32)] = None,
@@ -102,7 +107,7 @@ def list_messages(
 
 
 @router.get("/{message_id}/delivery-reports", response_model=list[ReportOut], responses={404: {}})
-def message_reports(message_id: str, key: CurrentKey, gateway: GatewayDep) -> list[ReportOut]:
+def message_reports(message_id: str, key: SendKey, gateway: GatewayDep) -> list[ReportOut]:
     with session(gateway.engine) as s:
         messages.own_message(s, message_id, key.id)
         return [ReportOut.of(r, p) for r, p in reports.reports_of_message(s, message_id)]

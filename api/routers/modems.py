@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CurrentKey, GatewayDep
+from api.deps import AdminKey, ApiRoute, GatewayDep, SendKey
 from api.errors import ApiError
 from api.schemas import ModemOut, ModemPatch
 from gateway.core.dispatcher import ModemWorker
 
-router = APIRouter(prefix="/v1/modems", tags=["modems"])
+router = APIRouter(route_class=ApiRoute, prefix="/v1/modems", tags=["modems"])
 
 
 def modem_out(worker: ModemWorker, simulated: bool) -> ModemOut:
@@ -56,17 +56,17 @@ def _simulated(gateway: GatewayDep, modem_id: str) -> bool:
 
 
 @router.get("", response_model=list[ModemOut])
-async def list_modems(key: CurrentKey, gateway: GatewayDep) -> list[ModemOut]:
+async def list_modems(key: SendKey, gateway: GatewayDep) -> list[ModemOut]:
     return [modem_out(w, _simulated(gateway, w.modem_id)) for w in gateway.workers.values()]
 
 
 @router.get("/{modem_id}", response_model=ModemOut, responses={404: {}})
-async def get_modem(modem_id: str, key: CurrentKey, gateway: GatewayDep) -> ModemOut:
+async def get_modem(modem_id: str, key: SendKey, gateway: GatewayDep) -> ModemOut:
     return modem_out(_worker(gateway, modem_id), _simulated(gateway, modem_id))
 
 
 @router.patch("/{modem_id}", response_model=ModemOut, responses={404: {}})
-async def patch_modem(modem_id: str, body: ModemPatch, key: CurrentKey, gateway: GatewayDep) -> ModemOut:
+async def patch_modem(modem_id: str, body: ModemPatch, key: AdminKey, gateway: GatewayDep) -> ModemOut:
     """`enabled` false stops taking work at once; `drain` finishes the message in hand first."""
     worker = _worker(gateway, modem_id)
     if body.sends_per_minute is not None or body.burst is not None or body.daily_cap is not None:

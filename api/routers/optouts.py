@@ -6,29 +6,21 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.audience_schemas import OptOutImportIn, OptOutImportOut, OptOutIn, OptOutOut, RowErrorOut
-from api.bodies import csv_numbers, invalid_body, parse_json, read_body
-from api.deps import CurrentKey, Cursor, GatewayDep, Limit, run_write
+from api.audience_schemas import OptOutImportIn, OptOutImportOut, OptOutIn, OptOutOut, OptOutRemovalIn, RowErrorOut
+from api.bodies import csv_numbers, hand_read_body, invalid_body, parse_json, read_body
+from api.deps import ApiRoute, Cursor, GatewayDep, Limit, MarketingKey, run_write
 from api.schemas import Page, PhoneNumber
 from gateway.audience import consent
 from gateway.core.db import session
 from gateway.core.models import Suppression
 
-router = APIRouter(prefix="/v1/opt-outs", tags=["opt-outs"])
+router = APIRouter(route_class=ApiRoute, prefix="/v1/opt-outs", tags=["opt-outs"])
 
-_IMPORT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/OptOutImportIn"}},
-            "text/csv": {"schema": {"type": "string"}, "example": "number\n+31612345678\n"},
-        },
-    }
-}
+_IMPORT_BODY = hand_read_body(OptOutImportIn, csv_example="number\n+31612345678\n")
 
 
 def opt_out_out(row: Suppression) -> OptOutOut:
@@ -43,7 +35,7 @@ def opt_out_out(row: Suppression) -> OptOutOut:
 
 @router.get("", response_model=Page, responses={422: {}})
 def list_opt_outs(
-    key: CurrentKey,
+    key: MarketingKey,
     gateway: GatewayDep,
     reason: Literal["stop", "manual", "import", "erased"] | None = None,
     limit: Limit = 50,
@@ -56,7 +48,7 @@ def list_opt_outs(
 
 
 @router.post("", status_code=201, response_model=OptOutOut, responses={200: {"model": OptOutOut}, 422: {}})
-def add_opt_out(body: OptOutIn, key: CurrentKey, gateway: GatewayDep, response: Response) -> OptOutOut:
+def add_opt_out(body: OptOutIn, key: MarketingKey, gateway: GatewayDep, response: Response) -> OptOutOut:
     """Opt a number out (201; 200 with the existing entry if it already was). Sends the
     `optout` webhook event."""
     row, created = run_write(
@@ -69,14 +61,45 @@ def add_opt_out(body: OptOutIn, key: CurrentKey, gateway: GatewayDep, response: 
 
 @router.delete("/{number}", status_code=204, responses={404: {}, 422: {}})
 def remove_opt_out(
-    number: Annotated[PhoneNumber, Path(min_length=3, max_length=32)], key: CurrentKey, gateway: GatewayDep
+    number: Annotated[PhoneNumber, Path(min_length=3, max_length=32)],
+    key: MarketingKey,
+    gateway: GatewayDep,
+    body: Annotated[OptOutRemovalIn | None, Body()] = None,
 ) -> None:
-    """Take a number off the list (also an erased one). Marketing still needs a new opt-in."""
-    run_write(gateway, consent.remove_opt_out, number, region=gateway.settings.default_region)
+    """Take a number off the list (also an erased one). One that came from a STOP needs a
+    body: the `reason` and new proof of consent (`source`, `proof`, optional `ip`), which
+    the consent ledger keeps as an opt-in beside the STOP (422 without them). Without a
+    body, marketing to the number still needs a new opt-in."""
+    _remove(gateway, number, body)
+
+
+@router.post("/{number}/remove", status_code=204, responses={404: {}, 422: {}})
+def remove_opt_out_with_consent(
+    number: Annotated[PhoneNumber, Path(min_length=3, max_length=32)],
+    body: OptOutRemovalIn,
+    key: MarketingKey,
+    gateway: GatewayDep,
+) -> None:
+    """As `DELETE /v1/opt-outs/{number}` with its body, for clients that send no body with DELETE."""
+    _remove(gateway, number, body)
+
+
+def _remove(gateway: GatewayDep, number: str, body: OptOutRemovalIn | None) -> None:
+    removal = (
+        consent.OptOutRemoval(body.reason, body.source, body.proof, str(body.ip) if body.ip else None) if body else None
+    )
+    run_write(
+        gateway,
+        consent.remove_opt_out,
+        number,
+        region=gateway.settings.default_region,
+        now=gateway.clock.now(),
+        removal=removal,
+    )
 
 
 @router.post("/import", response_model=OptOutImportOut, responses={415: {}, 422: {}}, openapi_extra=_IMPORT_BODY)
-async def import_opt_outs(request: Request, key: CurrentKey, gateway: GatewayDep) -> OptOutImportOut:
+async def import_opt_outs(request: Request, key: MarketingKey, gateway: GatewayDep) -> OptOutImportOut:
     """Opt out many numbers: JSON `{"numbers": [...]}`, or CSV with a `number` column (or one
     number per line, no header). Bad rows are listed in `errors`; the others are added."""
     kind, text = await read_body(request)
@@ -105,7 +128,7 @@ async def import_opt_outs(request: Request, key: CurrentKey, gateway: GatewayDep
 @router.get(
     "/export", response_class=Response, responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 )
-def export_opt_outs(key: CurrentKey, gateway: GatewayDep) -> Response:
+def export_opt_outs(key: MarketingKey, gateway: GatewayDep) -> Response:
     """The whole list as CSV, oldest first: number (empty once erased), number_sha256, reason,
     created_at, source_message_id."""
     with session(gateway.engine) as s:

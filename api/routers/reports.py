@@ -6,17 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentKey, Cursor, GatewayDep, Limit
+from api.deps import ApiRoute, Cursor, GatewayDep, Limit, SendKey
 from api.schemas import Page, ReportOut, Token
 from gateway.core import reports
 from gateway.core.db import session
 
-router = APIRouter(prefix="/v1/delivery-reports", tags=["delivery reports"])
+router = APIRouter(route_class=ApiRoute, prefix="/v1/delivery-reports", tags=["delivery reports"])
 
 
 @router.get("", response_model=Page)
 def list_reports(
-    key: CurrentKey,
+    key: SendKey,
     gateway: GatewayDep,
     matched: bool | None = None,
     modem: Annotated[Token | None, Query(max_length=32)] = None,

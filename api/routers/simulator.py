@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentKey, GatewayDep
+from api.deps import AdminKey, ApiRoute, GatewayDep
 from api.errors import ApiError
 from api.schemas import SimInbound
 
-router = APIRouter(prefix="/v1/simulator", tags=["simulator"])
+router = APIRouter(route_class=ApiRoute, prefix="/v1/simulator", tags=["simulator"])
 
 
 def _sim_id(gateway: GatewayDep, modem: str) -> str:
@@ -23,7 +23,7 @@ def _sim_id(gateway: GatewayDep, modem: str) -> str:
 
 
 @router.post("/inbound", status_code=202, responses={404: {}, 422: {}})
-def inject_inbound(body: SimInbound, key: CurrentKey, gateway: GatewayDep) -> dict[str, int]:
+def inject_inbound(body: SimInbound, key: AdminKey, gateway: GatewayDep) -> dict[str, int]:
     """Have the simulated network deliver an SMS from `from` to `modem`."""
     sim_id = _sim_id(gateway, body.modem)
     assert gateway.simulated is not None
@@ -32,7 +32,7 @@ def inject_inbound(body: SimInbound, key: CurrentKey, gateway: GatewayDep) -> di
 
 
 @router.get("/network", responses={404: {}})
-def network(key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
+def network(key: AdminKey, gateway: GatewayDep) -> dict[str, Any]:
     """What the simulated network received from the modems, parts and joined messages."""
     if gateway.simulated is None:
         raise ApiError(404, "not_found", "no simulated modems run in this gateway")
@@ -48,7 +48,7 @@ def network(key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
 
 
 @router.post("/faults", responses={404: {}, 422: {}})
-def set_faults(body: dict[str, Any], key: CurrentKey, gateway: GatewayDep) -> dict[str, Any]:
+def set_faults(body: dict[str, Any], key: AdminKey, gateway: GatewayDep) -> dict[str, Any]:
     """Make a simulated modem misbehave: `{"modem": "sim1", "cms_error": 500, ...}`; `{"modem": …, "clear": true}` clears."""
     modem = str(body.pop("modem", ""))
     sim_id = _sim_id(gateway, modem)

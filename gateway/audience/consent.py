@@ -74,6 +74,7 @@ __all__ = [
     "suppression_for",
     "suppress",
     "add_opt_out",
+    "OptOutRemoval",
     "remove_opt_out",
     "import_opt_outs",
     "opt_outs_page",
@@ -209,15 +210,24 @@ def record_consent(
     proof: str | None = None,
     ip: str | None = None,
     contact_id: int | None = None,
+    reason: str | None = None,
 ) -> ConsentRecord:
-    """Add one ledger entry for an E.164 number (flushed). The contact is looked up when not given."""
+    """Add one ledger entry for an E.164 number (flushed). The contact is looked up when not
+    given. `reason`: why an opt-out was set aside, with the opt-in that did it."""
     if kind not in ("opt_in", "opt_out"):
         raise InvalidInput("kind", "must be opt_in or opt_out")
     if contact_id is None:
         contact = find_contact(s, number)
         contact_id = contact.id if contact is not None else None
     row = ConsentRecord(
-        number=number, contact_id=contact_id, kind=kind, source=source, proof=proof, ip=ip, recorded_at=now
+        number=number,
+        contact_id=contact_id,
+        kind=kind,
+        source=source,
+        proof=proof,
+        ip=ip,
+        reason=reason,
+        recorded_at=now,
     )
     s.add(row)
     s.flush()
@@ -319,16 +329,44 @@ def add_opt_out(
     return row, created
 
 
-def remove_opt_out(s: Session, number: str, *, region: str) -> Suppression:
+@dataclass(frozen=True)
+class OptOutRemoval:
+    """Why an opt-out is lifted by hand, and the new consent that allows it."""
+
+    reason: str
+    source: str
+    proof: str
+    ip: str | None = None
+
+
+def remove_opt_out(
+    s: Session, number: str, *, region: str, now: datetime, removal: OptOutRemoval | None = None
+) -> Suppression:
     """Take a number off the suppression list (also an erased entry, by the number's hash).
 
-    Consent is not restored: marketing still needs a new opt-in. Raises NotFound.
+    An opt-out that came from a STOP is the person's own word: it is lifted only with a
+    `removal` (InvalidInput otherwise), whose reason and new proof of consent go into the
+    ledger as an opt-in beside the STOP's opt-out, and `optin` is announced. Others may be
+    lifted without one; then consent is not restored: marketing still needs a new opt-in.
+    Raises NotFound.
     """
     e164 = normalise_number(number, region)
     row = suppression_for(s, e164)
     if row is None:
         raise NotFound("opt-out", e164)
+    if removal is None and row.reason == "stop":
+        raise InvalidInput(
+            "reason",
+            "this opt-out came from a STOP: lifting it needs a reason and new proof of consent "
+            "(reason, source, proof in the body)",
+            summary="required to lift an opt-out that came from a STOP",
+        )
     s.delete(row)
+    if removal is not None:
+        record_consent(
+            s, e164, "opt_in", source=removal.source, proof=removal.proof, ip=removal.ip, reason=removal.reason, now=now
+        )
+        _announce(s, "optin", e164, source=removal.source, now=now)
     s.flush()
     return row
 

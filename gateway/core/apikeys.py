@@ -5,6 +5,12 @@ find the row; the whole key is stored as SHA-256 — keys are 192-bit random, so
 hash is enough (a slow password hash protects guessable secrets, not random ones).
 Comparison is constant-time. Revoking a key also stops everything posted on its behalf
 (its webhooks and its messages' callbacks).
+
+A key holds scopes, which say what it may do: `send` (messages, their reports, the inbox,
+its own webhooks and callbacks, reading the modems), `marketing` (contacts, lists,
+segments, opt-outs, campaigns, conversions) and `admin` (operator actions: changing
+modems, the simulator's controls). A key made without a scope gets `send` only; keys made
+before scopes existed hold all three (migration 0007), so running integrations go on working.
 """
 
 from __future__ import annotations
@@ -14,17 +20,38 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar, get_args
 
 from sqlmodel import Session
 
 from gateway.core import webhooks
+from gateway.core.errors import GatewayError, InvalidInput
 from gateway.core.models import ApiKey
 
-__all__ = ["NewKey", "VerifiedKeys", "generate", "hash_key", "parse_prefix", "matches", "revoke"]
+__all__ = [
+    "Scope",
+    "SCOPES",
+    "DEFAULT_SCOPES",
+    "InsufficientScope",
+    "NewKey",
+    "VerifiedKeys",
+    "create",
+    "generate",
+    "hash_key",
+    "parse_prefix",
+    "matches",
+    "parse_scopes",
+    "scopes_of",
+    "require",
+    "revoke",
+]
+
+Scope = Literal["send", "marketing", "admin"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+DEFAULT_SCOPES: tuple[Scope, ...] = ("send",)
 
 K = TypeVar("K")
 
@@ -36,6 +63,55 @@ class NewKey:
     key: str  # show once, never store
     prefix: str
     hashed: str
+
+
+class InsufficientScope(GatewayError):
+    """The API key lacks the scope the request needs."""
+
+    code = "insufficient_scope"
+
+    def __init__(self, needed: Scope, held: frozenset[str]) -> None:
+        self.needed = needed
+        self.held = held
+        have = ", ".join(s for s in SCOPES if s in held) or "none"
+        super().__init__(
+            f"this API key lacks the {needed!r} scope (it has: {have}); "
+            f"a key made with `modemgate apikey create NAME --scope {needed}` may do this"
+        )
+
+
+def create(s: Session, name: str, scopes: Iterable[str] = DEFAULT_SCOPES) -> tuple[NewKey, ApiKey]:
+    """A new key named `name` holding `scopes` (caller's transaction, flushed). The key
+    itself is in the NewKey, to be shown once; the row holds only its hash."""
+    held = parse_scopes(scopes)
+    new = generate()
+    row = ApiKey(name=name, prefix=new.prefix, key_hash=new.hashed, scopes=held)
+    s.add(row)
+    s.flush()
+    return new, row
+
+
+def parse_scopes(scopes: Iterable[str]) -> str:
+    """The stored form of a set of scopes (comma-separated, in SCOPES order); InvalidInput
+    for an unknown one or none at all."""
+    wanted = {x.strip().lower() for x in scopes}
+    unknown = sorted(wanted - set(SCOPES))
+    if unknown:
+        raise InvalidInput("scope", f"unknown scope {unknown[0]!r}; the scopes are {', '.join(SCOPES)}")
+    if not wanted:
+        raise InvalidInput("scope", f"give at least one of {', '.join(SCOPES)}")
+    return ",".join(x for x in SCOPES if x in wanted)
+
+
+def scopes_of(key: ApiKey) -> frozenset[str]:
+    return frozenset(x for x in key.scopes.split(",") if x)
+
+
+def require(key: ApiKey, scope: Scope) -> None:
+    """InsufficientScope unless `key` holds `scope`."""
+    held = scopes_of(key)
+    if scope not in held:
+        raise InsufficientScope(scope, held)
 
 
 def generate() -> NewKey:

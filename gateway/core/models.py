@@ -133,6 +133,8 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # Signs the events posted to the `callback_url` of this key's messages; made on first use.
     callback_secret: str | None = None
+    # What the key may do, comma-separated: send, marketing, admin (gateway.core.apikeys).
+    scopes: str = Field(default="send", sa_column_kwargs={"server_default": "send"})
 
 
 class Message(SQLModel, table=True):
@@ -452,6 +454,8 @@ class ConsentRecord(SQLModel, table=True):
     source: str  # api, import, keyword, web_form …: where the consent was given or withdrawn
     proof: str | None = Field(default=None, sa_type=sa.Text)  # the words the person agreed to, or sent
     ip: str | None = None
+    # Why a STOP was set aside by hand: given with the opt-in that lifted it (consent.remove_opt_out).
+    reason: str | None = Field(default=None, sa_type=sa.Text)
     recorded_at: datetime = Field(sa_type=UtcDateTime)
 
 

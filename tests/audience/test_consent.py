@@ -180,11 +180,11 @@ def test_opt_outs_by_api_and_import(s, hook):
     assert [(e.row, e.field) for e in result.errors] == [(2, "number"), (3, "number")]
     s.commit()
     assert [e for e, _ in _events(s)] == ["optout"]  # the importer knows its own numbers
-    consent.remove_opt_out(s, "0612345678", region="NL")
+    consent.remove_opt_out(s, "0612345678", region="NL", now=T0)
     assert may_send(s, NUMBER, "transactional").allowed
     assert may_send(s, NUMBER, "marketing").reason == "consent_withdrawn"  # a new opt-in is needed
     with pytest.raises(NotFound):
-        consent.remove_opt_out(s, NUMBER, region="NL")
+        consent.remove_opt_out(s, NUMBER, region="NL", now=T0)
 
 
 def test_two_inserts_of_one_number_leave_one_entry(s):
@@ -193,3 +193,25 @@ def test_two_inserts_of_one_number_leave_one_entry(s):
     s.commit()
     assert (first, second) == (True, False)
     assert len(s.exec(select(Suppression)).all()) == 1
+
+
+def test_a_stop_is_lifted_by_hand_only_with_a_reason_and_new_consent_both_kept_in_the_ledger(s, hook):
+    _opt_in(s)
+    _stop(s, at=T0 + timedelta(minutes=1))
+    s.commit()
+    with pytest.raises(InvalidInput) as refused:
+        consent.remove_opt_out(s, NUMBER, region="NL", now=T0 + timedelta(minutes=2))
+    assert refused.value.field == "reason" and "STOP" in str(refused.value)
+    assert not may_send(s, NUMBER, "transactional").allowed
+
+    removal = consent.OptOutRemoval("re-subscribed at the counter", "paper_form", "signed form 117", "192.0.2.7")
+    consent.remove_opt_out(s, "0612345678", region="NL", now=T0 + timedelta(minutes=3), removal=removal)
+    s.commit()
+    assert may_send(s, NUMBER, "marketing").allowed
+    ledger = [(r.kind, r.source, r.proof, r.reason) for r in consent.consent_history(s, NUMBER)]
+    assert ledger == [
+        ("opt_in", "web_form", "Yes please", None),
+        ("opt_out", "keyword", "STOP", None),
+        ("opt_in", "paper_form", "signed form 117", "re-subscribed at the counter"),
+    ]
+    assert [e for e, _ in _events(s)] == ["optout", "optin"]

@@ -41,3 +41,18 @@ def test_a_key_is_shown_once_listed_by_prefix_and_revoked(tmp_path: Path) -> Non
 
     missing = run("revoke", "zzzzzzzz", cwd=tmp_path, ok=False)
     assert missing.exit_code == 2 and "no API key with prefix 'zzzzzzzz'" in missing.output
+
+
+def test_scopes_are_chosen_at_creation_listed_and_default_to_send(tmp_path: Path) -> None:
+    default = apikeys.parse_prefix(run("create", "sender", cwd=tmp_path).stdout.strip())
+    chosen = run("create", "marketing-app", "--scope", "marketing", "--scope", "SEND", cwd=tmp_path)
+    operator = apikeys.parse_prefix(run("create", "ops", "--scope", "admin", cwd=tmp_path).stdout.strip())
+    assert "scopes send,marketing" in chosen.stderr
+    listing = run("list", cwd=tmp_path).stdout.splitlines()
+    assert f"{default}  sender  scopes send  " in listing[0]
+    assert "marketing-app  scopes send,marketing  " in listing[1]
+    assert f"{operator}  ops  scopes admin  " in listing[2]
+
+    unknown = run("create", "x", "--scope", "root", cwd=tmp_path, ok=False)
+    assert unknown.exit_code == 2 and "unknown scope 'root'" in unknown.output
+    assert len(run("list", cwd=tmp_path).stdout.splitlines()) == 3  # nothing made

@@ -144,7 +144,7 @@ def fast_receiver() -> Iterator[tuple[str, list[Got]]]:
 
 def create_key(gw: GatewayProcess, name: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEMGATE_")}
-    out = subprocess.run([*MODEMGATE, "apikey", "create", name, "--config", str(gw.config)],
+    out = subprocess.run([*MODEMGATE, "apikey", "create", name, "--scope", "send", "--config", str(gw.config)],
                          check=False, capture_output=True, text=True, cwd=gw.workdir, env=env, timeout=60)  # fmt: skip
     assert out.returncode == 0, out.stderr
     return {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}

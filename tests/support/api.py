@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +18,6 @@ from gateway.campaigns.wiring import marketing
 from gateway.core import apikeys
 from gateway.core.clock import SystemClock
 from gateway.core.db import session
-from gateway.core.models import ApiKey
 from gateway.core.runtime import Gateway, Timing
 from gateway.core.settings import ModemSettings, Settings, WebhookSettings
 from harness.waiting import wait_until
@@ -126,9 +125,9 @@ class Api:
             last=self.modems,
         )
 
-    def new_key(self, name: str = "other") -> tuple[str, int]:
-        """Create another API key row; returns (plaintext key, row id)."""
-        return add_key(self.gateway, name)
+    def new_key(self, name: str = "other", scopes: Iterable[str] = apikeys.SCOPES) -> tuple[str, int]:
+        """Create another API key row (every scope unless told); returns (plaintext key, row id)."""
+        return add_key(self.gateway, name, scopes)
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
@@ -140,20 +139,19 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     return Settings(database_url=database_url, default_region="NL", modems=modems, **overrides)
 
 
-def add_key(gateway: Gateway, name: str) -> tuple[str, int]:
-    new = apikeys.generate()
-    row = ApiKey(name=name, prefix=new.prefix, key_hash=new.hashed)
+def add_key(gateway: Gateway, name: str, scopes: Iterable[str] = apikeys.SCOPES) -> tuple[str, int]:
+    """A new API key holding `scopes` (all of them unless told); (plaintext key, row id)."""
     with session(gateway.engine) as s:
-        s.add(row)
+        new, row = apikeys.create(s, name, scopes)
         s.commit()
-        s.refresh(row)
     assert row.id is not None
     return new.key, row.id
 
 
 @contextmanager
 def running_api(settings: Settings) -> Iterator[Api]:
-    """The app with its gateway started (TestClient runs the lifespan), modems ready, one key."""
+    """The app with its gateway started (TestClient runs the lifespan), modems ready, one key
+    holding every scope."""
     clock = SkewClock()
     gateway = Gateway(settings, clock=clock, timing=FAST, extensions=marketing(settings))
     app = create_app(settings, gateway=gateway)

@@ -1,6 +1,7 @@
 """What the security checks are run over, read from the app itself so new routes are included:
-every /v1 operation, the phone-number and message-text fields of their inputs, and a count of
-every table's rows to tell whether a refused request changed the store."""
+every /v1 operation with the key scopes it declares, the phone-number and message-text fields
+of their inputs, and a count of every table's rows to tell whether a refused request changed
+the store."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, HttpUrl
 from sqlalchemy.engine import Engine
 
+from api.deps import route_scopes
 from api.limits import BodyLimit
 from api.schemas import PhoneNumber, SmsText
 
@@ -34,6 +36,7 @@ class Operation:
     takes_body: bool  # reads a request body (a model, or raw bytes it documents)
     path_types: dict[str, Any]
     params: tuple[tuple[Where, str, Kind], ...]  # phone-number and text query / path parameters
+    scopes: tuple[str, ...] = ()  # the key scopes the route declares (api.deps.RequireScope)
 
     def path(self, **values: str) -> str:
         """The template with every path parameter filled in (given values, else a sample)."""
@@ -69,7 +72,7 @@ def v1_operations(app: FastAPI) -> list[Operation]:
         if not route.path.startswith("/v1/"):
             continue
         model = route.body_field.field_info.annotation if route.body_field is not None else None
-        body = model if isinstance(model, type) and issubclass(model, BaseModel) else None
+        body = _body_model(model)
         params = list(_params(route.dependant))
         path_types = {p.alias: p.field_info.annotation for where, p in params if where == "path"}
         typed = tuple(
@@ -80,7 +83,8 @@ def v1_operations(app: FastAPI) -> list[Operation]:
         for method in sorted(route.methods):
             documented_body = "requestBody" in paths.get(route.path, {}).get(method.lower(), {})
             takes_body = route.body_field is not None or documented_body
-            found.append(Operation(method, route.path, body, takes_body, path_types, typed))
+            scopes = tuple(route_scopes(route.dependant))
+            found.append(Operation(method, route.path, body, takes_body, path_types, typed, scopes))
     documented = {(method.upper(), path) for path, item in paths.items() if path.startswith("/v1/") for method in item}
     assert {(o.method, o.template) for o in found} == documented, "routes and OpenAPI schema disagree"
     return found
@@ -145,6 +149,14 @@ def _routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
             yield from _routes(included.routes)
         elif isinstance(route, APIRoute):
             yield route
+
+
+def _body_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a JSON body, also of an optional one (`Model | None`)."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def _params(dependant: Any) -> Iterator[tuple[Where, Any]]:
