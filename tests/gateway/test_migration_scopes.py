@@ -1,4 +1,4 @@
-"""The scopes migration (0007_surface) on a database written by the revision before it: keys made before scopes hold every scope (so
+"""The scopes migration (0008_scopes) on a database written by the revision before it: keys made before scopes hold every scope (so
 integrations running on them keep working), keys made after hold `send` unless told; the
 consent ledger gains the reason an opt-out from a STOP was lifted."""
 

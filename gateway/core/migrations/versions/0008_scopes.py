@@ -4,8 +4,8 @@ the reason given when an opt-out from a STOP is lifted by hand (`consent_record.
 Keys made before scopes existed hold all three, so integrations running on them keep
 working after the upgrade; keys made from now on hold `send` unless told otherwise.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
