@@ -26,6 +26,7 @@ __all__ = [
     "SimInbound",
     "PhoneNumber",
     "SmsText",
+    "MessageText",
     "Token",
 ]
 
@@ -52,6 +53,12 @@ def _sms_text(value: str) -> str:
     return value
 
 
+def _sms_message_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("an SMS needs text: empty or only whitespace is refused")
+    return _sms_text(value)
+
+
 def _token(value: str) -> str:
     if not value.isprintable():
         bad = next(ch for ch in value if not ch.isprintable())
@@ -63,6 +70,8 @@ PhoneNumber = Annotated[str, AfterValidator(_phone_number)]
 """A number as a person writes it: +E.164 or national, with common separators."""
 SmsText = Annotated[str, AfterValidator(_sms_text)]
 """Message text: any characters but control characters other than tab and line breaks."""
+MessageText = Annotated[str, AfterValidator(_sms_message_text)]
+"""An SMS to send: `SmsText` with something in it (not empty, not only whitespace)."""
 Token = Annotated[str, AfterValidator(_token)]
 """A name, key or id: printable characters only."""
 
@@ -79,7 +88,12 @@ class MessageIn(BaseModel):
     to: PhoneNumber = Field(
         min_length=3, max_length=32, description="Recipient: +E.164, or national in the default region."
     )
-    text: SmsText = Field(max_length=39_015, description="Message text; split into up to 255 parts.")
+    text: MessageText = Field(
+        min_length=1,
+        max_length=39_015,
+        json_schema_extra={"pattern": r"\S"},  # enforced by MessageText, with a clearer message
+        description="Message text; split into up to 255 parts. Not empty, not only whitespace.",
+    )
     modem: Token | None = Field(default=None, max_length=32, description="Send through this modem only.")
     idempotency_key: Token | None = Field(default=None, min_length=1, max_length=128)
     callback_url: HttpUrl | None = Field(

@@ -244,12 +244,14 @@ def submit(
     Commits before returning (a transaction already open on `session`, e.g. from reading
     the API key, is committed first). The same `idempotency_key` with the same request
     returns the stored message (created False); with a different request it raises
-    IdempotencyConflict. Raises InvalidInput (recipient not E.164, unknown category, bad
-    validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
+    IdempotencyConflict. Raises InvalidInput (recipient not E.164, blank text, unknown
+    category, bad validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
     `time_zone` is the recipient's, for the send window of a marketing message.
     """
     now = now or utcnow()
     _check(recipient, category, validity)
+    if not text.strip():
+        raise InvalidInput("text", "empty or only whitespace: an SMS needs text")
     draft = Draft(
         recipient, text, _request_hash(recipient, text, category, modem, validity, callback_url, encoding),
         category=category, encoding=encoding, validity=validity, api_key_id=api_key_id,

@@ -134,6 +134,14 @@ def test_a_recipient_not_in_e164_is_refused_and_nothing_is_stored(engine, clock,
     assert count(engine, Message) == count(engine, Part) == 0
 
 
+@pytest.mark.parametrize("text", ["", " ", "  \n\t \r\n", "\u3000"])
+def test_blank_text_is_refused_and_nothing_is_stored(engine, clock, key, text):
+    with session(engine) as s, pytest.raises(InvalidInput) as caught:
+        outbox.submit(s, api_key_id=key, recipient=TO, text=text, now=clock())
+    assert caught.value.field == "text"
+    assert count(engine, Message) == count(engine, Part) == 0
+
+
 def test_text_that_does_not_fit_the_forced_alphabet_is_refused_and_nothing_is_stored(engine, clock, key):
     with session(engine) as s, pytest.raises(PduError):
         outbox.submit(s, api_key_id=key, recipient=TO, text="smile 😀", encoding="gsm7", now=clock())
