@@ -6,6 +6,10 @@ make `/r/...` send anyone to a URL given in the request (no open redirect). A cl
 always recorded; `first` marks a recipient's first click in the campaign, and unique
 clicks are counted by recipient, so clicking twice (or two links) counts once.
 
+Short links live under the settings' `public_url`; `unreachable` says when that address
+would not open on a recipient's phone (loopback, unspecified, or a name that does not
+resolve), which review reports as an error before anything is sent.
+
 Codes are 10 base-62 characters from the OS's random source (~59 bits): not guessable,
 and a collision among a million codes is about a one-in-a-million event (the insert
 would fail on the unique index and the batch be retried with new codes).
@@ -13,7 +17,9 @@ would fail on the unique index and the batch be retried with new codes).
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,10 +27,23 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from gateway.campaigns.templates import CODE_LENGTH
+from gateway.core.egress import Address, literal_address
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import Campaign, Click, Conversion, Link, Message
 
-__all__ = ["new_code", "new_codes", "with_utm", "follow", "record_conversion", "is_code"]
+__all__ = [
+    "new_code",
+    "new_codes",
+    "with_utm",
+    "follow",
+    "record_conversion",
+    "is_code",
+    "unreachable",
+    "Resolver",
+]
+
+Resolver = Callable[[str, int], Sequence[Address]]
+"""Every address of a host (e.g. `gateway.core.egress.resolve_now`); OSError when it has none."""
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
@@ -50,6 +69,44 @@ def new_codes(count: int) -> list[str]:
 
 def is_code(code: str) -> bool:
     return len(code) == CODE_LENGTH and all(c in _ALPHABET for c in code)
+
+
+def unreachable(public_url: str, resolver: Resolver) -> tuple[str, str] | None:
+    """Why short links under `public_url` would not open on a recipient's phone, as
+    (severity, reason), or None when they would: an `error` for a loopback or unspecified
+    address or a name that does not resolve, a `warning` for another non-public address
+    (a private network that a phone on the mobile network does not reach)."""
+    parts = urlsplit(public_url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        return "error", f"public_url {public_url!r} has no host"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "error", f"public_url {public_url!r} has no valid port"
+    address = literal_address(host)
+    if address is not None:
+        addresses: Sequence[Address] = [address]
+    elif host == "localhost" or host.endswith(".localhost"):  # RFC 6761 §6.3: always loopback
+        return "error", f"{host} is this machine (loopback)"
+    else:
+        try:
+            addresses = resolver(host, port)
+        except OSError:
+            addresses = []
+        if not addresses:
+            return "error", f"{host} does not resolve to an address"
+    for a in addresses:
+        face = _carried(a)
+        if face.is_loopback:
+            return "error", f"{host} is this machine (loopback {a})"
+        if face.is_unspecified:
+            return "error", f"{host} is the unspecified address {a}, not one a phone can open"
+    for a in addresses:
+        face = _carried(a)
+        if not face.is_global:
+            return "warning", f"{host} is a non-public address ({a}): phones on the mobile network cannot reach it"
+    return None
 
 
 def with_utm(url: str, *, campaign: str, variant: str | None) -> str:
@@ -126,3 +183,10 @@ def record_conversion(
     s.add(row)
     s.flush()
     return row
+
+
+def _carried(address: Address) -> Address:
+    """The IPv4 address an IPv4-mapped IPv6 one (`::ffff:127.0.0.1`) stands for, else itself."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address

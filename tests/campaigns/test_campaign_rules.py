@@ -15,6 +15,7 @@ from gateway.core.db import session
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import Message
 from tests.support.campaigns import PUBLIC_URL, T0, Person, audience, by_status, drain, start
+from tests.support.dns import resolve
 
 
 def test_frequency_cap_holds_across_two_campaigns(engine) -> None:
@@ -91,7 +92,7 @@ def test_local_time_schedule_sends_each_zone_at_its_own_ten_oclock(engine) -> No
     list_id = audience(engine, [Person("+31610000040"), Person("+31610000041", zone="America/New_York")])
     with session(engine, write=True) as s:
         row = campaigns.create(s, {"name": "local", "template": "Hello", "lists": [list_id]}, api_key_id=None, now=T0)
-        assert not campaigns.review(s, row.id, public_url=PUBLIC_URL, now=T0).errors
+        assert not campaigns.review(s, row.id, public_url=PUBLIC_URL, now=T0, resolver=resolve).errors
         campaigns.schedule(s, row.id, kind="local", local_at=datetime(2026, 12, 2, 10, 0), now=T0)
         s.commit()
     assert campaigns.run_due(engine, now=T0, settings=None) == 0  # expanded when UTC+14 reaches 10:00
@@ -138,7 +139,12 @@ def test_review_reports_consent_invalid_numbers_tokens_segments_and_quiet_hours(
             now=T0,
         )
         result = campaigns.review(
-            s, row.id, public_url=PUBLIC_URL, now=T0, settings=campaigns.CampaignSettings(monthly_segment_quota=3)
+            s,
+            row.id,
+            public_url=PUBLIC_URL,
+            now=T0,
+            settings=campaigns.CampaignSettings(monthly_segment_quota=3),
+            resolver=resolve,
         )
     codes = {w.code: w.count for w in result.warnings}
     assert (result.audience, result.sendable, result.invalid_numbers, result.opted_out, result.no_consent) == (
