@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MessageIn",
     "PartOut",
+    "AttemptOut",
     "MessageOut",
     "Page",
     "ReportOut",
@@ -115,6 +116,14 @@ class PartOut(BaseModel):
     error: str | None
 
 
+class AttemptOut(BaseModel):
+    attempt: int
+    modem: str | None
+    at: datetime
+    outcome: Literal["sent", "retry", "failed", "expired"]
+    error: str | None
+
+
 class MessageOut(BaseModel):
     id: str
     to: str
@@ -124,14 +133,20 @@ class MessageOut(BaseModel):
     encoding: str
     modem: str | None
     parts_total: int
-    attempts: int
+    attempts: int = Field(description="Attempts at sending it so far.")
     idempotency_key: str | None
-    last_error: str | None
+    last_error: str | None = Field(
+        description="Why it is not sent yet, or why it failed; null once it is sent or delivered "
+        "(earlier errors stay in `attempt_history`)."
+    )
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
     valid_until: datetime
     parts: list[PartOut] = []
+    attempt_history: list[AttemptOut] = Field(
+        default=[], description="How each attempt ended, oldest first (in GET /v1/messages/{id})."
+    )
 
 
 class Page(BaseModel):

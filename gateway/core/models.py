@@ -32,6 +32,8 @@ __all__ = [
     "ApiKey",
     "Message",
     "Part",
+    "MessageAttempt",
+    "AttemptOutcome",
     "DeliveryReport",
     "InboundMessage",
     "InboundPart",
@@ -198,6 +200,25 @@ class Part(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     report_status: int | None = None  # TP-ST of the latest report, 3GPP TS 23.040 §9.2.3.15
     error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+# sent: every part has its MR; retry: failed, tried again later; failed, expired: the end.
+AttemptOutcome = Literal["sent", "retry", "failed", "expired"]
+
+
+class MessageAttempt(SQLModel, table=True):
+    """How one attempt at sending a message ended (`gateway.core.outbox` writes them): the
+    history behind `message.last_error`, which holds only the error of the current state."""
+
+    __tablename__ = "message_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(foreign_key="message.id", ondelete="CASCADE", max_length=36, index=True)
+    attempt: int  # message.attempts when it ended
+    modem_id: str | None = None
+    outcome: str
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    at: datetime = Field(sa_type=UtcDateTime)
 
 
 class DeliveryReport(SQLModel, table=True):
