@@ -2,9 +2,12 @@
 
 Each recipient gets their own code per URL of a campaign's template, so a click says who
 clicked. The redirect goes only to the target stored with the code: there is no way to
-make `/r/...` send anyone to a URL given in the request (no open redirect). A click is
-always recorded; `first` marks a recipient's first click in the campaign, and unique
-clicks are counted by recipient, so clicking twice (or two links) counts once.
+make `/r/...` send anyone to a URL given in the request (no open redirect). Every visit is
+redirected, but one client (a keyed hash of its IP address and user agent, never the
+address) is recorded once per link within the click window, so a crawler or a redirect
+loop cannot grow the click table without bound. `first` marks a recipient's first click
+in the campaign, and unique clicks are counted by recipient, so clicking twice (or two
+links) counts once.
 
 Short links live under the settings' `public_url`; `unreachable` says when that address
 would not open on a recipient's phone (loopback, unspecified, or a name that does not
@@ -17,10 +20,12 @@ would fail on the unique index and the batch be retried with new codes).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
@@ -36,10 +41,12 @@ __all__ = [
     "new_codes",
     "with_utm",
     "follow",
+    "client_key",
     "record_conversion",
     "is_code",
     "unreachable",
     "Resolver",
+    "CLICK_WINDOW",
 ]
 
 Resolver = Callable[[str, int], Sequence[Address]]
@@ -47,6 +54,10 @@ Resolver = Callable[[str, int], Sequence[Address]]
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+CLICK_WINDOW = timedelta(minutes=10)  # `[campaigns] click_window_minutes`
+# The key of client hashes: random per process, never stored, so a stored hash cannot be
+# matched to an address by hashing every IPv4 address. (A restart starts a new window.)
+_CLIENT_KEY = os.urandom(32)
 
 
 def new_code() -> str:
@@ -119,11 +130,29 @@ def with_utm(url: str, *, campaign: str, variant: str | None) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment))
 
 
-def follow(s: Session, code: str, *, now: datetime) -> str:
-    """Record a click on `code` and return its stored target; NotFound for an unknown code."""
+def client_key(address: str, user_agent: str) -> str:
+    """Who clicked, as far as deduplication needs: a keyed hash of the client's IP address
+    and user agent (the address itself is never stored)."""
+    message = f"{address}\n{user_agent}".encode("utf-8", "replace")
+    return hmac.new(_CLIENT_KEY, message, hashlib.sha256).hexdigest()[:32]
+
+
+def follow(s: Session, code: str, *, now: datetime, client: str | None = None, window: timedelta = CLICK_WINDOW) -> str:
+    """Record a click on `code` and return its stored target; NotFound for an unknown code.
+
+    A visit by `client` (`client_key`) to a link it visited less than `window` ago is not
+    recorded again (the target is returned all the same)."""
     link = s.exec(select(Link).where(Link.code == code)).first() if is_code(code) else None
     if link is None:
         raise NotFound("link", code)
+    if client is not None and window > timedelta(0):
+        recent = s.exec(
+            select(Click.id)
+            .where(Click.link_id == link.id, Click.client == client, col(Click.clicked_at) > now - window)
+            .limit(1)
+        ).first()
+        if recent is not None:
+            return link.target
     first = False
     if link.contact_id is not None and link.campaign_id is not None:
         earlier = s.exec(
@@ -137,6 +166,7 @@ def follow(s: Session, code: str, *, now: datetime) -> str:
             variant_id=link.variant_id,
             contact_id=link.contact_id,
             first=first,
+            client=client,
             clicked_at=now,
         )
     )

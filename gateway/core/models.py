@@ -572,7 +572,10 @@ class Click(SQLModel, table=True):
     """One visit of a short link; `first` marks the recipient's first click in the campaign."""
 
     __tablename__ = "click"
-    __table_args__ = (sa.Index("ix_click_campaign", "campaign_id", "contact_id"),)
+    __table_args__ = (
+        sa.Index("ix_click_campaign", "campaign_id", "contact_id"),
+        sa.Index("ix_click_client", "link_id", "client", "clicked_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     link_id: int = Field(foreign_key="link.id", ondelete="CASCADE", index=True)
@@ -580,6 +583,9 @@ class Click(SQLModel, table=True):
     variant_id: int | None = None
     contact_id: int | None = None
     first: bool = False
+    # Keyed hash of the client's IP address and user agent (never the address itself):
+    # repeated visits by one client within the click window are recorded once.
+    client: str | None = Field(default=None, max_length=64)
     clicked_at: datetime = Field(sa_type=UtcDateTime)
 
 

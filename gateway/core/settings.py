@@ -118,6 +118,9 @@ class CampaignSettings(BaseModel):
     window_end: str = Field(default="20:00", pattern=_CLOCK)  # 24:00: until midnight
     frequency_cap: int = Field(default=4, ge=0, le=1000)  # marketing messages per number; 0: no cap
     frequency_days: int = Field(default=7, ge=1, le=365)
+    # Visits to a short link by one client (IP address + user agent) within this many
+    # minutes are recorded as one click; 0: every visit.
+    click_window_minutes: float = Field(default=10, ge=0, le=24 * 60)
 
     @model_validator(mode="after")
     def _window(self) -> CampaignSettings:

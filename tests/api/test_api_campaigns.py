@@ -81,6 +81,21 @@ def test_stop_between_campaigns_stops_the_next_and_is_confirmed_once(api: Api) -
     assert {r[0] for r in held} == {ANNA, BOB}
 
 
+def test_repeated_clicks_by_one_client_all_redirect_and_are_recorded_once(api: Api) -> None:
+    list_id = audience(api.gateway.engine, [Person(ANNA)])
+    campaign_id = _launch(api, list_id, "Clicks")
+    wait_for(lambda: _network(api), 20, "the campaign message on the network")
+    code = _network(api)[0]["text"].split("/r/")[1].split()[0]
+    for _ in range(30):  # a crawler, or a redirect loop
+        assert api.client.get(f"/r/{code}", follow_redirects=False).status_code == 302
+    other = api.client.get(f"/r/{code}", follow_redirects=False, headers={"User-Agent": "Mozilla/5.0 (Android)"})
+    assert other.status_code == 302
+    with api.gateway.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT client FROM click")).scalars().all()
+    assert len(rows) == 2 and len(set(rows)) == 2 and all(r and "testclient" not in r for r in rows)
+    assert api.get(f"/v1/campaigns/{campaign_id}/analytics").json()["unique_clicks"] == 1
+
+
 def test_review_refuses_a_campaign_whose_links_point_at_loopback(tmp_path: Path) -> None:
     settings = settings_for(f"sqlite:///{tmp_path / 'modemgate.db'}", public_url="http://127.0.0.1:8000")
     with running_api(settings) as api:

@@ -1,5 +1,5 @@
 """Migration 0007 on a database written by 0006: a sent or delivered message's stale error
-moves into its attempt history."""
+moves into its attempt history; clicks learn their client."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def test_0007_moves_the_stale_error_of_delivered_messages_into_their_history(tmp
         history = conn.execute(
             sa.text("SELECT message_id, attempt, modem_id, outcome, error FROM message_attempt")
         ).all()
+        click_columns = {c["name"] for c in sa.inspect(conn).get_columns("click")}
     engine.dispose()
     assert errors == {"m-delivered": None, "m-failed": "+CMS ERROR: 21", "m-queued": "+CMS ERROR: 38"}
     assert [tuple(h) for h in history] == [("m-delivered", 1, "sim1", "retry", "+CMS ERROR: 500")]
+    assert "client" in click_columns

@@ -1,6 +1,7 @@
 """Each attempt at sending a message is kept (`message_attempt`: modem, time, outcome,
 error), so a delivered message no longer shows the error of an earlier attempt: such stale
-errors move into the history.
+errors move into the history. Clicks carry a keyed hash of their client (`click.client`),
+so repeated visits within a window are recorded once.
 
 Revision ID: 0007
 Revises: 0006
@@ -41,8 +42,14 @@ def upgrade() -> None:
         )
     )
     conn.execute(sa.text("UPDATE message SET last_error = NULL WHERE status IN ('sent', 'delivered')"))
+    with op.batch_alter_table("click") as batch:
+        batch.add_column(sa.Column("client", sa.String(length=64), nullable=True))
+    op.create_index("ix_click_client", "click", ["link_id", "client", "clicked_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_click_client", table_name="click")
+    with op.batch_alter_table("click") as batch:
+        batch.drop_column("client")
     op.drop_index("ix_message_attempt_message_id", table_name="message_attempt")
     op.drop_table("message_attempt")
