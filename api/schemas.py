@@ -54,10 +54,10 @@ def _sms_text(value: str) -> str:
     return value
 
 
-def _sms_message_text(value: str) -> str:
+def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("an SMS needs text: empty or only whitespace is refused")
-    return _sms_text(value)
+    return value
 
 
 def _token(value: str) -> str:
@@ -71,7 +71,7 @@ PhoneNumber = Annotated[str, AfterValidator(_phone_number)]
 """A number as a person writes it: +E.164 or national, with common separators."""
 SmsText = Annotated[str, AfterValidator(_sms_text)]
 """Message text: any characters but control characters other than tab and line breaks."""
-MessageText = Annotated[str, AfterValidator(_sms_message_text)]
+MessageText = Annotated[SmsText, AfterValidator(_not_blank)]
 """An SMS to send: `SmsText` with something in it (not empty, not only whitespace)."""
 Token = Annotated[str, AfterValidator(_token)]
 """A name, key or id: printable characters only."""
