@@ -24,17 +24,20 @@ from api.routers import (
     simulator,
     webhooks,
 )
+from gateway.campaigns.links import Resolver
 from gateway.campaigns.wiring import marketing
 from gateway.core.apikeys import VerifiedKeys
+from gateway.core.egress import resolve_now
 from gateway.core.runtime import Gateway
 from gateway.core.settings import Settings
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI:
+def create_app(settings: Settings, *, gateway: Gateway | None = None, resolver: Resolver = resolve_now) -> FastAPI:
     """The API. The gateway (workers, webhooks) starts and stops with the app; without
-    one given, a gateway with the marketing rules and campaigns of `settings`."""
+    one given, a gateway with the marketing rules and campaigns of `settings`. `resolver`
+    looks up the host of `public_url` when a campaign is reviewed."""
     gw = gateway or Gateway(settings, extensions=marketing(settings))
 
     @asynccontextmanager
@@ -53,6 +56,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
     )
     app.state.gateway = gw
     app.state.verified_keys = VerifiedKeys()
+    app.state.resolver = resolver
     install_error_handlers(app)
     for router in (messages, reports, inbox, modems, webhooks, simulator, health):
         app.include_router(router.router)

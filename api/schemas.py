@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MessageIn",
     "PartOut",
+    "AttemptOut",
     "MessageOut",
     "Page",
     "ReportOut",
@@ -26,6 +27,7 @@ __all__ = [
     "SimInbound",
     "PhoneNumber",
     "SmsText",
+    "MessageText",
     "Token",
     "IdempotencyKey",
 ]
@@ -53,6 +55,12 @@ def _sms_text(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("an SMS needs text: empty or only whitespace is refused")
+    return value
+
+
 def _token(value: str) -> str:
     if not value.isprintable():
         bad = next(ch for ch in value if not ch.isprintable())
@@ -76,6 +84,8 @@ PhoneNumber = Annotated[str, AfterValidator(_phone_number)]
 """A number as a person writes it: +E.164 or national, with common separators."""
 SmsText = Annotated[str, AfterValidator(_sms_text)]
 """Message text: any characters but control characters other than tab and line breaks."""
+MessageText = Annotated[SmsText, AfterValidator(_not_blank)]
+"""An SMS to send: `SmsText` with something in it (not empty, not only whitespace)."""
 Token = Annotated[str, AfterValidator(_token)]
 """A name, key or id: printable characters only."""
 IdempotencyKey = Annotated[
@@ -104,7 +114,12 @@ class MessageIn(BaseModel):
     to: PhoneNumber = Field(
         min_length=3, max_length=32, description="Recipient: +E.164, or national in the default region."
     )
-    text: SmsText = Field(max_length=39_015, description="Message text; split into up to 255 parts.")
+    text: MessageText = Field(
+        min_length=1,
+        max_length=39_015,
+        json_schema_extra={"pattern": r"\S"},  # enforced by MessageText, with a clearer message
+        description="Message text; split into up to 255 parts. Not empty, not only whitespace.",
+    )
     modem: Token | None = Field(default=None, max_length=32, description="Send through this modem only.")
     idempotency_key: IdempotencyKey | None = Field(
         default=None, description="As the `Idempotency-Key` header; give one, or the same in both."
@@ -138,6 +153,14 @@ class PartOut(BaseModel):
     error: str | None
 
 
+class AttemptOut(BaseModel):
+    attempt: int
+    modem: str | None
+    at: datetime
+    outcome: Literal["sent", "retry", "failed", "expired"]
+    error: str | None
+
+
 class MessageOut(BaseModel):
     id: str
     to: str
@@ -147,14 +170,20 @@ class MessageOut(BaseModel):
     encoding: str
     modem: str | None
     parts_total: int
-    attempts: int
+    attempts: int = Field(description="Attempts at sending it so far.")
     idempotency_key: str | None
-    last_error: str | None
+    last_error: str | None = Field(
+        description="Why it is not sent yet, or why it failed; null once it is sent or delivered "
+        "(earlier errors stay in `attempt_history`)."
+    )
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
     valid_until: datetime
     parts: list[PartOut] = []
+    attempt_history: list[AttemptOut] = Field(
+        default=[], description="How each attempt ended, oldest first (in GET /v1/messages/{id})."
+    )
 
 
 class Page(BaseModel):

@@ -142,6 +142,9 @@ def send(
     """Submit a message through a running gateway's API; prints the stored message."""
     import httpx
 
+    if not text.strip():
+        typer.echo("error: the text is empty or only whitespace: an SMS needs text", err=True)
+        raise typer.Exit(code=2)
     api_key = key or os.environ.get("MODEMGATE_API_KEY")
     if not api_key:
         typer.echo("error: give --key or set MODEMGATE_API_KEY", err=True)

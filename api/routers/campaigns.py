@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlmodel import Session
 
 from api.campaign_schemas import (
@@ -96,11 +96,11 @@ def patch_campaign(campaign_id: RowId, body: CampaignPatch, key: MarketingKey, g
 
 
 @router.post("/v1/campaigns/{campaign_id}/review", response_model=ReviewOut, responses={404: {}})
-def review_campaign(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep) -> ReviewOut:
+def review_campaign(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep, request: Request) -> ReviewOut:
     """Errors (which block scheduling) and warnings against the audience as it is now."""
     result = run_write(
         gateway, campaigns.review, campaign_id, public_url=gateway.settings.public_url,
-        now=gateway.clock.now(), settings=campaign_settings(gateway),
+        now=gateway.clock.now(), settings=campaign_settings(gateway), resolver=request.app.state.resolver,
     )  # fmt: skip
     status = _read(gateway, campaign_id).status
     return ReviewOut(status=status, **asdict(result))

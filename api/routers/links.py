@@ -1,14 +1,16 @@
 """Short-link redirects (open, no key) and conversions.
 
-`GET /r/{code}` answers 302 to the target stored with the code and records the click; an
-unknown code is a 404 JSON error. Nothing in the request can choose where it redirects.
+`GET /r/{code}` answers 302 to the target stored with the code and records the click (once
+per client and link within `[campaigns] click_window_minutes`); an unknown code is a 404
+JSON error. Nothing in the request can choose where it redirects.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse
 
 from api.campaign_schemas import ConversionIn, ConversionOut
@@ -24,8 +26,10 @@ router = APIRouter(route_class=ApiRoute, tags=["links"])
     response_class=RedirectResponse,
     responses={302: {"description": "To the stored target"}, 404: {}},
 )
-def follow(code: Annotated[str, Path(max_length=64)], gateway: GatewayDep) -> RedirectResponse:
-    target = run_write(gateway, links.follow, code, now=gateway.clock.now())
+def follow(code: Annotated[str, Path(max_length=64)], gateway: GatewayDep, request: Request) -> RedirectResponse:
+    client = links.client_key(request.client.host if request.client else "", request.headers.get("user-agent", ""))
+    window = timedelta(minutes=gateway.settings.campaigns.click_window_minutes)
+    target = run_write(gateway, links.follow, code, now=gateway.clock.now(), client=client, window=window)
     return RedirectResponse(
         target, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     )

@@ -8,17 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from api.deps import ApiRoute, Cursor, GatewayDep, Limit, SendKey
-from api.schemas import IdempotencyKey, MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
+from api.schemas import AttemptOut, IdempotencyKey, MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
 from gateway.core import messages, outbox, reports
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput
-from gateway.core.models import Message, Part
+from gateway.core.models import Message, MessageAttempt, Part
 from gateway.core.numbers import normalise_number
 
 router = APIRouter(route_class=ApiRoute, prefix="/v1/messages", tags=["messages"])
 
 
-def message_out(message: Message, parts: list[Part] | None = None) -> MessageOut:
+_DONE = ("sent", "delivered")  # no error to show any more: earlier ones are in the history
+
+
+def message_out(
+    message: Message, parts: list[Part] | None = None, attempts: list[MessageAttempt] | None = None
+) -> MessageOut:
     return MessageOut(
         id=message.id,
         to=message.recipient,
@@ -30,7 +35,7 @@ def message_out(message: Message, parts: list[Part] | None = None) -> MessageOut
         parts_total=message.parts_total,
         attempts=message.attempts,
         idempotency_key=message.idempotency_key,
-        last_error=message.last_error,
+        last_error=None if message.status in _DONE else message.last_error,
         created_at=message.created_at,
         updated_at=message.updated_at,
         sent_at=message.sent_at,
@@ -47,6 +52,12 @@ def message_out(message: Message, parts: list[Part] | None = None) -> MessageOut
                 error=p.error,
             )
             for p in parts or []
+        ],
+        attempt_history=[
+            AttemptOut.model_validate(
+                {"attempt": a.attempt, "modem": a.modem_id, "at": a.at, "outcome": a.outcome, "error": a.error}
+            )
+            for a in attempts or []
         ],
     )
 
@@ -84,7 +95,7 @@ def create_message(
 def get_message(message_id: str, key: SendKey, gateway: GatewayDep) -> MessageOut:
     with session(gateway.engine) as s:
         message = messages.own_message(s, message_id, key.id)
-        return message_out(message, outbox.message_parts(s, message.id))
+        return message_out(message, outbox.message_parts(s, message.id), outbox.message_attempts(s, message.id))
 
 
 @router.get("", response_model=Page)

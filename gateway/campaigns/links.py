@@ -2,9 +2,16 @@
 
 Each recipient gets their own code per URL of a campaign's template, so a click says who
 clicked. The redirect goes only to the target stored with the code: there is no way to
-make `/r/...` send anyone to a URL given in the request (no open redirect). A click is
-always recorded; `first` marks a recipient's first click in the campaign, and unique
-clicks are counted by recipient, so clicking twice (or two links) counts once.
+make `/r/...` send anyone to a URL given in the request (no open redirect). Every visit is
+redirected, but one client (a keyed hash of its IP address and user agent, never the
+address) is recorded once per link within the click window, so a crawler or a redirect
+loop cannot grow the click table without bound. `first` marks a recipient's first click
+in the campaign, and unique clicks are counted by recipient, so clicking twice (or two
+links) counts once.
+
+Short links live under the settings' `public_url`; `unreachable` says when that address
+would not open on a recipient's phone (loopback, unspecified, or a name that does not
+resolve), which review reports as an error before anything is sent.
 
 Codes are 10 base-62 characters from the OS's random source (~59 bits): not guessable,
 and a collision among a million codes is about a one-in-a-million event (the insert
@@ -13,21 +20,44 @@ would fail on the unique index and the batch be retried with new codes).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import os
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from gateway.campaigns.templates import CODE_LENGTH
+from gateway.core.egress import Address, literal_address
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import Campaign, Click, Conversion, Link, Message
 
-__all__ = ["new_code", "new_codes", "with_utm", "follow", "record_conversion", "is_code"]
+__all__ = [
+    "new_code",
+    "new_codes",
+    "with_utm",
+    "follow",
+    "client_key",
+    "record_conversion",
+    "is_code",
+    "unreachable",
+    "Resolver",
+    "CLICK_WINDOW",
+]
+
+Resolver = Callable[[str, int], Sequence[Address]]
+"""Every address of a host (e.g. `gateway.core.egress.resolve_now`); OSError when it has none."""
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+CLICK_WINDOW = timedelta(minutes=10)  # `[campaigns] click_window_minutes`
+# The key of client hashes: random per process, never stored, so a stored hash cannot be
+# matched to an address by hashing every IPv4 address. (A restart starts a new window.)
+_CLIENT_KEY = os.urandom(32)
 
 
 def new_code() -> str:
@@ -52,6 +82,44 @@ def is_code(code: str) -> bool:
     return len(code) == CODE_LENGTH and all(c in _ALPHABET for c in code)
 
 
+def unreachable(public_url: str, resolver: Resolver) -> tuple[str, str] | None:
+    """Why short links under `public_url` would not open on a recipient's phone, as
+    (severity, reason), or None when they would: an `error` for a loopback or unspecified
+    address or a name that does not resolve, a `warning` for another non-public address
+    (a private network that a phone on the mobile network does not reach)."""
+    parts = urlsplit(public_url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        return "error", f"public_url {public_url!r} has no host"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "error", f"public_url {public_url!r} has no valid port"
+    address = literal_address(host)
+    if address is not None:
+        addresses: Sequence[Address] = [address]
+    elif host == "localhost" or host.endswith(".localhost"):  # RFC 6761 §6.3: always loopback
+        return "error", f"{host} is this machine (loopback)"
+    else:
+        try:
+            addresses = resolver(host, port)
+        except OSError:
+            addresses = []
+        if not addresses:
+            return "error", f"{host} does not resolve to an address"
+    for a in addresses:
+        face = _carried(a)
+        if face.is_loopback:
+            return "error", f"{host} is this machine (loopback {a})"
+        if face.is_unspecified:
+            return "error", f"{host} is the unspecified address {a}, not one a phone can open"
+    for a in addresses:
+        face = _carried(a)
+        if not face.is_global:
+            return "warning", f"{host} is a non-public address ({a}): phones on the mobile network cannot reach it"
+    return None
+
+
 def with_utm(url: str, *, campaign: str, variant: str | None) -> str:
     """`url` with utm_source=sms, utm_medium=sms, utm_campaign, utm_content (replacing any given)."""
     parts = urlsplit(url)
@@ -62,11 +130,29 @@ def with_utm(url: str, *, campaign: str, variant: str | None) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment))
 
 
-def follow(s: Session, code: str, *, now: datetime) -> str:
-    """Record a click on `code` and return its stored target; NotFound for an unknown code."""
+def client_key(address: str, user_agent: str) -> str:
+    """Who clicked, as far as deduplication needs: a keyed hash of the client's IP address
+    and user agent (the address itself is never stored)."""
+    message = f"{address}\n{user_agent}".encode("utf-8", "replace")
+    return hmac.new(_CLIENT_KEY, message, hashlib.sha256).hexdigest()[:32]
+
+
+def follow(s: Session, code: str, *, now: datetime, client: str | None = None, window: timedelta = CLICK_WINDOW) -> str:
+    """Record a click on `code` and return its stored target; NotFound for an unknown code.
+
+    A visit by `client` (`client_key`) to a link it visited less than `window` ago is not
+    recorded again (the target is returned all the same)."""
     link = s.exec(select(Link).where(Link.code == code)).first() if is_code(code) else None
     if link is None:
         raise NotFound("link", code)
+    if client is not None and window > timedelta(0):
+        recent = s.exec(
+            select(Click.id)
+            .where(Click.link_id == link.id, Click.client == client, col(Click.clicked_at) > now - window)
+            .limit(1)
+        ).first()
+        if recent is not None:
+            return link.target
     first = False
     if link.contact_id is not None and link.campaign_id is not None:
         earlier = s.exec(
@@ -80,6 +166,7 @@ def follow(s: Session, code: str, *, now: datetime) -> str:
             variant_id=link.variant_id,
             contact_id=link.contact_id,
             first=first,
+            client=client,
             clicked_at=now,
         )
     )
@@ -126,3 +213,10 @@ def record_conversion(
     s.add(row)
     s.flush()
     return row
+
+
+def _carried(address: Address) -> Address:
+    """The IPv4 address an IPv4-mapped IPv6 one (`::ffff:127.0.0.1`) stands for, else itself."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address

@@ -3,8 +3,10 @@ recipient's text, test send to the team's own phones.
 
 Review streams the audience as it is now (lists + segments − exclude lists) and counts what
 expansion would do with it: who may be sent marketing (consent, opt-outs, valid numbers),
-how many parts, who falls outside the send window, and the month's quota. A draft without
-errors becomes `review`, ready to schedule (`gateway.campaigns.lifecycle`).
+how many parts, who falls outside the send window, and the month's quota; whether its
+short links would open on a phone (`public_url` not loopback, unspecified or unresolvable)
+and whether any recipient's text would come out blank. A draft without errors becomes
+`review`, ready to schedule (`gateway.campaigns.lifecycle`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.lifecycle import first_due, get
 from gateway.campaigns.plan import E164, Plan, audience_batches
 from gateway.campaigns.templates import CODE_LENGTH, contact_values, estimate_text, short_link
-from gateway.core import outbox
+from gateway.core import egress, outbox
 from gateway.core.db import save
 from gateway.core.errors import InvalidInput
 from gateway.core.models import Link, Message
@@ -74,10 +76,16 @@ class Preview:
 
 
 def review(
-    s: Session, campaign_id: int, *, public_url: str, now: datetime, settings: CampaignSettings | None = None
+    s: Session,
+    campaign_id: int,
+    *,
+    public_url: str,
+    now: datetime,
+    settings: CampaignSettings | None = None,
+    resolver: links.Resolver = egress.resolve_now,
 ) -> Review:
     """Check a campaign against its audience as it is now (streamed); a draft without errors
-    becomes `review` (ready to schedule)."""
+    becomes `review` (ready to schedule). `resolver` looks up `public_url`'s host."""
     settings = settings or CampaignSettings()
     row = get(s, campaign_id)
     result = Review()
@@ -86,6 +94,15 @@ def review(
     except InvalidInput as exc:
         result.errors.append(Issue("invalid_template", str(exc)))
         return result
+    if plan.max_urls and (dead := links.unreachable(public_url, resolver)) is not None:
+        severity, why = dead
+        issue = Issue(
+            "unreachable_links",
+            f"short links would point at {public_url.rstrip('/')}: {why}; "
+            "set public_url to the address phones reach the gateway at",
+        )
+        (result.errors if severity == "error" else result.warnings).append(issue)
+    blank = 0
     missing: Counter[str] = Counter()
     segments: list[int] = []
     due_at = first_due(row, now)
@@ -109,7 +126,11 @@ def review(
             template, _ = plan.pick_preview(contact.id)
             values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
             missing.update(template.missing(values))
-            text = plan.text(template, values, [short_link(public_url, c) for c in placeholder])
+            short = [short_link(public_url, c) for c in placeholder]
+            if not template.render(values, short).strip():  # only the brand and footer would go
+                blank += 1
+                continue
+            text = plan.text(template, values, short)
             try:
                 segments.append(estimate_text(text).segments)
             except InvalidInput as exc:
@@ -126,6 +147,14 @@ def review(
         result.errors.append(Issue("empty_audience", "the audience has no contacts"))
     elif result.sendable == 0:
         result.errors.append(Issue("nothing_to_send", "no contact in the audience may be sent marketing"))
+    if blank:
+        result.errors.append(
+            Issue(
+                "blank_text",
+                f"the template comes out blank for {blank} recipients (a token without a value or default?)",
+                blank,
+            )
+        )
     if result.invalid_numbers:
         result.warnings.append(
             Issue("invalid_numbers", f"{result.invalid_numbers} contacts have no valid number", result.invalid_numbers)

@@ -34,6 +34,8 @@ __all__ = [
     "ApiKey",
     "Message",
     "Part",
+    "MessageAttempt",
+    "AttemptOutcome",
     "DeliveryReport",
     "InboundMessage",
     "InboundPart",
@@ -231,6 +233,25 @@ class Part(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     report_status: int | None = None  # TP-ST of the latest report, 3GPP TS 23.040 §9.2.3.15
     error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+# sent: every part has its MR; retry: failed, tried again later; failed, expired: the end.
+AttemptOutcome = Literal["sent", "retry", "failed", "expired"]
+
+
+class MessageAttempt(SQLModel, table=True):
+    """How one attempt at sending a message ended (`gateway.core.outbox` writes them): the
+    history behind `message.last_error`, which holds only the error of the current state."""
+
+    __tablename__ = "message_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(foreign_key="message.id", ondelete="CASCADE", max_length=36, index=True)
+    attempt: int  # message.attempts when it ended
+    modem_id: str | None = None
+    outcome: str
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    at: datetime = Field(sa_type=UtcDateTime)
 
 
 class DeliveryReport(SQLModel, table=True):
@@ -586,7 +607,10 @@ class Click(SQLModel, table=True):
     """One visit of a short link; `first` marks the recipient's first click in the campaign."""
 
     __tablename__ = "click"
-    __table_args__ = (sa.Index("ix_click_campaign", "campaign_id", "contact_id"),)
+    __table_args__ = (
+        sa.Index("ix_click_campaign", "campaign_id", "contact_id"),
+        sa.Index("ix_click_client", "link_id", "client", "clicked_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     link_id: int = Field(foreign_key="link.id", ondelete="CASCADE", index=True)
@@ -594,6 +618,9 @@ class Click(SQLModel, table=True):
     variant_id: int | None = None
     contact_id: int | None = None
     first: bool = False
+    # Keyed hash of the client's IP address and user agent (never the address itself):
+    # repeated visits by one client within the click window are recorded once.
+    client: str | None = Field(default=None, max_length=64)
     clicked_at: datetime = Field(sa_type=UtcDateTime)
 
 

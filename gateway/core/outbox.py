@@ -74,6 +74,11 @@ exponential backoff (`RetryPolicy`), or ends the message as `failed` after
 `max_attempts` or as `expired` when the next attempt would fall after `valid_until`.
 `release(error=None)` gives a message back without counting an attempt.
 
+History: every counted attempt that ends (`finish`, `release` with an error, `fail`) leaves
+one `message_attempt` row (modem, time, outcome, error), written by `_attempt_ended` in the
+same transaction. `last_error` is the error of the message's current state only: cleared
+when it is sent, kept in the history.
+
 Time is injected: every function takes `now` (aware UTC; `submit` falls back to the
 system clock), so tests move time by hand and never sleep. A lease must outlast the
 longest time a sender can spend on a message between renewals, modem timeouts included:
@@ -103,8 +108,10 @@ from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.core.models import (
     CATEGORIES,
     WAITING,
+    AttemptOutcome,
     Category,
     Message,
+    MessageAttempt,
     MessageStatus,
     Part,
     new_message_id,
@@ -128,6 +135,7 @@ __all__ = [
     "insert_many",
     "get_message",
     "message_parts",
+    "message_attempts",
     "claim",
     "record_sent",
     "renew",
@@ -269,12 +277,14 @@ def submit(
     Commits before returning (a transaction already open on `session`, e.g. from reading
     the API key, is committed first). The same `idempotency_key` with the same request
     returns the stored message (created False); with a different request it raises
-    IdempotencyConflict. Raises InvalidInput (recipient not E.164, unknown category, bad
-    validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
+    IdempotencyConflict. Raises InvalidInput (recipient not E.164, blank text, unknown
+    category, bad validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
     `time_zone` is the recipient's, for the send window of a marketing message.
     """
     now = now or utcnow()
     _check(recipient, category, validity)
+    if not text.strip():
+        raise InvalidInput("text", "empty or only whitespace: an SMS needs text")
     draft = Draft(
         recipient, text, _request_hash(recipient, text, category, modem, validity, callback_url, encoding),
         category=category, encoding=encoding, validity=validity, api_key_id=api_key_id,
@@ -386,6 +396,12 @@ def message_parts(session: Session, message_id: str, *, all_generations: bool = 
         current = select(Message.generation).where(Message.id == message_id).scalar_subquery()
         query = query.where(Part.generation == current)
     return list(session.exec(query.order_by(col(Part.generation), col(Part.seq))))
+
+
+def message_attempts(session: Session, message_id: str) -> list[MessageAttempt]:
+    """How each attempt at sending the message ended, oldest first."""
+    query = select(MessageAttempt).where(MessageAttempt.message_id == message_id)
+    return list(session.exec(query.order_by(col(MessageAttempt.id))))
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -536,7 +552,7 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
         result = conn.execute(
             sa.update(Message)
             .where(col(Message.id) == message_id, col(Message.status) == "sending", ~unsent, *_held_by(owner))
-            .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, updated_at=now)
+            .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None, updated_at=now)
         )
         if result.rowcount != 1:
             return False
@@ -555,6 +571,8 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
                     message.last_error = next(error for part_status, error in parts if part_status == "failed")
                 s.add(message)
                 s.flush()
+            outcome: AttemptOutcome = "failed" if status == "failed" else "sent"
+            _attempt_ended(conn, message, outcome, message.last_error, now)
             webhooks.message_status(s, message, now=now)
         return True
 
@@ -590,12 +608,17 @@ def release(
             return None
         attempts = msg.attempts if error is not None else max(0, msg.attempts - 1)
         if error is not None and attempts >= policy.max_attempts:
+            _attempt_ended(conn, msg, "failed", error, now)
             _close(conn, msg, "failed", error, now)
             return "failed"
         due = retry_at or (now + policy.delay(attempts) if error is not None else now)
         if due >= msg.valid_until:
+            if error is not None:
+                _attempt_ended(conn, msg, "expired", error, now)
             _close(conn, msg, "expired", error or msg.last_error, now)
             return "expired"
+        if error is not None:
+            _attempt_ended(conn, msg, "retry", error, now)
         conn.execute(
             _current_parts_update(message_id, msg.generation)
             .where(col(Part.status) == "sending")
@@ -620,6 +643,8 @@ def fail(engine: Engine, message_id: str, *, error: str, now: datetime, owner: s
         ).first()
         if msg is None:
             return False
+        if msg.status == "sending":
+            _attempt_ended(conn, msg, "failed", error, now)
         _close(conn, msg, "failed", error, now)
         return True
 
@@ -822,6 +847,16 @@ def _flag_uncertain(conn: Connection, message_id: str, generation: int) -> int |
     if part_id is not None:
         conn.execute(sa.update(Part).where(col(Part.id) == part_id).values(error=UNCERTAIN))
     return part_id
+
+
+def _attempt_ended(conn: Connection, msg: Any, outcome: AttemptOutcome, error: str | None, now: datetime) -> None:
+    """Record how the current attempt at `msg` (a message row being sent) ended."""
+    conn.execute(
+        sa.insert(MessageAttempt).values(
+            message_id=msg.id, attempt=msg.attempts, modem_id=msg.modem_id or msg.lease_owner,
+            outcome=outcome, error=error, at=now,
+        )
+    )  # fmt: skip
 
 
 def _close(

@@ -8,19 +8,36 @@ run in-process, so `modemgate serve` works on a fresh machine. Anything invalid 
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    IPvAnyNetwork,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from drivers import ConfigError
 from gateway.core.consentsettings import ConsentSettings
 
-__all__ = ["ModemSettings", "WebhookSettings", "Settings", "load_settings", "DEFAULT_CONFIG_FILE"]
+__all__ = [
+    "ModemSettings",
+    "WebhookSettings",
+    "Settings",
+    "load_settings",
+    "served_url",
+    "DEFAULT_CONFIG_FILE",
+]
 
 DEFAULT_CONFIG_FILE = "modemgate.toml"
 _PORT_SCHEMES = ("socket://", "rfc2217://", "sim://", "loop://")
@@ -104,6 +121,9 @@ class CampaignSettings(BaseModel):
     window_end: str = Field(default="20:00", pattern=_CLOCK)  # 24:00: until midnight
     frequency_cap: int = Field(default=4, ge=0, le=1000)  # marketing messages per number; 0: no cap
     frequency_days: int = Field(default=7, ge=1, le=365)
+    # Visits to a short link by one client (IP address + user agent) within this many
+    # minutes are recorded as one click; 0: every visit.
+    click_window_minutes: float = Field(default=10, ge=0, le=24 * 60)
 
     @model_validator(mode="after")
     def _window(self) -> CampaignSettings:
@@ -141,7 +161,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     default_region: str = Field(default="NL", pattern=r"^[A-Z]{2}$")
-    public_url: str = "http://127.0.0.1:8000"
+    # Base of tracked short links, as phones reach the gateway (e.g. https://sms.example.com).
+    # Not set: the address served (`served_url`), which review flags when it is loopback.
+    public_url: str = ""
     simulated_modems: int = Field(default=2, ge=0, le=64)  # used when no [[modems]] are given
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_import_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # CSV/JSON bulk imports
@@ -159,6 +181,23 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value[len("postgresql://") :]
         return value
+
+    _public_url_follows_served: bool = PrivateAttr(default=False)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", value, re.IGNORECASE):
+            raise ValueError("public_url is an http:// or https:// address, e.g. https://sms.example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _follow_served(self) -> Settings:
+        if not self.public_url:
+            self.public_url = served_url(self.host, self.port)
+            self._public_url_follows_served = True
+        return self
 
     @model_validator(mode="after")
     def _unique_modems(self) -> Settings:
@@ -216,10 +255,31 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         settings = Settings(**data)
         given = {k: v for k, v in overrides.items() if v is not None}
         if given:
-            settings = _CommandLine(**{**settings.model_dump(), **given})
+            values = settings.model_dump()
+            if settings._public_url_follows_served:
+                del values["public_url"]  # follows --host and --port too
+            settings = _CommandLine(**{**values, **given})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, file if file.exists() else None)) from None
     return settings
+
+
+def served_url(host: str, port: int) -> str:
+    """The gateway's own address as a base URL: what `public_url` is when not set.
+
+    Bound to every interface (`0.0.0.0`, `::`), the machine's name (its FQDN) stands for it;
+    a loopback address stays what it is (review then reports links no phone can open).
+    """
+    name = host.strip().strip("[]")
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if not name or (address is not None and address.is_unspecified):
+        name = socket.getfqdn()
+    elif address is not None and address.version == 6:
+        name = f"[{name}]"
+    return f"http://{name}:{port}" if port != 80 else f"http://{name}"
 
 
 def _describe(exc: ValidationError, file: Path | None) -> str:

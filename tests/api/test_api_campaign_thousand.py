@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from gateway.core.models import Link, Message
 from gateway.core.settings import ModemSettings, Settings
-from tests.support.api import Api, running_api, wait_for
+from tests.support.api import PUBLIC_URL, Api, running_api, wait_for
 from tests.support.campaigns import Person, audience
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -51,7 +51,9 @@ def fast_api(tmp_path: Path) -> Iterator[Api]:
     """Six simulated modems at the highest rate and a large burst, so 800 messages take seconds."""
     modems = [ModemSettings(id=f"sim{i}", port=f"sim://sim{i}", sends_per_minute=600, burst=50, daily_cap=0)
               for i in range(1, 7)]  # fmt: skip
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'modemgate.db'}", default_region="NL", modems=modems)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'modemgate.db'}", default_region="NL", modems=modems, public_url=PUBLIC_URL
+    )
     with running_api(settings) as api:
         yield api
 

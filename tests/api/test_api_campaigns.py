@@ -3,11 +3,13 @@ short links, nothing for an opted-out number, tracked clicks, conversions, a STO
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
 from gateway import campaigns
-from tests.support.api import Api, assert_error, wait_for
+from tests.support.api import PUBLIC_URL, Api, assert_error, running_api, settings_for, wait_for
 from tests.support.campaigns import Person, audience
 
 ANNA, BOB, GONE = "+31610000071", "+31610000072", "+31610000073"
@@ -38,7 +40,7 @@ def test_campaign_reaches_the_network_personalised_and_tracks_clicks(api: Api) -
     wait_for(lambda: len(_network(api)) == 2, 20, "two campaign messages on the network", last=lambda: _network(api))
     texts = {m["recipient"]: m["text"] for m in _network(api)}
     assert set(texts) == {ANNA, BOB}  # nothing for the opted-out number
-    assert texts[ANNA].startswith("Acme: Hi Anna, 20% off: http://127.0.0.1:8000/r/")
+    assert texts[ANNA].startswith(f"Acme: Hi Anna, 20% off: {PUBLIC_URL}/r/")
     assert texts[BOB].startswith("Acme: Hi there, ") and texts[BOB].endswith("\nReply STOP to opt out")
     code = texts[ANNA].split("/r/")[1].split()[0]
 
@@ -77,6 +79,35 @@ def test_stop_between_campaigns_stops_the_next_and_is_confirmed_once(api: Api) -
         lambda: api.get(f"/v1/campaigns/{second}/analytics").json()["suppressed"] == {"opted_out": 1}, 10, "suppressed"
     )
     assert {r[0] for r in held} == {ANNA, BOB}
+
+
+def test_repeated_clicks_by_one_client_all_redirect_and_are_recorded_once(api: Api) -> None:
+    list_id = audience(api.gateway.engine, [Person(ANNA)])
+    campaign_id = _launch(api, list_id, "Clicks")
+    wait_for(lambda: _network(api), 20, "the campaign message on the network")
+    code = _network(api)[0]["text"].split("/r/")[1].split()[0]
+    for _ in range(30):  # a crawler, or a redirect loop
+        assert api.client.get(f"/r/{code}", follow_redirects=False).status_code == 302
+    other = api.client.get(f"/r/{code}", follow_redirects=False, headers={"User-Agent": "Mozilla/5.0 (Android)"})
+    assert other.status_code == 302
+    with api.gateway.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT client FROM click")).scalars().all()
+    assert len(rows) == 2 and len(set(rows)) == 2 and all(r and "testclient" not in r for r in rows)
+    assert api.get(f"/v1/campaigns/{campaign_id}/analytics").json()["unique_clicks"] == 1
+
+
+def test_review_refuses_a_campaign_whose_links_point_at_loopback(tmp_path: Path) -> None:
+    settings = settings_for(f"sqlite:///{tmp_path / 'modemgate.db'}", public_url="http://127.0.0.1:8000")
+    with running_api(settings) as api:
+        list_id = audience(api.gateway.engine, [Person(ANNA)])
+        body = {"name": "Dead links", "template": "20% off: https://shop.example/sale", "lists": [list_id]}
+        campaign_id = api.post("/v1/campaigns", json=body).json()["id"]
+        review = api.post(f"/v1/campaigns/{campaign_id}/review").json()
+        assert review["status"] == "draft" and [e["code"] for e in review["errors"]] == ["unreachable_links"]
+        assert "127.0.0.1" in review["errors"][0]["message"]
+        assert_error(api.post(f"/v1/campaigns/{campaign_id}/schedule", json={"kind": "now"}), 409, "conflict")
+        test = api.post(f"/v1/campaigns/{campaign_id}/test", json={"numbers": [BOB]})
+        assert test.status_code == 202, test.text  # a proof to the team's own phone still goes
 
 
 def test_campaign_api_errors(api: Api) -> None:

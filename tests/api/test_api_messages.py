@@ -112,6 +112,33 @@ def test_text_over_the_schema_limit_is_422_naming_text(shared_api: Api) -> None:
     assert error_fields(error) == {"text"}
 
 
+@pytest.mark.parametrize("text", ["", " ", "   ", "\n", " \t\r\n ", "\u00a0\u3000"])
+def test_blank_text_is_422_naming_text_and_nothing_is_stored(shared_api: Api, text: str) -> None:
+    before = message_count(shared_api)
+    error = assert_error(shared_api.post("/v1/messages", json={"to": "+31612345678", "text": text}), 422)
+    assert error_fields(error) == {"text"}
+    assert message_count(shared_api) == before
+
+
+def test_the_schema_says_text_may_not_be_blank(shared_api: Api) -> None:
+    schema = shared_api.client.get("/openapi.json").json()["components"]["schemas"]["MessageIn"]
+    text = schema["properties"]["text"]
+    assert text["minLength"] == 1 and text["pattern"] == r"\S"
+
+
+def test_a_message_delivered_after_a_failed_attempt_shows_no_error_but_keeps_its_history(api: Api) -> None:
+    api.post("/v1/simulator/faults", json={"modem": "sim1", "cms_error": 500, "cms_error_count": 1})
+    sent = api.send("try twice", modem="sim1")
+    wait_for(lambda: api.message(sent["id"])["attempt_history"], 10, "the first attempt failing")
+    api.clock.advance(minutes=10)  # the retry is due, whenever it was set
+    api.gateway.wake()
+    delivered = api.wait_delivered(sent["id"])
+    assert delivered["last_error"] is None
+    history = delivered["attempt_history"]
+    assert [(a["attempt"], a["modem"], a["outcome"]) for a in history] == [(1, "sim1", "retry"), (2, "sim1", "sent")]
+    assert "500" in history[0]["error"] and history[1]["error"] is None
+
+
 def test_missing_and_mistyped_fields_are_422_naming_them(shared_api: Api) -> None:
     before = message_count(shared_api)
     error = assert_error(shared_api.post("/v1/messages", json={"text": "hi"}), 422, "invalid_request")

@@ -8,13 +8,14 @@ import pytest
 import sqlalchemy as sa
 
 from gateway import campaigns
-from gateway.campaigns import links
+from gateway.campaigns import analytics, links
 from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.templates import compile_template, compose
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import Message
 from tests.support.campaigns import PUBLIC_URL, T0, Person, audience, by_status, drain, start
+from tests.support.dns import resolve
 
 
 def test_frequency_cap_holds_across_two_campaigns(engine) -> None:
@@ -91,7 +92,7 @@ def test_local_time_schedule_sends_each_zone_at_its_own_ten_oclock(engine) -> No
     list_id = audience(engine, [Person("+31610000040"), Person("+31610000041", zone="America/New_York")])
     with session(engine, write=True) as s:
         row = campaigns.create(s, {"name": "local", "template": "Hello", "lists": [list_id]}, api_key_id=None, now=T0)
-        assert not campaigns.review(s, row.id, public_url=PUBLIC_URL, now=T0).errors
+        assert not campaigns.review(s, row.id, public_url=PUBLIC_URL, now=T0, resolver=resolve).errors
         campaigns.schedule(s, row.id, kind="local", local_at=datetime(2026, 12, 2, 10, 0), now=T0)
         s.commit()
     assert campaigns.run_due(engine, now=T0, settings=None) == 0  # expanded when UTC+14 reaches 10:00
@@ -138,7 +139,12 @@ def test_review_reports_consent_invalid_numbers_tokens_segments_and_quiet_hours(
             now=T0,
         )
         result = campaigns.review(
-            s, row.id, public_url=PUBLIC_URL, now=T0, settings=campaigns.CampaignSettings(monthly_segment_quota=3)
+            s,
+            row.id,
+            public_url=PUBLIC_URL,
+            now=T0,
+            settings=campaigns.CampaignSettings(monthly_segment_quota=3),
+            resolver=resolve,
         )
     codes = {w.code: w.count for w in result.warnings}
     assert (result.audience, result.sendable, result.invalid_numbers, result.opted_out, result.no_consent) == (
@@ -178,3 +184,27 @@ def test_click_redirects_to_stored_target_with_utm_once_per_recipient(engine) ->
     with engine.connect() as conn:
         firsts = conn.execute(sa.text("SELECT count(*) FROM click WHERE first")).scalar_one()
     assert firsts == 1
+
+
+def test_repeated_visits_by_one_client_are_one_click_per_window(engine) -> None:
+    list_id = audience(engine, [Person("+31610000061")])
+    campaign_id = start(engine, list_id=list_id)
+    with engine.connect() as conn:
+        code = conn.execute(sa.text("SELECT code FROM link")).scalar_one()
+    crawler = links.client_key("203.0.113.9", "Crawler/1.0")
+    phone = links.client_key("198.51.100.7", "Mozilla/5.0 (Linux; Android 14)")
+    window = timedelta(minutes=10)
+    with session(engine, write=True) as s:
+        for second in range(200):  # a redirect loop or a crawler: every visit is redirected
+            at = T0 + timedelta(seconds=second)
+            assert links.follow(s, code, now=at, client=crawler, window=window).startswith("https://shop.example/")
+        links.follow(s, code, now=T0 + timedelta(seconds=5), client=phone, window=window)
+        links.follow(s, code, now=T0 + timedelta(minutes=11), client=crawler, window=window)  # a new window
+        s.commit()
+    with engine.connect() as conn:
+        clicks = conn.execute(sa.text("SELECT client, first FROM click ORDER BY id")).all()
+        columns = " ".join(str(v) for row in conn.execute(sa.text("SELECT * FROM click")).all() for v in row)
+    assert [(c, bool(f)) for c, f in clicks] == [(crawler, True), (phone, False), (crawler, False)]
+    assert "203.0.113.9" not in columns and "198.51.100.7" not in columns  # only a hash is stored
+    with session(engine) as s:
+        assert analytics.campaign_report(s, campaign_id)["unique_clicks"] == 1

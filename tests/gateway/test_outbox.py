@@ -134,6 +134,14 @@ def test_a_recipient_not_in_e164_is_refused_and_nothing_is_stored(engine, clock,
     assert count(engine, Message) == count(engine, Part) == 0
 
 
+@pytest.mark.parametrize("text", ["", " ", "  \n\t \r\n", "\u3000"])
+def test_blank_text_is_refused_and_nothing_is_stored(engine, clock, key, text):
+    with session(engine) as s, pytest.raises(InvalidInput) as caught:
+        outbox.submit(s, api_key_id=key, recipient=TO, text=text, now=clock())
+    assert caught.value.field == "text"
+    assert count(engine, Message) == count(engine, Part) == 0
+
+
 def test_text_that_does_not_fit_the_forced_alphabet_is_refused_and_nothing_is_stored(engine, clock, key):
     with session(engine) as s, pytest.raises(PduError):
         outbox.submit(s, api_key_id=key, recipient=TO, text="smile 😀", encoding="gsm7", now=clock())
@@ -533,6 +541,41 @@ def test_retries_back_off_exponentially_on_the_injected_clock(engine, clock, key
     stored, parts = load(engine, message.id)
     assert (stored.attempts, stored.last_error) == (5, "+CMS ERROR: 500")
     assert parts[0].status == "pending"
+
+
+def test_a_message_sent_after_a_failed_attempt_keeps_that_error_only_in_its_history(engine, clock, key):
+    message = submit(engine, clock, key)
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert outbox.release(engine, message.id, now=clock(), error="+CMS ERROR: 500") == "queued"
+    assert load(engine, message.id)[0].last_error == "+CMS ERROR: 500"  # while it waits
+    clock.advance(minutes=5)
+    claim = outbox.claim(engine, modem_id="m2", owner="m2", now=clock())
+    assert claim is not None
+    send_all(engine, claim, clock)
+    stored, _ = load(engine, message.id)
+    assert (stored.status, stored.last_error) == ("sent", None)
+    with session(engine) as s:
+        history = [(a.attempt, a.modem_id, a.outcome, a.error, a.at) for a in outbox.message_attempts(s, message.id)]
+    assert history == [(1, "m1", "retry", "+CMS ERROR: 500", T0), (2, "m2", "sent", None, clock())]
+
+
+def test_every_failed_attempt_is_in_the_history_up_to_the_failure(engine, clock, key):
+    policy = outbox.RetryPolicy(max_attempts=2, first_delay=timedelta(seconds=30))
+    message = submit(engine, clock, key)
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    outbox.release(engine, message.id, now=clock(), error="+CMS ERROR: 38", policy=policy)
+    clock.advance(minutes=1)
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), policy=policy)
+    assert outbox.release(engine, message.id, now=clock(), error="+CMS ERROR: 42", policy=policy) == "failed"
+    other = submit(engine, clock, key, text="another")
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert outbox.fail(engine, other.id, error="+CMS ERROR: 21", now=clock())
+    with session(engine) as s:
+        first = [(a.attempt, a.outcome, a.error) for a in outbox.message_attempts(s, message.id)]
+        second = [(a.attempt, a.outcome, a.error) for a in outbox.message_attempts(s, other.id)]
+    assert first == [(1, "retry", "+CMS ERROR: 38"), (2, "failed", "+CMS ERROR: 42")]
+    assert second == [(1, "failed", "+CMS ERROR: 21")]
+    assert load(engine, message.id)[0].last_error == "+CMS ERROR: 42"
 
 
 def test_the_last_allowed_attempt_fails_the_message(engine, clock, key):

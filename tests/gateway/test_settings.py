@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,25 @@ def test_environment_overrides_file_and_command_line_overrides_both(tmp_path, mo
     assert load_settings(path).port == 8200
     assert load_settings(path).default_region == "DE"
     assert load_settings(path, port=8300).port == 8300
+
+
+def test_public_url_follows_the_address_served_unless_set(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().public_url == "http://127.0.0.1:8000"
+    assert load_settings(port=9000).public_url == "http://127.0.0.1:9000"
+    # Bound to every interface: the machine's name, never 0.0.0.0.
+    assert load_settings(host="0.0.0.0", port=9000).public_url == f"http://{socket.getfqdn()}:9000"
+    assert load_settings(host="::", port=9000).public_url == f"http://{socket.getfqdn()}:9000"
+    assert load_settings(host="::1", port=9000).public_url == "http://[::1]:9000"
+    path = write(tmp_path, 'public_url = "https://sms.example.com/"\nport = 8100\n')
+    assert load_settings(path, port=9000).public_url == "https://sms.example.com"
+    monkeypatch.setenv("MODEMGATE_PUBLIC_URL", "https://go.example")
+    assert load_settings(host="0.0.0.0", port=9000).public_url == "https://go.example"
+
+
+def test_public_url_must_be_an_http_address(tmp_path):
+    with pytest.raises(ConfigError, match="public_url"):
+        load_settings(write(tmp_path, 'public_url = "sms.example.com"\n'))
 
 
 def test_plain_postgresql_url_gets_the_psycopg_driver(tmp_path):

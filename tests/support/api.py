@@ -21,6 +21,7 @@ from gateway.core.db import session
 from gateway.core.runtime import Gateway, Timing
 from gateway.core.settings import ModemSettings, Settings, WebhookSettings
 from harness.waiting import wait_until
+from tests.support.dns import resolve
 
 # The gateway's loops, shortened: a test sees a send, a report or a health poll in
 # tens of milliseconds instead of seconds.
@@ -36,6 +37,8 @@ FAST = Timing(
 )
 
 T = TypeVar("T")
+
+PUBLIC_URL = "https://sms.example.com"  # where the tests' short links point (tests.support.dns)
 
 
 class SkewClock(SystemClock):
@@ -136,6 +139,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     ]
     # The tests' webhook receivers listen on loopback, which the gateway posts to only when allowed.
     overrides.setdefault("webhooks", WebhookSettings(allow_networks=["127.0.0.1/32"]))
+    overrides.setdefault("public_url", PUBLIC_URL)
     return Settings(database_url=database_url, default_region="NL", modems=modems, **overrides)
 
 
@@ -154,7 +158,7 @@ def running_api(settings: Settings) -> Iterator[Api]:
     holding every scope."""
     clock = SkewClock()
     gateway = Gateway(settings, clock=clock, timing=FAST, extensions=marketing(settings))
-    app = create_app(settings, gateway=gateway)
+    app = create_app(settings, gateway=gateway, resolver=resolve)
     try:
         with TestClient(app) as client:
             key, key_id = add_key(gateway, "tests")

@@ -15,9 +15,10 @@ from gateway.campaigns.compliance import CompliancePolicy
 from gateway.core import outbox
 from gateway.core.db import session
 from gateway.core.models import ConsentRecord, Contact, ContactList, ListMembership, Message, Suppression
+from tests.support.dns import resolve
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 13:00 in Amsterdam, 21:00 in Tokyo
-PUBLIC_URL = "https://go.example"
+PUBLIC_URL = "https://go.example"  # resolved by tests.support.dns.resolve
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def start(engine: Engine, *, list_id: int, now: datetime = T0, **fields: object)
     data.setdefault("lists", [list_id])
     with session(engine, write=True) as s:
         row = campaigns.create(s, data, api_key_id=None, now=now)
-        result = campaigns.review(s, row.id, public_url=PUBLIC_URL, now=now)
+        result = campaigns.review(s, row.id, public_url=PUBLIC_URL, now=now, resolver=resolve)
         assert not result.errors, result.errors
         campaigns.schedule(s, row.id, kind="now", now=now)
         s.commit()
