@@ -455,6 +455,10 @@ class ModemWorker:
             item = await modem.next_incoming()
             try:
                 await self._on_incoming(self.modem_id, item)
+            except StorageUnavailable as exc:
+                log.warning("%s: a received message was not stored (%s); left in the modem", self.modem_id, exc)
+                modem.forget(item)
+                continue
             except Exception:
                 # Not stored: leave it in the modem; the storage poll hands it over again.
                 log.exception("%s: storing a received message failed", self.modem_id)
