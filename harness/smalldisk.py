@@ -35,11 +35,14 @@ class SmallDisk:
 
     def __enter__(self) -> SmallDisk:
         self.path.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m", "tmpfs", str(self.path)],
-            capture_output=True,
-            check=False,
-        )
+        try:
+            done = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m", "tmpfs", str(self.path)],
+                capture_output=True,
+                check=False,
+            )
+        except OSError:  # no mount command
+            return self
         self.mounted = done.returncode == 0
         return self
 
@@ -58,8 +61,10 @@ class SmallDisk:
         """No more space for `pid`'s files from now on."""
         if not self.mounted:
             self._limited = resource.prlimit(pid, resource.RLIMIT_FSIZE)
-            biggest = max((f.stat().st_size for f in self.path.iterdir() if f.is_file()), default=0)
-            resource.prlimit(pid, resource.RLIMIT_FSIZE, (biggest, self._limited[1]))
+            # No file of it grows past the smallest of the database and its journal: neither
+            # of those two can grow. (SQLite's shared-memory index keeps its size.)
+            sizes = [f.stat().st_size for f in self.path.iterdir() if f.is_file() and not f.name.endswith("-shm")]
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (min(sizes, default=0), self._limited[1]))
             return
         block = b"\0" * _CHUNK
         with open(self._filler, "wb", buffering=0) as f:
