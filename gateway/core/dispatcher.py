@@ -195,9 +195,8 @@ class ModemWorker:
         self._record = SendRecord()  # this modem's recent sends (see gateway.core.policy)
         self._probe_at = 0.0  # monotonic time before which a faulted modem is not reopened
         self._failure_pause = max(1.0, idle_poll)  # after an error that is not the modem's
-        self._uncommitted = (
-            uncommitted if uncommitted is not None else Uncommitted()
-        )  # shared with the outbox's other workers
+        # Shared with the outbox's other workers (an empty one is falsy: compare with None).
+        self._uncommitted = uncommitted if uncommitted is not None else Uncommitted()
         self._storage_failures = 0  # claims that failed on storage in a row
 
     # --- control ------------------------------------------------------------------------
