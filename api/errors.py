@@ -20,7 +20,7 @@ from drivers import ConfigError, ModemgateError, PduError
 from gateway.audience.contacts import AlreadyExists
 from gateway.campaigns.lifecycle import WrongState
 from gateway.core.apikeys import InsufficientScope
-from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
+from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound, StorageUnavailable
 
 __all__ = [
     "ApiError",
@@ -56,6 +56,7 @@ class Answer:
     code: str
     details: Callable[[Any], dict[str, Any]] = field(default=lambda exc: {})
     prefix: str = ""  # put before the error's message
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def message(self, exc: Exception) -> str:
         return f"{self.prefix}{exc}"
@@ -77,6 +78,8 @@ ANSWERS: dict[type[ModemgateError], Answer] = {
     ),
     # Settings given in a request (the simulator's faults); settings files fail at start.
     ConfigError: Answer(422, "invalid_request"),
+    # The database cannot take the request now (disk full, read-only, locked, gone).
+    StorageUnavailable: Answer(503, StorageUnavailable.code, retry_after=StorageUnavailable.retry_after),
     # Anything else below the API (a modem, the network): try again later.
     ModemgateError: Answer(503, "unavailable"),
 }
@@ -126,7 +129,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModemgateError)
     async def domain_error(request: Request, exc: ModemgateError) -> JSONResponse:
         answer = answer_for(exc)
-        return JSONResponse(error_body(answer.code, answer.message(exc), **answer.details(exc)), answer.status)
+        headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after is not None else None
+        return JSONResponse(
+            error_body(answer.code, answer.message(exc), **answer.details(exc)), answer.status, headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:

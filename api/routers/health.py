@@ -8,7 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import ApiRoute, GatewayDep
 from api.errors import error_body
-from gateway.core.db import ping
+from gateway.core.db import check_storage
+from gateway.core.errors import StorageUnavailable
 
 router = APIRouter(route_class=ApiRoute, tags=["health"])
 
@@ -21,11 +22,14 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {}})
 def readyz(gateway: GatewayDep) -> JSONResponse:
-    """Ready when the database answers and at least one modem is ready to send; else 503
-    with the error body (code `not_ready`) naming the problems."""
+    """Ready when the database answers (and, after a storage failure, takes writes again)
+    and at least one modem is ready to send; else 503 with the error body (code
+    `not_ready`) naming the problems."""
     problems = []
     try:
-        ping(gateway.engine)
+        check_storage(gateway.engine)
+    except StorageUnavailable as exc:
+        problems.append(f"storage: {exc.reason}")
     except Exception as exc:  # any failure here means "not ready", with its reason
         problems.append(f"database: {type(exc).__name__}")
     ready = [w.modem_id for w in gateway.workers.values() if w.status.state in ("ready", "capped")]

@@ -9,6 +9,13 @@ itself: `BEGIN IMMEDIATE` for `transaction()` (take the write lock up front, so 
 writers queue instead of one failing with "database is locked" on upgrade), plain
 `BEGIN` otherwise.
 
+Storage failures: an error that says the database itself cannot work now (a full disk, a
+read-only file, a lock held past the busy timeout, a lost or refused PostgreSQL connection)
+comes out of every engine made here as `gateway.core.errors.StorageUnavailable`, the
+driver's error as its cause (`storage_failure` tells them from errors of the statement).
+Each such engine has a `StorageWatch` that remembers the last one until a write goes
+through again (`probe_write`), which is what readiness reports.
+
 PostgreSQL goes through psycopg 3 (`postgresql+psycopg://`). A schema other than
 `public` can be chosen in the URL: `...?options=-csearch_path%3Dmyschema`.
 
@@ -19,6 +26,8 @@ no alembic.ini is needed. To write a new revision from a checkout:
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -27,12 +36,12 @@ from typing import Any, Protocol, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, CursorResult, Engine, Result
+from sqlalchemy.engine import Connection, CursorResult, Engine, ExceptionContext, Result
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from drivers import ConfigError
-from gateway.core.errors import NotFound
+from gateway.core.errors import NotFound, StorageUnavailable
 
 __all__ = [
     "create_engine_for",
@@ -42,6 +51,11 @@ __all__ = [
     "lock_for",
     "get_or_raise",
     "ping",
+    "probe_write",
+    "check_storage",
+    "storage_failure",
+    "storage_watch",
+    "StorageWatch",
     "MIGRATIONS",
     "BUSY_TIMEOUT_MS",
 ]
@@ -52,6 +66,26 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
 _WRITE = "modemgate_write"  # execution option: begin with BEGIN IMMEDIATE on SQLite
 _MIGRATION_LOCK = 0x6D6F64656D67  # pg_advisory_xact_lock key: "modemg"
+
+# SQLite primary result codes that say the storage failed, not the statement
+# (https://www.sqlite.org/rescode.html); SQLITE_ERROR (1: no such table, syntax) is not one.
+_SQLITE_STORAGE = {
+    5: "SQLITE_BUSY",  # the write lock was held past the busy timeout
+    6: "SQLITE_LOCKED",
+    7: "SQLITE_NOMEM",
+    8: "SQLITE_READONLY",
+    10: "SQLITE_IOERR",
+    11: "SQLITE_CORRUPT",
+    13: "SQLITE_FULL",
+    14: "SQLITE_CANTOPEN",
+    15: "SQLITE_PROTOCOL",
+    26: "SQLITE_NOTADB",
+}
+# PostgreSQL SQLSTATE classes that say the same (Appendix A, "PostgreSQL Error Codes"):
+# connection exception, insufficient resources (disk full, out of memory, too many
+# connections), operator intervention (shutdown, cannot connect now), system error (I/O).
+_PG_STORAGE_CLASSES = {"08", "53", "57", "58"}
+_PG_READ_ONLY = "25006"  # read_only_sql_transaction: a standby, or default_transaction_read_only
 
 
 def create_engine_for(url: str, **kwargs: Any) -> Engine:
@@ -69,7 +103,9 @@ def create_engine_for(url: str, **kwargs: Any) -> Engine:
         return _sqlite_engine(parsed, **kwargs)
     if parsed.drivername == "postgresql+psycopg":
         kwargs.setdefault("pool_pre_ping", True)
-        return sa.create_engine(parsed, **kwargs)
+        engine = sa.create_engine(parsed, **kwargs)
+        _watch_storage(engine)
+        return engine
     raise ConfigError(f"database_url {url!r}: use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB")
 
 
@@ -161,6 +197,91 @@ def ping(engine: Engine) -> None:
         conn.execute(sa.text("SELECT 1"))
 
 
+def storage_failure(error: sa.exc.DBAPIError, *, disconnect: bool = False) -> str | None:
+    """What failed, when `error` is a failure of the storage rather than of the statement
+    (see the module's docstring); None for an error of the statement or its data."""
+    orig = error.orig
+    first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if disconnect:
+        return f"connection lost: {first_line}"
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        name = _SQLITE_STORAGE.get(code & 0xFF)
+        return f"{first_line} ({name})" if name else None
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == _PG_READ_ONLY or (sqlstate is not None and sqlstate[:2] in _PG_STORAGE_CLASSES):
+        return f"{first_line} ({sqlstate})"
+    if sqlstate is None and isinstance(error, sa.exc.OperationalError):
+        return first_line  # no answer from the server at all (refused, reset, timed out)
+    return None
+
+
+class StorageWatch:
+    """The last storage failure of one engine, until a write went through again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failing: str | None = None
+
+    @property
+    def failing(self) -> str | None:
+        """Why storage failed last, or None when no failure is outstanding."""
+        return self._failing
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            self._failing = reason
+
+    def recovered(self) -> None:
+        with self._lock:
+            self._failing = None
+
+
+_WATCHES: weakref.WeakKeyDictionary[Engine, StorageWatch] = weakref.WeakKeyDictionary()
+
+
+def storage_watch(engine: Engine) -> StorageWatch:
+    """The `StorageWatch` of `engine` (made by `create_engine_for`)."""
+    return _WATCHES.setdefault(engine, StorageWatch())
+
+
+def probe_write(engine: Engine) -> None:
+    """One real write, committed, to learn whether storage takes writes again; clears the
+    engine's watch when it does, raises StorageUnavailable when it does not.
+
+    It rewrites the one row every migrated database has with its own value: a page to
+    the journal and a commit, nothing changed.
+    """
+    with transaction(engine) as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = version_num"))
+    storage_watch(engine).recovered()
+
+
+def check_storage(engine: Engine) -> None:
+    """Raise what the database raises when it cannot work: after a storage failure (the
+    engine's watch), that a write goes through again (`probe_write`); else a round trip."""
+    if storage_watch(engine).failing is not None:
+        probe_write(engine)
+    else:
+        ping(engine)
+
+
+def _watch_storage(engine: Engine) -> None:
+    """Raise StorageUnavailable in place of a storage failure, and remember it."""
+    watch = storage_watch(engine)
+
+    @event.listens_for(engine, "handle_error", retval=True)
+    def _on_error(context: ExceptionContext) -> BaseException | None:
+        error = context.sqlalchemy_exception
+        if context.is_pre_ping or not isinstance(error, sa.exc.DBAPIError):
+            return None  # a failed pre-ping is handled by the pool (it reconnects)
+        reason = storage_failure(error, disconnect=context.is_disconnect)
+        if reason is None:
+            return None
+        watch.failed(reason)
+        return StorageUnavailable(reason)
+
+
 def _sqlite_engine(url: sa.engine.URL, **kwargs: Any) -> Engine:
     memory = url.database in (None, "", ":memory:")
     if memory:
@@ -185,4 +306,5 @@ def _sqlite_engine(url: sa.engine.URL, **kwargs: Any) -> Engine:
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
+    _watch_storage(engine)
     return engine

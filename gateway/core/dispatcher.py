@@ -11,6 +11,12 @@ table, plus the one rule about vague errors repeated) and decides, without I/O, 
 becomes of the message (fail, retry here, retry elsewhere, resend whole) and of the modem (slow down, step aside, out of service and reopened with a
 growing delay); the worker only carries the decision out.
 
+A result that cannot be committed because storage fails (a full disk, a read-only or
+locked database, a lost connection) is kept: the worker holds it, sends nothing more and
+tries the write again after a growing pause until it goes in, then carries on. While any
+worker of the outbox holds one (`Uncommitted`), no worker claims: the held message's lease
+may lapse meanwhile, and it must not be handed out and its parts sent again.
+
 Received messages and status reports are handed to `on_incoming` and removed from the
 modem only after that returned (the caller has stored them).
 """
@@ -22,13 +28,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from drivers._exceptions import AtError, ModemGone
 from drivers.at.link import ModemLink, backoff_delays
 from drivers.at.modem import Health, Incoming, Modem
 from drivers.sms import SubmitPart
 from gateway.core.clock import Clock
+from gateway.core.errors import StorageUnavailable
 from gateway.core.pacing import Pacer, PacingSnapshot
 from gateway.core.policy import (
     THROTTLING_CMS,
@@ -41,6 +48,7 @@ from gateway.core.policy import (
     on_failure,
     on_success,
     poll_failure_is_fault,
+    storage_wait,
 )
 
 __all__ = [
@@ -48,6 +56,7 @@ __all__ = [
     "ClaimedMessage",
     "WorkStore",
     "ModemWorker",
+    "Uncommitted",
     "WorkerState",
     "WorkerStatus",
     "THROTTLING_CMS",
@@ -108,6 +117,26 @@ class WorkStore(Protocol):
         """Unclaim without counting an attempt (the modem went away before sending anything)."""
 
 
+class Uncommitted:
+    """The workers of one outbox that hold a send result storage did not take yet.
+
+    Shared by every worker of a gateway: while it is not empty none of them claims, so a
+    held message whose lease lapsed is not claimed (and sent) again before its result is in.
+    """
+
+    def __init__(self) -> None:
+        self._holders: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._holders)
+
+    def hold(self, modem_id: str) -> None:
+        self._holders.add(modem_id)
+
+    def done(self, modem_id: str) -> None:
+        self._holders.discard(modem_id)
+
+
 @dataclass
 class WorkerStatus:
     """What GET /v1/modems and /metrics show of one modem."""
@@ -143,6 +172,7 @@ class ModemWorker:
         on_part_sent: Callable[[str, float], None] | None = None,
         reprobe_initial: float = 1.0,
         reprobe_max: float = 60.0,
+        uncommitted: Uncommitted | None = None,
     ) -> None:
         self.modem_id = modem_id
         self.link = link
@@ -165,6 +195,9 @@ class ModemWorker:
         self._record = SendRecord()  # this modem's recent sends (see gateway.core.policy)
         self._probe_at = 0.0  # monotonic time before which a faulted modem is not reopened
         self._failure_pause = max(1.0, idle_poll)  # after an error that is not the modem's
+        # Shared with the outbox's other workers (an empty one is falsy: compare with None).
+        self._uncommitted = uncommitted if uncommitted is not None else Uncommitted()
+        self._storage_failures = 0  # claims that failed on storage in a row
 
     # --- control ------------------------------------------------------------------------
 
@@ -197,6 +230,13 @@ class ModemWorker:
             while not self._stopping:
                 try:
                     await self._turn()
+                except StorageUnavailable as exc:
+                    # Not the modem's: it stays in service. Claim nothing until the
+                    # database takes writes again, trying it less often the longer it fails.
+                    self._storage_failures += 1
+                    self.status.last_error = str(exc)
+                    log.warning("%s: %s; claiming again in %.1f s", self.modem_id, exc, self._storage_wait())
+                    await self._idle(self._storage_wait(), wake_early=False)
                 except Exception as exc:
                     # Not the modem's: the outbox (a database gone for a moment) or a bug.
                     # A message in hand stays leased and goes out again when its lease
@@ -221,7 +261,12 @@ class ModemWorker:
             return
         if not await self._paced():
             return
+        if self._uncommitted:
+            # A send result waits for storage: nothing is claimed before it is in.
+            await self._idle(self._idle_poll, wake_early=False)
+            return
         message = await self.store.claim(self.modem_id)
+        self._storage_failures = 0
         if message is None:
             await self._idle(self._idle_poll)
             return
@@ -288,16 +333,44 @@ class ModemWorker:
                     started = self.clock.monotonic()
                     mr = await modem.send(SubmitPart(part.pdu, part.tpdu_length))
                     sent_any = True
-                    await self.store.part_sent(part.part_id, self.modem_id, mr)
+                    await self._commit(self.store.part_sent, part.part_id, self.modem_id, mr)
                     self._sent_ok()
                     self.status.sent_parts += 1
                     self.pacer.succeeded(self.clock.monotonic())
                     if self._on_part_sent is not None:
                         self._on_part_sent(self.modem_id, self.clock.monotonic() - started)
-            await self.store.message_sent(message.message_id)
+            await self._commit(self.store.message_sent, message.message_id)
             self.status.sent_messages += 1
         except AtError as exc:
             await self._handle_error(message, exc, sent_any)
+
+    async def _commit(self, write: Callable[..., Awaitable[None]], /, *args: Any, **kwargs: Any) -> None:
+        """Commit what became of a send. While storage fails the result is kept here (and
+        every worker's claims wait): tried again after a growing pause until it is in."""
+        failures = 0
+        try:
+            while True:
+                try:
+                    await write(*args, **kwargs)
+                except StorageUnavailable as exc:
+                    failures += 1
+                    if self._stopping:
+                        raise
+                    if failures == 1:
+                        self._uncommitted.hold(self.modem_id)
+                        log.warning("%s: %s: %s; kept until storage takes it", self.modem_id, write.__name__, exc)
+                    self.status.last_error = str(exc)
+                    await self._idle(storage_wait(failures), wake_early=False)
+                    continue
+                if failures:
+                    log.warning("%s: %s committed after %d storage failures", self.modem_id, write.__name__, failures)
+                return
+        finally:
+            if failures:
+                self._uncommitted.done(self.modem_id)
+
+    def _storage_wait(self) -> float:
+        return storage_wait(self._storage_failures)
 
     async def _take_token(self) -> None:
         while not self.pacer.take(self.clock.monotonic(), self.clock.now().date()):
@@ -326,13 +399,17 @@ class ModemWorker:
         log.info("%s: message %s: %s -> %s", self.modem_id, message.message_id, error, decision.action.value)
         if decision.message == "fail":
             self.status.failed += 1
-            await self.store.fail(message.message_id, error=error)
+            await self._commit(self.store.fail, message.message_id, error=error)
             return
         self.status.retried += 1
         if decision.slow_down:
             self.pacer.throttled(self.clock.monotonic())
-        await self.store.retry(
-            message.message_id, error=error, resend_whole=decision.resend_whole, pinned=decision.pinned
+        await self._commit(
+            self.store.retry,
+            message.message_id,
+            error=error,
+            resend_whole=decision.resend_whole,
+            pinned=decision.pinned,
         )
         if decision.step_aside:
             await self._idle(2 * self._idle_poll, wake_early=False)
@@ -377,6 +454,10 @@ class ModemWorker:
             item = await modem.next_incoming()
             try:
                 await self._on_incoming(self.modem_id, item)
+            except StorageUnavailable as exc:
+                log.warning("%s: a received message was not stored (%s); left in the modem", self.modem_id, exc)
+                modem.forget(item)
+                continue
             except Exception:
                 # Not stored: leave it in the modem; the storage poll hands it over again.
                 log.exception("%s: storing a received message failed", self.modem_id)

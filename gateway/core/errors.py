@@ -5,6 +5,8 @@
         ├── InvalidInput          a value the gateway cannot take (has .field); also ValueError
         ├── IdempotencyConflict   an idempotency key reused with a different request
         ├── NotFound              no such message / part / key
+        ├── StorageUnavailable    the database cannot take writes now (disk full, read-only,
+        │                         locked too long, connection lost): try again later
         ├── AlreadyExists         (gateway.audience.contacts) a number or name taken
         └── WrongState            (gateway.campaigns.lifecycle) not allowed in the campaign's state
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from drivers import ModemgateError
 
-__all__ = ["GatewayError", "InvalidInput", "IdempotencyConflict", "NotFound"]
+__all__ = ["GatewayError", "InvalidInput", "IdempotencyConflict", "NotFound", "StorageUnavailable"]
 
 
 class GatewayError(ModemgateError):
@@ -60,3 +62,17 @@ class NotFound(GatewayError):
         self.kind = kind
         self.ident = ident
         super().__init__(message or f"{kind} {ident} not found")
+
+
+class StorageUnavailable(GatewayError):
+    """The database failed for a reason of its own, not of the request: a full disk, a
+    read-only file, a lock held past the busy timeout, a lost connection. Raised by
+    `gateway.core.db` in place of the driver's error (which stays its `__cause__`); it
+    passes, and what failed can be tried again later."""
+
+    code = "storage_unavailable"
+    retry_after = 5  # seconds a client is told to wait before trying again
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"storage unavailable: {reason}")

@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from gateway.core.errors import StorageUnavailable
 from gateway.core.models import Message
 
 __all__ = ["GatewayMetrics"]
@@ -75,7 +76,7 @@ class _Collector(Collector):
                     .where(col(Message.status).in_(("queued", "sending")))
                     .group_by(Message.status)
                 ).all()
-        except sa.exc.SQLAlchemyError:
+        except (sa.exc.SQLAlchemyError, StorageUnavailable):
             rows = []
         counts = dict(rows)
         for status in ("queued", "sending"):

@@ -25,6 +25,11 @@ failed too. Everything the class alone does not settle is decided here:
   error was a +CMS/+CME code) has its health read once more, so the modem list shows why,
   before it is closed.
 
+A storage failure (`gateway.core.errors.StorageUnavailable`: the database cannot take
+writes) is nobody's fault among the modems: the modem stays in service, the worker claims
+nothing and tries the database again after `storage_wait`, and a send result it could not
+commit is kept and committed then, never sent again.
+
 Between sends the worker polls the modem's health and storage; a poll that fails with an
 error code is only logged, any other failure takes the modem out of service.
 """
@@ -51,6 +56,9 @@ __all__ = [
     "answering_state",
     "poll_failure_is_fault",
     "answered_with_code",
+    "storage_wait",
+    "STORAGE_WAIT_FIRST",
+    "STORAGE_WAIT_MAX",
 ]
 
 # Errors that mean "slow down" rather than "something is wrong" (27.005 §3.2.5 / 24.011).
@@ -59,6 +67,10 @@ THROTTLING_CME = frozenset({14})  # SIM busy
 # A message pinned to a modem by parts sent there, that keeps getting retry_same errors,
 # is resent whole elsewhere from this attempt on.
 RESEND_WHOLE_AFTER = 3
+# Seconds before the database is tried again after a storage failure, doubling per failure
+# in a row up to the maximum: soon after a short outage, a write every few seconds in a long one.
+STORAGE_WAIT_FIRST = 0.5
+STORAGE_WAIT_MAX = 10.0
 
 
 @dataclass(frozen=True)
@@ -193,3 +205,9 @@ def poll_failure_is_fault(error: AtError) -> bool:
 def answered_with_code(error: AtError) -> bool:
     """The modem answered with a +CMS / +CME code: it is there and talking."""
     return isinstance(error, (CmsError, CmeError))
+
+
+def storage_wait(failures: int) -> float:
+    """Seconds to wait before trying the database again after `failures` storage failures
+    in a row (1 = the first)."""
+    return min(STORAGE_WAIT_MAX, STORAGE_WAIT_FIRST * 2 ** max(0, failures - 1))

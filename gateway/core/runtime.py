@@ -32,7 +32,7 @@ from gateway.core import courier, egress, inbound, outbox, reports
 from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.clock import Clock, SystemClock
 from gateway.core.db import create_engine_for, migrate, session
-from gateway.core.dispatcher import ModemWorker
+from gateway.core.dispatcher import ModemWorker, Uncommitted
 from gateway.core.errors import InvalidInput
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.models import InboundMessage
@@ -181,6 +181,7 @@ class Gateway:
         self.writes = Writes(self.engine)
         self.store = OutboxWorkStore(self.engine, self.clock, self.writes, self.extensions.claim_policy)
         self.workers: dict[str, ModemWorker] = {}
+        self.uncommitted = Uncommitted()  # send results waiting for storage, of all workers
         self.simulated: SimulatedModems | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -261,6 +262,7 @@ class Gateway:
             on_part_sent=self.metrics.observe_send,
             reprobe_initial=self.timing.reconnect_initial,
             reprobe_max=self.timing.reconnect_max,
+            uncommitted=self.uncommitted,
         )
         worker.enable(m.enabled)
         return worker

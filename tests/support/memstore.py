@@ -1,13 +1,20 @@
-"""An in-memory WorkStore with the outbox's rules, to test the dispatcher alone."""
+"""An in-memory WorkStore with the outbox's rules, to test the dispatcher alone.
+
+It can fail as a database does when its disk is full: while `down`, every call raises
+`StorageUnavailable` (and is counted in `refused`); `down_after_claim` takes it down the
+moment a message has been claimed, so the send result of that message cannot be written.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from drivers.sms import encode_submit
+from gateway.core.errors import StorageUnavailable
 from gateway.core.outbox import Claim, ClaimedPart
 
 
@@ -43,6 +50,20 @@ class MemStore:
         self.max_attempts = max_attempts
         self.lock = asyncio.Lock()
         self.retries: list[tuple[str, bool]] = []  # (message id, pinned) per retry asked for
+        self.down = False
+        self.down_after_claim = False
+        self.refused: Counter[str] = Counter()
+
+    def _storage(self, call: str) -> None:
+        if self.down:
+            self.refused[call] += 1
+            raise StorageUnavailable("database or disk is full (SQLITE_FULL)")
+
+    def lapse_leases(self) -> None:
+        """Every message being sent becomes claimable again, as when its lease ran out."""
+        for m in self.messages.values():
+            if m.status == "sending":
+                m.status, m.claimed_by = "queued", None
 
     def add(self, recipient: str, text: str) -> str:
         mid = f"m{next(self._ids)}"
@@ -57,6 +78,7 @@ class MemStore:
         ]
 
     async def claim(self, modem_id: str) -> Claim | None:
+        self._storage("claim")
         async with self.lock:
             for m in self.messages.values():
                 if m.status != "queued" or m.claimed_by:
@@ -66,6 +88,7 @@ class MemStore:
                 m.claimed_by = modem_id
                 m.status = "sending"
                 m.attempts += 1
+                self.down = self.down or self.down_after_claim
                 return Claim(
                     message_id=m.message_id,
                     recipient=m.recipient,
@@ -86,16 +109,19 @@ class MemStore:
         raise KeyError(part_id)
 
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
+        self._storage("part_sent")
         m, p = self._part(part_id)
         p.mr, p.modem_id = mr, modem_id
         m.modem_id = modem_id
         m.sends.append((modem_id, p.seq))
 
     async def message_sent(self, message_id: str) -> None:
+        self._storage("message_sent")
         m = self.messages[message_id]
         m.status, m.claimed_by = "sent", None
 
     async def retry(self, message_id: str, *, error: str, resend_whole: bool, pinned: bool) -> None:
+        self._storage("retry")
         m = self.messages[message_id]
         m.errors.append(error)
         m.claimed_by = None
@@ -110,11 +136,13 @@ class MemStore:
             m.modem_id = None
 
     async def fail(self, message_id: str, *, error: str) -> None:
+        self._storage("fail")
         m = self.messages[message_id]
         m.errors.append(error)
         m.status, m.claimed_by = "failed", None
 
     async def release(self, message_id: str) -> None:
+        self._storage("release")
         m = self.messages[message_id]
         m.status, m.claimed_by = "queued", None
         m.attempts -= 1
