@@ -178,7 +178,7 @@ _DESCRIPTIONS = {
     409: "Conflict",
     413: "Request body over the size limit",
     422: "Invalid request",
-    503: "Unavailable",
+    503: "Storage (or the gateway) unavailable for now; try again after `Retry-After` seconds",
 }
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _VALIDATION_REF = "#/components/schemas/HTTPValidationError"
@@ -190,8 +190,8 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     Routes declare which error statuses they answer (`responses={404: {}}`); this gives
     each of them the one error body, replaces FastAPI's own 422 body (which this API never
     sends), and adds what every route shares: 401 and 403 on every /v1 route (all need a
-    key, each a scope), and wherever a body is taken 413 (BodyLimit) and 422 (a body that
-    is not JSON the API takes: api.bodies.parse_json).
+    key, each a scope; 503 while storage fails), and wherever a body is taken 413 (BodyLimit)
+    and 422 (a body that is not JSON the API takes: api.bodies.parse_json).
     """
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
@@ -201,6 +201,7 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             if path.startswith("/v1/"):
                 responses.setdefault("401", {})
                 responses.setdefault("403", {})
+                responses.setdefault("503", {})  # storage failing (`storage_unavailable`)
             if "requestBody" in operation:
                 responses.setdefault("413", {})
                 responses.setdefault("422", {})
