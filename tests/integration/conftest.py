@@ -30,8 +30,10 @@ def gateway(tmp_path) -> Iterator[Callable[..., GatewayProcess]]:
     """Configure `modemgate serve` processes (call `.start()`); all are stopped after the test."""
     made: list[GatewayProcess] = []
 
-    def make(database_url: str, modems: list[ModemSpec], *, name: str = "gw", key: str | None = None) -> GatewayProcess:
-        gw = GatewayProcess(tmp_path, database_url, modems, name=name, key=key)
+    def make(
+        database_url: str, modems: list[ModemSpec], *, name: str = "gw", key: str | None = None, **settings: object
+    ) -> GatewayProcess:
+        gw = GatewayProcess(tmp_path, database_url, modems, name=name, key=key, settings=settings)
         made.append(gw)
         return gw
 
