@@ -298,7 +298,6 @@ class Gateway:
         """Drain (see the module's docstring), stop the background loops, give the modems up."""
         self.begin_drain()
         assert self._drain_deadline is not None
-        busy = {w.in_hand for w in self.workers.values() if w.in_hand is not None}
         pending = {t for t in self._worker_tasks if not t.done()}
         if pending:
             timer = asyncio.ensure_future(self.clock.sleep(max(0.0, self._drain_deadline - self.clock.monotonic())))
@@ -312,8 +311,8 @@ class Gateway:
         for task in pending:
             task.cancel()
         await asyncio.gather(*self._worker_tasks, return_exceptions=True)
-        if self.workers and (busy or cut or any(w.drained != Drained() for w in self.workers.values())):
-            self._log_drain(busy, cut)
+        if self.workers:
+            self._log_drain(cut)
         for task in self._tasks:
             if not task.done():
                 task.cancel()
@@ -323,13 +322,14 @@ class Gateway:
         await asyncio.to_thread(self.give_up)
         self.started = False
 
-    def _log_drain(self, busy: set[str], cut: list[ModemWorker]) -> None:
+    def _log_drain(self, cut: list[ModemWorker]) -> None:
         total = Drained()
         for worker in self.workers.values():
             for name in ("finished", "parts_sent", "released", "parts_left"):
                 setattr(total, name, getattr(total, name) + getattr(worker.drained, name))
         took = self.clock.monotonic() - self._drain_started
-        log.warning(
+        log.log(
+            logging.WARNING if cut else logging.INFO,
             "drained in %.1f s: %d messages in hand finished (%d parts sent while stopping), %d given back "
             "with %d parts unsent (they go after the restart), %d cut off inside AT+CMGS",
             took,
