@@ -269,6 +269,8 @@ class Gateway:
         self.simulated = await start_simulated_modems(modems)
         for m in modems:
             self.workers[m.id] = self._worker(m)
+            if self._drain_deadline is not None:  # stopped while starting
+                self.workers[m.id].begin_stop(self._drain_deadline)
         self._worker_tasks = [asyncio.ensure_future(w.run()) for w in self.workers.values()]
         self._tasks = [asyncio.ensure_future(self._renew_leases())]
         self._tasks.append(asyncio.ensure_future(self._deliver_webhooks()))
