@@ -3,13 +3,17 @@ SQLite database's lock file."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from datetime import timedelta
 
 import pytest
 
+from gateway.core import outbox
+from gateway.core.db import session
 from gateway.core.ownership import AlreadyRunning, DatabaseLock, Holder, ModemHeld, ModemLeases, Node, verdict
+from gateway.core.runtime import OutboxWorkStore
 from tests.support.clock import T0
 
 ME = Node("node-a", 100, "token-now")
@@ -134,3 +138,11 @@ def test_postgresql_and_in_memory_sqlite_have_no_lock_file():
     assert DatabaseLock.for_url("postgresql+psycopg://u@h/db") is None
     assert DatabaseLock.for_url("sqlite://") is None
     assert DatabaseLock.for_url("sqlite:///:memory:") is None
+
+
+def test_a_gateway_claims_nothing_for_a_modem_whose_lease_it_no_longer_holds(engine, clock):
+    with session(engine) as s:
+        outbox.submit(s, api_key_id=None, recipient="+31612345678", text="hi", now=clock.now())
+    store = OutboxWorkStore(engine, clock, owns=lambda modem_id: modem_id == "m1")
+    assert asyncio.run(store.claim("m2")) is None  # taken by another gateway meanwhile
+    assert asyncio.run(store.claim("m1")) is not None
