@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
-from typing import Annotated
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 import typer
 
@@ -32,11 +37,17 @@ def serve(
     host: str | None = typer.Option(None, "--host"),
     port: int | None = typer.Option(None, "--port"),
 ) -> None:
-    """Run the HTTP API and the dispatcher in one process."""
+    """Run the HTTP API and the dispatcher in one process.
+
+    SIGTERM or Ctrl-C drains: nothing more is claimed, the messages in hand finish within
+    `drain_timeout` seconds (default 30), and the process exits with status 0. A second
+    gateway on the same SQLite database, or with a modem id another gateway holds, exits
+    at once with status 1 and one line saying which."""
     import uvicorn
 
     from api.app import create_app
     from gateway.campaigns.wiring import marketing
+    from gateway.core.ownership import AlreadyRunning, ModemHeld
     from gateway.core.runtime import Gateway
 
     settings = _settings(config, host=host, port=port)
@@ -48,7 +59,65 @@ def serve(
         err=True,
     )
     gateway = Gateway(settings, extensions=marketing(settings))
-    uvicorn.run(create_app(settings, gateway=gateway), host=settings.host, port=settings.port, log_level="warning")
+    try:
+        gateway.acquire()  # before serving anything: one gateway per database file and modem
+    except (AlreadyRunning, ModemHeld) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    _log_to_stderr()
+    app = create_app(settings, gateway=gateway)
+    server = _server_class()(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            # HTTP requests in progress get the same grace as the messages in hand.
+            timeout_graceful_shutdown=max(1, round(settings.drain_timeout)),
+        ),
+        on_signal=gateway.request_drain,
+    )
+    server.run()
+
+
+def _log_to_stderr() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("modemgate")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, which also starts the gateway's drain at the first SIGTERM or
+        SIGINT (while the HTTP side winds down; its lifespan shutdown then waits for the
+        drain), and ends normally afterwards: uvicorn would raise the signal again after
+        its shutdown, and the process would end as killed by it instead of with status 0."""
+
+        def __init__(self, config: uvicorn.Config, *, on_signal: Callable[[], None]) -> None:
+            super().__init__(config)
+            self._on_signal = on_signal
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            self._on_signal()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 @apikey_app.command("create")

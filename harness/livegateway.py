@@ -166,7 +166,10 @@ class ModemSpec:
 
 
 class GatewayProcess:
-    """`modemgate serve --config FILE --port P`, with an API key made by `modemgate apikey create`."""
+    """`modemgate serve --config FILE --port P`, with an API key made by `modemgate apikey create`.
+
+    `settings`: more top-level keys of the settings file (`drain_timeout`, `node_id`, …).
+    """
 
     def __init__(
         self,
@@ -177,12 +180,13 @@ class GatewayProcess:
         name: str = "gw",
         key: str | None = None,
         extra: str = "",
+        settings: dict[str, Any] | None = None,
     ) -> None:
         self.workdir = workdir
         self.name = name
         self.config = workdir / f"{name}.toml"
-        # `extra`: more of the settings file, e.g. '[campaigns]\nwindow_start = "00:00"'.
-        self.config.write_text(_toml(database_url, modems) + extra)
+        # `settings`: top-level keys; `extra`: more of the file, e.g. '[campaigns]\nwindow_start = "00:00"'.
+        self.config.write_text(_toml(database_url, modems, settings or {}) + extra)
         self.log_path = workdir / f"{name}.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -231,6 +235,24 @@ class GatewayProcess:
             timeout=timeout,
             what=f"modems {sorted(want)} ready",
         )
+
+    def run_refused(self, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run `modemgate serve` expecting it to refuse to start: it must exit by itself
+        (within `timeout`); its exit status and output are returned."""
+        return subprocess.run(
+            [*MODEMGATE, "serve", "--config", str(self.config), "--port", str(self.port)],
+            capture_output=True,
+            text=True,
+            cwd=self.workdir,
+            env=_ENV,
+            timeout=timeout,
+        )
+
+    def terminate(self, timeout: float) -> int:
+        """SIGTERM, then wait up to `timeout` seconds for the process to end; its exit status."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs."""
@@ -413,8 +435,10 @@ def rate_violations(times: Sequence[float], per_minute: float, burst: int, *, ji
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _toml(database_url: str, modems: Sequence[ModemSpec]) -> str:
-    lines = [f"database_url = {json.dumps(database_url)}", ""]
+def _toml(database_url: str, modems: Sequence[ModemSpec], settings: dict[str, Any]) -> str:
+    lines = [f"database_url = {json.dumps(database_url)}"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    lines.append("")
     for m in modems:
         lines += [
             "[[modems]]",

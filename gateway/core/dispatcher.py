@@ -8,8 +8,9 @@ go through the modem that claimed it (the handset reassembles by sender number).
 Each part's `+CMGS: <mr>` is committed before the next part is sent. When something
 fails, `gateway.core.policy` gives the error's class (`drivers.at.errors.classify`'s
 table, plus the one rule about vague errors repeated) and decides, without I/O, what
-becomes of the message (fail, retry here, retry elsewhere, resend whole) and of the modem (slow down, step aside, out of service and reopened with a
-growing delay); the worker only carries the decision out.
+becomes of the message (fail, retry here, retry elsewhere, resend whole) and of the modem
+(slow down, step aside, out of service and reopened with a growing delay); the worker only
+carries the decision out.
 
 A result that cannot be committed because storage fails (a full disk, a read-only or
 locked database, a lost connection) is kept: the worker holds it, sends nothing more and
@@ -19,6 +20,12 @@ may lapse meanwhile, and it must not be handed out and its parts sent again.
 
 Received messages and status reports are handed to `on_incoming` and removed from the
 modem only after that returned (the caller has stored them).
+
+`stop(deadline=…)` drains: the worker claims nothing more, gives back a message claimed but
+not started, and finishes the one in hand if `policy.on_stop` says its parts can be
+answered before the deadline, else gives it back between two parts. What it did is in
+`drained`. An `AT+CMGS` is never abandoned by the worker itself: only the gateway cancels a
+worker still busy when the deadline has passed.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -46,6 +54,7 @@ from gateway.core.policy import (
     error_class,
     is_throttling,
     on_failure,
+    on_stop,
     on_success,
     poll_failure_is_fault,
     storage_wait,
@@ -54,6 +63,7 @@ from gateway.core.policy import (
 __all__ = [
     "ClaimedPart",
     "ClaimedMessage",
+    "Drained",
     "WorkStore",
     "ModemWorker",
     "Uncommitted",
@@ -138,6 +148,16 @@ class Uncommitted:
 
 
 @dataclass
+class Drained:
+    """What a worker did with its work while stopping."""
+
+    finished: int = 0  # messages in hand completed
+    parts_sent: int = 0  # parts sent after the stop began
+    released: int = 0  # messages given back (claimed but not started, or cut between parts)
+    parts_left: int = 0  # unsent parts of those: they go after the restart
+
+
+@dataclass
 class WorkerStatus:
     """What GET /v1/modems and /metrics show of one modem."""
 
@@ -187,7 +207,11 @@ class ModemWorker:
         self._storage_poll = storage_poll
         self._wake = asyncio.Event()
         self._stopping = False
+        self._deadline = float("inf")  # monotonic time by which a stop must be done
         self._stopped = asyncio.Event()
+        self.drained = Drained()
+        self.in_hand: str | None = None  # the id of the message being sent
+        self._send_times: deque[float] = deque(maxlen=8)  # seconds the latest AT+CMGS took
         self._draining = False
         self._background: list[asyncio.Task[None]] = []
         self._reprobe_delay = backoff_delays(reprobe_initial, reprobe_max)
@@ -218,8 +242,15 @@ class ModemWorker:
     def pacing(self) -> PacingSnapshot:
         return self.pacer.snapshot(self.clock.monotonic(), self.clock.now().date())
 
-    async def stop(self) -> None:
+    async def stop(self, deadline: float | None = None) -> None:
+        self.begin_stop(deadline)
+
+    def begin_stop(self, deadline: float | None = None) -> None:
+        """Claim nothing more and end `run()` after the message in hand (see the module's
+        docstring); `deadline`: the monotonic time by which that must be done (None: no limit)."""
         self._stopping = True
+        if deadline is not None:
+            self._deadline = min(self._deadline, deadline)
         self._stopped.set()
         self.wake()
 
@@ -259,7 +290,7 @@ class ModemWorker:
         modem = await self._ensure_connected()
         if modem is None:
             return
-        if not await self._paced():
+        if not await self._paced() or self._stopping:
             return
         if self._uncommitted:
             # A send result waits for storage: nothing is claimed before it is in.
@@ -323,12 +354,31 @@ class ModemWorker:
         return True
 
     async def _send(self, modem: Modem, message: ClaimedMessage) -> None:
+        self.in_hand = message.message_id
+        try:
+            await self._send_parts(modem, message)
+        finally:
+            self.in_hand = None
+
+    async def _send_parts(self, modem: Modem, message: ClaimedMessage) -> None:
         sent_any = any(p.sent for p in message.parts)
         pending = [p for p in message.parts if not p.sent]
         try:
             ctx = modem.multipart() if len(message.parts) > 1 else contextlib.nullcontext()
             async with ctx:
-                for part in pending:
+                for n, part in enumerate(pending):
+                    if self._stopping and self._give_back(sent_any):
+                        await self.store.release(message.message_id)
+                        self.drained.released += 1
+                        self.drained.parts_left += len(pending) - n
+                        log.info(
+                            "%s: stopping: message %s back in the queue with %d of %d parts unsent",
+                            self.modem_id,
+                            message.message_id,
+                            len(pending) - n,
+                            len(message.parts),
+                        )
+                        return
                     await self._take_token()
                     started = self.clock.monotonic()
                     mr = await modem.send(SubmitPart(part.pdu, part.tpdu_length))
@@ -336,11 +386,17 @@ class ModemWorker:
                     await self._commit(self.store.part_sent, part.part_id, self.modem_id, mr)
                     self._sent_ok()
                     self.status.sent_parts += 1
+                    took = self.clock.monotonic() - started
+                    self._send_times.append(took)
+                    if self._stopping:
+                        self.drained.parts_sent += 1
                     self.pacer.succeeded(self.clock.monotonic())
                     if self._on_part_sent is not None:
-                        self._on_part_sent(self.modem_id, self.clock.monotonic() - started)
+                        self._on_part_sent(self.modem_id, took)
             await self._commit(self.store.message_sent, message.message_id)
             self.status.sent_messages += 1
+            if self._stopping:
+                self.drained.finished += 1
         except AtError as exc:
             await self._handle_error(message, exc, sent_any)
 
@@ -371,6 +427,13 @@ class ModemWorker:
 
     def _storage_wait(self) -> float:
         return storage_wait(self._storage_failures)
+
+    def _give_back(self, started: bool) -> bool:
+        """While stopping: whether the message in hand goes back before its next part."""
+        now = self.clock.monotonic()
+        wait = self.pacer.delay(now, self.clock.now().date())
+        send_time = max(self._send_times, default=1.0)
+        return on_stop(started=started, remaining=self._deadline - now, wait=wait, send_time=send_time) == "release"
 
     async def _take_token(self) -> None:
         while not self.pacer.take(self.clock.monotonic(), self.clock.now().date()):

@@ -366,6 +366,28 @@ class WebhookDelivery(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
+__all__ += ["ModemLease"]
+
+
+class ModemLease(SQLModel, table=True):
+    """Which running gateway owns a modem id (gateway.core.ownership): one owner per modem.
+
+    The owner renews `expires_at` while it runs and deletes the row when it stops; another
+    gateway may take the modem (and recover its unfinished messages) only once that has
+    passed. `node_id` and `pid` say who holds it, in errors and for a restart on the same
+    node; `token` tells this run of the owner from an earlier one.
+    """
+
+    __tablename__ = "modem_lease"
+
+    modem_id: str = Field(primary_key=True)
+    node_id: str
+    pid: int
+    token: str
+    acquired_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+
+
 # --- audience: contacts, lists, segments, consent, suppression --------------------------
 # The audience belongs to the gateway as a whole (one sender, one account), not to an API
 # key: a STOP stops every key's messages to that number.

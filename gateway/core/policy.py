@@ -32,6 +32,9 @@ commit is kept and committed then, never sent again.
 
 Between sends the worker polls the modem's health and storage; a poll that fails with an
 error code is only logged, any other failure takes the modem out of service.
+
+When the gateway stops (`on_stop`), a worker finishes the message in hand if its parts can
+be answered within the stop's grace, and otherwise gives it back between two parts.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ __all__ = [
     "storage_wait",
     "STORAGE_WAIT_FIRST",
     "STORAGE_WAIT_MAX",
+    "on_stop",
 ]
 
 # Errors that mean "slow down" rather than "something is wrong" (27.005 §3.2.5 / 24.011).
@@ -211,3 +215,24 @@ def storage_wait(failures: int) -> float:
     """Seconds to wait before trying the database again after `failures` storage failures
     in a row (1 = the first)."""
     return min(STORAGE_WAIT_MAX, STORAGE_WAIT_FIRST * 2 ** max(0, failures - 1))
+
+
+def on_stop(*, started: bool, remaining: float, wait: float | None, send_time: float) -> Literal["send", "release"]:
+    """While the gateway stops (it claims nothing more): send the next part of the message
+    in hand, or give the message back to the queue.
+
+    `started`: a part of it already went out (now or in an earlier attempt); `remaining`:
+    seconds left of the stop's grace; `wait`: seconds until the modem's pacing allows the
+    part (None: its daily cap is spent, which a started message ignores); `send_time`: how
+    long an `AT+CMGS` takes on this modem lately.
+
+    A message not started goes back whole, its attempt not counted: another gateway or the
+    restart sends it. A started one is finished when its next part can be answered within
+    the grace: a handset shows nothing of a message until it has every part. Otherwise it
+    goes back between two parts, each sent part's MR committed: only the parts never sent go
+    after the restart, through the same modem with the same reference. A part is never
+    started that could still be in flight when the grace ends (it would be sent twice).
+    """
+    if not started:
+        return "release"
+    return "send" if (wait or 0.0) + send_time <= remaining else "release"

@@ -7,8 +7,16 @@ business rule itself: queueing is `outbox`, sending is `dispatcher`, reports are
 `Extensions`, which the composition root builds (`gateway.campaigns.wiring`).
 
 Modem ids double as lease owners in the outbox, so a restarted gateway takes back its own
-unfinished work at once (`outbox.recover`). Two gateways sharing one database must
-therefore give their modems different ids.
+unfinished work at once (`outbox.recover`). A modem id has one owner at a time
+(`gateway.core.ownership`): `acquire` takes the SQLite database's lock and a lease on each
+modem id before anything is recovered, and refuses to start while another gateway holds
+them. Two gateways sharing a PostgreSQL database give their modems different ids.
+
+Stopping drains (`begin_drain`, then `stop`): the workers claim nothing more, give back
+what they claimed but did not start, and finish the messages in hand within
+`drain_timeout` seconds (see gateway.core.dispatcher); only a worker still inside an
+`AT+CMGS` when the time is up is cancelled, and that one part is what a restart may send
+twice. The leases and the lock are given up last.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -32,11 +40,12 @@ from gateway.core import courier, egress, inbound, outbox, reports
 from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.clock import Clock, SystemClock
 from gateway.core.db import create_engine_for, migrate, session
-from gateway.core.dispatcher import ModemWorker, Uncommitted
+from gateway.core.dispatcher import Drained, ModemWorker, Uncommitted
 from gateway.core.errors import InvalidInput
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.models import InboundMessage
 from gateway.core.numbers import normalise_number
+from gateway.core.ownership import DatabaseLock, ModemLeases, Node
 from gateway.core.pacing import Pacer
 from gateway.core.settings import ModemSettings, Settings
 from gateway.core.simulated import SimulatedModems, start_simulated_modems
@@ -110,14 +119,22 @@ class OutboxWorkStore:
     """The dispatcher's view of the outbox (database calls run in worker threads)."""
 
     def __init__(
-        self, engine: Engine, clock: Clock, writes: Writes | None = None, claim_policy: ClaimPolicy = ALLOW_ALL
+        self,
+        engine: Engine,
+        clock: Clock,
+        writes: Writes | None = None,
+        claim_policy: ClaimPolicy = ALLOW_ALL,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.writes = writes or Writes(engine)
         self.claim_policy = claim_policy
+        self.owns = owns  # (modem id): this gateway's lease on the modem is valid
 
     async def claim(self, modem_id: str) -> outbox.Claim | None:
+        if self.owns is not None and not self.owns(modem_id):
+            return None  # another gateway holds the modem now (see gateway.core.ownership)
         return await self.writes(
             outbox.claim,
             self.engine,
@@ -179,9 +196,23 @@ class Gateway:
         self.engine = engine or create_engine_for(settings.database_url)
         self.extensions = extensions or Extensions()
         self.writes = Writes(self.engine)
-        self.store = OutboxWorkStore(self.engine, self.clock, self.writes, self.extensions.claim_policy)
+        self.leases = ModemLeases(
+            self.engine,
+            [m.id for m in settings.effective_modems()],
+            lease=timedelta(seconds=settings.modem_lease),
+            me=Node.this(settings.node_id),
+            monotonic=self.clock.monotonic,
+        )
+        self._database_lock = DatabaseLock.for_url(settings.database_url)
+        self._owner = False
+        self.store = OutboxWorkStore(
+            self.engine, self.clock, self.writes, self.extensions.claim_policy, owns=self.leases.holds
+        )
         self.workers: dict[str, ModemWorker] = {}
         self.uncommitted = Uncommitted()  # send results waiting for storage, of all workers
+        self._worker_tasks: list[asyncio.Task[Any]] = []
+        self._drain_deadline: float | None = None
+        self._drain_started = 0.0
         self.simulated: SimulatedModems | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -195,9 +226,39 @@ class Gateway:
         """Create or upgrade the schema (safe to call from several processes)."""
         migrate(self.engine)
 
+    def acquire(self) -> None:
+        """Become the one gateway of this SQLite database and the owner of the configured
+        modem ids, and bring the schema up to date: AlreadyRunning or ModemHeld (one line
+        each, naming the other gateway) when another one runs them. Called by `start`;
+        `modemgate serve` calls it first, to refuse before serving anything."""
+        if self._owner:
+            return
+        if self._database_lock is not None:
+            self._database_lock.acquire()
+        try:
+            self.prepare()
+            self.leases.acquire(now=self.clock.now())
+        except BaseException:
+            if self._database_lock is not None:
+                self._database_lock.release()
+            raise
+        self._owner = True
+
+    def give_up(self) -> None:
+        """Give the modem leases and the database lock up (after the drain)."""
+        if not self._owner:
+            return
+        self._owner = False
+        try:
+            self.leases.release()
+        except Exception:
+            log.exception("could not give up the modem leases; they expire in %s s", self.settings.modem_lease)
+        if self._database_lock is not None:
+            self._database_lock.release()
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self.prepare)  # takes its own locks
+        await asyncio.to_thread(self.acquire)  # takes its own locks
         modems = self.settings.effective_modems()
         recovered = await self.writes(outbox.recover, self.engine, now=self.clock.now(), owners=[m.id for m in modems])
         if recovered.messages:
@@ -209,7 +270,10 @@ class Gateway:
         self.simulated = await start_simulated_modems(modems)
         for m in modems:
             self.workers[m.id] = self._worker(m)
-        self._tasks = [asyncio.ensure_future(w.run()) for w in self.workers.values()]
+            if self._drain_deadline is not None:  # stopped while starting
+                self.workers[m.id].begin_stop(self._drain_deadline)
+        self._worker_tasks = [asyncio.ensure_future(w.run()) for w in self.workers.values()]
+        self._tasks = [asyncio.ensure_future(self._renew_leases())]
         self._tasks.append(asyncio.ensure_future(self._deliver_webhooks()))
         self._tasks.append(asyncio.ensure_future(self._housekeeping()))
         self._campaigns_due = asyncio.Event()
@@ -217,16 +281,74 @@ class Gateway:
             self._tasks.append(asyncio.ensure_future(self._run_due(self.extensions.run_due)))
         self.started = True
 
-    async def stop(self) -> None:
+    def begin_drain(self, grace: float | None = None) -> None:
+        """Stop claiming now and give the messages in hand `grace` seconds (default
+        `drain_timeout`) to finish; `stop` waits for them. Called from the loop's thread
+        (`modemgate serve` calls it on SIGTERM/SIGINT, before the HTTP server winds down)."""
+        if self._drain_deadline is not None:
+            return
+        self._drain_started = self.clock.monotonic()
+        self._drain_deadline = self._drain_started + (self.settings.drain_timeout if grace is None else grace)
         for worker in self.workers.values():
-            await worker.stop()
+            worker.begin_stop(self._drain_deadline)
+
+    def request_drain(self) -> None:
+        """`begin_drain`, from any thread or a signal handler."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.begin_drain)
+
+    async def stop(self) -> None:
+        """Drain (see the module's docstring), stop the background loops, give the modems up."""
+        self.begin_drain()
+        assert self._drain_deadline is not None
+        pending = {t for t in self._worker_tasks if not t.done()}
+        if pending:
+            timer = asyncio.ensure_future(self.clock.sleep(max(0.0, self._drain_deadline - self.clock.monotonic())))
+            try:
+                while pending and not timer.done():
+                    _, pending = await asyncio.wait(pending | {timer}, return_when=asyncio.FIRST_COMPLETED)
+                    pending.discard(timer)
+            finally:
+                timer.cancel()
+        cut = [w for w in self.workers.values() if w.in_hand is not None]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*self._worker_tasks, return_exceptions=True)
+        if self.workers:
+            self._log_drain(cut)
         for task in self._tasks:
             if not task.done():
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.simulated is not None:
             self.simulated.close()
+        await asyncio.to_thread(self.give_up)
         self.started = False
+
+    def _log_drain(self, cut: list[ModemWorker]) -> None:
+        total = Drained()
+        for worker in self.workers.values():
+            for name in ("finished", "parts_sent", "released", "parts_left"):
+                setattr(total, name, getattr(total, name) + getattr(worker.drained, name))
+        took = self.clock.monotonic() - self._drain_started
+        log.log(
+            logging.WARNING if cut else logging.INFO,
+            "drained in %.1f s: %d messages in hand finished (%d parts sent while stopping), %d given back "
+            "with %d parts unsent (they go after the restart), %d cut off inside AT+CMGS",
+            took,
+            total.finished,
+            total.parts_sent,
+            total.released,
+            total.parts_left,
+            len(cut),
+        )
+        for worker in cut:
+            log.warning(
+                "%s: message %s was cut off after %s s: its part in flight may be sent twice after the restart",
+                worker.modem_id,
+                worker.in_hand,
+                self.settings.drain_timeout,
+            )
 
     def _worker(self, m: ModemSettings) -> ModemWorker:
         url = m.port
@@ -324,6 +446,19 @@ class Gateway:
             self._loop.call_soon_threadsafe(self._campaigns_due.set)
 
     # --- background ---------------------------------------------------------------------
+
+    async def _renew_leases(self) -> None:
+        lost: set[str] = set()
+        while True:
+            await self.clock.sleep(self.settings.modem_lease / 3)
+            try:
+                taken = set(await self.writes(self.leases.renew, now=self.clock.now()))
+            except Exception:
+                log.exception("renewing the modem leases failed; trying again")
+                continue
+            for modem_id in sorted(taken - lost):
+                log.error("%s: another gateway took this modem; it sends nothing more here", modem_id)
+            lost = taken
 
     async def _on_incoming(self, modem_id: str, item: Incoming) -> None:
         now = self.clock.now()

@@ -172,6 +172,13 @@ class Settings(BaseSettings):
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    # On SIGTERM/SIGINT: seconds to let the messages in hand finish (every AT+CMGS in
+    # flight answered and committed) before the process exits; see Gateway.stop.
+    drain_timeout: float = Field(default=30.0, ge=0, le=3600)
+    # Who this gateway is among those sharing a PostgreSQL database (default: the host
+    # name), and how long its hold on its modem ids outlives it (gateway.core.ownership).
+    node_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    modem_lease: float = Field(default=30.0, ge=1, le=3600)
 
     @field_validator("database_url")
     @classmethod

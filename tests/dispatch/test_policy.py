@@ -17,6 +17,7 @@ from gateway.core.policy import (
     error_class,
     is_throttling,
     on_failure,
+    on_stop,
     on_success,
     poll_failure_is_fault,
 )
@@ -186,3 +187,26 @@ def test_a_failed_poll_faults_the_modem_unless_it_answered_with_a_code(error: At
 )
 def test_error_class_escalates_only_vague_errors_repeated(error: AtError, failed_sends: int, expected: Action) -> None:
     assert error_class(error, SendRecord(failed_sends=failed_sends)) is expected
+
+
+# --- stopping -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("started", "remaining", "wait", "send_time", "expected"),
+    [
+        (False, 30.0, 0.0, 0.5, "release"),  # claimed, nothing out: back whole, for anyone
+        (False, float("inf"), 0.0, 0.5, "release"),
+        (True, 30.0, 0.0, 0.5, "send"),  # started: the handset waits for the rest
+        (True, 30.0, None, 0.5, "send"),  # the daily cap does not cut a started message
+        (True, 1.0, 0.0, 0.7, "send"),
+        (True, 0.5, 0.0, 0.7, "release"),  # the part could still be in flight at the end
+        (True, 2.0, 1.5, 0.7, "release"),  # its token comes too late
+        (True, 0.0, 0.0, 0.0, "send"),
+        (True, -1.0, 0.0, 0.1, "release"),  # past the deadline
+    ],
+)
+def test_a_stopping_worker_finishes_a_started_message_only_within_the_grace(
+    started: bool, remaining: float, wait: float | None, send_time: float, expected: str
+) -> None:
+    assert on_stop(started=started, remaining=remaining, wait=wait, send_time=send_time) == expected

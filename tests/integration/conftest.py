@@ -31,9 +31,15 @@ def gateway(tmp_path) -> Iterator[Callable[..., GatewayProcess]]:
     made: list[GatewayProcess] = []
 
     def make(
-        database_url: str, modems: list[ModemSpec], *, name: str = "gw", key: str | None = None, extra: str = ""
+        database_url: str,
+        modems: list[ModemSpec],
+        *,
+        name: str = "gw",
+        key: str | None = None,
+        extra: str = "",
+        **settings: object,
     ) -> GatewayProcess:
-        gw = GatewayProcess(tmp_path, database_url, modems, name=name, key=key, extra=extra)
+        gw = GatewayProcess(tmp_path, database_url, modems, name=name, key=key, extra=extra, settings=settings)
         made.append(gw)
         return gw
 
