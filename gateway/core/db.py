@@ -109,8 +109,9 @@ def create_engine_for(url: str, **kwargs: Any) -> Engine:
     raise ConfigError(f"database_url {url!r}: use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB")
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision. Safe to run from several processes at once."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest revision (or to `revision`, as the migration tests and
+    an operator going step by step do). Safe to run from several processes at once."""
     from alembic import command
     from alembic.config import Config
 
@@ -122,7 +123,7 @@ def migrate(engine: Engine) -> None:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
 
 def session(engine: Engine, *, write: bool = False) -> Session:

@@ -6,23 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
-from gateway.core.db import MIGRATIONS, create_engine_for
-
-
-def upgrade(engine: sa.Engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+from gateway.core.db import create_engine_for, migrate
 
 
 def test_0006_names_endpoints_coarsens_errors_and_drops_stored_credentials(tmp_path: Path) -> None:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, "0005")
+    migrate(engine, "0005")
     now = "2026-11-01 10:00:00"
     with engine.begin() as conn:
         conn.execute(sa.text(
@@ -38,7 +28,7 @@ def test_0006_names_endpoints_coarsens_errors_and_drops_stored_credentials(tmp_p
             "(3, NULL, 'http://cb:secret@callbacks.example/x?id=1', 'message.status', '{}', 1, :t, :t, "
             "'ReadTimeout: timed out')"
         ), {"t": now})  # fmt: skip
-    upgrade(engine, "head")
+    migrate(engine, "head")
     with engine.connect() as conn:
         deliveries = conn.execute(
             sa.text("SELECT id, endpoint, url, last_error FROM webhook_delivery ORDER BY id")

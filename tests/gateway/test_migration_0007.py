@@ -6,23 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
-from gateway.core.db import MIGRATIONS, create_engine_for
-
-
-def upgrade(engine: sa.Engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+from gateway.core.db import create_engine_for, migrate
 
 
 def test_0007_gives_stored_messages_their_priority_and_indexes_the_waiting_ones(tmp_path: Path) -> None:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, "0006")
+    migrate(engine, "0006")
     now = "2026-11-01 10:00:00"
     with engine.begin() as conn:
         for n, (category, keyword_reply) in enumerate(
@@ -36,7 +26,7 @@ def test_0007_gives_stored_messages_their_priority_and_indexes_the_waiting_ones(
                 ),
                 {"id": f"m{n}", "c": category, "k": keyword_reply, "t": now},
             )
-    upgrade(engine, "head")
+    migrate(engine, "head")
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT id, priority FROM message ORDER BY id")).all()
         index = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = 'ix_message_queue'")).scalar_one()

@@ -6,23 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
-from gateway.core.db import MIGRATIONS, create_engine_for
-
-
-def upgrade(engine: sa.Engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+from gateway.core.db import create_engine_for, migrate
 
 
 def test_0009_moves_the_stale_error_of_delivered_messages_into_their_history(tmp_path: Path) -> None:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, "0006")
+    migrate(engine, "0006")
     now = "2026-11-01 10:00:00"
     with engine.begin() as conn:
         for message_id, status, error in [
@@ -39,7 +29,7 @@ def test_0009_moves_the_stale_error_of_delivered_messages_into_their_history(tmp
                 ),
                 {"id": message_id, "status": status, "error": error, "t": now},
             )
-    upgrade(engine, "head")
+    migrate(engine, "head")
     with engine.connect() as conn:
         errors = dict(conn.execute(sa.text("SELECT id, last_error FROM message")).all())
         history = conn.execute(

@@ -7,20 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from gateway.core import apikeys
-from gateway.core.db import MIGRATIONS, create_engine_for, session
-
-
-def upgrade(engine: sa.Engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+from gateway.core.db import MIGRATIONS, create_engine_for, migrate, session
 
 
 def before_scopes() -> str:
@@ -33,13 +23,13 @@ def before_scopes() -> str:
 
 def test_scopes_migration_gives_existing_keys_every_scope_and_new_ones_send(tmp_path: Path) -> None:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, before_scopes())
+    migrate(engine, before_scopes())
     with engine.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO api_key (id, name, prefix, key_hash, created_at) VALUES "
             "(1, 'shop', 'abcd1234', 'h1', '2026-11-01 10:00:00')"
         ))  # fmt: skip
-    upgrade(engine, "head")
+    migrate(engine, "head")
     with engine.begin() as conn:
         # A row written without naming its scopes (an older tool, by hand) gets the default.
         conn.execute(sa.text(
