@@ -15,6 +15,7 @@ from gateway.core.clock import SystemClock
 from gateway.core.dispatcher import ModemWorker
 from gateway.core.pacing import Pacer
 from tests.support.memstore import MemStore
+from tests.support.workers import make_workers
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -23,42 +24,6 @@ TEXTS = [
     "Long GSM " + "abcdefghij" * 40,
     "Unicode 😀 Привет " + "ж" * 120,
 ]
-
-
-def make_workers(
-    sim: SimulatorThread,
-    store: MemStore,
-    *,
-    rate: float = 600,
-    burst: int = 3,
-    config: ModemConfig | None = None,
-    received: list | None = None,
-) -> list[ModemWorker]:
-    config = config or ModemConfig(command_timeout=1.0, send_timeout=2.0, hang_after=2)
-    workers = []
-
-    async def on_incoming(modem_id, item):
-        if received is not None:
-            received.append((modem_id, item))
-
-    clock = SystemClock()
-    for modem_id, ep in sim.endpoints.items():
-        link = ModemLink(ep.tcp_url, config, name=modem_id, initial_backoff=0.1, max_backoff=0.5)
-        pacer = Pacer(rate, burst, now=clock.monotonic())
-        workers.append(
-            ModemWorker(
-                modem_id,
-                link,
-                pacer,
-                store,
-                clock=clock,
-                on_incoming=on_incoming,
-                idle_poll=0.05,
-                health_interval=0.5,
-                storage_poll=1.0,
-            )
-        )
-    return workers
 
 
 async def run_until(workers, store: MemStore, *, timeout: float) -> None:

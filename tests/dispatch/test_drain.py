@@ -10,8 +10,9 @@ from collections import Counter
 import pytest
 
 from drivers.simulator.server import SimulatorThread
-from tests.dispatch.test_dispatcher import make_workers
+from gateway.core.dispatcher import ModemWorker
 from tests.support.memstore import MemStore
+from tests.support.workers import make_workers
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -37,8 +38,10 @@ def parts_sent_once(sim: SimulatorThread) -> Counter:
     return seen
 
 
-def test_a_stop_with_time_enough_finishes_the_multipart_message_in_hand(sim):
-    sim.set_faults("sim1", submit_delay=0.2)
+def stop_mid_message(sim: SimulatorThread, *, submit_delay: float, grace: float) -> tuple[MemStore, str, ModemWorker]:
+    """One 8-part message on a modem taking `submit_delay` per part, stopped with `grace`
+    seconds left once two parts are out; returns when the worker has ended."""
+    sim.set_faults("sim1", submit_delay=submit_delay)
     store = MemStore()
     mid = store.add("+31610000001", LONG)
     (worker,) = make_workers(sim, store)
@@ -46,10 +49,15 @@ def test_a_stop_with_time_enough_finishes_the_multipart_message_in_hand(sim):
     async def go() -> None:
         task = asyncio.ensure_future(worker.run())
         await until(lambda: len(store.messages[mid].sends) >= 2)
-        worker.begin_stop(deadline=worker.clock.monotonic() + 30)
+        worker.begin_stop(deadline=worker.clock.monotonic() + grace)
         await asyncio.wait_for(task, 30)
 
     asyncio.run(go())
+    return store, mid, worker
+
+
+def test_a_stop_with_time_enough_finishes_the_multipart_message_in_hand(sim):
+    store, mid, worker = stop_mid_message(sim, submit_delay=0.2, grace=30)
     message = store.messages[mid]
     assert message.status == "sent"
     assert len(parts_sent_once(sim)) == len(message.parts) == 8
@@ -58,18 +66,7 @@ def test_a_stop_with_time_enough_finishes_the_multipart_message_in_hand(sim):
 
 
 def test_a_stop_without_time_enough_gives_the_message_back_between_parts_and_the_restart_sends_the_rest(sim):
-    sim.set_faults("sim1", submit_delay=0.4)
-    store = MemStore()
-    mid = store.add("+31610000001", LONG)
-    (worker,) = make_workers(sim, store)
-
-    async def go() -> None:
-        task = asyncio.ensure_future(worker.run())
-        await until(lambda: len(store.messages[mid].sends) >= 2)
-        worker.begin_stop(deadline=worker.clock.monotonic() + 0.5)
-        await asyncio.wait_for(task, 30)
-
-    asyncio.run(go())
+    store, mid, worker = stop_mid_message(sim, submit_delay=0.4, grace=0.5)
     message = store.messages[mid]
     sent = [p.seq for p in message.parts if p.mr is not None]
     assert message.status == "queued" and message.claimed_by is None, message
