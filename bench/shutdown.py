@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from bench.faults import _wrap, write_section
-from gateway.core.db import create_engine_for
 from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess, journal_messages, part_key
+from harness.stopstate import left_in_the_middle
 from harness.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,7 +128,7 @@ def run_case(case: Case, workdir: Path) -> Run:
             orphans: list[dict] = []
             journal_messages(sim.journal(), orphans)
             run.half_sent_at_exit = len({o["recipient"] for o in orphans})
-            run.given_back = _given_back(url)
+            run.given_back = left_in_the_middle(url)["queued with parts sent"]
             gw.start()
         gw.wait_all(ids, "delivered", timeout=180)
         journal = sim.journal()
@@ -142,20 +140,6 @@ def run_case(case: Case, workdir: Path) -> Run:
         for g in gateways:
             g.stop()
         sim.stop()
-
-
-def _given_back(url: str) -> int:
-    engine = create_engine_for(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(
-                sa.text(
-                    "SELECT count(DISTINCT m.id) FROM message m JOIN part p ON p.message_id = m.id "
-                    "WHERE m.status = 'queued' AND p.message_reference IS NOT NULL"
-                )
-            ).scalar_one()
-    finally:
-        engine.dispose()
 
 
 def section(results: list[tuple[Case, list[Run]]], runs: int, total: float) -> str:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-import sqlalchemy as sa
 
-from gateway.core.db import create_engine_for
 from harness.livegateway import ModemSpec, journal_messages, part_key
+from harness.stopstate import left_in_the_middle
 from harness.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -28,24 +27,6 @@ def slow_network(simulator, modems: int = 2, *, submit_delay: float):
         sim.set_faults(modem, submit_delay=submit_delay)
     specs = [ModemSpec(f"modem-{n}", url, 600, 5) for n, url in enumerate(sim.urls.values(), 1)]
     return sim, specs
-
-
-def left_in_the_middle(database_url: str) -> dict[str, int]:
-    """Messages and parts a stopped gateway left `sending` (nobody sends them now)."""
-    engine = create_engine_for(database_url)
-    try:
-        with engine.connect() as conn:
-            messages = conn.execute(sa.text("SELECT count(*) FROM message WHERE status = 'sending'")).scalar_one()
-            parts = conn.execute(sa.text("SELECT count(*) FROM part WHERE status = 'sending'")).scalar_one()
-            started = conn.execute(
-                sa.text(
-                    "SELECT count(DISTINCT m.id) FROM message m JOIN part p ON p.message_id = m.id "
-                    "WHERE m.status = 'queued' AND p.message_reference IS NOT NULL"
-                )
-            ).scalar_one()
-    finally:
-        engine.dispose()
-    return {"messages sending": messages, "parts sending": parts, "queued with parts sent": started}
 
 
 def assert_every_part_once(journal, messages) -> None:
