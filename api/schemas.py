@@ -157,7 +157,7 @@ class AttemptOut(BaseModel):
     attempt: int
     modem: str | None
     at: datetime
-    outcome: Literal["sent", "retry", "failed", "expired"]
+    outcome: Literal["sent", "retry", "failed", "expired", "interrupted"]
     error: str | None
 
 

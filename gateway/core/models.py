@@ -235,8 +235,9 @@ class Part(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=sa.Text)
 
 
-# sent: every part has its MR; retry: failed, tried again later; failed, expired: the end.
-AttemptOutcome = Literal["sent", "retry", "failed", "expired"]
+# sent: every part has its MR; retry: failed, tried again later; failed, expired: the end;
+# interrupted: its sender stopped (crash, lapsed lease) before it ended, a part may be out.
+AttemptOutcome = Literal["sent", "retry", "failed", "expired", "interrupted"]
 
 
 class MessageAttempt(SQLModel, table=True):

@@ -74,9 +74,13 @@ exponential backoff (`RetryPolicy`), or ends the message as `failed` after
 `max_attempts` or as `expired` when the next attempt would fall after `valid_until`.
 `release(error=None)` gives a message back without counting an attempt.
 
-History: every counted attempt that ends (`finish`, `release` with an error, `fail`) leaves
-one `message_attempt` row (modem, time, outcome, error), written by `_attempt_ended` in the
-same transaction. `last_error` is the error of the message's current state only: cleared
+History: every counted attempt that ends leaves one `message_attempt` row (modem, time,
+outcome, error), written by `_attempt_ended` (the only writer) in the same transaction:
+`finish`, `release` with an error and `fail` end the attempt of a live sender; an attempt
+whose sender is gone (its lease taken back by `recover`, by a `claim` that hands the
+message out again, suppresses it or gives up on it, or by `expire`) ends `interrupted`,
+naming the part that may have reached the network. A lapsed message a claim only defers
+stays `sending`, its attempt not ended yet. `last_error` is the error of the message's current state only: cleared
 when it is sent, kept in the history.
 
 Time is injected: every function takes `now` (aware UTC; `submit` falls back to the
@@ -444,10 +448,14 @@ def claim(
                 if decision.action != "allow":
                     if decision.action == "suppress":
                         msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
+                        if lapsed:
+                            _interrupted(conn, msg, now)
                         _close(conn, msg, "suppressed", f"not sent: {decision.describe()}", now)
                     continue
             if row.attempts >= policy.max_attempts:
                 msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
+                if lapsed:
+                    _interrupted(conn, msg, now)
                 error = f"gave up after {row.attempts} attempts that ended without an answer"
                 if msg.last_error:
                     error += f"; the last error: {msg.last_error}"
@@ -459,6 +467,8 @@ def claim(
 def _lease(
     conn: Connection, message_id: str, lapsed: bool, *, modem_id: str, owner: str, until: datetime, now: datetime
 ) -> Claim:
+    if lapsed:
+        _interrupted(conn, conn.execute(sa.select(Message).where(col(Message.id) == message_id)).one(), now)
     conn.execute(
         sa.update(Message)
         .where(col(Message.id) == message_id)
@@ -469,8 +479,6 @@ def _lease(
             col(Message.id) == message_id
         )
     ).one()
-    if lapsed:
-        _flag_uncertain(conn, message_id, msg.generation)
     conn.execute(
         _current_parts_update(message_id, msg.generation)
         .where(col(Part.status).in_(_UNSENT))
@@ -671,6 +679,8 @@ def expire(engine: Engine, *, now: datetime) -> list[str]:
             .with_for_update(skip_locked=True)
         ).all()
         for msg in rows:
+            if msg.status == "sending":
+                _interrupted(conn, msg, now)
             _close(conn, msg, "expired", msg.last_error, now)
     return [msg.id for msg in rows]
 
@@ -697,6 +707,7 @@ def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> R
             sa.select(
                 col(Message.id),
                 col(Message.generation),
+                col(Message.attempts),
                 col(Message.parts_total),
                 col(Message.lease_owner),
                 col(Message.modem_id),
@@ -706,7 +717,7 @@ def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> R
         ).all()
         uncertain = []
         for row in rows:
-            part_id = _flag_uncertain(conn, row.id, row.generation)
+            part_id = _interrupted(conn, row, now)
             if part_id is not None:
                 uncertain.append(part_id)
                 if row.parts_total > 1 and row.modem_id is None and row.lease_owner in owners:
@@ -831,22 +842,26 @@ def _queued_at(due: Any) -> dict[str, Any]:
     return {"status": "queued", "lease_owner": None, "lease_until": None, "next_attempt_at": due}
 
 
-def _flag_uncertain(conn: Connection, message_id: str, generation: int) -> int | None:
-    """Flag the first part left `sending` without an MR: it may have gone out."""
-    part_id = conn.execute(
-        sa.select(col(Part.id))
+def _interrupted(conn: Connection, msg: Any, now: datetime) -> int | None:
+    """End the attempt at `msg` (left `sending` by a sender that is gone) as `interrupted`:
+    flag the first part left `sending` without an MR (it may have gone out) and return it."""
+    part = conn.execute(
+        sa.select(col(Part.id), col(Part.seq))
         .where(
-            col(Part.message_id) == message_id,
-            col(Part.generation) == generation,
+            col(Part.message_id) == msg.id,
+            col(Part.generation) == msg.generation,
             col(Part.status) == "sending",
             col(Part.message_reference).is_(None),
         )
         .order_by(col(Part.seq))
         .limit(1)
-    ).scalar()
-    if part_id is not None:
-        conn.execute(sa.update(Part).where(col(Part.id) == part_id).values(error=UNCERTAIN))
-    return part_id
+    ).first()
+    error = "its sender stopped before the attempt ended"
+    if part is not None:
+        conn.execute(sa.update(Part).where(col(Part.id) == part.id).values(error=UNCERTAIN))
+        error += f"; part {part.seq} may have reached the network (a resend may repeat it)"
+    _attempt_ended(conn, msg, "interrupted", error, now)
+    return None if part is None else part.id
 
 
 def _attempt_ended(conn: Connection, msg: Any, outcome: AttemptOutcome, error: str | None, now: datetime) -> None:

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import pytest
 
+from gateway.core.db import session
+from gateway.core.models import MessageAttempt
 from tests.support.api import Api, assert_error, error_fields, message_count, wait_for
 
 # Unique per run: these tests share one gateway (and its idempotency keys) per module.
@@ -298,3 +300,18 @@ def test_delivery_reports_are_listed_filtered_and_paged(api: Api) -> None:
     other, _ = api.new_key()
     theirs = api.client.get("/v1/delivery-reports", headers={"Authorization": f"Bearer {other}"}).json()
     assert theirs["items"] == []
+
+
+def test_an_attempt_interrupted_by_a_stopped_sender_is_shown_in_the_history(api: Api) -> None:
+    api.patch("/v1/modems/sim1", json={"enabled": False})
+    api.patch("/v1/modems/sim2", json={"enabled": False})
+    queued = api.send("waits")
+    error = "its sender stopped before the attempt ended; part 1 may have reached the network (a resend may repeat it)"
+    with session(api.gateway.engine) as s:  # as outbox.recover records it after a crash
+        s.add(MessageAttempt(message_id=queued["id"], attempt=1, modem_id="sim1", outcome="interrupted",
+                             error=error, at=api.clock.now()))  # fmt: skip
+        s.commit()
+    history = api.message(queued["id"])["attempt_history"]
+    assert [(a["attempt"], a["modem"], a["outcome"], a["error"]) for a in history] == [
+        (1, "sim1", "interrupted", error)
+    ]

@@ -790,3 +790,79 @@ def test_a_multipart_message_cut_at_its_first_part_stays_with_its_modem_and_goes
     assert outbox.claim(engine, modem_id="m2", owner="m2", now=clock()).message_id == newer.id  # not m2's to send
     again = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
     assert again.message_id == older.id and [p.seq for p in again.parts if not p.sent] == [1, 2, 3]
+
+
+# --- attempts whose sender is gone end in the history --------------------------------------
+
+
+def history(engine: Engine, message_id: str) -> list[tuple]:
+    with session(engine) as s:
+        return [(a.attempt, a.modem_id, a.outcome, a.error) for a in outbox.message_attempts(s, message_id)]
+
+
+STOPPED = "its sender stopped before the attempt ended"
+
+
+def test_recover_records_the_interrupted_attempt_and_the_part_that_may_be_doubled(engine, clock, key):
+    message = submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    outbox.record_sent(engine, claim.parts[0].part_id, mr=40, modem_id="m1", now=clock())
+    clock.advance(seconds=5)
+    outbox.recover(engine, now=clock(), owners=["m1"])
+    doubt = f"{STOPPED}; part 2 may have reached the network (a resend may repeat it)"
+    assert history(engine, message.id) == [(1, "m1", "interrupted", doubt)]
+    send_all(engine, outbox.claim(engine, modem_id="m1", owner="m1", now=clock()), clock)
+    assert history(engine, message.id)[1:] == [(2, "m1", "sent", None)]
+
+
+def test_a_lapsed_lease_taken_by_another_claim_records_the_interrupted_attempt(engine, clock, key):
+    message = submit(engine, clock, key)
+    outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(seconds=30), now=clock())
+    clock.advance(seconds=31)
+    outbox.claim(engine, modem_id="m2", owner="m2", now=clock())
+    doubt = f"{STOPPED}; part 1 may have reached the network (a resend may repeat it)"
+    assert history(engine, message.id) == [(1, "m1", "interrupted", doubt)]
+
+
+def test_a_claim_that_gives_up_records_every_interrupted_attempt(engine, clock, key):
+    policy = outbox.RetryPolicy(max_attempts=2)
+    doomed = submit(engine, clock, key)
+    for _ in (1, 2):
+        outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(minutes=1), now=clock(), policy=policy)
+        clock.advance(minutes=2)
+    assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), policy=policy) is None
+    assert [(attempt, outcome) for attempt, _, outcome, _ in history(engine, doomed.id)] == [
+        (1, "interrupted"),
+        (2, "interrupted"),
+    ]
+    assert load(engine, doomed.id)[0].status == "failed"
+
+
+def test_a_claim_that_gives_up_after_a_recovery_records_each_attempt_once(engine, clock, key):
+    policy = outbox.RetryPolicy(max_attempts=1)
+    doomed = submit(engine, clock, key)
+    outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), policy=policy)
+    outbox.recover(engine, now=clock(), owners=["m1"])
+    assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), policy=policy) is None
+    assert [outcome for _, _, outcome, _ in history(engine, doomed.id)] == ["interrupted"]
+    assert load(engine, doomed.id)[0].status == "failed"
+
+
+def test_a_lapsed_message_suppressed_at_claim_records_the_interrupted_attempt(engine, clock, key):
+    message = submit(engine, clock, key, category="marketing")
+    outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(minutes=1), now=clock())  # no rules yet
+    clock.advance(minutes=2)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), claim_policy=CompliancePolicy())
+    assert claim is None and load(engine, message.id)[0].status == "suppressed"  # no consent
+    assert [outcome for _, _, outcome, _ in history(engine, message.id)] == ["interrupted"]
+
+
+def test_expire_records_the_interrupted_attempt_of_a_lapsed_message_only(engine, clock, key):
+    lapsed = submit(engine, clock, key, validity=timedelta(minutes=10))
+    clock.advance(seconds=1)
+    waiting = submit(engine, clock, key, validity=timedelta(minutes=10), text="never claimed")
+    outbox.claim(engine, modem_id="m1", owner="m1", lease=timedelta(minutes=1), now=clock())
+    clock.advance(minutes=11)
+    assert sorted(outbox.expire(engine, now=clock())) == sorted([lapsed.id, waiting.id])
+    assert [(a, m, o) for a, m, o, _ in history(engine, lapsed.id)] == [(1, "m1", "interrupted")]
+    assert history(engine, waiting.id) == []  # no attempt was under way
