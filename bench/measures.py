@@ -1,8 +1,9 @@
-"""Measures and report lines the benchmarks share: percentiles, the results table, and the
-date and Python a figure was measured on."""
+"""Measures and report lines the benchmarks share: percentiles, the results table, the
+date and Python a figure was measured on, and the closing lines of a BENCHMARKS.md section."""
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 from collections.abc import Sequence
@@ -29,3 +30,19 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bool)
 def measured_on() -> str:
     """`measured <today> on <Python implementation> <version>`, the end of every table's note."""
     return f"measured {date.today().isoformat()} on {platform.python_implementation()} {platform.python_version()}"
+
+
+def reproduce(command: str, spent: str) -> list[str]:
+    """The end of a section a benchmark writes: how to run it again, and where and when it
+    ran (`spent`: e.g. "80 s for both runs")."""
+    return [
+        "Reproduce from the repository root:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"Machine: {os.cpu_count()} cores ({platform.machine()}, shared with other work), Python "
+        f"{platform.python_version()}; measured {date.today().isoformat()}, {spent}.",
+        "",
+    ]

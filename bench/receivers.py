@@ -24,18 +24,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bench.faults import _wrap, write_section
-from bench.measures import percentile
+from bench.measures import percentile, reproduce
 from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess
 from harness.receivers import Connections, Got, create_key, fast_receiver, raw_receiver
 from harness.waiting import wait_until
@@ -207,15 +204,7 @@ def section(messages: int, slow: dict[str, Any], fast: dict[str, Any], total: fl
         "fast key within seconds, the slow ones cut at the limit, at most `per_endpoint` open); the "
         "figures are measured here only.",
         "",
-        "Reproduce from the repository root:",
-        "",
-        "```",
-        command + " --write",
-        "```",
-        "",
-        f"Machine: {os.cpu_count()} cores ({platform.machine()}, shared with other work), Python "
-        f"{platform.python_version()}; measured {date.today().isoformat()}, {total:.0f} s for both runs.",
-        "",
+        *reproduce(command + " --write", f"{total:.0f} s for both runs"),
     ]
     return "\n".join(_wrap(line) for line in lines)
 

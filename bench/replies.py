@@ -24,18 +24,16 @@ Prints a markdown section; `--write` puts it in BENCHMARKS.md (replacing that se
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
 from bench.faults import _wrap, write_section
+from bench.measures import reproduce
 from gateway.audience.consent import number_hash
 from gateway.core.db import create_engine_for
 from gateway.core.models import InboundMessage, Suppression
@@ -227,15 +225,7 @@ def section(args: argparse.Namespace, r: dict[str, float], b: dict[str, float], 
         "",
         NOTE,
         "",
-        "Reproduce from the repository root:",
-        "",
-        "```",
-        command + " --write",
-        "```",
-        "",
-        f"Machine: {os.cpu_count()} cores ({platform.machine()}, shared with other work), Python "
-        f"{platform.python_version()}; measured {date.today().isoformat()}, {total:.0f} s for both runs.",
-        "",
+        *reproduce(command + " --write", f"{total:.0f} s for both runs"),
     ]
 
     return "\n".join(_wrap(line) for line in lines)

@@ -12,8 +12,6 @@ SQLite file per run.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import statistics
 import sys
@@ -21,10 +19,10 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from bench.faults import _wrap, write_section
+from bench.measures import reproduce
 from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess, journal_messages, part_key
 from harness.stopstate import left_in_the_middle
 from harness.waiting import wait_until
@@ -177,15 +175,7 @@ def section(results: list[tuple[Case, list[Run]]], runs: int, total: float) -> s
         "Totals over the runs. The second instance's one line: "
         + "; ".join(f"`{line}`" for line in sorted(lines)).replace("|", "/"),
         "",
-        "Reproduce from the repository root:",
-        "",
-        "```",
-        "python -m bench.shutdown --write",
-        "```",
-        "",
-        f"Machine: {os.cpu_count()} cores ({platform.machine()}, shared with other work), Python "
-        f"{platform.python_version()}; measured {date.today().isoformat()}, {total:.0f} s in all.",
-        "",
+        *reproduce("python -m bench.shutdown --write", f"{total:.0f} s in all"),
     ]
     return "\n".join(_wrap(line) for line in out)
 
