@@ -17,13 +17,13 @@ import os
 import platform
 import re
 import sys
-import textwrap
 import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.measures import wrap, write_section
 from drivers.simulator.personalities import personality
 from harness.faultmatrix import CASES, FAULTY, MODEMS, FaultCase, Outcome, check, run_case
 
@@ -165,20 +165,7 @@ def section(
         f"{total:.0f} s for the whole matrix.",
         "",
     ]
-    return "\n".join(_wrap(line) for line in out)
-
-
-def _wrap(line: str, width: int = 100) -> str:
-    """Prose lines wrapped like the rest of BENCHMARKS.md; tables and code left alone."""
-    if len(line) <= width or line.startswith(("|", "```", "#")):
-        return line
-    return textwrap.fill(
-        line,
-        width,
-        subsequent_indent="  " if line.startswith("- ") else "",
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
+    return "\n".join(wrap(line) for line in out)
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -197,19 +184,6 @@ def _distinct(problems: list[str]) -> list[str]:
             out.append(p)
         seen[kind] += 1
     return out
-
-
-def write_section(path: Path, text: str, title: str = SECTION) -> None:
-    """Replace the `title` section of `path` (up to the next `## ` heading), or add it at the end."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)
-    if start is None:
-        body = "".join(lines).rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        rest = "".join(lines[end:])
-        body = "".join(lines[:start]) + text + ("\n" + rest if rest else "")
-    path.write_text(body.rstrip("\n") + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """Measures and report lines the benchmarks share: percentiles, the results table, the
-date and Python a figure was measured on, and the closing lines of a BENCHMARKS.md section."""
+date and Python a figure was measured on, and the sections they write into BENCHMARKS.md."""
 
 from __future__ import annotations
 
 import os
 import platform
 import statistics
+import textwrap
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 
 def percentile(values: list[float], pct: int) -> float:
@@ -46,3 +48,29 @@ def reproduce(command: str, spent: str) -> list[str]:
         f"{platform.python_version()}; measured {date.today().isoformat()}, {spent}.",
         "",
     ]
+
+
+def wrap(line: str, width: int = 100) -> str:
+    """Prose lines wrapped like the rest of BENCHMARKS.md; tables and code left alone."""
+    if len(line) <= width or line.startswith(("|", "```", "#")):
+        return line
+    return textwrap.fill(
+        line,
+        width,
+        subsequent_indent="  " if line.startswith("- ") else "",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def write_section(path: Path, text: str, title: str) -> None:
+    """Replace the `title` section of `path` (up to the next `## ` heading), or add it at the end."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)
+    if start is None:
+        body = "".join(lines).rstrip("\n") + "\n\n" + text
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        rest = "".join(lines[end:])
+        body = "".join(lines[:start]) + text + ("\n" + rest if rest else "")
+    path.write_text(body.rstrip("\n") + "\n", encoding="utf-8")

@@ -31,8 +31,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.faults import _wrap, write_section
-from bench.measures import percentile, reproduce
+from bench.measures import percentile, reproduce, wrap, write_section
 from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess
 from harness.receivers import Connections, Got, create_key, fast_receiver, raw_receiver
 from harness.waiting import wait_until
@@ -206,7 +205,7 @@ def section(messages: int, slow: dict[str, Any], fast: dict[str, Any], total: fl
         "",
         *reproduce(command + " --write", f"{total:.0f} s for both runs"),
     ]
-    return "\n".join(_wrap(line) for line in lines)
+    return "\n".join(wrap(line) for line in lines)
 
 
 if __name__ == "__main__":

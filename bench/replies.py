@@ -32,8 +32,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from bench.faults import _wrap, write_section
-from bench.measures import reproduce
+from bench.measures import reproduce, wrap, write_section
 from gateway.audience.consent import number_hash
 from gateway.core.db import create_engine_for
 from gateway.core.models import InboundMessage, Suppression
@@ -228,7 +227,7 @@ def section(args: argparse.Namespace, r: dict[str, float], b: dict[str, float], 
         *reproduce(command + " --write", f"{total:.0f} s for both runs"),
     ]
 
-    return "\n".join(_wrap(line) for line in lines)
+    return "\n".join(wrap(line) for line in lines)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.faults import _wrap, write_section
-from bench.measures import reproduce
+from bench.measures import reproduce, wrap, write_section
 from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess, journal_messages, part_key
 from harness.stopstate import left_in_the_middle
 from harness.waiting import wait_until
@@ -177,7 +176,7 @@ def section(results: list[tuple[Case, list[Run]]], runs: int, total: float) -> s
         "",
         *reproduce("python -m bench.shutdown --write", f"{total:.0f} s in all"),
     ]
-    return "\n".join(_wrap(line) for line in out)
+    return "\n".join(wrap(line) for line in out)
 
 
 if __name__ == "__main__":
