@@ -6,7 +6,8 @@ import contextlib
 from typing import Any
 
 from drivers._exceptions import CmeError, CmsError, CommandError
-from drivers.at.modem import Modem, cnmi_choices, reports_routed
+from drivers.at.indications import cnmi_choices, reports_routed
+from drivers.at.modem import Modem
 from drivers.at.ranges import offered
 
 __all__ = ["probe"]

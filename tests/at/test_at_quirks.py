@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.at import AtProtocol, Final, Info, Urc
-from drivers.at.modem import cnmi_choices, reports_routed
-from drivers.at.ranges import Item, expand, offered, parse_items
+from drivers.at import AtProtocol, Final, Info, Item, Urc, cnmi_choices, expand, offered, parse_items, reports_routed
 
 OK = Final("OK", None, "OK")
 QUICK = settings(max_examples=100, deadline=None)
