@@ -24,6 +24,7 @@ from drivers._exceptions import AtError, CmeError, CmsError, CommandError, Modem
 from drivers.at.channel import DEFAULT_QUIET, AtChannel
 from drivers.at.events import Urc
 from drivers.at.indications import cnmi_choices, reports_routed
+from drivers.at.protocol import answer_args
 from drivers.at.ranges import offered
 from drivers.at.transport import SerialTransport, Transport
 from drivers.sms import Sms, SubmitPart, decode_pdu
@@ -213,7 +214,7 @@ class Modem:
         return reports_routed(self._state.cnmi)
 
     @property
-    def listing(self) -> str:
+    def listing(self) -> Literal["list", "by_index"]:
         """How the storage poll finds messages: `list` (AT+CMGL) or `by_index` (AT+CMGR
         over the slots, for a modem that answers AT+CMGL with a plain ERROR)."""
         return self._state.listing
@@ -343,7 +344,7 @@ class Modem:
         """Choose the memory for reading, writing and receiving. AT+CPMS takes three
         memories on most modems, two or one on some (Wavecom offers two); the test answer
         says which memories go where, so forms it rules out are not tried."""
-        groups = offered(_answer_args(await self._query("AT+CPMS=?"), "+CPMS") or "")
+        groups = offered(answer_args(await self._query("AT+CPMS=?") or [], "+CPMS") or "")
         groups = [[mem.upper() for mem in group] for group in groups]
         counts = [n for n in (3, 2, 1) if not groups or n <= len(groups)] or [1]
         for mem in self.config.storage:
@@ -357,7 +358,7 @@ class Modem:
         self._state.memory = None
 
     async def _setup_indications(self) -> None:
-        offer = offered(_answer_args(await self._query("AT+CNMI=?"), "+CNMI") or "")
+        offer = offered(answer_args(await self._query("AT+CNMI=?") or [], "+CNMI") or "")
         candidates = list(dict.fromkeys([*cnmi_choices(offer), *CNMI_CANDIDATES]))
         self._state.cnmi = await self._first_accepted(candidates, lambda setting: f"AT+CNMI={setting}")
         if self._state.cnmi is None:
@@ -631,15 +632,6 @@ async def open_modem(
 def _cpms(memory: str, count: int) -> str:
     """AT+CPMS with `memory` for the first `count` uses (read, write, receive)."""
     return "AT+CPMS=" + ",".join([f'"{memory}"'] * count)
-
-
-def _answer_args(lines: list[str] | None, prefix: str) -> str | None:
-    """What follows `prefix:` in the first answer line that carries it."""
-    for line in lines or []:
-        name, sep, args = line.partition(":")
-        if sep and name.strip().upper() == prefix:
-            return args.strip()
-    return None
 
 
 def _is_busy(exc: CmeError | CmsError) -> bool:
