@@ -1,9 +1,10 @@
 """Where an A/B campaign's contacts stand: stored assignments, and the rule for the rest.
 
-Review assigns the audience it streams (`assign_batch`, exact shares by `abtest.Splitter`);
-`place` answers for one contact — stored, else derived from the ids (`abtest.derived`) —
-and `places` for a batch at expansion, storing the derived ones so that the choice is made
-once. A change to the variants or the test share clears the campaign's assignments
+The first review assigns the audience it streams (`assign_batch`, exact shares by
+`abtest.Splitter`); until then a preview cannot say a contact's variant. After it, `place`
+answers for one contact — stored, else derived from the ids (`abtest.derived`) — and
+`places` for a batch at expansion, storing the derived ones so that the choice is made
+once; a later review assigns newcomers the derived way too, as a preview showed them. A change to the variants or the test share clears the campaign's assignments
 (`forget`): they were made for other variants.
 """
 
@@ -20,7 +21,7 @@ from sqlmodel import Session
 from gateway.campaigns.abtest import Splitter, derived
 from gateway.core.models import CampaignAssignment
 
-__all__ = ["Place", "Arms", "assign_batch", "place", "places", "forget"]
+__all__ = ["Place", "Arms", "assign_batch", "assigned", "place", "places", "forget"]
 
 _TABLE: sa.Table = CampaignAssignment.__table__  # type: ignore[attr-defined]
 
@@ -49,13 +50,17 @@ class Arms:
         return Place(self.variant_ids[index], test)
 
 
-def assign_batch(conn: Connection | Session, arms: Arms, contact_ids: Sequence[int]) -> int:
+def assign_batch(conn: Connection | Session, arms: Arms, contact_ids: Sequence[int], *, exact: bool = True) -> int:
     """Assign the contacts of one batch that have no place yet, keeping the shares exact over
-    every batch so far (in a shuffled order: no pattern by contact id). Returns how many."""
+    every batch so far (in a shuffled order: no pattern by contact id); or, with `exact`
+    False (a campaign assigned before: newcomers may have been previewed), as derived.
+    Returns how many."""
     stored = _stored(conn, arms.campaign_id, contact_ids)
     new = [c for c in contact_ids if c not in stored]
     if not new:
         return 0
+    if not exact:
+        return len(places(conn, arms, new))
     counts = _counts(conn, arms)
     groups = Splitter([arms.test_share, 100 - arms.test_share], counts[0]) if arms.test_share is not None else None
     variants = Splitter(arms.weights, counts[1])
@@ -92,6 +97,12 @@ def places(conn: Connection | Session, arms: Arms, contact_ids: Sequence[int]) -
         )  # fmt: skip
         found.update(new)
     return found
+
+
+def assigned(conn: Connection | Session, campaign_id: int) -> bool:
+    """Whether the campaign's audience was assigned (by a review) since its variants were set."""
+    found = conn.execute(sa.select(_TABLE.c.contact_id).where(_TABLE.c.campaign_id == campaign_id).limit(1))
+    return found.first() is not None
 
 
 def forget(conn: Connection | Session, campaign_id: int) -> None:

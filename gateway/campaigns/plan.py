@@ -85,6 +85,8 @@ class Plan:
         winner is known, why the text shown may not be the one sent."""
         if self.arms is None or contact_id is None:
             return None, None
+        if not assignment.assigned(conn, self.arms.campaign_id):
+            return None, "variants are assigned at review"
         place = assignment.place(conn, self.arms, contact_id)
         pending = place.variant_id is None and self.row.winner_variant_id is None
         return place, "the winner of the test, not chosen yet" if pending else None

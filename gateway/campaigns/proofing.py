@@ -111,12 +111,13 @@ def review(
     due_at = first_due(row, now)
     zones: dict[str, bool] = {}
     placeholder = ["x" * CODE_LENGTH] * 8
+    exact = plan.arms is not None and not assignment.assigned(s, campaign_id)
     for batch in audience_batches(s, row, settings.expansion_batch, after=0):
         states = consent.states(s, [c.number for c in batch if E164.match(c.number)])
         placed: dict[int, assignment.Place] = {}
         if plan.arms is not None:  # each contact's variant is decided here, once
             ids = [c.id for c in batch if E164.match(c.number)]
-            assignment.assign_batch(s, plan.arms, ids)
+            assignment.assign_batch(s, plan.arms, ids, exact=exact)
             placed = assignment.places(s, plan.arms, ids)
         for contact in batch:
             result.audience += 1
@@ -230,6 +231,8 @@ def preview(
     plan = Plan.of(s, row, public_url, link_domains)
     place, pending = plan.for_contact(s, contact_id)
     template, _, variant = plan.placed(place)
+    if place is None and plan.arms is not None:
+        variant = None  # not assigned yet: the text shown is the first variant's
     values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
     placeholder = short_link(plan.public_url, "x" * CODE_LENGTH)
     text = plan.text(template, values, [placeholder] * len(template.urls))

@@ -16,7 +16,7 @@ from gateway import campaigns
 from gateway.campaigns import analytics, links
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput
-from gateway.core.models import Link, Message
+from gateway.core.models import Link, ListMembership, Message
 from gateway.core.settings import CampaignSettings
 from tests.support.campaigns import PUBLIC_URL, SETTINGS, T0, Person, audience, drain, start
 from tests.support.dns import resolve
@@ -70,6 +70,27 @@ def test_preview_test_send_and_send_agree_on_each_contacts_variant(engine) -> No
     assert [p.variant for p in previews.values()].count("B") == 30  # weights 1:3, exactly
     for contact_id, preview in previews.items():
         assert preview.text == _masked(sent[contact_id][0])
+
+
+def test_a_contact_joining_after_review_keeps_the_variant_its_preview_showed(engine) -> None:
+    list_id = audience(engine, [Person(f"+3161250{i:04d}") for i in range(10)])
+    with session(engine, write=True) as s:
+        row = campaigns.create(s, {"name": "ab", "variants": VARIANTS, "lists": [list_id]}, api_key_id=None, now=T0)
+        first = _contact_ids(engine)[0]
+        early = campaigns.preview(s, row.id, first, public_url=PUBLIC_URL)
+        assert early.variant is None and early.pending == "variants are assigned at review"
+        campaigns.review(s, row.id, public_url=PUBLIC_URL, now=T0, resolver=resolve)
+        s.commit()
+    audience(engine, [Person(f"+3161251{i:04d}") for i in range(30)], list_name="later")
+    with session(engine, write=True) as s:
+        contacts = _contact_ids(engine)[10:]
+        s.execute(sa.insert(ListMembership), [{"list_id": list_id, "contact_id": c, "added_at": T0} for c in contacts])
+        shown = {c: campaigns.preview(s, row.id, c, public_url=PUBLIC_URL).variant for c in contacts}
+        campaigns.update(s, row.id, {"name": "ab again"}, now=T0)  # back to draft: review again
+        campaigns.review(s, row.id, public_url=PUBLIC_URL, now=T0, resolver=resolve)
+        s.commit()
+        again = {c: campaigns.preview(s, row.id, c, public_url=PUBLIC_URL).variant for c in contacts}
+    assert again == shown and set(shown.values()) == {"A", "B"}
 
 
 def test_test_share_waits_for_the_clock_then_sends_the_winner_to_the_rest(engine) -> None:
