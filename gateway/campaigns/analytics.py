@@ -256,3 +256,12 @@ def _rates(row: dict[str, Any]) -> None:
     row["delivery_rate"] = row["delivered"] / row["sent"] if row["sent"] else None
     row["click_through_rate"] = row["unique_clicks"] / row["delivered"] if row["delivered"] else None
     row["conversion_rate"] = row["converters"] / row["sent"] if row["sent"] else None
+    # Wilson 95 % intervals of the rates (None without a denominator)
+    row["intervals"] = {
+        name: list(interval) if (interval := abtest.wilson(hits, n)) else None
+        for name, hits, n in (
+            ("delivery_rate", row["delivered"], row["sent"]),
+            ("click_through_rate", row["unique_clicks"], row["delivered"]),
+            ("conversion_rate", row["converters"], row["sent"]),
+        )
+    }

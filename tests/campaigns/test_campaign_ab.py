@@ -140,6 +140,7 @@ def test_a_winner_chosen_by_hand_goes_to_the_rest_without_waiting(engine) -> Non
 def test_conversions_count_once_per_order_and_never_from_a_test_send(engine) -> None:
     list_id = audience(engine, [Person("+31615000001"), Person("+31615000002")])
     campaign_id = start(engine, list_id=list_id, template="", variants=VARIANTS)
+    drain(engine, now=T0)
     with engine.connect() as conn:
         real = conn.execute(sa.select(Link.code, Link.variant_id)).all()
     with session(engine, write=True) as s:
@@ -162,6 +163,7 @@ def test_conversions_count_once_per_order_and_never_from_a_test_send(engine) -> 
         report = analytics.campaign_report(s, campaign_id)
     assert (report["conversions"], report["revenue"], report["unique_clicks"]) == (2, 12.5, 1)
     assert sorted((v["conversions"], v["revenue"]) for v in report["variants"]) == [(1, 2.5), (1, 10.0)]
+    assert report["conversion_rate"] == 1.0 and report["intervals"]["conversion_rate"][0] > 0.3
 
 
 def test_utm_fields_and_a_brands_link_domain(engine) -> None:
