@@ -224,8 +224,8 @@ def review(
 def preview(
     s: Session, campaign_id: int, contact_id: int, *, public_url: str, link_domains: Mapping[str, str] | None = None
 ) -> Preview:
-    """The text one contact gets, in the variant they are assigned (short links shown with a
-    placeholder code: each message's own code is made when it is queued)."""
+    """The text one contact gets, in the variant they are assigned; its short links are the
+    contact's own once its message is made, a placeholder code before."""
     row = get(s, campaign_id)
     contact = contacts.get_contact(s, contact_id)
     plan = Plan.of(s, row, public_url, link_domains)
@@ -234,8 +234,7 @@ def preview(
     if place is None and plan.arms is not None:
         variant = None  # not assigned yet: the text shown is the first variant's
     values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
-    placeholder = short_link(plan.public_url, "x" * CODE_LENGTH)
-    text = plan.text(template, values, [placeholder] * len(template.urls))
+    text = plan.text(template, values, _short_links(s, campaign_id, contact_id, plan.public_url, len(template.urls)))
     estimate = estimate_text(text)
     return Preview(
         contact_id,
@@ -249,6 +248,18 @@ def preview(
         group=None if place is None or row.test_share is None else ("test" if place.test else "rest"),
         pending=pending,
     )
+
+
+def _short_links(s: Session, campaign_id: int, contact_id: int, public_url: str, count: int) -> list[str]:
+    """The contact's own short links once its message is made, else placeholders."""
+    codes = s.execute(
+        sa.select(col(Link.code))
+        .where(col(Link.campaign_id) == campaign_id, col(Link.contact_id) == contact_id, ~col(Link.test))
+        .order_by(col(Link.id))
+    ).scalars().all()  # fmt: skip
+    if len(codes) != count:
+        codes = ["x" * CODE_LENGTH] * count
+    return [short_link(public_url, c) for c in codes]
 
 
 def test_send(

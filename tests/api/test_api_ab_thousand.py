@@ -6,7 +6,6 @@ revenue per variant is what was posted."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,13 +25,6 @@ TEMPLATES = {
     "A": "Hi {{first_name|there}}, 10% off this week: https://shop.example/sale",
     "B": "{{first_name|Friend}}, free delivery today only: https://shop.example/sale",
 }
-_CODE = re.compile(r"/r/[0-9A-Za-z]{10}")
-
-
-def masked(text: str) -> str:
-    """A text with its short-link codes replaced: the preview shows a placeholder for the code
-    each message gets when it is queued."""
-    return _CODE.sub("/r/CODE", text)
 
 
 @pytest.fixture
@@ -122,7 +114,7 @@ def test_ab_test_on_a_fifth_picks_b_and_sends_it_to_the_rest(fast_api: Api) -> N
             for number, contact_id in contacts.items()
         }
     for number, preview in previews.items():
-        assert preview.text == masked(received[number]).replace("/r/CODE", "/r/xxxxxxxxxx"), number
+        assert preview.text == received[number], number  # to the character, short link included
         assert preview.variant == _variant(received[number]) and preview.pending is None
     for number in list(contacts)[:50]:  # and through the API: what it showed before, for the test group
         after = _preview(api, campaign_id, contacts[number])

@@ -68,8 +68,11 @@ def test_preview_test_send_and_send_agree_on_each_contacts_variant(engine) -> No
     campaigns.run_due(engine, now=T0, settings=SETTINGS)
     sent = _texts(engine, campaign_id)
     assert [p.variant for p in previews.values()].count("B") == 30  # weights 1:3, exactly
-    for contact_id, preview in previews.items():
-        assert preview.text == _masked(sent[contact_id][0])
+    with session(engine) as s:
+        for contact_id, preview in previews.items():
+            assert preview.text == _masked(sent[contact_id][0])  # before: a placeholder code
+            after = campaigns.preview(s, campaign_id, contact_id, public_url=PUBLIC_URL)
+            assert after.text == sent[contact_id][0]  # after: the contact's own short link
 
 
 def test_a_contact_joining_after_review_keeps_the_variant_its_preview_showed(engine) -> None:
