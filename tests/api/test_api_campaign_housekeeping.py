@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from gateway import campaigns
 from tests.support.api import Api, assert_error, wait_for
@@ -94,3 +95,15 @@ def _rows(api: Api, campaign_id: int, state: str = "all") -> list[dict]:
 def _done(api: Api, campaign_id: int) -> bool:
     campaigns.run_due(api.gateway.engine, now=api.clock.now(), settings=api.gateway.settings)
     return api.get(f"/v1/campaigns/{campaign_id}").json()["status"] == "done"
+
+
+def test_marketing_sent_outside_the_recipients_window_says_why_and_until_when(api: Api) -> None:
+    now = api.clock.now()
+    offset = (3 - now.hour + 12) % 24 - 12  # a zone where it is 03:00 now, outside 10:00-20:00
+    zone = "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+    audience(api.gateway.engine, [Person(ANNA, zone=zone)])
+    message = api.send("Our sale starts today", to=ANNA, category="marketing")
+    held = wait_for(lambda: api.message(message["id"])["held"], 10, "the claim holds it")
+    until = datetime.fromisoformat(held["until"]).astimezone(ZoneInfo(zone))
+    assert held["reason"] == "send_window" and (until.hour, until.minute) == (10, 0) and until > now
+    assert api.message(message["id"])["status"] == "queued"
