@@ -75,7 +75,8 @@ def test_preview_test_send_and_send_agree_on_each_contacts_variant(engine) -> No
             assert after.text == sent[contact_id][0]  # after: the contact's own short link
 
 
-def test_a_contact_joining_after_review_keeps_the_variant_its_preview_showed(engine) -> None:
+def test_a_contact_joining_after_review_keeps_the_variant_its_preview_showed(sqlite_engine) -> None:
+    engine = sqlite_engine  # the queries are the ones the other tests run on both databases
     list_id = audience(engine, [Person(f"+3161250{i:04d}") for i in range(10)])
     with session(engine, write=True) as s:
         row = campaigns.create(s, {"name": "ab", "variants": VARIANTS, "lists": [list_id]}, api_key_id=None, now=T0)
@@ -123,7 +124,8 @@ def test_test_share_waits_for_the_clock_then_sends_the_winner_to_the_rest(engine
     assert [(a["variant"], a["n"], a["successes"]) for a in report["ab"]["arms"]] == [("A", 5, 0), ("B", 5, 5)]
 
 
-def test_a_winner_chosen_by_hand_goes_to_the_rest_without_waiting(engine) -> None:
+def test_a_winner_chosen_by_hand_goes_to_the_rest_without_waiting(sqlite_engine) -> None:
+    engine = sqlite_engine  # the queries are the ones the other tests run on both databases
     list_id = audience(engine, [Person(f"+3161400{i:04d}") for i in range(20)])
     variants = [dict(v, weight=1) for v in VARIANTS]
     campaign_id = start(engine, list_id=list_id, template="", variants=variants, test_share=50, ab_wait_minutes=600)
@@ -169,7 +171,8 @@ def test_conversions_count_once_per_order_and_never_from_a_test_send(engine) -> 
     assert report["conversion_rate"] == 1.0 and report["intervals"]["conversion_rate"][0] > 0.3
 
 
-def test_utm_fields_and_a_brands_link_domain(engine) -> None:
+def test_utm_fields_and_a_brands_link_domain(sqlite_engine) -> None:
+    engine = sqlite_engine  # the queries are the ones the other tests run on both databases
     list_id = audience(engine, [Person("+31616000001")])
     utm = {"medium": "text", "source": "crm", "term": "boots"}
     with session(engine, write=True) as s:
