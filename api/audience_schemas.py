@@ -128,7 +128,9 @@ class ConsentOut(BaseModel):
 
 class TimelineEventOut(BaseModel):
     at: datetime
-    type: Literal["contact", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed"]
+    type: Literal[
+        "click", "contact", "conversion", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed"
+    ]
     id: str
     data: dict[str, Any]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from api.schemas import PhoneNumber
 
@@ -21,6 +21,11 @@ __all__ = [
     "ScheduleIn",
     "ConversionIn",
     "ConversionOut",
+    "UtmIn",
+    "CloneIn",
+    "WinnerIn",
+    "RecipientOut",
+    "RecipientPage",
 ]
 
 _CLOCK = r"^([01][0-9]|2[0-4]):[0-5][0-9]$"  # HH:MM, recipient local time
@@ -30,7 +35,28 @@ Ids = list[int]
 class VariantIn(BaseModel):
     name: str = Field(min_length=1, max_length=40)
     template: str = Field(min_length=1, max_length=1600)
-    split: int = Field(ge=1, le=100, description="Percent of the audience.")
+    weight: int | None = Field(
+        default=None, ge=1, le=1000, description="Its share is its weight over the sum of the weights."
+    )
+    split: int | None = Field(default=None, ge=1, le=1000, description="The weight's older name.")
+
+    @model_validator(mode="after")
+    def _weighted(self) -> VariantIn:
+        if self.weight is None and self.split is None:
+            raise ValueError("give the variant a weight")
+        return self
+
+
+class UtmIn(BaseModel):
+    """UTM parameters of the campaign's links; a field not given takes its default."""
+
+    source: str | None = Field(default=None, max_length=100, description="Default: sms.")
+    medium: str | None = Field(default=None, max_length=100, description="Default: sms.")
+    campaign: str | None = Field(default=None, max_length=100, description="Default: the campaign's slug.")
+    content: str | None = Field(default=None, max_length=100, description="Default: the variant's name.")
+    term: str | None = Field(default=None, max_length=100, description="Default: none.")
+
+    model_config = {"extra": "forbid"}
 
 
 class CampaignIn(BaseModel):
@@ -66,6 +92,17 @@ class CampaignIn(BaseModel):
     lists: Ids = Field(default_factory=list, max_length=100)
     segments: Ids = Field(default_factory=list, max_length=100)
     exclude_lists: Ids = Field(default_factory=list, max_length=100)
+    utm: UtmIn | None = None
+    test_share: int | None = Field(
+        default=None, ge=1, le=99,
+        description="Percent of the audience that tests the variants; the winner goes to the rest after the wait.",
+    )  # fmt: skip
+    ab_metric: Literal["click", "conversion", "delivery"] | None = Field(
+        default=None, description="What picks the winner: click, conversion or delivery rate (default click)."
+    )
+    ab_wait_minutes: int | None = Field(
+        default=None, ge=0, le=43200, description="Minutes from queuing the test group to choosing (default 240)."
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -92,6 +129,10 @@ class CampaignPatch(BaseModel):
     lists: Ids | None = None
     segments: Ids | None = None
     exclude_lists: Ids | None = None
+    utm: UtmIn | None = None
+    test_share: int | None = Field(default=None, ge=1, le=99)
+    ab_metric: Literal["click", "conversion", "delivery"] | None = None
+    ab_wait_minutes: int | None = Field(default=None, ge=0, le=43200)
 
 
 class CampaignOut(BaseModel):
@@ -115,6 +156,14 @@ class CampaignOut(BaseModel):
     exclude_lists: list[int]
     invalid_numbers: int
     expanded_at: datetime | None
+    utm: dict[str, Any]
+    test_share: int | None
+    ab_metric: str
+    ab_wait_minutes: int
+    ab_phase: str | None
+    winner_variant_id: int | None
+    ab_decision: dict[str, Any] | None
+    archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
@@ -146,7 +195,10 @@ class ReviewOut(BaseModel):
 
 class TestSendIn(BaseModel):
     numbers: list[PhoneNumber] = Field(min_length=1, max_length=5)
-    contact_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="Render for this contact.")
+    contact_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Render for this contact (in the variant they are assigned)."
+    )
+    variant: str | None = Field(default=None, max_length=40, description="Send this variant (by name).")
 
 
 class TestSendOut(BaseModel):
@@ -162,16 +214,55 @@ class ScheduleIn(BaseModel):
 
 
 class ConversionIn(BaseModel):
+    order_id: str = Field(
+        min_length=1, max_length=100, description="The shop's order id: the same order posted again counts once."
+    )
+    click_id: str | None = Field(
+        default=None, max_length=16, description="The click id the landing page got (`mg_click` by default)."
+    )
     code: str | None = Field(default=None, max_length=16, description="The short link's code the buyer came through.")
     contact_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     campaign_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     value: float | None = Field(default=None, ge=-1e12, le=1e12)
+    currency: str | None = Field(default=None, min_length=3, max_length=3, description="ISO 4217, e.g. EUR.")
 
 
 class ConversionOut(BaseModel):
     id: int
+    order_id: str | None
     campaign_id: int
     variant_id: int | None
     contact_id: int | None
+    message_id: str | None
+    click_id: str | None
     value: float | None
+    currency: str | None
+    test: bool
     occurred_at: datetime
+
+
+class CloneIn(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100, description="Default: '<name> (copy)'.")
+
+
+class WinnerIn(BaseModel):
+    variant: str = Field(min_length=1, max_length=40, description="The variant the rest of the audience gets.")
+
+
+class RecipientOut(BaseModel):
+    message_id: str
+    contact_id: int | None
+    number: str
+    variant: str | None
+    status: str
+    reason: str | None = Field(description="Why it was not sent (or not yet); null once sent.")
+    due_at: datetime | None = Field(description="A waiting message: when it is due again.")
+    sent_at: datetime | None
+    clicks: int
+    conversions: int
+    revenue: float
+
+
+class RecipientPage(BaseModel):
+    items: list[RecipientOut]
+    next_cursor: str | None

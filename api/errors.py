@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from drivers import ConfigError, ModemgateError, PduError
 from gateway.audience.contacts import AlreadyExists
 from gateway.campaigns.lifecycle import WrongState
+from gateway.campaigns.links import OrderConflict
 from gateway.core.apikeys import InsufficientScope
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound, StorageUnavailable
 
@@ -69,6 +70,7 @@ ANSWERS: dict[type[ModemgateError], Answer] = {
     NotFound: Answer(404, NotFound.code),
     AlreadyExists: Answer(409, AlreadyExists.code, lambda exc: {"id": exc.existing_id}),
     WrongState: Answer(409, WrongState.code),
+    OrderConflict: Answer(409, OrderConflict.code, lambda exc: {"id": exc.existing_id}),
     IdempotencyConflict: Answer(409, IdempotencyConflict.code, lambda exc: {"message_id": exc.message_id}),
     # A valid key without the scope the route needs (api.deps.RequireScope).
     InsufficientScope: Answer(403, InsufficientScope.code, lambda exc: {"required_scope": exc.needed}),

@@ -16,6 +16,7 @@ __all__ = [
     "PartOut",
     "AttemptOut",
     "MessageOut",
+    "HoldOut",
     "Page",
     "ReportOut",
     "InboundOut",
@@ -161,6 +162,11 @@ class AttemptOut(BaseModel):
     error: str | None
 
 
+class HoldOut(BaseModel):
+    reason: str = Field(description="send_window, paused, opted_out, no_consent, frequency_cap, cancelled …")
+    until: datetime | None = Field(description="When a waiting message is due again; null when it is not waiting.")
+
+
 class MessageOut(BaseModel):
     id: str
     to: str
@@ -175,6 +181,11 @@ class MessageOut(BaseModel):
     last_error: str | None = Field(
         description="Why it is not sent yet, or why it failed; null once it is sent or delivered "
         "(earlier errors stay in `attempt_history`)."
+    )
+    held: HoldOut | None = Field(
+        default=None,
+        description="Why a queued message waits and until when (e.g. the send window), or why "
+        "one was suppressed (opted out, frequency cap, cancelled); null when nothing holds it.",
     )
     created_at: datetime
     updated_at: datetime

@@ -8,7 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from api.deps import ApiRoute, Cursor, GatewayDep, Limit, SendKey
-from api.schemas import AttemptOut, IdempotencyKey, MessageIn, MessageOut, Page, PartOut, PhoneNumber, ReportOut
+from api.schemas import (
+    AttemptOut,
+    HoldOut,
+    IdempotencyKey,
+    MessageIn,
+    MessageOut,
+    Page,
+    PartOut,
+    PhoneNumber,
+    ReportOut,
+)
 from gateway.core import messages, outbox, reports
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput
@@ -19,6 +29,15 @@ router = APIRouter(route_class=ApiRoute, prefix="/v1/messages", tags=["messages"
 
 
 _DONE = ("sent", "delivered")  # no error to show any more: earlier ones are in the history
+
+
+def _held(message: Message) -> HoldOut | None:
+    """What the claim policy recorded on a message it held (gateway.core.claimpolicy): a
+    deferral waits until `next_attempt_at`; a pause has no set end; a suppression is final."""
+    if message.held_reason is None or message.status not in ("queued", "suppressed"):
+        return None
+    waiting = message.status == "queued" and message.held_reason != "paused"
+    return HoldOut(reason=message.held_reason, until=message.next_attempt_at if waiting else None)
 
 
 def message_out(
@@ -36,6 +55,7 @@ def message_out(
         attempts=message.attempts,
         idempotency_key=message.idempotency_key,
         last_error=None if message.status in _DONE else message.last_error,
+        held=_held(message),
         created_at=message.created_at,
         updated_at=message.updated_at,
         sent_at=message.sent_at,

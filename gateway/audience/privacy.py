@@ -28,9 +28,11 @@ from gateway.core import paging
 from gateway.core.db import rowcount
 from gateway.core.errors import InvalidInput
 from gateway.core.models import (
+    Click,
     ConsentRecord,
     Contact,
     ContactList,
+    Conversion,
     DeliveryReport,
     InboundMessage,
     InboundPart,
@@ -42,7 +44,9 @@ from gateway.core.models import (
 __all__ = ["TimelineEvent", "Erasure", "EVENT_TYPES", "timeline", "timeline_page", "export", "erase", "FINISHED"]
 
 # Timeline event types, in the order they sort within one instant (descending).
-EVENT_TYPES = ("contact", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed")
+EVENT_TYPES = (
+    "click", "contact", "conversion", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed"
+)  # fmt: skip
 FINISHED = ("delivered", "failed", "expired", "suppressed")  # message statuses nothing changes any more
 
 
@@ -142,6 +146,29 @@ def timeline(
         int,
     )
     events += [TimelineEvent(x.created_at, "suppressed", str(x.id), {"reason": x.reason}) for x in suppressed]
+    clicks = page(select(Click).where(Click.contact_id == contact.id), Click.clicked_at, Click.id, "click", int)
+    events += [
+        TimelineEvent(
+            c.clicked_at, "click", str(c.id),
+            {"campaign_id": c.campaign_id, "message_id": c.message_id, "click_id": c.click_id, "test": c.test},
+        )
+        for c in clicks
+    ]  # fmt: skip
+    conversions = page(
+        select(Conversion).where(Conversion.contact_id == contact.id),
+        Conversion.occurred_at,
+        Conversion.id,
+        "conversion",
+        int,
+    )
+    events += [
+        TimelineEvent(
+            c.occurred_at, "conversion", str(c.id),
+            {"campaign_id": c.campaign_id, "order_id": c.order_id, "value": c.value, "currency": c.currency,
+             "click_id": c.click_id, "test": c.test},
+        )
+        for c in conversions
+    ]  # fmt: skip
     events.sort(key=_order, reverse=True)
     return events[:limit]
 

@@ -2,17 +2,22 @@
 
 The campaign's public surface is re-exported here, so callers write `from gateway import
 campaigns` and `campaigns.review(...)` without knowing which module holds what:
-`lifecycle` (drafting, schedule, pause / resume / cancel), `proofing` (review, preview,
-test send), `expansion` (into the outbox). `templates`, `links`, `compliance` and
-`analytics` are modules of their own.
+`lifecycle` (drafting, schedule, pause / resume / cancel, clone, archive, the A/B winner by
+hand), `proofing` (review, preview, test send), `expansion` (into the outbox, and the A/B
+winner after the wait). `abtest` (the pure A/B decisions), `assignment`, `templates`,
+`links`, `compliance`, `analytics` and `recipients` are modules of their own.
 """
 
-from gateway.campaigns.expansion import VALIDITY, expand, run_due
+from gateway.campaigns.expansion import VALIDITY, decide_winners, expand, run_due
 from gateway.campaigns.lifecycle import (
     WrongState,
+    archive,
     campaigns_page,
     cancel,
+    choose_winner,
+    clone,
     create,
+    delete_draft,
     get,
     pause,
     resume,
@@ -43,6 +48,11 @@ __all__ = [
     "cancel",
     "expand",
     "run_due",
+    "decide_winners",
+    "clone",
+    "archive",
+    "delete_draft",
+    "choose_winner",
     "month_segments",
     "VALIDITY",
 ]

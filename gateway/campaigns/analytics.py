@@ -2,10 +2,15 @@
 
 audience (messages made + numbers skipped as invalid), suppressed by reason, deferred
 (still waiting for the send window), sent (handed to the network), delivered, failed,
-unique clicks (recipients who clicked, once each), conversions, revenue, opt-outs (STOPs
-from recipients after their message was sent), delivery rate = delivered / sent, and
-click-through rate = unique clicks / delivered. The time series counts sent messages and
-first clicks per hour (UTC).
+unique clicks (recipients who clicked, once each), conversions (one per order id),
+converters (recipients with a conversion), revenue, opt-outs (STOPs from recipients after
+their message was sent), delivery rate = delivered / sent, click-through rate = unique
+clicks / delivered, conversion rate = converters / sent. Test sends' clicks and conversions
+are never counted. The time series counts sent messages and first clicks per hour (UTC).
+
+An A/B campaign's report adds the test: each variant's figures over the test group (or the
+whole audience without a test share) by the campaign's metric, with Wilson intervals, and
+the decision (`gateway.campaigns.abtest`).
 """
 
 from __future__ import annotations
@@ -17,9 +22,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from gateway.core.models import Campaign, CampaignVariant, Click, ConsentRecord, Conversion, Message
+from gateway.campaigns import abtest
+from gateway.core.errors import NotFound
+from gateway.core.models import (
+    Campaign,
+    CampaignAssignment,
+    CampaignVariant,
+    Click,
+    ConsentRecord,
+    Conversion,
+    Message,
+)
 
-__all__ = ["campaign_report", "overall_report", "funnel"]
+__all__ = ["campaign_report", "overall_report", "funnel", "test_arms", "compare"]
 
 _SENT = ("sent", "delivered", "failed")
 
@@ -60,19 +75,21 @@ def funnel(s: Session, campaign_ids: list[int] | None) -> dict[int | None, dict[
     cw = [col(Click.campaign_id).in_(campaign_ids)] if campaign_ids is not None else []
     for variant, n in s.execute(
         sa.select(col(Click.variant_id), sa.func.count())  # `first`: once per recipient and campaign
-        .where(col(Click.first), col(Click.contact_id).is_not(None), *cw)
+        .where(col(Click.first), col(Click.contact_id).is_not(None), ~col(Click.test), *cw)
         .group_by(col(Click.variant_id))
     ):
         rows[variant]["unique_clicks"] += n
     vw = [col(Conversion.campaign_id).in_(campaign_ids)] if campaign_ids is not None else []
-    for variant, n, value in s.execute(
+    for variant, n, converters, value in s.execute(
         sa.select(
-            col(Conversion.variant_id), sa.func.count(), sa.func.coalesce(sa.func.sum(col(Conversion.value)), 0.0)
+            col(Conversion.variant_id), sa.func.count(), sa.func.count(sa.distinct(col(Conversion.contact_id))),
+            sa.func.coalesce(sa.func.sum(col(Conversion.value)), 0.0),
         )
-        .where(*vw)
+        .where(~col(Conversion.test), *vw)
         .group_by(col(Conversion.variant_id))
-    ):
+    ):  # fmt: skip
         rows[variant]["conversions"] += n
+        rows[variant]["converters"] += converters
         rows[variant]["revenue"] += float(value)
     stops = (
         sa.select(col(Message.variant_id), sa.func.count(sa.distinct(col(Message.recipient))))
@@ -107,13 +124,70 @@ def campaign_report(s: Session, campaign_id: int) -> dict[str, Any]:
         v.id: v.name
         for v in s.execute(sa.select(CampaignVariant).where(col(CampaignVariant.campaign_id) == campaign_id)).scalars()
     }
-    return {
+    report = {
         "campaign_id": campaign_id,
         "status": campaign.status,
         **total,
         "variants": [{"variant": names.get(k), **v} for k, v in per_variant.items() if k is not None],
         "series": _series(s, campaign_id),
     }
+    if names:
+        arms = test_arms(s, campaign_id, campaign.ab_metric)
+        report["ab"] = {
+            "test_share": campaign.test_share,
+            "metric": campaign.ab_metric,
+            "wait_minutes": campaign.ab_wait_minutes,
+            "phase": campaign.ab_phase,
+            "tested_at": campaign.ab_tested_at,
+            "winner": names.get(campaign.winner_variant_id) if campaign.winner_variant_id else None,
+            "test": "two-sided two-proportion z-test (pooled), leader against runner-up; Wilson 95 % intervals",
+            "arms": [abtest.figures(a) for a in arms],
+            "decision": campaign.ab_decision,
+        }
+    return report
+
+
+def test_arms(s: Session, campaign_id: int, metric: str) -> list[abtest.Arm]:
+    """Each variant's test figures by `metric`, in variant order: messages sent to the test
+    group (everyone, without a test share), and how many of those recipients clicked,
+    converted (test sends left out) or had their message delivered."""
+    campaign = s.get_one(Campaign, campaign_id)
+    variants = list(
+        s.execute(
+            sa.select(col(CampaignVariant.id), col(CampaignVariant.name))
+            .where(col(CampaignVariant.campaign_id) == campaign_id)
+            .order_by(col(CampaignVariant.id))
+        ).all()
+    )
+    where = [col(Message.campaign_id) == campaign_id, col(Message.sent_at).is_not(None)]
+    if campaign.test_share is not None:
+        in_test = (
+            sa.select(col(CampaignAssignment.contact_id))
+            .where(col(CampaignAssignment.campaign_id) == campaign_id, col(CampaignAssignment.test))
+            .scalar_subquery()
+        )
+        where.append(col(Message.contact_id).in_(in_test))
+    sent = dict(
+        s.execute(
+            sa.select(col(Message.variant_id), sa.func.count()).where(*where).group_by(col(Message.variant_id))
+        ).all()
+    )
+    recipients = sa.select(col(Message.contact_id)).where(*where)
+    if metric == "delivery":
+        hits = sa.select(col(Message.variant_id), sa.func.count()).where(*where, col(Message.status) == "delivered")
+    elif metric == "conversion":
+        hits = sa.select(col(Conversion.variant_id), sa.func.count(sa.distinct(col(Conversion.contact_id)))).where(
+            col(Conversion.campaign_id) == campaign_id, ~col(Conversion.test),
+            col(Conversion.contact_id).in_(recipients.scalar_subquery()),
+        )  # fmt: skip
+    else:
+        hits = sa.select(col(Click.variant_id), sa.func.count(sa.distinct(col(Click.contact_id)))).where(
+            col(Click.campaign_id) == campaign_id, ~col(Click.test),
+            col(Click.contact_id).in_(recipients.scalar_subquery()),
+        )  # fmt: skip
+    column = hits.selected_columns[0]
+    successes = dict(s.execute(hits.group_by(column)).all())
+    return [abtest.Arm(vid, name, sent.get(vid, 0), successes.get(vid, 0)) for vid, name in variants]
 
 
 def overall_report(s: Session) -> dict[str, Any]:
@@ -127,6 +201,19 @@ def overall_report(s: Session) -> dict[str, Any]:
     total = _sum(per_campaign)
     _rates(total)
     return {**total, "campaigns": per_campaign}
+
+
+def compare(s: Session, campaign_ids: list[int]) -> dict[str, Any]:
+    """Chosen campaigns side by side: each one's funnel and rates (no series), in the order given."""
+    out = []
+    for campaign_id in dict.fromkeys(campaign_ids):
+        campaign = s.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound("campaign", campaign_id)
+        report = campaign_report(s, campaign_id)
+        report.pop("series")
+        out.append({"name": campaign.name, **report})
+    return {"campaigns": out}
 
 
 def _series(s: Session, campaign_id: int) -> list[dict[str, Any]]:
@@ -150,7 +237,7 @@ def _hour(when: datetime) -> str:
 
 def _empty() -> dict[str, Any]:
     return {"audience": 0, "suppressed": {}, "deferred": 0, "sent": 0, "delivered": 0, "failed": 0,
-            "unique_clicks": 0, "conversions": 0, "revenue": 0.0, "opt_outs": 0}  # fmt: skip
+            "unique_clicks": 0, "conversions": 0, "converters": 0, "revenue": 0.0, "opt_outs": 0}  # fmt: skip
 
 
 def _sum(rows: Any) -> dict[str, Any]:
@@ -168,3 +255,13 @@ def _sum(rows: Any) -> dict[str, Any]:
 def _rates(row: dict[str, Any]) -> None:
     row["delivery_rate"] = row["delivered"] / row["sent"] if row["sent"] else None
     row["click_through_rate"] = row["unique_clicks"] / row["delivered"] if row["delivered"] else None
+    row["conversion_rate"] = row["converters"] / row["sent"] if row["sent"] else None
+    # Wilson 95 % intervals of the rates (None without a denominator)
+    row["intervals"] = {
+        name: list(interval) if (interval := abtest.wilson(hits, n)) else None
+        for name, hits, n in (
+            ("delivery_rate", row["delivered"], row["sent"]),
+            ("click_through_rate", row["unique_clicks"], row["delivered"]),
+            ("conversion_rate", row["converters"], row["sent"]),
+        )
+    }

@@ -19,7 +19,7 @@ counted in `invalid_numbers`.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
-from gateway.campaigns import links
+from gateway.campaigns import abtest, analytics, assignment, links
 from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.lifecycle import first_due
 from gateway.campaigns.plan import E164, Plan, audience_batches
@@ -38,7 +38,7 @@ from gateway.core.errors import NotFound
 from gateway.core.models import Campaign, Link, Message
 from gateway.core.settings import CampaignSettings
 
-__all__ = ["VALIDITY", "run_due", "expand"]
+__all__ = ["VALIDITY", "run_due", "expand", "decide_winners"]
 
 VALIDITY = timedelta(days=2)  # counted from a message's first due time, not its expansion
 _LINK: sa.Table = Link.__table__  # type: ignore[attr-defined]
@@ -50,13 +50,18 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
     number of messages queued."""
     options = _settings(settings)
     public_url = getattr(settings, "public_url", "http://127.0.0.1:8000")
+    decide_winners(engine, now=now, alpha=options.ab_alpha)
     with Session(engine) as s:
         due = s.exec(
             select(Campaign.id)
             .where(
                 sa.or_(
                     sa.and_(col(Campaign.status) == "scheduled", col(Campaign.send_at) <= now),
-                    sa.and_(col(Campaign.status) == "sending", col(Campaign.expanded_at).is_(None)),
+                    sa.and_(
+                        col(Campaign.status) == "sending",
+                        col(Campaign.expanded_at).is_(None),
+                        sa.or_(col(Campaign.ab_phase).is_(None), col(Campaign.ab_phase) != "waiting"),
+                    ),
                 )
             )
             .order_by(col(Campaign.send_at), col(Campaign.id))
@@ -69,7 +74,10 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
                 .where(col(Campaign.id) == campaign_id, col(Campaign.status) == "scheduled")
                 .values(status="sending", updated_at=now)
             )
-        queued += expand(engine, campaign_id, now=now, public_url=public_url, batch=options.expansion_batch)
+        queued += expand(
+            engine, campaign_id, now=now, public_url=public_url, batch=options.expansion_batch,
+            link_domains=options.link_domains,
+        )  # fmt: skip
     busy = (
         sa.select(col(Message.id))
         .where(col(Message.campaign_id) == col(Campaign.id), col(Message.status).in_(("queued", "sending")))
@@ -84,9 +92,48 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
     return queued
 
 
-def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, batch: int = 2_000) -> int:
+def decide_winners(engine: Engine, *, now: datetime, alpha: float = 0.05) -> int:
+    """Choose the winner of every test-share campaign whose wait is over (or whose winner was
+    chosen by hand) and let its rest be expanded; returns how many were decided. The
+    decision itself is `abtest.decide`, on the test group's figures (`analytics.test_arms`)."""
+    with Session(engine) as s:
+        waiting = s.exec(
+            select(Campaign.id).where(col(Campaign.status) == "sending", col(Campaign.ab_phase) == "waiting")
+        ).all()
+    decided = 0
+    for campaign_id in cast("Sequence[int]", waiting):
+        with transaction(engine) as conn, Session(bind=conn) as s:
+            row = s.get(Campaign, campaign_id, with_for_update=True)
+            if row is None or row.status != "sending" or row.ab_phase != "waiting":
+                continue
+            values: dict[str, Any] = {"ab_phase": "rest", "updated_at": now}
+            if row.winner_variant_id is None:
+                arms = analytics.test_arms(s, campaign_id, row.ab_metric)
+                wait = timedelta(minutes=row.ab_wait_minutes)
+                decision = abtest.decide(
+                    arms, metric=row.ab_metric, tested_at=row.ab_tested_at, wait=wait, now=now, alpha=alpha
+                )
+                if decision is None:
+                    continue
+                values.update(winner_variant_id=decision.winner_id, ab_decision=decision.as_json())
+            conn.execute(sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(**values))
+            decided += 1
+    return decided
+
+
+def expand(
+    engine: Engine,
+    campaign_id: int,
+    *,
+    now: datetime,
+    public_url: str,
+    batch: int = 2_000,
+    link_domains: Mapping[str, str] | None = None,
+) -> int:
     """Queue the campaign's messages, batch by batch (each committed); returns how many.
 
+    With a test share it runs twice: first the test group (`ab_phase` test, then waiting
+    for the winner, `decide_winners`), then the rest with the winner (`ab_phase` rest).
     Stops early, keeping its place, when the campaign is paused or cancelled meanwhile."""
     total = 0
     plan: Plan | None = None
@@ -98,53 +145,81 @@ def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, 
             row = s.get(Campaign, campaign_id, with_for_update=True)
             if row is None:
                 raise NotFound("campaign", campaign_id)
-            if row.status != "sending" or row.expanded_at is not None:
+            if row.status != "sending" or row.expanded_at is not None or row.ab_phase == "waiting":
                 return total
             if plan is None:
-                plan = Plan.of(s, row, public_url)
-                plan.restore_counts(s, campaign_id)
+                plan = Plan.of(s, row, public_url, link_domains)
+                rng = random.Random(f"{campaign_id}:{row.ab_phase}")
+            phase = row.ab_phase
+            if phase is None and row.test_share is not None and plan.arms is not None:
+                phase = "test"
+                conn.execute(sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(ab_phase=phase))
             rows = next(audience_batches(s, row, batch, after=row.expanded_through), None)
             if not rows:
-                conn.execute(
-                    sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(expanded_at=now, updated_at=now)
+                done: dict[str, Any] = (
+                    {"ab_phase": "waiting", "ab_tested_at": now, "expanded_through": 0}
+                    if phase == "test"
+                    else {"expanded_at": now}
                 )
+                conn.execute(sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(**done, updated_at=now))
                 return total
-            made = _expand_batch(conn, row, plan, rows, rng, now=now)
+            made = _expand_batch(conn, row, plan, rows, rng, phase=phase, now=now)
             total += made
+            invalid = 0 if phase == "rest" else sum(1 for r in rows if not E164.match(r.number))
             conn.execute(
                 sa.update(Campaign)
                 .where(col(Campaign.id) == campaign_id)
                 .values(
                     expanded_through=rows[-1].id,
-                    invalid_numbers=Campaign.invalid_numbers + (len(rows) - made),
+                    invalid_numbers=Campaign.invalid_numbers + invalid,
                     updated_at=now,
                 )
             )
 
 
 def _expand_batch(
-    conn: Connection, row: Campaign, plan: Plan, rows: Sequence[Any], rng: random.Random, *, now: datetime
+    conn: Connection,
+    row: Campaign,
+    plan: Plan,
+    rows: Sequence[Any],
+    rng: random.Random,
+    *,
+    phase: str | None,
+    now: datetime,
 ) -> int:
     """Queue one batch through the outbox with its short links; returns how many messages
-    (contacts without an E.164 number get none). `rng` is seeded by the campaign: the split
-    and the concatenation references come out the same on every run."""
+    (contacts without an E.164 number get none). Each contact gets the variant it was
+    assigned (`gateway.campaigns.assignment`); in a test-share campaign the test phase
+    queues the test group only, and the rest phase everyone else, with the winner. `rng` is
+    seeded by the campaign: the concatenation references come out the same on every run."""
     drafts: list[outbox.Draft] = []
     link_rows: list[dict[str, Any]] = []
     due_at = first_due(row, now)
     zones: dict[str, tuple[datetime, str | None]] = {}
-    order = list(range(len(rows)))
-    rng.shuffle(order)  # variants by deficit in a shuffled order: exact split, no id pattern
-    chosen = [0] * len(rows)
-    for i in order:
-        if E164.match(rows[i].number):
-            chosen[i] = plan.assign()
-    codes = iter(links.new_codes(plan.max_urls * len(rows)))
+    valid = [c for c in rows if E164.match(c.number)]
+    ids = [c.id for c in valid]
+    placed = assignment.places(conn, plan.arms, ids) if plan.arms is not None else {}
+    already: set[int] = set()
+    if phase == "rest" and ids:  # those the test phase sent (or who joined the test group since)
+        already = {
+            c
+            for c in conn.execute(
+                sa.select(col(Message.contact_id)).where(
+                    col(Message.campaign_id) == row.id, col(Message.contact_id).in_(ids)
+                )
+            ).scalars()
+            if c is not None
+        }
+    codes = iter(links.new_codes(plan.max_urls * len(valid)))
     request_hash = f"campaign:{row.id}"
-    for i, contact in enumerate(rows):
-        number = contact.number
-        if not E164.match(number):
+    for contact in valid:
+        place = placed.get(contact.id)
+        if phase == "test" and (place is None or not place.test):
             continue
-        template, variant_id = plan.templates[chosen[i]]
+        if phase == "rest" and contact.id in already:
+            continue
+        template, variant_id, _ = plan.placed(place)
+        number = contact.number
         zone = contact.time_zone
         timing = zones.get(zone)
         if timing is None:
@@ -169,7 +244,7 @@ def _expand_batch(
                 "code": code, "target": target, "campaign_id": row.id, "variant_id": variant_id,
                 "contact_id": contact.id, "message_id": draft.id, "created_at": now,
             })  # fmt: skip
-    made = outbox.insert_many(conn, drafts, now=now)
+    made = outbox.insert_many(conn, drafts, now=now) if drafts else 0
     if link_rows:
         conn.execute(sa.insert(_LINK), link_rows)
     return made

@@ -22,12 +22,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from gateway.audience import contacts
+from gateway.campaigns import assignment
 from gateway.campaigns.compliance import parse_clock, window_opening
+from gateway.campaigns.links import UTM_FIELDS
 from gateway.campaigns.templates import DEFAULT_FOOTER, compile_template
 from gateway.core import paging
 from gateway.core.db import get_or_raise, save
 from gateway.core.errors import GatewayError, InvalidInput
-from gateway.core.models import Campaign, CampaignVariant, Message, Part
+from gateway.core.models import AB_METRICS, Campaign, CampaignVariant, Link, Message, Part
 
 __all__ = [
     "WrongState",
@@ -41,6 +43,10 @@ __all__ = [
     "resume",
     "cancel",
     "first_due",
+    "clone",
+    "archive",
+    "delete_draft",
+    "choose_winner",
 ]
 
 EARLIEST_OFFSET = timedelta(hours=14)  # UTC+14 (Kiribati): the first zone to reach a local time
@@ -63,7 +69,8 @@ class WrongState(GatewayError):
 
 def create(s: Session, data: Mapping[str, Any], *, api_key_id: int | None, now: datetime) -> Campaign:
     """A draft from API-shaped data (name, template, variants, brand, footer, window_start,
-    window_end, frequency_cap, frequency_days, lists, segments, exclude_lists, slug)."""
+    window_end, frequency_cap, frequency_days, lists, segments, exclude_lists, slug, utm,
+    test_share, ab_metric, ab_wait_minutes). With variants, no template is needed."""
     name = str(data.get("name") or "").strip()
     if not name:
         raise InvalidInput("name", "missing")
@@ -74,6 +81,55 @@ def create(s: Session, data: Mapping[str, Any], *, api_key_id: int | None, now: 
     s.flush()
     _set_variants(s, row, data.get("variants") or [])
     return row
+
+
+def clone(s: Session, campaign_id: int, *, api_key_id: int | None, now: datetime, name: str | None = None) -> Campaign:
+    """A new draft with the campaign's texts, variants, audience, window, cap and UTM."""
+    old = get(s, campaign_id)
+    data: dict[str, Any] = {
+        key: getattr(old, key)
+        for key in ("template", "brand", "footer", "window_start", "window_end", "frequency_cap", "frequency_days",
+                    "lists", "segments", "exclude_lists", "utm", "test_share", "ab_metric", "ab_wait_minutes")
+    }  # fmt: skip
+    data["name"] = name or f"{old.name} (copy)"
+    data["variants"] = [
+        {"name": v.name, "template": v.template, "weight": v.split} for v in variants_of(s, campaign_id)
+    ]
+    return create(s, data, api_key_id=api_key_id, now=now)
+
+
+def archive(s: Session, campaign_id: int, *, now: datetime, archived: bool = True) -> Campaign:
+    """Hide a finished (done, cancelled) or draft campaign from the list; its figures stay."""
+    row = get(s, campaign_id)
+    if row.status not in ("done", "cancelled", "draft", "review"):
+        raise WrongState(campaign_id, row.status, "archive it (cancel it or let it finish)")
+    row.archived_at = now if archived else None
+    return save(s, row, now=now)
+
+
+def delete_draft(s: Session, campaign_id: int) -> None:
+    """Delete a campaign that never sent anything (draft or reviewed)."""
+    row = get(s, campaign_id)
+    if row.status not in _EDITABLE:
+        raise WrongState(campaign_id, row.status, "delete it (only a draft can be deleted; archive it instead)")
+    s.execute(sa.delete(Link).where(col(Link.campaign_id) == campaign_id))
+    s.delete(row)
+    s.flush()
+
+
+def choose_winner(s: Session, campaign_id: int, variant: str, *, now: datetime) -> Campaign:
+    """Pick the variant the rest of a test-share campaign gets, by hand, before the rest is sent."""
+    row = get(s, campaign_id)
+    if row.test_share is None:
+        raise InvalidInput("variant", "the campaign has no test share: every contact gets their own variant")
+    if row.ab_phase == "rest" or row.status in ("done", "cancelled"):
+        raise WrongState(campaign_id, row.status, "choose a winner (the rest has been sent it already)")
+    found = [v for v in variants_of(s, campaign_id) if v.name == variant]
+    if not found:
+        raise InvalidInput("variant", f"no variant named {variant!r}")
+    row.winner_variant_id = found[0].id
+    row.ab_decision = {"winner": variant, "winner_id": found[0].id, "manual": True, "decided_at": now.isoformat()}
+    return save(s, row, now=now)
 
 
 def update(s: Session, campaign_id: int, changes: Mapping[str, Any], *, now: datetime) -> Campaign:
@@ -88,6 +144,11 @@ def update(s: Session, campaign_id: int, changes: Mapping[str, Any], *, now: dat
     _apply(s, row, changes)
     if "variants" in changes:
         _set_variants(s, row, changes["variants"] or [])
+    elif "template" in changes and not row.template and not variants_of(s, campaign_id):
+        raise InvalidInput("template", "missing: give a template or variants")
+    if "variants" in changes or "test_share" in changes:
+        assignment.forget(s, campaign_id)  # made for other variants or another share
+        row.winner_variant_id, row.ab_decision = None, None
     row.status = "draft"
     return save(s, row, now=now)
 
@@ -106,11 +167,15 @@ def variants_of(s: Session, campaign_id: int) -> list[CampaignVariant]:
     )
 
 
-def campaigns_page(s: Session, *, cursor: str | None, limit: int, status: str | None = None) -> paging.Page[Campaign]:
-    """Campaigns, newest first, one page from `cursor`."""
+def campaigns_page(
+    s: Session, *, cursor: str | None, limit: int, status: str | None = None, archived: bool = False
+) -> paging.Page[Campaign]:
+    """Campaigns, newest first, one page from `cursor`; archived ones only when asked."""
     query = select(Campaign)
     if status is not None:
         query = query.where(Campaign.status == status)
+    archived_at = col(Campaign.archived_at)
+    query = query.where(archived_at.is_not(None) if archived else archived_at.is_(None))
     return paging.query_page(s, query, Campaign.created_at, Campaign.id, cursor=cursor, limit=limit)
 
 
@@ -237,7 +302,24 @@ def _apply(s: Session, row: Campaign, data: Mapping[str, Any]) -> None:
     """Copy and check the editable fields present in `data`."""
     if "template" in data:
         row.template = str(data["template"] or "")
-        compile_template(row.template)
+        if row.template:  # none at all is fine for an A/B campaign (checked with the variants)
+            compile_template(row.template)
+    if "utm" in data and data["utm"] is not None:
+        row.utm = _utm(data["utm"])
+    if "test_share" in data:
+        share = data["test_share"]
+        if share is not None and (not isinstance(share, int) or isinstance(share, bool) or not 1 <= share <= 99):
+            raise InvalidInput("test_share", "a whole percentage from 1 to 99 (or none)")
+        row.test_share = share
+    if data.get("ab_metric") is not None:
+        if data["ab_metric"] not in AB_METRICS:
+            raise InvalidInput("ab_metric", f"one of {', '.join(AB_METRICS)}")
+        row.ab_metric = data["ab_metric"]
+    if data.get("ab_wait_minutes") is not None:
+        wait = data["ab_wait_minutes"]
+        if not isinstance(wait, int) or isinstance(wait, bool) or not 0 <= wait <= 60 * 24 * 30:
+            raise InvalidInput("ab_wait_minutes", "whole minutes, 0 to 43200 (30 days)")
+        row.ab_wait_minutes = wait
     for name in ("brand", "footer"):
         if name in data:
             value = data[name]
@@ -278,21 +360,39 @@ def _set_variants(s: Session, row: Campaign, variants: Sequence[Mapping[str, Any
     if not variants:
         if not row.template:
             raise InvalidInput("template", "missing: give a template or variants")
+        if row.test_share is not None:
+            raise InvalidInput("test_share", "a test share needs variants to test")
         return
     if len(variants) < 2:
         raise InvalidInput("variants", "an A/B test has at least two variants (or give none)")
     names = [str(v.get("name") or "").strip() for v in variants]
     if not all(names) or len(set(names)) != len(names):
         raise InvalidInput("variants", "each variant needs its own name")
-    splits: list[Any] = [v.get("split") for v in variants]
-    if not all(isinstance(x, int) and 0 < x <= 100 for x in splits) or sum(splits) != 100:
-        raise InvalidInput("variants", "splits are whole percentages that add up to 100")
-    for i, (v, name) in enumerate(zip(variants, names, strict=True)):
+    weights: list[Any] = [v.get("weight") if v.get("weight") is not None else v.get("split") for v in variants]
+    if not all(isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 1000 for x in weights):
+        raise InvalidInput("variants", "each variant needs a weight, a whole number from 1 to 1000")
+    for i, (v, name, weight) in enumerate(zip(variants, names, weights, strict=True)):
         compile_template(str(v.get("template") or ""), field=f"variants[{i}].template")
-        s.add(CampaignVariant(campaign_id=row.id, name=name, template=v["template"], split=v["split"]))  # type: ignore[arg-type]
-    if not row.template:
-        row.template = str(variants[0]["template"])
+        s.add(CampaignVariant(campaign_id=row.id, name=name, template=v["template"], split=weight))  # type: ignore[arg-type]
     s.flush()
+
+
+def _utm(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput("utm", "an object of source, medium, campaign, content, term")
+    unknown = set(value) - set(UTM_FIELDS)
+    if unknown:
+        raise InvalidInput("utm", f"unknown fields {sorted(unknown)}: {', '.join(UTM_FIELDS)}")
+    out = {}
+    for key, v in value.items():
+        if v is None:
+            continue
+        text = str(v).strip()
+        if len(text) > 100:
+            raise InvalidInput(f"utm.{key}", "at most 100 characters")
+        if text:
+            out[key] = text
+    return out
 
 
 def _unique_slug(s: Session, wanted: str, campaign_id: int | None = None) -> str:

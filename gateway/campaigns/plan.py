@@ -1,4 +1,4 @@
-"""A campaign made ready to send: its texts compiled, its split, its audience in batches.
+"""A campaign made ready to send: its texts compiled, its variants, its audience in batches.
 
 Shared by review (`gateway.campaigns.proofing`) and expansion (`gateway.campaigns.expansion`),
 so both judge and render a recipient's text the same way.
@@ -10,14 +10,14 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col
 
 from gateway.audience import contacts
-from gateway.campaigns import links
+from gateway.campaigns import assignment, links
 from gateway.campaigns.lifecycle import variants_of
 from gateway.campaigns.templates import Template, compile_template, compose, short_link
-from gateway.core.models import Campaign, Contact, Message
+from gateway.core.models import Campaign, Contact
 
 __all__ = ["E164", "Plan", "audience_batches"]
 
@@ -25,70 +25,71 @@ E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # what the outbox takes; other numbe
 
 
 class Plan:
-    """A campaign compiled for rendering: its templates (one per variant), link targets,
-    and the running assignment of recipients to variants."""
+    """A campaign compiled for rendering: its templates (one per variant, or the campaign's
+    own), the link targets with their UTM parameters, and where short links point."""
 
     def __init__(
         self,
         row: Campaign,
         templates: list[tuple[Template, int | None]],
-        splits: list[int],
+        weights: list[int],
         names: list[str | None],
         public_url: str,
     ) -> None:
         self.row = row
         self.templates = templates
-        self.splits = splits
+        self.weights = weights
         self.names = names
+        self.public_url = public_url
         self.link_base = short_link(public_url, "")
         self.max_urls = max(len(t.urls) for t, _ in templates)
         self.targets = {
-            vid: [links.with_utm(u, campaign=row.slug, variant=name) for u in t.urls]
+            vid: [links.with_utm(u, campaign=row.slug, variant=name, utm=row.utm) for u in t.urls]
             for (t, vid), name in zip(templates, names, strict=True)
         }
-        self.assigned = [0] * len(templates)
+        self._index = {vid: i for i, (_, vid) in enumerate(templates)}
+        ids = [vid for _, vid in templates if vid is not None]
+        self.arms = (
+            assignment.Arms(row.id, ids, weights, row.test_share)  # type: ignore[arg-type]
+            if ids
+            else None
+        )
 
     @classmethod
-    def of(cls, s: Session, row: Campaign, public_url: str) -> Plan:
+    def of(cls, s: Session, row: Campaign, public_url: str, link_domains: Mapping[str, str] | None = None) -> Plan:
+        """The campaign's plan; its short links live under its brand's link domain when
+        `link_domains` names one (`[campaigns] link_domains`), else under `public_url`."""
+        url = (link_domains or {}).get(row.brand or "") or public_url
         variants = variants_of(s, row.id)  # type: ignore[arg-type]
         if not variants:
-            return cls(row, [(compile_template(row.template), None)], [100], [None], public_url)
+            return cls(row, [(compile_template(row.template), None)], [100], [None], url)
         templates = [(compile_template(v.template, field=f"variants.{v.name}.template"), v.id) for v in variants]
-        return cls(row, templates, [v.split for v in variants], [v.name for v in variants], public_url)
+        return cls(row, templates, [v.split for v in variants], [v.name for v in variants], url)
 
-    def restore_counts(self, s: Session, campaign_id: int) -> None:
-        """After a restart, the split goes on from what was already assigned."""
-        ids = [vid for _, vid in self.templates]
-        if ids == [None]:
-            return
-        counts = dict(
-            s.exec(
-                select(col(Message.variant_id), sa.func.count())
-                .where(col(Message.campaign_id) == campaign_id)
-                .group_by(col(Message.variant_id))
-            ).all()
-        )
-        self.assigned = [counts.get(vid, 0) for vid in ids]
+    def variant(self, variant_id: int | None) -> tuple[Template, int | None, str | None]:
+        """(template, variant id, variant name) of a variant id (the first when unknown)."""
+        i = self._index.get(variant_id, 0)
+        return self.templates[i][0], self.templates[i][1], self.names[i]
 
-    def assign(self) -> int:
-        """The variant furthest behind its share (largest deficit): splits land exactly."""
-        if len(self.templates) == 1:
-            return 0
-        total = sum(self.assigned) + 1
-        best = max(range(len(self.splits)), key=lambda i: self.splits[i] * total / 100 - self.assigned[i])
-        self.assigned[best] += 1
-        return best
+    def placed(self, place: assignment.Place | None) -> tuple[Template, int | None, str | None]:
+        """The template a contact at `place` gets: its variant, or the winner for the rest of
+        a test-share campaign (the first variant while no winner is chosen)."""
+        if place is None:
+            return self.variant(None)
+        return self.variant(place.variant_id if place.variant_id is not None else self.row.winner_variant_id)
 
-    def pick_preview(self, contact_id: int | None) -> tuple[Template, str | None]:
-        """A variant for a preview or review (by contact id, as a stand-in for the split)."""
-        if len(self.templates) == 1:
-            return self.templates[0][0], self.names[0]
-        point = (contact_id or 0) * 37 % 100
-        for (template, _), split, name in zip(self.templates, self.splits, self.names, strict=True):
-            if point < split:
-                return template, name
-            point -= split
-        return self.templates[-1][0], self.names[-1]
+    def for_contact(
+        self, conn: Connection | Session, contact_id: int | None
+    ) -> tuple[assignment.Place | None, str | None]:
+        """A contact's place (None without variants) and, for the rest group before the
+        winner is known, why the text shown may not be the one sent."""
+        if self.arms is None or contact_id is None:
+            return None, None
+        if not assignment.assigned(conn, self.arms.campaign_id):
+            return None, "variants are assigned at review"
+        place = assignment.place(conn, self.arms, contact_id)
+        pending = place.variant_id is None and self.row.winner_variant_id is None
+        return place, "the winner of the test, not chosen yet" if pending else None
 
     def text(self, template: Template, values: Mapping[str, Any], short: Sequence[str]) -> str:
         return compose(template.render(values, short), brand=self.row.brand, footer=self.row.footer)

@@ -12,7 +12,7 @@ and whether any recipient's text would come out blank. A draft without errors be
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from gateway.audience import consent, contacts
-from gateway.campaigns import links
+from gateway.campaigns import assignment, links
 from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.lifecycle import first_due, get
 from gateway.campaigns.plan import E164, Plan, audience_batches
@@ -73,6 +73,8 @@ class Preview:
     segments: int
     characters: int
     missing_tokens: list[str]
+    group: str | None = None  # with a test share: test (gets its variant) or rest (gets the winner)
+    pending: str | None = None  # why the text may not be the one sent (the winner is not chosen yet)
 
 
 def review(
@@ -90,16 +92,17 @@ def review(
     row = get(s, campaign_id)
     result = Review()
     try:
-        plan = Plan.of(s, row, public_url)
+        plan = Plan.of(s, row, public_url, settings.link_domains)
     except InvalidInput as exc:
         result.errors.append(Issue("invalid_template", str(exc)))
         return result
+    public_url = plan.public_url
     if plan.max_urls and (dead := links.unreachable(public_url, resolver)) is not None:
         severity, why = dead
         issue = Issue(
             "unreachable_links",
             f"short links would point at {public_url.rstrip('/')}: {why}; "
-            "set public_url to the address phones reach the gateway at",
+            "set public_url (or the brand's link domain) to the address phones reach the gateway at",
         )
         (result.errors if severity == "error" else result.warnings).append(issue)
     blank = 0
@@ -108,8 +111,14 @@ def review(
     due_at = first_due(row, now)
     zones: dict[str, bool] = {}
     placeholder = ["x" * CODE_LENGTH] * 8
+    exact = plan.arms is not None and not assignment.assigned(s, campaign_id)
     for batch in audience_batches(s, row, settings.expansion_batch, after=0):
         states = consent.states(s, [c.number for c in batch if E164.match(c.number)])
+        placed: dict[int, assignment.Place] = {}
+        if plan.arms is not None:  # each contact's variant is decided here, once
+            ids = [c.id for c in batch if E164.match(c.number)]
+            assignment.assign_batch(s, plan.arms, ids, exact=exact)
+            placed = assignment.places(s, plan.arms, ids)
         for contact in batch:
             result.audience += 1
             if not E164.match(contact.number):
@@ -123,7 +132,7 @@ def review(
                 result.no_consent += 1
                 continue
             result.sendable += 1
-            template, _ = plan.pick_preview(contact.id)
+            template, _, _ = plan.placed(placed.get(contact.id))
             values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
             missing.update(template.missing(values))
             short = [short_link(public_url, c) for c in placeholder]
@@ -212,14 +221,20 @@ def review(
     return result
 
 
-def preview(s: Session, campaign_id: int, contact_id: int, *, public_url: str) -> Preview:
-    """The text one contact would get (short links shown with a placeholder code)."""
+def preview(
+    s: Session, campaign_id: int, contact_id: int, *, public_url: str, link_domains: Mapping[str, str] | None = None
+) -> Preview:
+    """The text one contact gets, in the variant they are assigned; its short links are the
+    contact's own once its message is made, a placeholder code before."""
     row = get(s, campaign_id)
     contact = contacts.get_contact(s, contact_id)
-    plan = Plan.of(s, row, public_url)
-    template, variant = plan.pick_preview(contact_id)
+    plan = Plan.of(s, row, public_url, link_domains)
+    place, pending = plan.for_contact(s, contact_id)
+    template, _, variant = plan.placed(place)
+    if place is None and plan.arms is not None:
+        variant = None  # not assigned yet: the text shown is the first variant's
     values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
-    text = plan.text(template, values, [short_link(public_url, "x" * CODE_LENGTH)] * len(template.urls))
+    text = plan.text(template, values, _short_links(s, campaign_id, contact_id, plan.public_url, len(template.urls)))
     estimate = estimate_text(text)
     return Preview(
         contact_id,
@@ -230,7 +245,21 @@ def preview(s: Session, campaign_id: int, contact_id: int, *, public_url: str) -
         estimate.segments,
         estimate.characters,
         template.missing(values),
+        group=None if place is None or row.test_share is None else ("test" if place.test else "rest"),
+        pending=pending,
     )
+
+
+def _short_links(s: Session, campaign_id: int, contact_id: int, public_url: str, count: int) -> list[str]:
+    """The contact's own short links once its message is made, else placeholders."""
+    codes = s.execute(
+        sa.select(col(Link.code))
+        .where(col(Link.campaign_id) == campaign_id, col(Link.contact_id) == contact_id, ~col(Link.test))
+        .order_by(col(Link.id))
+    ).scalars().all()  # fmt: skip
+    if len(codes) != count:
+        codes = ["x" * CODE_LENGTH] * count
+    return [short_link(public_url, c) for c in codes]
 
 
 def test_send(
@@ -243,38 +272,44 @@ def test_send(
     api_key_id: int | None,
     now: datetime,
     contact_id: int | None = None,
+    variant: str | None = None,
+    link_domains: Mapping[str, str] | None = None,
 ) -> list[Message]:
     """Send the campaign's text to a few numbers (the team's own phones), now.
 
     Sent as transactional (a proof for its sender, not marketing to them), rendered for
-    `contact_id` or with the tokens' defaults; its links work but their clicks are not
-    counted. Commits.
+    `contact_id` or with the tokens' defaults, in `variant` (by name) or else the variant
+    that contact is assigned (so the proof is what the contact will get). Its links work,
+    flagged as a test's: their clicks and conversions stay out of the campaign's figures.
+    Commits.
     """
     if not numbers or len(numbers) > MAX_TEST_NUMBERS:
         raise InvalidInput("numbers", f"1 to {MAX_TEST_NUMBERS} numbers")
     row = get(s, campaign_id)
-    plan = Plan.of(s, row, public_url)
+    plan = Plan.of(s, row, public_url, link_domains)
     values: dict[str, Any] = {}
     if contact_id is not None:
         c = contacts.get_contact(s, contact_id)
         values = contact_values(c.number, c.first_name, c.last_name, c.custom_fields)
+    if variant is not None:
+        if variant not in plan.names:
+            raise InvalidInput("variant", f"no variant named {variant!r}")
+        template, variant_id, _ = plan.variant(plan.templates[plan.names.index(variant)][1])
+    else:
+        template, variant_id, _ = plan.placed(plan.for_contact(s, contact_id)[0])
     e164 = [contacts.normalise_number(n, region, field="numbers") for n in numbers]
     sent = []
     for number in e164:
-        template, variant_id = plan.templates[0]
         codes = links.new_codes(len(template.urls))
+        text = plan.text(template, values, [short_link(plan.public_url, c) for c in codes])
+        submission = outbox.submit(s, api_key_id=api_key_id, recipient=number, text=text, now=now)
         for i, code in enumerate(codes):
             s.add(
                 Link(
-                    code=code,
-                    target=plan.targets[variant_id][i],
-                    campaign_id=row.id,
-                    variant_id=variant_id,
-                    created_at=now,
+                    code=code, target=plan.targets[variant_id][i], campaign_id=row.id, variant_id=variant_id,
+                    contact_id=contact_id, message_id=submission.message.id, test=True, created_at=now,
                 )
-            )
-        text = plan.text(template, values, [short_link(public_url, c) for c in codes])
-        submission = outbox.submit(s, api_key_id=api_key_id, recipient=number, text=text, now=now)
+            )  # fmt: skip
         sent.append(submission.message)
     return sent
 

@@ -541,6 +541,8 @@ __all__ += [
     "Link",
     "Click",
     "Conversion",
+    "CampaignAssignment",
+    "AB_METRICS",
 ]
 
 CampaignStatus = Literal["draft", "review", "scheduled", "sending", "paused", "done", "cancelled"]
@@ -556,6 +558,8 @@ CAMPAIGN_STATUSES: tuple[CampaignStatus, ...] = (
     "cancelled",
 )
 SCHEDULE_KINDS: tuple[ScheduleKind, ...] = ("now", "at", "local")
+# What an A/B test's winner is chosen by (gateway.campaigns.abtest).
+AB_METRICS = ("click", "conversion", "delivery")
 
 
 class Campaign(SQLModel, table=True):
@@ -594,13 +598,27 @@ class Campaign(SQLModel, table=True):
     expanded_through: int = 0
     expanded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     invalid_numbers: int = 0  # audience members skipped at expansion: no E.164 number
+    # UTM parameters of its links (source, medium, campaign, content, term); missing ones
+    # take their defaults (gateway.campaigns.links.utm_parameters).
+    utm: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # A/B with a test share (gateway.campaigns.abtest): `test_share` percent of the audience
+    # get the variants; after `ab_wait_minutes` the winner by `ab_metric` goes to the rest.
+    test_share: int | None = None
+    ab_metric: str = Field(default="click", sa_column_kwargs={"server_default": "click"})
+    ab_wait_minutes: int = Field(default=240, sa_column_kwargs={"server_default": "240"})
+    ab_phase: str | None = None  # test -> waiting -> rest; None without a test share
+    ab_tested_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # the test group queued
+    winner_variant_id: int | None = None
+    ab_decision: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    archived_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class CampaignVariant(SQLModel, table=True):
-    """An A/B variant: its own template, sent to `split` percent of the audience."""
+    """An A/B variant: its own template and its weight (`split`): its share of the audience
+    (or of the test group) is its weight over the sum of the weights."""
 
     __tablename__ = "campaign_variant"
 
@@ -621,8 +639,10 @@ class Link(SQLModel, table=True):
     target: str = Field(sa_type=sa.Text)  # with its UTM parameters
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="CASCADE", index=True)
     variant_id: int | None = None
-    contact_id: int | None = None  # None: a test send's link (its clicks are not counted)
+    contact_id: int | None = None
     message_id: str | None = Field(default=None, max_length=36)
+    # A test send's link: its clicks and conversions are kept but left out of the figures.
+    test: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
@@ -644,11 +664,17 @@ class Click(SQLModel, table=True):
     # Keyed hash of the client's IP address and user agent (never the address itself):
     # repeated visits by one client within the click window are recorded once.
     client: str | None = Field(default=None, max_length=64)
+    # Handed to the landing page as `?mg_click=...` (`[campaigns] click_id_parameter`), and
+    # given back with a conversion.
+    click_id: str | None = Field(default=None, max_length=16, unique=True)
+    message_id: str | None = Field(default=None, max_length=36)
+    test: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     clicked_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class Conversion(SQLModel, table=True):
-    """A purchase or sign-up attributed to a campaign (by click code, or by contact)."""
+    """A purchase or sign-up attributed to a campaign (by click id, link code, or contact).
+    One per `order_id`: the same order posted again is the same conversion."""
 
     __tablename__ = "conversion"
     __table_args__ = (sa.Index("ix_conversion_campaign", "campaign_id", "variant_id"),)
@@ -659,4 +685,21 @@ class Conversion(SQLModel, table=True):
     contact_id: int | None = None
     link_id: int | None = None
     value: float | None = None
+    order_id: str | None = Field(default=None, max_length=100, unique=True)
+    click_id: str | None = Field(default=None, max_length=16)
+    message_id: str | None = Field(default=None, max_length=36)
+    currency: str | None = Field(default=None, max_length=3)
+    test: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     occurred_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class CampaignAssignment(SQLModel, table=True):
+    """A contact's place in an A/B campaign, decided once (gateway.campaigns.abtest): its
+    variant, and whether it is in the test group. Preview, test send and expansion read it."""
+
+    __tablename__ = "campaign_assignment"
+
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", primary_key=True)
+    contact_id: int = Field(primary_key=True)
+    variant_id: int | None = None  # None: the rest of a test-share campaign (gets the winner)
+    test: bool = False

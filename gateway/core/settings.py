@@ -124,6 +124,24 @@ class CampaignSettings(BaseModel):
     # Visits to a short link by one client (IP address + user agent) within this many
     # minutes are recorded as one click; 0: every visit.
     click_window_minutes: float = Field(default=10, ge=0, le=24 * 60)
+    # The query parameter that carries the click id to the landing page (and back with a
+    # conversion).
+    click_id_parameter: str = Field(default="mg_click", pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")
+    # Short links per brand: {"Acme" = "https://acme.link"}; other campaigns use public_url.
+    link_domains: dict[str, str] = Field(default_factory=dict)
+    # An A/B test's lead is significant when the two-proportion z-test's p is below this.
+    ab_alpha: float = Field(default=0.05, gt=0, lt=1)
+
+    @field_validator("link_domains")
+    @classmethod
+    def _link_domains(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for brand, url in value.items():
+            url = url.strip().rstrip("/")
+            if not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", url, re.IGNORECASE):
+                raise ValueError(f"link_domains[{brand!r}] is an http:// or https:// address, e.g. https://acme.link")
+            out[brand] = url
+        return out
 
     @model_validator(mode="after")
     def _window(self) -> CampaignSettings:

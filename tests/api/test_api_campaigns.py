@@ -46,13 +46,18 @@ def test_campaign_reaches_the_network_personalised_and_tracks_clicks(api: Api) -
 
     first = api.client.get(f"/r/{code}", follow_redirects=False)
     assert first.status_code == 302
-    assert first.headers["location"] == (
-        "https://shop.example/sale?x=1&utm_source=sms&utm_medium=sms&utm_campaign=winter-sale"
-    )
-    assert api.client.get(f"/r/{code}", follow_redirects=False).status_code == 302
+    landing, click_id = first.headers["location"].split("&mg_click=")
+    assert landing == "https://shop.example/sale?x=1&utm_source=sms&utm_medium=sms&utm_campaign=winter-sale"
+    again = api.client.get(f"/r/{code}", follow_redirects=False)  # the same visitor within the window: one click
+    assert again.status_code == 302 and again.headers["location"] == first.headers["location"]
     assert_error(api.client.get("/r/https%3A%2F%2Fevil.example", follow_redirects=False), 404, "not_found")
     assert_error(api.client.get("/r/AAAAAAAAAA", follow_redirects=False), 404, "not_found")
-    assert api.post("/v1/conversions", json={"code": code, "value": 30.5}).status_code == 201
+    order = {"click_id": click_id, "order_id": "A-1001", "value": 30.5, "currency": "EUR"}
+    posted = api.post("/v1/conversions", json=order)
+    assert posted.status_code == 201 and posted.json()["click_id"] == click_id
+    replay = api.post("/v1/conversions", json=order)  # the shop's retry: the same answer, counted once
+    assert replay.json() == posted.json() and replay.headers["Idempotent-Replayed"] == "true"
+    assert_error(api.post("/v1/conversions", json={**order, "value": 99.0}), 409, "conflict")
 
     report = api.get(f"/v1/campaigns/{campaign_id}/analytics").json()
     assert (report["audience"], report["sent"], report["unique_clicks"], report["conversions"]) == (3, 2, 1, 1)

@@ -179,8 +179,8 @@ def test_click_redirects_to_stored_target_with_utm_once_per_recipient(engine) ->
         assert "utm_source=sms&utm_medium=sms&utm_campaign=winter-sale" in target
         with pytest.raises(NotFound):
             links.follow(s, "https://evil.example", now=T0)
-        conversion = links.record_conversion(s, code=code, value=25.0, now=T0)
-        assert conversion.campaign_id == campaign_id
+        conversion, new = links.record_conversion(s, code=code, order_id="o-1", value=25.0, now=T0)
+        assert conversion.campaign_id == campaign_id and new
     with engine.connect() as conn:
         firsts = conn.execute(sa.text("SELECT count(*) FROM click WHERE first")).scalar_one()
     assert firsts == 1
