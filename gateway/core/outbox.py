@@ -95,14 +95,14 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from drivers.sms import EncodingChoice, choose_encoding, encode_submit
 from gateway.core import webhooks
@@ -275,6 +275,7 @@ def submit(
     encoding: EncodingChoice = "auto",
     time_zone: str | None = None,
     now: datetime | None = None,
+    attach: Callable[[str], Iterable[SQLModel]] | None = None,
 ) -> Submission:
     """Store a message and its encoded parts; return them and whether they were created now.
 
@@ -284,6 +285,8 @@ def submit(
     IdempotencyConflict. Raises InvalidInput (recipient not E.164, blank text, unknown
     category, bad validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
     `time_zone` is the recipient's, for the send window of a marketing message.
+    `attach(message_id)` gives rows stored in the same transaction as a new message (what
+    must exist before it can be sent, e.g. a delivery-report URL: gateway.core.dlr).
     """
     now = now or utcnow()
     _check(recipient, category, validity)
@@ -300,6 +303,9 @@ def submit(
     session.add(message)
     session.add_all(parts)
     try:
+        if attach is not None:
+            session.flush()  # the message first: attached rows refer to it
+            session.add_all(list(attach(message.id)))
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
