@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import backup, modems, pdu, serve, simulate
+from cli.doctor import doctor
 
 app = typer.Typer(
     name="modemgate",
@@ -19,6 +20,7 @@ app.command("serve")(serve.serve)
 app.command("send")(serve.send)
 app.add_typer(serve.apikey_app, name="apikey")
 app.command("backup")(backup.backup)
+app.command("doctor")(doctor)
 
 
 def main() -> None:
