@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import backup, modems, pdu, serve, simulate
+from cli import backup, initconfig, modems, pdu, scan, serve, simulate
 from cli.doctor import doctor
 
 app = typer.Typer(
@@ -15,12 +15,14 @@ app = typer.Typer(
 )
 app.add_typer(pdu.app, name="pdu")
 app.command("simulate")(simulate.simulate)
+modems.app.command("scan")(scan.scan)
 app.add_typer(modems.app, name="modems")
 app.command("serve")(serve.serve)
 app.command("send")(serve.send)
 app.add_typer(serve.apikey_app, name="apikey")
 app.command("backup")(backup.backup)
 app.command("doctor")(doctor)
+app.command("init")(initconfig.init)
 
 
 def main() -> None:
