@@ -6,6 +6,7 @@ import typer
 
 from cli import backup, initconfig, modems, pdu, scan, serve, simulate
 from cli.doctor import doctor
+from cli.systemd import app as service_app
 
 app = typer.Typer(
     name="modemgate",
@@ -23,6 +24,7 @@ app.add_typer(serve.apikey_app, name="apikey")
 app.command("backup")(backup.backup)
 app.command("doctor")(doctor)
 app.command("init")(initconfig.init)
+app.add_typer(service_app, name="service")
 
 
 def main() -> None:
