@@ -160,3 +160,52 @@ def test_dlr_mask_picks_the_events(shared_api: Api, inbox: Inbox) -> None:
     assert report == {"state": ["1"], "msg": [message["id"]]}
     with pytest.raises(AssertionError, match="nothing posted"):
         inbox.next(timeout=0.3)  # not the submit (8): the mask asked for 1 and 2 only
+
+
+@pytest.mark.parametrize(
+    ("faults", "events"),
+    [
+        ({"cms_error": 1, "cms_error_count": 1}, [("16", "NACK/")]),  # the SMSC refuses it: unallocated number
+        ({"report": "permanent"}, [("8", "ACK/"), ("2", "stat:UNDELIV")]),  # taken, then not delivered
+        ({"report": "temporary"}, [("8", "ACK/"), ("4", "stat:ENROUTE")]),  # taken, the SMSC still trying
+    ],
+)
+def test_failures_and_buffering_are_reported_with_kannels_values(
+    api: Api, inbox: Inbox, faults: dict, events: list[tuple[str, str]]
+) -> None:
+    assert api.post("/v1/simulator/faults", json={"modem": "sim1", **faults}).status_code == 200
+    query = urlencode(
+        {
+            "username": "tests",
+            "password": api.key,
+            "to": "+31612345678",
+            "text": "x",
+            "smsc": "sim1",
+            "dlr-mask": "31",
+            "dlr-url": f"{inbox.url}?type=%d&answer=%A",
+        }
+    )
+    response = api.client.get(f"/cgi-bin/sendsms?{query}")
+    assert response.status_code == 202, response.text
+    got = [parse_qs(urlsplit(inbox.next().path).query) for _ in events]
+    pairs = zip(got, events, strict=True)
+    assert [(g["type"][0], g["answer"][0][: len(answer)]) for g, (_, answer) in pairs] == events
+
+
+def test_storage_that_cannot_take_the_message_answers_temporal_failure(
+    api: Api, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import sqlite3
+
+    from gateway.core import db
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)
+    api.gateway.engine.dispose()
+    other = sqlite3.connect(tmp_path / "modemgate.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        response = api.client.get(f"/cgi-bin/sendsms?username=tests&password={api.key}&to=0612345678&text=x")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert (response.status_code, response.text) == (503, "Temporal failure, try again later.")
