@@ -105,7 +105,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from drivers.sms import EncodingChoice, choose_encoding, encode_submit
-from gateway.core import webhooks
+from gateway.core import dlr, webhooks
 from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.db import lock_for, transaction
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
@@ -587,6 +587,8 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
                 s.flush()
             outcome: AttemptOutcome = "failed" if status == "failed" else "sent"
             _attempt_ended(conn, message, outcome, message.last_error, now)
+            if status != "sent":
+                dlr.on_submitted(s, message, now=now)  # it was sent, before it was settled
             webhooks.message_status(s, message, now=now)
         return True
 
