@@ -162,11 +162,15 @@ def database_facts(database_url: str, *, disk_free: Callable[[Path], int]) -> Da
     engine = create_engine_for(database_url)
     try:
         with engine.connect() as conn:
-            with conn.begin() as tx:
-                conn.exec_driver_sql("CREATE TEMPORARY TABLE doctor_probe (x INTEGER)")
-                tx.rollback()
-            if path is not None and path.exists() and not os.access(path, os.W_OK):
+            if path is not None and not os.access(path, os.W_OK):
                 return DatabaseFacts(where, False, f"{path} is read-only for this user", free)
+            with conn.begin() as tx:
+                # A real write to the database (not a temporary table), rolled back.
+                if sa.inspect(conn).has_table("alembic_version"):
+                    conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+                else:
+                    conn.exec_driver_sql("CREATE TABLE doctor_probe (x INTEGER)")
+                tx.rollback()
     except Exception as exc:  # any failure to write is the verdict, in one line
         return DatabaseFacts(where, False, str(exc).splitlines()[0], free)
     finally:

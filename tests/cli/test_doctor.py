@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from cli import app
@@ -28,6 +29,7 @@ from cli.doctor.checks import (
 from cli.doctor.facts import gather
 from drivers.simulator.server import SimulatorThread, default_profile
 from gateway.core.settings import ModemSettings, Settings
+from harness.pgschema import POSTGRES_URL
 
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 HEALTHY_MODEM = ModemFacts("m1", False, True, pin="READY", registration="home", rssi=20, smsc="+31653131313")
@@ -222,3 +224,22 @@ def test_doctor_command_exits_non_zero_when_sending_is_blocked(
     done = CliRunner().invoke(app, ["doctor", "--config", str(config)])
     assert done.exit_code == 1, done.output
     assert "[FAIL] modem nosmsc SMSC: no SMS centre on the SIM" in done.output
+
+
+def test_a_read_only_database_is_found_by_writing_to_it(tmp_path: Path) -> None:
+    from cli.doctor.facts import database_facts
+    from gateway.core.db import create_engine_for, migrate
+
+    url = f"sqlite:///{tmp_path / 'modemgate.db'}"
+    engine = create_engine_for(url)
+    migrate(engine)
+    engine.dispose()
+    assert database_facts(url, disk_free=lambda p: 10**9).writable
+    # A server that takes no writes (a standby, or read-only by default).
+    ro = (
+        sa.engine.make_url(POSTGRES_URL)
+        .update_query_dict({"options": "-cdefault_transaction_read_only=on"})
+        .render_as_string(hide_password=False)
+    )
+    facts = database_facts(ro, disk_free=lambda p: 10**9)
+    assert not facts.writable and "read-only" in (facts.error or ""), facts
