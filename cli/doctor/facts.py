@@ -11,6 +11,7 @@ import shutil
 import socket
 import stat
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -19,7 +20,17 @@ from urllib.parse import urlsplit
 from cli.doctor.checks import DatabaseFacts, Facts, Holder, ModemFacts, PortFacts
 from gateway.core.settings import ModemSettings, Settings
 
-__all__ = ["gather", "port_facts", "holders_of", "processes_named", "by_id_aliases", "probe_modem", "database_facts"]
+__all__ = [
+    "Account",
+    "may_read_write",
+    "gather",
+    "port_facts",
+    "holders_of",
+    "processes_named",
+    "by_id_aliases",
+    "probe_modem",
+    "database_facts",
+]
 
 BY_ID = Path("/dev/serial/by-id")
 
@@ -33,11 +44,14 @@ def gather(
     disk_free: Callable[[Path], int] = lambda p: shutil.disk_usage(p).free,
     resolve: Callable[[str], list[str]] | None = None,
     now: datetime | None = None,
+    user: str | None = None,
 ) -> Facts:
+    """The facts for `settings`, the ports judged for `user` (default: who runs this)."""
     modems = settings.effective_modems()
+    account = account_of(user)
     aliases = by_id_aliases(by_id)
     held = holders_of([m.port for m in modems if _kind(m.port) == "device"], proc=proc)
-    ports = tuple(port_facts(m, aliases=aliases, holders=held.get(_real(m.port), ())) for m in modems)
+    ports = tuple(port_facts(m, aliases=aliases, holders=held.get(_real(m.port), ()), account=account) for m in modems)
     probing = probe or probe_modem
     answered = tuple(
         probing(m)
@@ -46,7 +60,7 @@ def gather(
     )
     host = urlsplit(settings.public_url).hostname or ""
     return Facts(
-        user=pwd.getpwuid(os.geteuid()).pw_name,
+        user=account.name,
         ports=ports,
         modems=answered,
         database=database_facts(settings.database_url, disk_free=disk_free),
@@ -58,7 +72,18 @@ def gather(
     )
 
 
-def port_facts(modem: ModemSettings, *, aliases: dict[str, str], holders: Iterable[Holder] = ()) -> PortFacts:
+@dataclass(frozen=True)
+class Account:
+    """A user as the kernel checks a device node's mode against it."""
+
+    name: str
+    uid: int
+    gids: frozenset[int]
+
+
+def port_facts(
+    modem: ModemSettings, *, aliases: dict[str, str], holders: Iterable[Holder] = (), account: Account | None = None
+) -> PortFacts:
     kind = _kind(modem.port)
     if kind != "device":
         return PortFacts(modem.id, modem.port, kind)
@@ -68,17 +93,32 @@ def port_facts(modem: ModemSettings, *, aliases: dict[str, str], holders: Iterab
     except OSError:
         return PortFacts(modem.id, modem.port, kind, exists=False)
     group = _group_name(info.st_gid)
+    who = account or account_of(None)
     return PortFacts(
         modem.id,
         modem.port,
         kind,
         char_device=stat.S_ISCHR(info.st_mode),
-        accessible=os.access(path, os.R_OK | os.W_OK),
+        accessible=may_read_write(info.st_mode, info.st_uid, info.st_gid, who),
         group=group,
-        in_group=info.st_gid in os.getgroups() or info.st_gid == os.getegid(),
+        in_group=info.st_gid in who.gids,
         stable_alias=aliases.get(_real(modem.port)),
         holders=tuple(holders),
     )
+
+
+def may_read_write(mode: int, uid: int, gid: int, account: Account) -> bool:
+    """Whether `account` may open a node of this mode and owner for reading and writing
+    (root may; else the owner's, the group's or the others' bits, the first that applies)."""
+    if account.uid == 0:
+        return True
+    if account.uid == uid:
+        bits = (mode >> 6) & 0o7
+    elif gid in account.gids:
+        bits = (mode >> 3) & 0o7
+    else:
+        bits = mode & 0o7
+    return bits & 0o6 == 0o6
 
 
 def holders_of(ports: Iterable[str], *, proc: Path = Path("/proc")) -> dict[str, tuple[Holder, ...]]:
@@ -176,6 +216,14 @@ def database_facts(database_url: str, *, disk_free: Callable[[Path], int]) -> Da
     finally:
         engine.dispose()
     return DatabaseFacts(where, True, None, free)
+
+
+def account_of(user: str | None) -> Account:
+    if user is None:
+        entry = pwd.getpwuid(os.geteuid())
+        return Account(entry.pw_name, os.geteuid(), frozenset({*os.getgroups(), os.getegid()}))
+    entry = pwd.getpwnam(user)  # KeyError: no such user
+    return Account(user, entry.pw_uid, frozenset(os.getgrouplist(user, entry.pw_gid)))
 
 
 def _kind(port: str) -> Literal["device", "network", "simulated"]:

@@ -243,3 +243,41 @@ def test_a_read_only_database_is_found_by_writing_to_it(tmp_path: Path) -> None:
     )
     facts = database_facts(ro, disk_free=lambda p: 10**9)
     assert not facts.writable and "read-only" in (facts.error or ""), facts
+
+
+def test_a_device_node_the_service_user_cannot_open_is_found(tmp_path: Path) -> None:
+    import grp
+
+    from cli.doctor.facts import account_of as account
+    from cli.doctor.facts import port_facts
+
+    master, slave = os.openpty()  # a real character device, as a USB modem's tty is
+    try:
+        node = os.ttyname(slave)
+        os.chown(node, 0, grp.getgrnam("dialout").gr_gid)
+        os.chmod(node, 0o660)  # crw-rw---- root:dialout, as udev makes /dev/ttyUSB*
+        modem = ModemSettings(id="m1", port=node)
+        as_nobody = port_facts(modem, aliases={}, account=account("nobody"))
+        as_root = port_facts(modem, aliases={}, account=account("root"))
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert (as_nobody.char_device, as_nobody.accessible, as_nobody.group, as_nobody.in_group) == (
+        True,
+        False,
+        "dialout",
+        False,
+    )
+    verdict = _of(diagnose(replace(HEALTHY, user="nobody", ports=(as_nobody,))), "port m1")
+    assert verdict.level == "fail" and "usermod -aG dialout nobody" in verdict.fix
+    assert as_root.accessible
+
+
+@pytest.mark.parametrize(
+    ("mode", "uid", "gid", "expected"),
+    [(0o660, 0, 20, True), (0o600, 0, 20, False), (0o666, 0, 0, True), (0o600, 1000, 0, True), (0o640, 0, 20, False)],
+)
+def test_node_modes_are_read_as_the_kernel_reads_them(mode: int, uid: int, gid: int, expected: bool) -> None:
+    from cli.doctor.facts import Account, may_read_write
+
+    assert may_read_write(mode, uid, gid, Account("pi", 1000, frozenset({1000, 20}))) is expected
