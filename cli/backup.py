@@ -32,7 +32,7 @@ def backup(
     if source is not None:
         try:
             result = backup_sqlite(source, file)
-        except (OSError, Exception) as exc:  # sqlite3.Error included: say what failed, exit 1
+        except Exception as exc:  # OSError, sqlite3.Error: say what failed, exit 1
             typer.echo(f"error: backup of {source} to {file} failed: {exc}", err=True)
             raise typer.Exit(code=1) from None
         typer.echo(f"backed up {source} to {result.path}: {result.bytes} bytes, {result.messages} messages")
