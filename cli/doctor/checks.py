@@ -54,7 +54,7 @@ class Holder:
 class PortFacts:
     modem_id: str
     port: str  # as configured
-    kind: Literal["device", "network", "simulated"]
+    kind: Literal["device", "network", "simulated", "imei"]  # imei: found among the ports at start
     exists: bool = True
     char_device: bool = True
     accessible: bool = True  # read and write for the user the gateway runs as
@@ -113,6 +113,16 @@ def ports(facts: Facts) -> list[Verdict]:
     out = []
     for p in facts.ports:
         name = f"port {p.modem_id}"
+        if p.kind == "imei":
+            out.append(
+                Verdict(
+                    name,
+                    "warn",
+                    f"{p.port}: the port is looked up by IMEI at start, so it is not checked here",
+                    "run doctor with the by-id port `modemgate modems scan` prints for this IMEI",
+                )
+            )
+            continue
         if p.kind != "device":
             out.append(Verdict(name, "ok", f"{p.port} ({p.kind}, no device node)"))
             continue

@@ -56,7 +56,7 @@ def gather(
     answered = tuple(
         probing(m)
         for m, p in zip(modems, ports, strict=True)
-        if p.kind != "simulated" and p.exists and p.accessible and not p.holders
+        if p.kind in ("device", "network") and p.exists and p.accessible and not p.holders
     )
     host = urlsplit(settings.public_url).hostname or ""
     return Facts(
@@ -226,9 +226,11 @@ def account_of(user: str | None) -> Account:
     return Account(user, entry.pw_uid, frozenset(os.getgrouplist(user, entry.pw_gid)))
 
 
-def _kind(port: str) -> Literal["device", "network", "simulated"]:
+def _kind(port: str) -> Literal["device", "network", "simulated", "imei"]:
     if port.startswith("sim://"):
         return "simulated"
+    if port.startswith("imei:"):
+        return "imei"
     if "://" in port:
         return "network"
     return "device"
