@@ -16,6 +16,7 @@ from api.routers import (
     contacts,
     health,
     inbox,
+    kannel,
     links,
     messages,
     modems,
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None, resolver: 
     app.include_router(optouts.router)
     app.include_router(campaigns.router)
     app.include_router(links.router)
+    app.include_router(kannel.router)
     imports = {path: settings.max_import_bytes for path in ("/v1/contacts/import", "/v1/opt-outs/import")}
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, per_path=imports)
     generate = app.openapi

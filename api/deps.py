@@ -41,6 +41,7 @@ __all__ = [
     "AdminKey",
     "get_gateway",
     "current_key",
+    "key_row",
     "route_scopes",
     "RowId",
     "Limit",
@@ -78,13 +79,19 @@ async def current_key(request: Request, gateway: GatewayDep) -> ApiKey:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "unauthorized", "missing API key: send Authorization: Bearer <key>")
-    key = key.strip()
+    row = await key_row(request, gateway, key.strip())
+    request.state.api_key = row
+    return row
+
+
+async def key_row(request: Request, gateway: Gateway, key: str) -> ApiKey:
+    """The stored row of a plaintext `key` (from the recently verified ones, else the
+    database), else ApiError 401."""
     verified: apikeys.VerifiedKeys[ApiKey] = request.app.state.verified_keys
     row = verified.get(key)
     if row is None:
         row = await run_in_threadpool(_look_up, gateway, key)
         verified.put(key, row)
-    request.state.api_key = row
     return row
 
 

@@ -13,9 +13,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import kannel
 from drivers import ConfigError, ModemgateError, PduError
 from gateway.audience.contacts import AlreadyExists
 from gateway.campaigns.lifecycle import WrongState
@@ -105,9 +106,33 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+KANNEL_PATH = "/cgi-bin/"
+"""Kannel's interface answers in Kannel's plain text, not the JSON error body."""
+
+
+def kannel_answer(status: int, message: str) -> tuple[int, str]:
+    """Kannel's answer for an error the table above answers with `status`."""
+    if status in (401, 403):
+        return kannel.AUTH_FAILED
+    if status >= 500:
+        return kannel.TRY_LATER
+    return 400, message
+
+
+def _kannel(status: int, message: str) -> Response:
+    status, text = kannel_answer(status, message)
+    return Response(text, status_code=status, media_type=kannel.CONTENT_TYPE)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(kannel.Refused)
+    async def refused(request: Request, exc: kannel.Refused) -> Response:
+        return Response(exc.text, status_code=exc.status, media_type=kannel.CONTENT_TYPE)
+
     @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if request.url.path.startswith(KANNEL_PATH):
+            return _kannel(exc.status, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, **exc.extra), exc.status, headers=headers)
 
@@ -129,8 +154,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(ModemgateError)
-    async def domain_error(request: Request, exc: ModemgateError) -> JSONResponse:
+    async def domain_error(request: Request, exc: ModemgateError) -> Response:
         answer = answer_for(exc)
+        if request.url.path.startswith(KANNEL_PATH):
+            return _kannel(answer.status, answer.message(exc))
         headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after is not None else None
         return JSONResponse(
             error_body(answer.code, answer.message(exc), **answer.details(exc)), answer.status, headers=headers

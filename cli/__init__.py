@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from cli import modems, pdu, serve, simulate
+from cli import backup, initconfig, modems, pdu, scan, serve, simulate
+from cli.doctor import doctor
+from cli.systemd import app as service_app
 
 app = typer.Typer(
     name="modemgate",
@@ -14,10 +16,15 @@ app = typer.Typer(
 )
 app.add_typer(pdu.app, name="pdu")
 app.command("simulate")(simulate.simulate)
+modems.app.command("scan")(scan.scan)
 app.add_typer(modems.app, name="modems")
 app.command("serve")(serve.serve)
 app.command("send")(serve.send)
 app.add_typer(serve.apikey_app, name="apikey")
+app.command("backup")(backup.backup)
+app.command("doctor")(doctor)
+app.command("init")(initconfig.init)
+app.add_typer(service_app, name="service")
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -64,7 +64,7 @@ def serve(
     except (AlreadyRunning, ModemHeld) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
-    _log_to_stderr()
+    _log_to_stderr(settings.log_format, settings.log_level)
     app = create_app(settings, gateway=gateway)
     server = _server_class()(
         uvicorn.Config(
@@ -80,12 +80,10 @@ def serve(
     server.run()
 
 
-def _log_to_stderr() -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger = logging.getLogger("modemgate")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+def _log_to_stderr(fmt: Literal["text", "json"] = "text", level: str = "INFO") -> None:
+    from gateway.core.logs import configure
+
+    configure(logging.getLogger("modemgate"), fmt=fmt, level=level)
 
 
 def _server_class() -> type[Any]:

@@ -71,7 +71,7 @@ class SimulatedModem:
         self._outputs: list[Callable[[bytes], None]] = []
         self.on_disconnect_change: Callable[[bool], None] | None = None
         self.s = Settings()
-        self.csca = network.smsc
+        self.csca = network.smsc if self.profile.smsc is None else self.profile.smsc
         self.csms = 0
         self.cmms = 0
         self.cusd = 0

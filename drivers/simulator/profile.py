@@ -23,6 +23,9 @@ class ModemProfile:
     operator: str = "SimNet"
     operator_numeric: str = "20408"
     pin: str | None = None  # with a PIN the SIM starts locked, as after power-on
+    # The SMSC stored on the SIM (AT+CSCA?); None: the network's. "" is a SIM without one,
+    # as some prepaid SIMs come: every send then fails until it is set.
+    smsc: str | None = None
     puk: str = "12345678"
     rssi: int = 20  # AT+CSQ 0..31
     sm_capacity: int = 30

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from sqlalchemy.engine import Engine
 
-from gateway.core import egress, webhooks
+from gateway.core import dlr, egress, webhooks
 from gateway.core.clock import Clock
 from gateway.core.hookpolicy import Breaker
 from gateway.core.signing import SIGNATURE_HEADER, sign
@@ -211,7 +211,10 @@ class Courier:
 async def post(
     client: httpx.AsyncClient, delivery: webhooks.Due, *, now: Callable[[], datetime], timeout: float
 ) -> Outcome:
-    """One attempt, signed now and cut at `timeout` seconds all included."""
+    """One attempt, signed now and cut at `timeout` seconds all included. A Kannel-style
+    delivery report (gateway.core.dlr) is a GET of its filled-in URL, as Kannel makes it."""
+    if delivery.event == dlr.EVENT:
+        return await _fetch(client, delivery, timeout=timeout)
     body = delivery.payload.encode("utf-8")
     headers = {
         "Content-Type": "application/json",
@@ -227,6 +230,20 @@ async def post(
     except Exception as exc:  # every failure is one coarse reason; the log keeps the detail
         reason = egress.reason_for(exc)
         log.debug("webhook delivery %s: %s (%r)", delivery.id, reason, exc)
+        return Outcome(None, reason)
+    if 200 <= response.status_code < 300:
+        return Outcome(response.status_code, None)
+    return Outcome(response.status_code, "http_status")
+
+
+async def _fetch(client: httpx.AsyncClient, delivery: webhooks.Due, *, timeout: float) -> Outcome:
+    try:
+        async with asyncio.timeout(timeout):
+            response = await client.send(client.build_request("GET", delivery.url), stream=True)
+            await response.aclose()
+    except Exception as exc:
+        reason = egress.reason_for(exc)
+        log.debug("delivery report %s: %s (%r)", delivery.id, reason, exc)
         return Outcome(None, reason)
     if 200 <= response.status_code < 300:
         return Outcome(response.status_code, None)

@@ -389,6 +389,23 @@ class ModemLease(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UtcDateTime)
 
 
+__all__ += ["DlrRequest"]
+
+
+class DlrRequest(SQLModel, table=True):
+    """A delivery-report URL asked for through the Kannel-compatible `sendsms`
+    (gateway.core.dlr): which events (`mask`, Kannel's dlr-mask bits) to fetch `url` for,
+    its escape codes filled in (gateway.core.dlrurl). Written with its message."""
+
+    __tablename__ = "dlr_request"
+
+    message_id: str = Field(foreign_key="message.id", ondelete="CASCADE", primary_key=True, max_length=36)
+    url: str = Field(sa_type=sa.Text)
+    mask: int
+    sender: str = ""  # the request's `from`, for %P (the modem's own number goes out)
+    account: str = ""  # the API key's name, for %n
+
+
 # --- audience: contacts, lists, segments, consent, suppression --------------------------
 # The audience belongs to the gateway as a whole (one sender, one account), not to an API
 # key: a STOP stops every key's messages to that number.

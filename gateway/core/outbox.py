@@ -95,17 +95,17 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from drivers.sms import EncodingChoice, choose_encoding, encode_submit
-from gateway.core import webhooks
+from gateway.core import dlr, webhooks
 from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.db import lock_for, transaction
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
@@ -275,6 +275,7 @@ def submit(
     encoding: EncodingChoice = "auto",
     time_zone: str | None = None,
     now: datetime | None = None,
+    attach: Callable[[str], Iterable[SQLModel]] | None = None,
 ) -> Submission:
     """Store a message and its encoded parts; return them and whether they were created now.
 
@@ -284,6 +285,8 @@ def submit(
     IdempotencyConflict. Raises InvalidInput (recipient not E.164, blank text, unknown
     category, bad validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
     `time_zone` is the recipient's, for the send window of a marketing message.
+    `attach(message_id)` gives rows stored in the same transaction as a new message (what
+    must exist before it can be sent, e.g. a delivery-report URL: gateway.core.dlr).
     """
     now = now or utcnow()
     _check(recipient, category, validity)
@@ -300,6 +303,9 @@ def submit(
     session.add(message)
     session.add_all(parts)
     try:
+        if attach is not None:
+            session.flush()  # the message first: attached rows refer to it
+            session.add_all(list(attach(message.id)))
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
@@ -581,6 +587,8 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
                 s.flush()
             outcome: AttemptOutcome = "failed" if status == "failed" else "sent"
             _attempt_ended(conn, message, outcome, message.last_error, now)
+            if status != "sent":
+                dlr.on_submitted(s, message, now=now)  # it was sent, before it was settled
             webhooks.message_status(s, message, now=now)
         return True
 

@@ -26,9 +26,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from drivers.sms.pdu import SmsStatusReport
-from gateway.core import paging, webhooks
+from gateway.core import dlr, paging, webhooks
 from gateway.core.correlation import DEFAULT_WINDOW, Candidate, ReportKey, pick_part
 from gateway.core.db import lock_for, transaction
+from gateway.core.dlrurl import BUFFERED, DlrEvent
 from gateway.core.models import DeliveryReport, Message, Part
 
 __all__ = ["store_report", "rematch", "rematch_in", "settled_status", "list_reports", "reports_of_message"]
@@ -166,6 +167,8 @@ def _apply(s: Session, part: Part, row: DeliveryReport, *, now: datetime) -> Non
         api_key_id=message.api_key_id,
         callback_url=message.callback_url,
     )
+    if row.category == "pending":  # the SMSC still tries: Kannel's "buffered" report
+        dlr.on_event(s, message, DlrEvent(BUFFERED, f"stat:ENROUTE TP-ST 0x{row.tp_status:02X}"), now=now)
     statuses = list(
         s.exec(select(Part.status).where(Part.message_id == message.id, Part.generation == message.generation))
     )

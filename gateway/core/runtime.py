@@ -393,12 +393,12 @@ class Gateway:
 
     def submit(self, *, api_key_id: int | None, to: str, text: str, **options: Any) -> outbox.Submission:
         """Queue a message (committed before this returns) and wake the modems."""
-        recipient = normalise_number(to, self.settings.default_region, field="to")
+        recipient = self.recipient(to)
         modem = options.get("modem")
         if modem is not None and modem not in self.settings_modem_ids():
             raise InvalidInput("modem", f"no modem {modem!r}; have {', '.join(self.settings_modem_ids())}")
         if options.get("callback_url") is not None:
-            egress.check_url(options["callback_url"], self.egress_policy(), field="callback_url")
+            self.check_callback_url(options["callback_url"], field="callback_url")
         with session(self.engine) as s:
             time_zone = self.extensions.recipient_time_zone
             if options.get("category") == "marketing" and time_zone is not None:
@@ -409,6 +409,14 @@ class Gateway:
         if submitted.created:
             self.wake()
         return submitted
+
+    def recipient(self, to: str) -> str:
+        """`to` in E.164 (national numbers in the default region), else InvalidInput."""
+        return normalise_number(to, self.settings.default_region, field="to")
+
+    def check_callback_url(self, url: str, *, field: str) -> None:
+        """InvalidInput unless the gateway may fetch `url` (the egress policy)."""
+        egress.check_url(url, self.egress_policy(), field=field)
 
     def egress_policy(self) -> egress.EgressPolicy:
         """Where webhooks and callbacks may go (`[webhooks]` allow_networks, allow_hosts)."""

@@ -13,7 +13,7 @@ import re
 import socket
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import (
@@ -197,6 +197,10 @@ class Settings(BaseSettings):
     # name), and how long its hold on its modem ids outlives it (gateway.core.ownership).
     node_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
     modem_lease: float = Field(default=30.0, ge=1, le=3600)
+    # Logs on stderr: "text" lines or "json" (one object per line, for journald/Loki).
+    # Below DEBUG, phone numbers in log lines are masked (gateway.core.logs).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")
     @classmethod

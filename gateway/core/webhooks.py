@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from gateway.core import egress
+from gateway.core import dlr, egress
 from gateway.core.db import rowcount, session, transaction
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.hookpolicy import GIVE_UP_AFTER, backoff, next_attempt
@@ -151,13 +151,18 @@ class _MessageLike(Protocol):
     id: str
     status: str
     recipient: str
+    text: str
+    modem_id: str | None
+    sent_at: datetime | None
     last_error: str | None
     api_key_id: int | None
     callback_url: str | None
 
 
 def message_status(s: Session, message: _MessageLike, *, now: datetime) -> int:
-    """Queue a `message.status` event for the message's current status (caller's transaction)."""
+    """Queue a `message.status` event for the message's current status (caller's transaction),
+    and the Kannel-style delivery report it stands for when the message asked for one."""
+    dlr.on_status(s, message, now=now)
     return enqueue(
         s,
         "message.status",

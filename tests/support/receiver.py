@@ -1,4 +1,5 @@
-"""An HTTP endpoint on 127.0.0.1 that hands over every POST it gets: headers and raw body."""
+"""An HTTP endpoint on 127.0.0.1 that hands over every POST it gets (headers and raw body),
+and every GET (with its path and query, as Kannel-style delivery reports come)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Post:
     headers: Message  # case-insensitive, as a receiver reads them
     body: bytes
+    method: str = "POST"
+    path: str = ""  # with the query string
 
 
 @dataclass
@@ -37,8 +40,14 @@ def receiving() -> Iterator[Inbox]:
         def do_POST(self) -> None:
             length = int(self.headers["Content-Length"] or 0)
             assert inbox is not None
-            inbox.posts.put(Post(self.headers, self.rfile.read(length)))
+            inbox.posts.put(Post(self.headers, self.rfile.read(length), "POST", self.path))
             self.send_response(204)
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            assert inbox is not None
+            inbox.posts.put(Post(self.headers, b"", "GET", self.path))
+            self.send_response(200)
             self.end_headers()
 
         def log_message(self, *args: object) -> None:
