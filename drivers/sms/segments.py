@@ -4,16 +4,23 @@ Limits per part: a single part holds 160 septets / 140 octets / 70 UCS-2 units; 
 a concatenated message loses the UDH (6 octets with an 8-bit reference, 7 with a 16-bit one)
 and so holds 153 / 67 (8-bit ref) or 152 / 66 (16-bit ref). An escape pair (GSM-7 extension
 character) and a surrogate pair (UCS-2 outside the BMP) are never split across parts.
+
+National shift tables (23.038 Annex A) are used only for the languages the caller lists:
+each allowed alphabet is tried and the one giving the fewest parts wins, counting its
+national language IEs (3 octets each, in every part's header) against the septets it saves;
+for equal counts the default alphabet, then the fewest IEs, wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 from drivers._exceptions import PduError
 from drivers.sms import gsm7
+from drivers.sms.alphabets import DEFAULT, Alphabet, candidates
+from drivers.sms.udh import InformationElement
 
 __all__ = [
     "Encoding",
@@ -24,6 +31,7 @@ __all__ = [
     "choose_encoding",
     "split",
     "estimate",
+    "gsm7_capacity",
 ]
 
 Encoding = Literal["gsm7", "ucs2"]
@@ -47,10 +55,16 @@ class Segments:
 
     encoding: Encoding
     payloads: tuple[bytes, ...]
+    alphabet: Alphabet = DEFAULT  # the GSM-7 tables used (default unless languages allowed)
 
     @property
     def concatenated(self) -> bool:
         return len(self.payloads) > 1
+
+    @property
+    def header_ies(self) -> tuple[InformationElement, ...]:
+        """IEs every part carries besides concatenation: the national language ones."""
+        return self.alphabet.ies() if self.encoding == "gsm7" else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +73,17 @@ class Estimate:
     segments: int
     characters: int
     per_segment: int
+    locking: str | None = None  # national locking shift table used (ISO 639-1), if any
+    single: str | None = None  # national single shift table used, if any
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON shape of `modemgate pdu estimate`: every field, in this order."""
-        return asdict(self)
+        """The JSON shape of `modemgate pdu estimate`: every field, in this order (the
+        national table fields only when a table is used)."""
+        out = asdict(self)
+        for key in ("locking", "single"):
+            if out[key] is None:
+                del out[key]
+        return out
 
 
 def choose_encoding(text: str, encoding: EncodingChoice = "auto") -> Encoding:
@@ -77,8 +98,16 @@ def choose_encoding(text: str, encoding: EncodingChoice = "auto") -> Encoding:
     return "gsm7" if gsm7.is_representable(text) else "ucs2"
 
 
-def split(text: str, encoding: EncodingChoice = "auto", *, ref16: bool = False) -> Segments:
-    """Encode `text` and cut it into part payloads. More than 255 parts is a PduError."""
+def split(
+    text: str, encoding: EncodingChoice = "auto", *, ref16: bool = False, languages: Sequence[str] = ()
+) -> Segments:
+    """Encode `text` and cut it into part payloads. More than 255 parts is a PduError.
+
+    `languages` (ISO 639-1 codes) are the national shift tables the recipient's handset is
+    trusted to read; with none, only the default alphabet is used.
+    """
+    if languages and encoding != "ucs2":
+        return _split_national(text, encoding, ref16, languages)
     chosen = choose_encoding(text, encoding)
     if chosen == "gsm7":
         data = gsm7.encode(text)
@@ -95,8 +124,18 @@ def split(text: str, encoding: EncodingChoice = "auto", *, ref16: bool = False) 
     return Segments(chosen, payloads)
 
 
-def estimate(text: str, encoding: EncodingChoice = "auto", *, ref16: bool = False) -> Estimate:
+def estimate(
+    text: str, encoding: EncodingChoice = "auto", *, ref16: bool = False, languages: Sequence[str] = ()
+) -> Estimate:
     """How many parts `text` takes, without building PDUs."""
+    if languages and encoding != "ucs2":
+        segs = _split_national(text, encoding, ref16, languages)
+        lock, single = segs.alphabet.languages
+        if segs.encoding == "ucs2":
+            per = SINGLE_UCS2_OCTETS // 2 if len(segs.payloads) == 1 else _CONCAT_UCS2_OCTETS[ref16] // 2
+        else:
+            per = gsm7_capacity(len(segs.header_ies), len(segs.payloads) > 1, ref16)
+        return Estimate(segs.encoding, len(segs.payloads), len(text), per, lock, single)
     chosen = choose_encoding(text, encoding)
     if chosen == "gsm7":
         length = gsm7.septet_length(text)
@@ -120,6 +159,45 @@ def estimate(text: str, encoding: EncodingChoice = "auto", *, ref16: bool = Fals
     if segments > MAX_PARTS:
         raise PduError(f"text needs {segments} parts; a concatenated SMS has at most {MAX_PARTS}")
     return Estimate(chosen, segments, len(text), per)
+
+
+def gsm7_capacity(national_ies: int, concatenated: bool, ref16: bool = False) -> int:
+    """Septets one GSM-7 part holds after its header (23.040 §9.2.3.24: the header, padded to
+    a septet boundary, comes out of the 160). Each national language IE takes 3 octets."""
+    octets = 3 * national_ies + ((7 if ref16 else 6) if concatenated else (1 if national_ies else 0))
+    return SINGLE_GSM7 - (octets * 8 + 6) // 7
+
+
+def _split_national(text: str, encoding: EncodingChoice, ref16: bool, languages: Sequence[str]) -> Segments:
+    if encoding not in ("auto", "gsm7"):
+        raise PduError(f"unknown encoding {encoding!r}; use auto, gsm7 or ucs2")
+    best: Segments | None = None
+    for alpha in candidates(languages):
+        if not alpha.is_representable(text):
+            continue
+        segs = _cut_gsm7(alpha.encode(text), alpha, ref16)
+        if best is None or len(segs.payloads) < len(best.payloads):
+            best = segs
+    if best is None:
+        if encoding == "gsm7":
+            allowed = ", ".join(languages)
+            bad = next(ch for ch in text if not any(a.covers(ch) for a in candidates(languages)))
+            raise PduError(f"character {bad!r} (U+{ord(bad):04X}) has no GSM 7-bit code, even in the {allowed} tables")
+        return split(text, "ucs2", ref16=ref16)
+    if encoding == "auto" and len(best.payloads) > 1:
+        ucs2 = split(text, "ucs2", ref16=ref16)
+        if len(ucs2.payloads) < len(best.payloads):
+            return ucs2
+    if len(best.payloads) > MAX_PARTS:
+        raise PduError(f"text needs {len(best.payloads)} parts; a concatenated SMS has at most {MAX_PARTS}")
+    return best
+
+
+def _cut_gsm7(data: bytes, alpha: Alphabet, ref16: bool) -> Segments:
+    n_ies = len(alpha.ies())
+    if len(data) <= gsm7_capacity(n_ies, False):
+        return Segments("gsm7", (data,), alpha)
+    return Segments("gsm7", _cut(data, gsm7_capacity(n_ies, True, ref16), _ends_inside_escape, 1), alpha)
 
 
 def _utf16(text: str) -> bytes:
