@@ -66,6 +66,11 @@ class CampaignIn(BaseModel):
     lists: Ids = Field(default_factory=list, max_length=100)
     segments: Ids = Field(default_factory=list, max_length=100)
     exclude_lists: Ids = Field(default_factory=list, max_length=100)
+    transliterate: bool = Field(
+        default=False,
+        description="Replace typographic quotes, dashes, … and look-alike letters when that saves parts "
+        "(also on when the [sms] transliterate setting is).",
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -92,6 +97,7 @@ class CampaignPatch(BaseModel):
     lists: Ids | None = None
     segments: Ids | None = None
     exclude_lists: Ids | None = None
+    transliterate: bool | None = None
 
 
 class CampaignOut(BaseModel):
@@ -113,6 +119,7 @@ class CampaignOut(BaseModel):
     lists: list[int]
     segments: list[int]
     exclude_lists: list[int]
+    transliterate: bool
     invalid_numbers: int
     expanded_at: datetime | None
     created_at: datetime
@@ -142,6 +149,11 @@ class ReviewOut(BaseModel):
     quota: int
     quota_used: int
     quota_share: float | None
+    ucs2: int = Field(description="Recipients whose text goes as UCS-2.")
+    encoding_explained: dict[str, Any] | None = Field(
+        description="For the text with the most parts: the characters that force UCS-2 and the parts "
+        "transliteration or a national shift table would save (as `modemgate pdu estimate --explain`)."
+    )
 
 
 class TestSendIn(BaseModel):

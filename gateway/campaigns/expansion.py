@@ -37,6 +37,7 @@ from gateway.core.db import transaction
 from gateway.core.errors import NotFound
 from gateway.core.models import Campaign, Link, Message
 from gateway.core.settings import CampaignSettings
+from gateway.core.smssettings import SmsSettings
 
 __all__ = ["VALIDITY", "run_due", "expand"]
 
@@ -50,6 +51,7 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
     number of messages queued."""
     options = _settings(settings)
     public_url = getattr(settings, "public_url", "http://127.0.0.1:8000")
+    sms = getattr(settings, "sms", None)
     with Session(engine) as s:
         due = s.exec(
             select(Campaign.id)
@@ -69,7 +71,14 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
                 .where(col(Campaign.id) == campaign_id, col(Campaign.status) == "scheduled")
                 .values(status="sending", updated_at=now)
             )
-        queued += expand(engine, campaign_id, now=now, public_url=public_url, batch=options.expansion_batch)
+        queued += expand(
+            engine,
+            campaign_id,
+            now=now,
+            public_url=public_url,
+            batch=options.expansion_batch,
+            sms=sms if isinstance(sms, SmsSettings) else None,
+        )
     busy = (
         sa.select(col(Message.id))
         .where(col(Message.campaign_id) == col(Campaign.id), col(Message.status).in_(("queued", "sending")))
@@ -84,10 +93,20 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
     return queued
 
 
-def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, batch: int = 2_000) -> int:
+def expand(
+    engine: Engine,
+    campaign_id: int,
+    *,
+    now: datetime,
+    public_url: str,
+    batch: int = 2_000,
+    sms: SmsSettings | None = None,
+) -> int:
     """Queue the campaign's messages, batch by batch (each committed); returns how many.
 
-    Stops early, keeping its place, when the campaign is paused or cancelled meanwhile."""
+    `sms` (the `[sms]` settings) allows national shift tables and transliteration; a campaign
+    with `transliterate` set transliterates whatever the setting says. Stops early, keeping
+    its place, when the campaign is paused or cancelled meanwhile."""
     total = 0
     plan: Plan | None = None
     rng = random.Random(campaign_id)
@@ -109,7 +128,7 @@ def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, 
                     sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(expanded_at=now, updated_at=now)
                 )
                 return total
-            made = _expand_batch(conn, row, plan, rows, rng, now=now)
+            made = _expand_batch(conn, row, plan, rows, rng, now=now, sms=sms or SmsSettings())
             total += made
             conn.execute(
                 sa.update(Campaign)
@@ -123,7 +142,14 @@ def expand(engine: Engine, campaign_id: int, *, now: datetime, public_url: str, 
 
 
 def _expand_batch(
-    conn: Connection, row: Campaign, plan: Plan, rows: Sequence[Any], rng: random.Random, *, now: datetime
+    conn: Connection,
+    row: Campaign,
+    plan: Plan,
+    rows: Sequence[Any],
+    rng: random.Random,
+    *,
+    now: datetime,
+    sms: SmsSettings,
 ) -> int:
     """Queue one batch through the outbox with its short links; returns how many messages
     (contacts without an E.164 number get none). `rng` is seeded by the campaign: the split
@@ -140,6 +166,7 @@ def _expand_batch(
             chosen[i] = plan.assign()
     codes = iter(links.new_codes(plan.max_urls * len(rows)))
     request_hash = f"campaign:{row.id}"
+    languages, transliterate = tuple(sms.languages), row.transliterate or sms.transliterate
     for i, contact in enumerate(rows):
         number = contact.number
         if not E164.match(number):
@@ -162,6 +189,7 @@ def _expand_batch(
             number, plan.text(template, values, short), request_hash, category="marketing", validity=VALIDITY,
             due=timing[0], concat_ref=rng.randrange(256), api_key_id=row.api_key_id, campaign_id=row.id,
             variant_id=variant_id, contact_id=contact.id, time_zone=zone, held_reason=timing[1],
+            languages=languages, transliterate=transliterate,
         )  # fmt: skip
         drafts.append(draft)
         for code, target in urls:

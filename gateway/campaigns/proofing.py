@@ -22,16 +22,17 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from gateway.audience import consent, contacts
-from gateway.campaigns import links
+from gateway.campaigns import encoding, links
 from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.lifecycle import first_due, get
 from gateway.campaigns.plan import E164, Plan, audience_batches
-from gateway.campaigns.templates import CODE_LENGTH, contact_values, estimate_text, short_link
+from gateway.campaigns.templates import CODE_LENGTH, contact_values, short_link
 from gateway.core import egress, outbox
 from gateway.core.db import save
 from gateway.core.errors import InvalidInput
 from gateway.core.models import Link, Message
 from gateway.core.settings import CampaignSettings
+from gateway.core.smssettings import SmsSettings
 
 __all__ = ["Issue", "Review", "Preview", "review", "preview", "test_send", "month_segments"]
 
@@ -61,6 +62,9 @@ class Review:
     quota: int = 0
     quota_used: int = 0  # parts sent this month so far
     quota_share: float | None = None  # (used + this campaign) / quota
+    ucs2: int = 0  # recipients whose text goes as UCS-2
+    # For the text with the most parts: what forces UCS-2 and what the savings would give.
+    encoding_explained: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class Preview:
     segments: int
     characters: int
     missing_tokens: list[str]
+    # What forces UCS-2 and what transliteration or a national table would save.
+    encoding_explained: dict[str, Any] = field(default_factory=dict)
 
 
 def review(
@@ -83,10 +89,14 @@ def review(
     now: datetime,
     settings: CampaignSettings | None = None,
     resolver: links.Resolver = egress.resolve_now,
+    sms: SmsSettings | None = None,
 ) -> Review:
     """Check a campaign against its audience as it is now (streamed); a draft without errors
-    becomes `review` (ready to schedule). `resolver` looks up `public_url`'s host."""
+    becomes `review` (ready to schedule). `resolver` looks up `public_url`'s host; `sms`
+    (national tables, transliteration) decides the parts as the send will."""
     settings = settings or CampaignSettings()
+    sms = sms or SmsSettings()
+    costliest = ""
     row = get(s, campaign_id)
     result = Review()
     try:
@@ -132,10 +142,14 @@ def review(
                 continue
             text = plan.text(template, values, short)
             try:
-                segments.append(estimate_text(text).segments)
+                sent = encoding.plan_text(text, row, sms)
             except InvalidInput as exc:
                 result.errors.append(Issue("invalid_text", f"contact {contact.id}: {exc}"))
                 return result
+            if not segments or sent.segments > max(segments):
+                costliest = text
+            segments.append(sent.segments)
+            result.ucs2 += sent.encoding == "ucs2"
             when = due_at(contact.time_zone)
             key = f"{contact.time_zone}|{when.isoformat()}"
             if key not in zones:
@@ -143,6 +157,10 @@ def review(
             result.deferred += zones[key]
     if segments:
         result.segments_min, result.segments_max, result.segments_total = min(segments), max(segments), sum(segments)
+        result.encoding_explained = encoding.explained(costliest, row, sms)
+        if result.ucs2:
+            why = encoding.ucs2_summary(result.encoding_explained)
+            result.warnings.append(Issue("ucs2", f"{result.ucs2} recipients' texts go as {why}", result.ucs2))
     if result.audience == 0:
         result.errors.append(Issue("empty_audience", "the audience has no contacts"))
     elif result.sendable == 0:
@@ -212,24 +230,29 @@ def review(
     return result
 
 
-def preview(s: Session, campaign_id: int, contact_id: int, *, public_url: str) -> Preview:
-    """The text one contact would get (short links shown with a placeholder code)."""
+def preview(
+    s: Session, campaign_id: int, contact_id: int, *, public_url: str, sms: SmsSettings | None = None
+) -> Preview:
+    """The text one contact would get, as sent (short links shown with a placeholder code;
+    transliterated when `sms` or the campaign allows it and that saves parts)."""
+    sms = sms or SmsSettings()
     row = get(s, campaign_id)
     contact = contacts.get_contact(s, contact_id)
     plan = Plan.of(s, row, public_url)
     template, variant = plan.pick_preview(contact_id)
     values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
     text = plan.text(template, values, [short_link(public_url, "x" * CODE_LENGTH)] * len(template.urls))
-    estimate = estimate_text(text)
+    sent = encoding.plan_text(text, row, sms)
     return Preview(
         contact_id,
         contact.number,
         variant,
-        text,
-        estimate.encoding,
-        estimate.segments,
-        estimate.characters,
+        sent.text,
+        sent.encoding,
+        sent.segments,
+        len(sent.text),
         template.missing(values),
+        encoding.explained(text, row, sms),
     )
 
 
@@ -243,6 +266,7 @@ def test_send(
     api_key_id: int | None,
     now: datetime,
     contact_id: int | None = None,
+    sms: SmsSettings | None = None,
 ) -> list[Message]:
     """Send the campaign's text to a few numbers (the team's own phones), now.
 
@@ -253,6 +277,7 @@ def test_send(
     if not numbers or len(numbers) > MAX_TEST_NUMBERS:
         raise InvalidInput("numbers", f"1 to {MAX_TEST_NUMBERS} numbers")
     row = get(s, campaign_id)
+    sms = sms or SmsSettings()
     plan = Plan.of(s, row, public_url)
     values: dict[str, Any] = {}
     if contact_id is not None:
@@ -274,7 +299,15 @@ def test_send(
                 )
             )
         text = plan.text(template, values, [short_link(public_url, c) for c in codes])
-        submission = outbox.submit(s, api_key_id=api_key_id, recipient=number, text=text, now=now)
+        submission = outbox.submit(
+            s,
+            api_key_id=api_key_id,
+            recipient=number,
+            text=text,
+            now=now,
+            languages=sms.languages,
+            transliterate=row.transliterate or sms.transliterate,
+        )
         sent.append(submission.message)
     return sent
 

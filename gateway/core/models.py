@@ -594,6 +594,8 @@ class Campaign(SQLModel, table=True):
     expanded_through: int = 0
     expanded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     invalid_numbers: int = 0  # audience members skipped at expansion: no E.164 number
+    # Transliterate when that saves parts, even where [sms] transliterate is off.
+    transliterate: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

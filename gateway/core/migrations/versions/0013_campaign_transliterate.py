@@ -1,0 +1,26 @@
+"""Campaigns may ask for transliteration (typographic punctuation and look-alike letters
+replaced when that saves parts) on their own, whatever the `[sms] transliterate` setting.
+
+Revision ID: 0013
+Revises: 0010
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("campaign") as batch:
+        batch.add_column(sa.Column("transliterate", sa.Boolean(), nullable=False, server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("campaign") as batch:
+        batch.drop_column("transliterate")
