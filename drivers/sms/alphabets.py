@@ -38,10 +38,16 @@ class Alphabet:
     _to_septets: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
     _chars: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _escaped: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _single_septet: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @property
     def is_default(self) -> bool:
         return self.locking == 0 and self.single == 0
+
+    @property
+    def ie_count(self) -> int:
+        """How many national language IEs every part carries (0, 1 or 2)."""
+        return (self.locking != 0) + (self.single != 0)
 
     @property
     def languages(self) -> tuple[str | None, str | None]:
@@ -66,6 +72,11 @@ class Alphabet:
         return self._chars.issuperset(text)
 
     @property
+    def single_septet(self) -> frozenset[str]:
+        """The characters this alphabet sends as one septet (its locking table)."""
+        return self._single_septet
+
+    @property
     def characters(self) -> frozenset[str]:
         """Every character this alphabet can send."""
         return self._chars
@@ -85,6 +96,12 @@ class Alphabet:
         if not self._chars.issuperset(text):
             bad = next(ch for ch in text if ch not in self._chars)
             raise PduError(f"character {bad!r} (U+{ord(bad):04X}) has no code in {self._name()}")
+        return self.septets(text)
+
+    def septets(self, text: str) -> bytes:
+        """`encode` for a text already known to be representable (no check)."""
+        if self.is_default:
+            return gsm7.encode(text)
         return text.translate(self._to_septets).encode("latin-1")
 
     def decode(self, septets: bytes) -> str:
@@ -117,7 +134,11 @@ class Alphabet:
         return f"the GSM 7-bit alphabet (locking {lock or 'default'}, single shift {single or 'default'})"
 
 
-DEFAULT = Alphabet(_chars=frozenset(gsm7.BASIC_TABLE) - {"\x1b"} | frozenset(gsm7.EXTENSION_TABLE.values()))
+DEFAULT = Alphabet(
+    _chars=frozenset(gsm7.BASIC_TABLE) - {"\x1b"} | frozenset(gsm7.EXTENSION_TABLE.values()),
+    _escaped=frozenset(gsm7.EXTENSION_TABLE.values()),
+    _single_septet=frozenset(gsm7.BASIC_TABLE) - {"\x1b"},
+)
 
 
 @lru_cache(maxsize=256)
@@ -142,9 +163,8 @@ def alphabet(locking: int = 0, single: int = 0) -> Alphabet:
         if ch != UNDEFINED and code != gsm7.ESCAPE and ord(ch) not in to_septets:
             to_septets[ord(ch)] = "\x1b" + chr(code)
             escaped.add(ch)
-    return Alphabet(
-        locking, single, table, shift, to_septets, frozenset(chr(c) for c in to_septets), frozenset(escaped)
-    )
+    chars = frozenset(chr(c) for c in to_septets)
+    return Alphabet(locking, single, table, shift, to_septets, chars, frozenset(escaped), chars - escaped)
 
 
 @lru_cache(maxsize=1)

@@ -46,6 +46,7 @@ _SRR = 0x20  # SUBMIT: status report request; DELIVER: status report indication
 _SRQ = 0x20  # STATUS-REPORT: qualifier (report of a COMMAND)
 _UDHI = 0x40
 _RP = 0x80
+_NATIONAL_IEIS = (udh.IEI_NATIONAL_SINGLE_SHIFT, udh.IEI_NATIONAL_LOCKING_SHIFT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,7 +517,7 @@ def _decode_user_data(
         if skip > udl:
             raise PduError("user data header is longer than the user data", start)
         septets = gsm7.unpack(ud, udl, skip)
-        if ies:
+        if ies and any(ie.iei in _NATIONAL_IEIS for ie in ies):
             # National language IEs (23.040 §9.2.3.24.15/16) pick the tables; without them, default.
             return alphabets.from_ies(ies).decode(septets), "gsm7", ies
         return gsm7.decode(septets), "gsm7", ies

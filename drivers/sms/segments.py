@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Literal
 
 from drivers._exceptions import PduError
@@ -171,30 +172,62 @@ def gsm7_capacity(national_ies: int, concatenated: bool, ref16: bool = False) ->
 def _split_national(text: str, encoding: EncodingChoice, ref16: bool, languages: Sequence[str]) -> Segments:
     if encoding not in ("auto", "gsm7"):
         raise PduError(f"unknown encoding {encoding!r}; use auto, gsm7 or ucs2")
-    best: Segments | None = None
-    for alpha in candidates(languages):
-        if not alpha.is_representable(text):
-            continue
-        segs = _cut_gsm7(alpha.encode(text), alpha, ref16)
-        if best is None or len(segs.payloads) < len(best.payloads):
-            best = segs
-    if best is None:
+    alphas = candidates(languages)
+    chars = frozenset(text)
+    if DEFAULT.characters.issuperset(chars):
+        # Without extension characters the default alphabet spends one septet a character and
+        # no IE: nothing does better. With them, only a locking table that holds one of them
+        # as a single septet can: a single shift table alone keeps the default costs and adds
+        # an IE.
+        extension = chars & _EXTENSION_CHARS
+        if not extension:
+            return split(text, encoding, ref16=ref16)
+        alphas = tuple(a for a in alphas if a.is_default or (a.locking and extension & a.single_septet))
+    elif not _reach(alphas).issuperset(chars):
         if encoding == "gsm7":
             allowed = ", ".join(languages)
-            bad = next(ch for ch in text if not any(a.covers(ch) for a in candidates(languages)))
+            bad = next(ch for ch in text if not any(a.covers(ch) for a in alphas))
             raise PduError(f"character {bad!r} (U+{ord(bad):04X}) has no GSM 7-bit code, even in the {allowed} tables")
         return split(text, "ucs2", ref16=ref16)
-    if encoding == "auto" and len(best.payloads) > 1:
-        ucs2 = split(text, "ucs2", ref16=ref16)
-        if len(ucs2.payloads) < len(best.payloads):
-            return ucs2
+    best: Segments | None = None
+    for alpha in alphas:
+        # A table cannot take fewer septets than there are characters: skip one whose best
+        # case is no better than what is already found.
+        if best is not None and _parts_for(len(text), alpha.ie_count, ref16) >= len(best.payloads):
+            continue
+        if not alpha.characters.issuperset(chars):
+            continue
+        segs = _cut_gsm7(alpha.septets(text), alpha, ref16)
+        if best is None or len(segs.payloads) < len(best.payloads):
+            best = segs
+    if best is None:  # every character has a table, but no one table has them all
+        if encoding == "gsm7":
+            raise PduError(f"no one of the {', '.join(languages)} tables holds every character of the text")
+        return split(text, "ucs2", ref16=ref16)
+    # GSM-7 never takes more parts than UCS-2: at worst every character is an escape pair,
+    # 73 characters a part after two IEs and concatenation, against UCS-2's 67.
     if len(best.payloads) > MAX_PARTS:
         raise PduError(f"text needs {len(best.payloads)} parts; a concatenated SMS has at most {MAX_PARTS}")
     return best
 
 
+_EXTENSION_CHARS = frozenset(gsm7.EXTENSION_TABLE.values())
+
+
+@lru_cache(maxsize=64)
+def _reach(alphas: tuple[Alphabet, ...]) -> frozenset[str]:
+    """Every character at least one of `alphas` can send."""
+    return frozenset().union(*(a.characters for a in alphas))
+
+
+def _parts_for(septets: int, national_ies: int, ref16: bool) -> int:
+    if septets <= gsm7_capacity(national_ies, False):
+        return 1
+    return -(-septets // gsm7_capacity(national_ies, True, ref16))
+
+
 def _cut_gsm7(data: bytes, alpha: Alphabet, ref16: bool) -> Segments:
-    n_ies = len(alpha.ies())
+    n_ies = alpha.ie_count
     if len(data) <= gsm7_capacity(n_ies, False):
         return Segments("gsm7", (data,), alpha)
     return Segments("gsm7", _cut(data, gsm7_capacity(n_ies, True, ref16), _ends_inside_escape, 1), alpha)

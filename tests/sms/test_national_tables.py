@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from drivers import PduError
 from drivers.sms import LANGUAGES, decode_pdu, encode_submit, estimate, gsm7, plan
+from drivers.sms.alphabets import Alphabet, candidates
 from drivers.sms.national import UNDEFINED
+from drivers.sms.segments import gsm7_capacity
 
 ANNEX_A = Path(__file__).parent / "annex_a"
 FILES = {
@@ -197,3 +199,37 @@ def test_forced_gsm7_with_tables_names_the_character_no_table_has() -> None:
     with pytest.raises(PduError, match="U\\+0416"):
         encode_submit("+905551112233", "şЖ", encoding="gsm7", languages=["tr"])
     assert plan("ş", languages=["tr"]).text == "ş"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(["a" * 40, "é", "€" * 30, "{", "|^\\", "ış", "ğç" * 20, "ª" * 10, "Φ", "Áá", "Í", " ~[]"]),
+        max_size=25,
+    ).map("".join),
+    languages=st.lists(st.sampled_from(["tr", "es", "pt"]), min_size=1, max_size=3, unique=True),
+)
+def test_the_chosen_table_gives_the_fewest_parts_of_all_allowed(text: str, languages: list[str]) -> None:
+    # Brute force: every allowed alphabet that holds the text, cut in full.
+    usable = [a for a in candidates(languages) if a.is_representable(text)]
+    chosen = estimate(text, languages=languages)
+    if not usable:
+        assert chosen.encoding == "ucs2"
+        return
+    brute = min(len(parts_in(a, text)) for a in usable)
+    assert chosen.segments == brute
+
+
+def parts_in(alpha: Alphabet, text: str) -> tuple[bytes, ...]:
+    septets = alpha.encode(text)
+    single, per = gsm7_capacity(alpha.ie_count, False), gsm7_capacity(alpha.ie_count, True)
+    if len(septets) <= single:
+        return (septets,)
+    out, i = [], 0
+    while i < len(septets):
+        end = min(i + per, len(septets))
+        if end < len(septets) and septets[end - 1] == ESC:
+            end -= 1
+        out.append(septets[i:end])
+        i = end
+    return tuple(out)
