@@ -73,6 +73,10 @@ class ContactOut(BaseModel):
     fields: dict[str, Any]
     time_zone: str
     time_zone_source: Literal["given", "number", "default"]
+    number_type: str = Field(
+        description="Line type from the numbering plan: mobile, fixed_line_or_mobile, fixed_line, premium_rate, "
+        "toll_free, shared_cost, voip, … or unknown. Campaigns skip all but mobile and fixed_line_or_mobile."
+    )
     lists: list[int]
     consent: Literal["opt_in", "opt_out"] | None = Field(description="The latest entry of the consent ledger.")
     opted_out: bool = Field(description="On the suppression list: nothing is sent to this number.")
@@ -107,6 +111,10 @@ class ContactImportOut(BaseModel):
     updated: int
     unchanged: int
     errors: list[RowErrorOut]
+    number_types: dict[str, int] = Field(
+        default_factory=dict,
+        description="Imported rows by line type (mobile, fixed_line, premium_rate, …); campaigns skip non-mobiles.",
+    )
 
 
 class ConsentIn(BaseModel):

@@ -71,6 +71,10 @@ class CampaignIn(BaseModel):
         description="Replace typographic quotes, dashes, … and look-alike letters when that saves parts "
         "(also on when the [sms] transliterate setting is).",
     )
+    include_non_mobile: bool = Field(
+        default=False,
+        description="Send to fixed-line, premium-rate and other non-mobile numbers too (skipped by default).",
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -98,6 +102,7 @@ class CampaignPatch(BaseModel):
     segments: Ids | None = None
     exclude_lists: Ids | None = None
     transliterate: bool | None = None
+    include_non_mobile: bool | None = None
 
 
 class CampaignOut(BaseModel):
@@ -120,7 +125,9 @@ class CampaignOut(BaseModel):
     segments: list[int]
     exclude_lists: list[int]
     transliterate: bool
+    include_non_mobile: bool
     invalid_numbers: int
+    non_mobile: int = Field(description="Audience members skipped at expansion: not a mobile number.")
     expanded_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -149,6 +156,8 @@ class ReviewOut(BaseModel):
     quota: int
     quota_used: int
     quota_share: float | None
+    non_mobile: int = Field(description="Contacts left out: not a mobile number (see non_mobile_types).")
+    non_mobile_types: dict[str, int] = Field(description="Those left out by line type.")
     ucs2: int = Field(description="Recipients whose text goes as UCS-2.")
     encoding_explained: dict[str, Any] | None = Field(
         description="For the text with the most parts: the characters that force UCS-2 and the parts "

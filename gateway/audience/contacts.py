@@ -41,6 +41,7 @@ from phonenumbers import timezone as phone_time_zones
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from gateway.audience.numbertype import number_type
 from gateway.core import paging
 from gateway.core.db import get_or_raise, rowcount, save
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
@@ -154,6 +155,8 @@ class ImportResult:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     contact_ids: list[int] = field(default_factory=list)  # of the imported rows, in order
+    # Imported rows by line type (gateway.audience.numbertype): campaigns skip non-mobiles.
+    number_types: dict[str, int] = field(default_factory=dict)
 
 
 # --- numbers and time zones ---------------------------------------------------------------
@@ -406,6 +409,8 @@ def _import_batch(
     known = {c.number: c for c in s.exec(select(Contact).where(col(Contact.number).in_(numbers)))}
     touched: list[Contact] = []
     for _, data in batch:
+        kind = number_type(data.number)
+        result.number_types[kind] = result.number_types.get(kind, 0) + 1
         contact = known.get(data.number)
         if contact is None:
             contact = _new_contact(data, default_time_zone, now)

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
+from gateway.audience.numbertype import is_mobile
 from gateway.campaigns import links
 from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.lifecycle import first_due
@@ -128,14 +129,15 @@ def expand(
                     sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(expanded_at=now, updated_at=now)
                 )
                 return total
-            made = _expand_batch(conn, row, plan, rows, rng, now=now, sms=sms or SmsSettings())
+            made, non_mobile = _expand_batch(conn, row, plan, rows, rng, now=now, sms=sms or SmsSettings())
             total += made
             conn.execute(
                 sa.update(Campaign)
                 .where(col(Campaign.id) == campaign_id)
                 .values(
                     expanded_through=rows[-1].id,
-                    invalid_numbers=Campaign.invalid_numbers + (len(rows) - made),
+                    invalid_numbers=Campaign.invalid_numbers + (len(rows) - made - non_mobile),
+                    non_mobile=Campaign.non_mobile + non_mobile,
                     updated_at=now,
                 )
             )
@@ -150,9 +152,10 @@ def _expand_batch(
     *,
     now: datetime,
     sms: SmsSettings,
-) -> int:
-    """Queue one batch through the outbox with its short links; returns how many messages
-    (contacts without an E.164 number get none). `rng` is seeded by the campaign: the split
+) -> tuple[int, int]:
+    """Queue one batch through the outbox with its short links; returns how many messages,
+    and how many contacts were skipped for a non-mobile number (unless the campaign
+    includes them; contacts without an E.164 number get none either). `rng` is seeded by the campaign: the split
     and the concatenation references come out the same on every run."""
     drafts: list[outbox.Draft] = []
     link_rows: list[dict[str, Any]] = []
@@ -161,15 +164,17 @@ def _expand_batch(
     order = list(range(len(rows)))
     rng.shuffle(order)  # variants by deficit in a shuffled order: exact split, no id pattern
     chosen = [0] * len(rows)
+    wanted = [bool(E164.match(c.number)) and (row.include_non_mobile or is_mobile(c.number)) for c in rows]
+    non_mobile = sum(1 for c, w in zip(rows, wanted, strict=True) if not w and E164.match(c.number))
     for i in order:
-        if E164.match(rows[i].number):
+        if wanted[i]:
             chosen[i] = plan.assign()
     codes = iter(links.new_codes(plan.max_urls * len(rows)))
     request_hash = f"campaign:{row.id}"
     languages, transliterate = tuple(sms.languages), row.transliterate or sms.transliterate
     for i, contact in enumerate(rows):
         number = contact.number
-        if not E164.match(number):
+        if not wanted[i]:
             continue
         template, variant_id = plan.templates[chosen[i]]
         zone = contact.time_zone
@@ -200,7 +205,7 @@ def _expand_batch(
     made = outbox.insert_many(conn, drafts, now=now)
     if link_rows:
         conn.execute(sa.insert(_LINK), link_rows)
-    return made
+    return made, non_mobile
 
 
 def _settings(settings: Any) -> CampaignSettings:

@@ -63,7 +63,7 @@ class WrongState(GatewayError):
 
 def create(s: Session, data: Mapping[str, Any], *, api_key_id: int | None, now: datetime) -> Campaign:
     """A draft from API-shaped data (name, template, variants, brand, footer, window_start,
-    window_end, frequency_cap, frequency_days, lists, segments, exclude_lists, slug, transliterate)."""
+    window_end, frequency_cap, frequency_days, lists, segments, exclude_lists, slug, transliterate, include_non_mobile)."""
     name = str(data.get("name") or "").strip()
     if not name:
         raise InvalidInput("name", "missing")
@@ -269,10 +269,11 @@ def _apply(s: Session, row: Campaign, data: Mapping[str, Any]) -> None:
         for segment_id in ids:
             contacts.get_segment(s, segment_id)
         row.segments = ids
-    if "transliterate" in data and data["transliterate"] is not None:
-        if not isinstance(data["transliterate"], bool):
-            raise InvalidInput("transliterate", "true or false")
-        row.transliterate = data["transliterate"]
+    for name in ("transliterate", "include_non_mobile"):
+        if name in data and data[name] is not None:
+            if not isinstance(data[name], bool):
+                raise InvalidInput(name, "true or false")
+            setattr(row, name, data[name])
 
 
 def _set_variants(s: Session, row: Campaign, variants: Sequence[Mapping[str, Any]]) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from gateway.audience import consent, contacts
+from gateway.audience.numbertype import is_mobile, number_type
 from gateway.campaigns import encoding, links
 from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.lifecycle import first_due, get
@@ -62,6 +63,8 @@ class Review:
     quota: int = 0
     quota_used: int = 0  # parts sent this month so far
     quota_share: float | None = None  # (used + this campaign) / quota
+    non_mobile: int = 0  # left out: not a mobile number (unless the campaign includes them)
+    non_mobile_types: dict[str, int] = field(default_factory=dict)
     ucs2: int = 0  # recipients whose text goes as UCS-2
     # For the text with the most parts: what forces UCS-2 and what the savings would give.
     encoding_explained: dict[str, Any] | None = None
@@ -132,6 +135,11 @@ def review(
             if kind != "opt_in":
                 result.no_consent += 1
                 continue
+            if not row.include_non_mobile and not is_mobile(contact.number):
+                result.non_mobile += 1
+                line = number_type(contact.number)
+                result.non_mobile_types[line] = result.non_mobile_types.get(line, 0) + 1
+                continue
             result.sendable += 1
             template, _ = plan.pick_preview(contact.id)
             values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
@@ -187,6 +195,16 @@ def review(
                 "no_consent",
                 f"{result.no_consent} contacts gave no consent to marketing: nothing goes to them",
                 result.no_consent,
+            )
+        )
+    if result.non_mobile:
+        kinds = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(result.non_mobile_types.items()))
+        result.warnings.append(
+            Issue(
+                "non_mobile",
+                f"{result.non_mobile} contacts have numbers that are not mobile ({kinds}): nothing goes to them "
+                "unless the campaign sets include_non_mobile",
+                result.non_mobile,
             )
         )
     for token, count in sorted(missing.items()):

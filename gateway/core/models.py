@@ -596,6 +596,9 @@ class Campaign(SQLModel, table=True):
     invalid_numbers: int = 0  # audience members skipped at expansion: no E.164 number
     # Transliterate when that saves parts, even where [sms] transliterate is off.
     transliterate: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Send to fixed lines, premium-rate and other non-mobile numbers too (skipped by default).
+    include_non_mobile: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    non_mobile: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # skipped at expansion
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

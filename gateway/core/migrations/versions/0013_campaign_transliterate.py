@@ -1,5 +1,6 @@
 """Campaigns may ask for transliteration (typographic punctuation and look-alike letters
-replaced when that saves parts) on their own, whatever the `[sms] transliterate` setting.
+replaced when that saves parts) on their own, whatever the `[sms] transliterate` setting;
+they skip non-mobile numbers unless `include_non_mobile`, and count those skipped.
 
 Revision ID: 0013
 Revises: 0010
@@ -19,8 +20,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("campaign") as batch:
         batch.add_column(sa.Column("transliterate", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("include_non_mobile", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("non_mobile", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("campaign") as batch:
+        batch.drop_column("non_mobile")
+        batch.drop_column("include_non_mobile")
         batch.drop_column("transliterate")
