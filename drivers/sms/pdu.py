@@ -295,9 +295,9 @@ def _user_data(segs: Segments, ref: int | None, ref16: bool) -> list[bytes]:
     parts, national language IEs when a national table is used)."""
     payloads, alphabet, national = segs.payloads, segs.encoding, segs.header_ies
     total = len(payloads)
-    if national and total == 1:
-        return [_with_header(udh.build(national), payloads[0], alphabet)]
     if total == 1:
+        if national:
+            return [_with_header(udh.build(national), payloads[0], alphabet)]
         payload = payloads[0]
         if alphabet == "gsm7":
             return [bytes((len(payload),)) + gsm7.pack(payload)]

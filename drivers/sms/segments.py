@@ -65,7 +65,9 @@ class Segments:
     @property
     def header_ies(self) -> tuple[InformationElement, ...]:
         """IEs every part carries besides concatenation: the national language ones."""
-        return self.alphabet.ies() if self.encoding == "gsm7" else ()
+        if self.encoding != "gsm7" or self.alphabet.is_default:
+            return ()
+        return self.alphabet.ies()
 
 
 @dataclass(frozen=True, slots=True)
