@@ -166,17 +166,19 @@ class Verdict:
     detail: str | None = None
 
 
-def may_send(s: Session | Connection, number: str, category: str) -> Verdict:
+def may_send(s: Session | Connection, number: str, category: str, *, stop_transactional: bool = True) -> Verdict:
     """Check one E.164 number for a `transactional` or `marketing` message.
 
-    Two indexed lookups; works on a Session or a Connection (e.g. inside the outbox claim).
+    An opted-out number gets nothing, unless `stop_transactional` is False (`[consent]
+    stop_transactional`): then its transactional messages still go. Two indexed lookups;
+    works on a Session or a Connection (e.g. inside the outbox claim).
     """
     if category not in CATEGORIES:
         raise InvalidInput("category", f"must be one of {', '.join(CATEGORIES)}")
     reason = s.execute(
         sa.select(col(Suppression.reason)).where(col(Suppression.number_hash) == number_hash(number))
     ).scalar()
-    if reason is not None:
+    if reason is not None and (category == "marketing" or stop_transactional):
         return Verdict(False, "opted_out", reason)
     if category == "marketing":
         latest = s.execute(

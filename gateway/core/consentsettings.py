@@ -96,6 +96,9 @@ class ConsentSettings(BaseModel):
     keywords: dict[str, KeywordSet] = Field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
     replies: dict[str, Replies] = Field(default_factory=lambda: dict(DEFAULT_REPLIES))
     fallback_language: str = "en"
+    # Whether STOP (any opt-out) stops transactional messages too, not only marketing. On by
+    # default: someone who sent STOP gets nothing more from this number.
+    stop_transactional: bool = True
     # For contacts whose number does not say where they are (gateway.audience.contacts).
     default_time_zone: str = "UTC"
 

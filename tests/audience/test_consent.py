@@ -80,6 +80,24 @@ def test_may_send_matrix(s, state):
     assert may_send(s, "+31612345679", "transactional").allowed
 
 
+def test_stop_stops_transactional_too_unless_the_setting_says_otherwise(s):
+    _stop(s)
+    s.commit()
+    assert not may_send(s, NUMBER, "transactional").allowed  # the default
+    assert may_send(s, NUMBER, "transactional", stop_transactional=False).allowed
+    assert may_send(s, NUMBER, "marketing", stop_transactional=False).reason == "opted_out"
+
+
+def test_the_stop_transactional_setting_reaches_the_claim_policy() -> None:
+    from gateway.campaigns.wiring import marketing_rules
+    from gateway.core.consentsettings import ConsentSettings
+    from gateway.core.settings import Settings
+
+    assert marketing_rules(Settings()).stop_transactional is True
+    off = Settings(consent=ConsentSettings(stop_transactional=False))
+    assert marketing_rules(off).stop_transactional is False
+
+
 def test_may_send_says_why_a_number_is_suppressed_and_refuses_unknown_categories(s):
     _stop(s)
     assert may_send(s, NUMBER, "marketing").detail == "stop"
