@@ -75,6 +75,7 @@ def contacts_out(s: Session, rows: list[Contact]) -> list[ContactOut]:
             time_zone=c.time_zone,
             time_zone_source=c.time_zone_source,  # type: ignore[arg-type]
             number_type=number_type(c.number),
+            locale=c.locale,
             lists=lists[c.id],  # type: ignore[index]
             consent=states[c.number][0],
             opted_out=states[c.number][1],
@@ -101,6 +102,7 @@ def create_contact(body: ContactIn, key: MarketingKey, gateway: GatewayDep) -> C
             "last_name": body.last_name,
             "time_zone": body.time_zone,
             "fields": body.fields,
+            "locale": body.locale,
         },
         region=gateway.settings.default_region,
     )

@@ -51,7 +51,7 @@ from gateway.audience.keywords import (  # re-exported: settings and keywords li
 from gateway.core import paging, webhooks
 from gateway.core.db import rowcount
 from gateway.core.errors import InvalidInput, NotFound
-from gateway.core.models import CATEGORIES, ConsentKind, ConsentRecord, Suppression, SuppressionReason
+from gateway.core.models import CATEGORIES, ConsentKind, ConsentRecord, Contact, Suppression, SuppressionReason
 from gateway.core.numbers import normalise_number
 
 __all__ = [
@@ -145,8 +145,11 @@ def handle_inbound(
             changed, event = True, "optin"
     if event is not None:
         _announce(s, event, e164, source="keyword", keyword=keyword.word, now=now, inbound_message_id=source_message_id)
-    reply = settings.reply(keyword.kind, keyword.language) if changed or keyword.kind == "help" else None
-    return KeywordAction(keyword.kind, e164, keyword.word, keyword.language, changed, reply, event)
+    # In the contact's language when it is known and has replies, else in the word's.
+    locale = s.execute(sa.select(col(Contact.locale)).where(col(Contact.number) == e164)).scalar()
+    language = settings.language_for(locale, keyword.language)
+    reply = settings.reply(keyword.kind, language) if changed or keyword.kind == "help" else None
+    return KeywordAction(keyword.kind, e164, keyword.word, language, changed, reply, event)
 
 
 # --- may send? ----------------------------------------------------------------------------

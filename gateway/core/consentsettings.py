@@ -143,6 +143,16 @@ class ConsentSettings(BaseModel):
         replies = self.replies.get(language) or self.replies[self.fallback_language]
         return getattr(replies, kind)
 
+    def language_for(self, locale: str | None, otherwise: str) -> str:
+        """The replies' language for a contact's BCP 47 `locale`: the whole tag if the
+        settings have replies for it (`pt-BR`), else its language (`pt`), else `otherwise`
+        (the language of the word they sent)."""
+        if locale:
+            for tag in (locale, locale.split("-")[0].lower()):
+                if tag in self.replies:
+                    return tag
+        return otherwise
+
 
 def normalise_keyword(text: str) -> str:
     """Letters and digits only, case-folded, accents removed: the form keywords are compared in."""

@@ -441,6 +441,9 @@ class Contact(SQLModel, table=True):
     custom_fields: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     time_zone: str  # IANA name, resolved when the contact is written
     time_zone_source: str = "default"
+    # BCP 47 language tag (e.g. "tr", "pt-BR"): the language of their keyword replies and
+    # campaign opt-out footer. None: the language of the word they sent, else the default.
+    locale: str | None = None
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
 
