@@ -101,7 +101,7 @@ def review_campaign(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep, 
     result = run_write(
         gateway, campaigns.review, campaign_id, public_url=gateway.settings.public_url,
         now=gateway.clock.now(), settings=campaign_settings(gateway), resolver=request.app.state.resolver,
-        sms=gateway.settings.sms,
+        sms=gateway.settings.sms, consent_settings=gateway.settings.consent,
     )  # fmt: skip
     status = _read(gateway, campaign_id).status
     return ReviewOut(status=status, **asdict(result))
@@ -115,7 +115,12 @@ def preview_campaign(
 ) -> campaigns.Preview:
     with session(gateway.engine) as s:
         return campaigns.preview(
-            s, campaign_id, contact_id, public_url=gateway.settings.public_url, sms=gateway.settings.sms
+            s,
+            campaign_id,
+            contact_id,
+            public_url=gateway.settings.public_url,
+            sms=gateway.settings.sms,
+            consent_settings=gateway.settings.consent,
         )
 
 

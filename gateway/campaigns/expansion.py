@@ -34,6 +34,7 @@ from gateway.campaigns.lifecycle import first_due
 from gateway.campaigns.plan import E164, Plan, audience_batches
 from gateway.campaigns.templates import contact_values
 from gateway.core import outbox
+from gateway.core.consentsettings import ConsentSettings
 from gateway.core.db import transaction
 from gateway.core.errors import NotFound
 from gateway.core.models import Campaign, Link, Message
@@ -53,6 +54,7 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
     options = _settings(settings)
     public_url = getattr(settings, "public_url", "http://127.0.0.1:8000")
     sms = getattr(settings, "sms", None)
+    consent_settings = getattr(settings, "consent", None)
     with Session(engine) as s:
         due = s.exec(
             select(Campaign.id)
@@ -79,6 +81,7 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
             public_url=public_url,
             batch=options.expansion_batch,
             sms=sms if isinstance(sms, SmsSettings) else None,
+            consent=consent_settings if isinstance(consent_settings, ConsentSettings) else None,
         )
     busy = (
         sa.select(col(Message.id))
@@ -102,6 +105,7 @@ def expand(
     public_url: str,
     batch: int = 2_000,
     sms: SmsSettings | None = None,
+    consent: ConsentSettings | None = None,
 ) -> int:
     """Queue the campaign's messages, batch by batch (each committed); returns how many.
 
@@ -122,6 +126,8 @@ def expand(
                 return total
             if plan is None:
                 plan = Plan.of(s, row, public_url)
+                if consent is not None:
+                    plan.consent = consent  # the operator's footers by language
                 plan.restore_counts(s, campaign_id)
             rows = next(audience_batches(s, row, batch, after=row.expanded_through), None)
             if not rows:
@@ -191,7 +197,7 @@ def _expand_batch(
             short.append(plan.link_base + code)
             urls.append((code, plan.targets[variant_id][u]))
         draft = outbox.Draft(
-            number, plan.text(template, values, short), request_hash, category="marketing", validity=VALIDITY,
+            number, plan.text(template, values, short, contact.locale), request_hash, category="marketing", validity=VALIDITY,
             due=timing[0], concat_ref=rng.randrange(256), api_key_id=row.api_key_id, campaign_id=row.id,
             variant_id=variant_id, contact_id=contact.id, time_zone=zone, held_reason=timing[1],
             languages=languages, transliterate=transliterate,

@@ -29,6 +29,7 @@ from gateway.campaigns.lifecycle import first_due, get
 from gateway.campaigns.plan import E164, Plan, audience_batches
 from gateway.campaigns.templates import CODE_LENGTH, contact_values, short_link
 from gateway.core import egress, outbox
+from gateway.core.consentsettings import ConsentSettings
 from gateway.core.db import save
 from gateway.core.errors import InvalidInput
 from gateway.core.models import Link, Message
@@ -93,6 +94,7 @@ def review(
     settings: CampaignSettings | None = None,
     resolver: links.Resolver = egress.resolve_now,
     sms: SmsSettings | None = None,
+    consent_settings: ConsentSettings | None = None,
 ) -> Review:
     """Check a campaign against its audience as it is now (streamed); a draft without errors
     becomes `review` (ready to schedule). `resolver` looks up `public_url`'s host; `sms`
@@ -104,6 +106,8 @@ def review(
     result = Review()
     try:
         plan = Plan.of(s, row, public_url)
+        if consent_settings is not None:
+            plan.consent = consent_settings  # the operator's footers by language
     except InvalidInput as exc:
         result.errors.append(Issue("invalid_template", str(exc)))
         return result
@@ -148,7 +152,7 @@ def review(
             if not template.render(values, short).strip():  # only the brand and footer would go
                 blank += 1
                 continue
-            text = plan.text(template, values, short)
+            text = plan.text(template, values, short, contact.locale)
             try:
                 sent = encoding.plan_text(text, row, sms)
             except InvalidInput as exc:
@@ -249,7 +253,13 @@ def review(
 
 
 def preview(
-    s: Session, campaign_id: int, contact_id: int, *, public_url: str, sms: SmsSettings | None = None
+    s: Session,
+    campaign_id: int,
+    contact_id: int,
+    *,
+    public_url: str,
+    sms: SmsSettings | None = None,
+    consent_settings: ConsentSettings | None = None,
 ) -> Preview:
     """The text one contact would get, as sent (short links shown with a placeholder code;
     transliterated when `sms` or the campaign allows it and that saves parts)."""
@@ -259,7 +269,10 @@ def preview(
     plan = Plan.of(s, row, public_url)
     template, variant = plan.pick_preview(contact_id)
     values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
-    text = plan.text(template, values, [short_link(public_url, "x" * CODE_LENGTH)] * len(template.urls))
+    if consent_settings is not None:
+        plan.consent = consent_settings
+    short = [short_link(public_url, "x" * CODE_LENGTH)] * len(template.urls)
+    text = plan.text(template, values, short, contact.locale)
     sent = encoding.plan_text(text, row, sms)
     return Preview(
         contact_id,
