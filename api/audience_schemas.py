@@ -53,6 +53,11 @@ class ContactIn(BaseModel):
     )
     fields: dict[str, FieldValue] = Field(default_factory=dict, max_length=50, description=_FIELDS_DOC)
     lists: list[RowId] = Field(default_factory=list, max_length=100, description="Ids of lists to put the contact on.")
+    locale: Token | None = Field(
+        default=None,
+        max_length=35,
+        description="BCP 47 language tag (tr, pt-BR): the language of keyword replies and the opt-out footer.",
+    )
 
 
 class ContactPatch(BaseModel):
@@ -63,6 +68,7 @@ class ContactPatch(BaseModel):
     last_name: Name | None = Field(default=None, max_length=100)
     time_zone: Token | None = Field(default=None, max_length=64)
     fields: dict[str, FieldValue | None] | None = Field(default=None, max_length=50)
+    locale: Token | None = Field(default=None, max_length=35, description="BCP 47; null: none.")
 
 
 class ContactOut(BaseModel):
@@ -73,6 +79,11 @@ class ContactOut(BaseModel):
     fields: dict[str, Any]
     time_zone: str
     time_zone_source: Literal["given", "number", "default"]
+    locale: str | None
+    number_type: str = Field(
+        description="Line type from the numbering plan: mobile, fixed_line_or_mobile, fixed_line, premium_rate, "
+        "toll_free, shared_cost, voip, … or unknown. Campaigns skip all but mobile and fixed_line_or_mobile."
+    )
     lists: list[int]
     consent: Literal["opt_in", "opt_out"] | None = Field(description="The latest entry of the consent ledger.")
     opted_out: bool = Field(description="On the suppression list: nothing is sent to this number.")
@@ -107,6 +118,10 @@ class ContactImportOut(BaseModel):
     updated: int
     unchanged: int
     errors: list[RowErrorOut]
+    number_types: dict[str, int] = Field(
+        default_factory=dict,
+        description="Imported rows by line type (mobile, fixed_line, premium_rate, …); campaigns skip non-mobiles.",
+    )
 
 
 class ConsentIn(BaseModel):

@@ -103,6 +103,15 @@ class CampaignIn(BaseModel):
     ab_wait_minutes: int | None = Field(
         default=None, ge=0, le=43200, description="Minutes from queuing the test group to choosing (default 240)."
     )
+    transliterate: bool = Field(
+        default=False,
+        description="Replace typographic quotes, dashes, … and look-alike letters when that saves parts "
+        "(also on when the [sms] transliterate setting is).",
+    )
+    include_non_mobile: bool = Field(
+        default=False,
+        description="Send to fixed-line, premium-rate and other non-mobile numbers too (skipped by default).",
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -133,6 +142,8 @@ class CampaignPatch(BaseModel):
     test_share: int | None = Field(default=None, ge=1, le=99)
     ab_metric: Literal["click", "conversion", "delivery"] | None = None
     ab_wait_minutes: int | None = Field(default=None, ge=0, le=43200)
+    transliterate: bool | None = None
+    include_non_mobile: bool | None = None
 
 
 class CampaignOut(BaseModel):
@@ -154,7 +165,10 @@ class CampaignOut(BaseModel):
     lists: list[int]
     segments: list[int]
     exclude_lists: list[int]
+    transliterate: bool
+    include_non_mobile: bool
     invalid_numbers: int
+    non_mobile: int = Field(description="Audience members skipped at expansion: not a mobile number.")
     expanded_at: datetime | None
     utm: dict[str, Any]
     test_share: int | None
@@ -191,6 +205,13 @@ class ReviewOut(BaseModel):
     quota: int
     quota_used: int
     quota_share: float | None
+    non_mobile: int = Field(description="Contacts left out: not a mobile number (see non_mobile_types).")
+    non_mobile_types: dict[str, int] = Field(description="Those left out by line type.")
+    ucs2: int = Field(description="Recipients whose text goes as UCS-2.")
+    encoding_explained: dict[str, Any] | None = Field(
+        description="For the text with the most parts: the characters that force UCS-2 and the parts "
+        "transliteration or a national shift table would save (as `modemgate pdu estimate --explain`)."
+    )
 
 
 class TestSendIn(BaseModel):

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from drivers import PduError
-from drivers.sms import decode_pdu, encode_submit, estimate, to_dict
+from drivers.sms import decode_pdu, encode_submit, estimate, explain, plan, to_dict
 
 app = typer.Typer(help="Encode, decode and estimate SMS PDUs.", no_args_is_help=True)
 
@@ -60,9 +60,13 @@ def _encode_one(
     encoding: str,
     validity: str | None,
     message_class: int | None,
+    languages: list[str] | tuple[str, ...] = (),
+    transliterate: bool = False,
 ) -> list[dict[str, object]]:
     if encoding not in _ENCODINGS:
         raise PduError(f"encoding must be one of {', '.join(_ENCODINGS)}, not {encoding!r}")
+    if transliterate and encoding != "ucs2":
+        text = plan(text, languages=languages, transliterate=True, ref16=ref16).text
     parts = encode_submit(
         to,
         text,
@@ -73,8 +77,18 @@ def _encode_one(
         status_report=report,
         validity=_parse_validity(validity) if validity else None,
         message_class=message_class,
+        languages=languages,
     )
     return [p.to_dict() for p in parts]
+
+
+def _languages(value: str | None) -> list[str]:
+    """`tr,es,pt` -> ["tr", "es", "pt"]."""
+    return [code.strip() for code in (value or "").split(",") if code.strip()]
+
+
+_LANGUAGES_HELP = "National shift tables the recipient's handset reads, e.g. tr,es,pt (default: none)."
+_TRANSLITERATE_HELP = "Replace typographic quotes, dashes, … and look-alike letters when that saves parts."
 
 
 @app.command()
@@ -88,6 +102,8 @@ def encode(
     encoding: str = typer.Option("auto", "--encoding", help="auto, gsm7 or ucs2."),
     validity: str | None = typer.Option(None, "--validity", help="Relative validity: 90m, 12h, 2d, 1w."),
     message_class: int | None = typer.Option(None, "--class", help="Message class 0–3."),
+    languages: str | None = typer.Option(None, "--languages", help=_LANGUAGES_HELP),
+    transliterate: bool = typer.Option(False, "--transliterate", help=_TRANSLITERATE_HELP),
     json_lines: bool = typer.Option(
         False, "--json-lines", help='Read {"to","text","smsc"?,"ref"?,"encoding"?} lines from stdin.'
     ),
@@ -116,6 +132,8 @@ def encode(
                     encoding=req.get("encoding", "auto"),
                     validity=req.get("validity"),
                     message_class=req.get("class"),
+                    languages=_languages(languages),
+                    transliterate=transliterate,
                 )
                 _emit({"parts": parts})
             except (PduError, ValueError, TypeError) as exc:
@@ -137,6 +155,8 @@ def encode(
             encoding=encoding,
             validity=validity,
             message_class=message_class,
+            languages=_languages(languages),
+            transliterate=transliterate,
         )
     except PduError as exc:
         _fail(str(exc))
@@ -174,12 +194,29 @@ def estimate_cmd(
     text: str = typer.Argument(..., help="Message text."),
     encoding: str = typer.Option("auto", "--encoding", help="auto, gsm7 or ucs2."),
     ref16: bool = typer.Option(False, "--ref16", help="Assume a 16-bit concatenation reference."),
+    languages: str | None = typer.Option(None, "--languages", help=_LANGUAGES_HELP),
+    transliterate: bool = typer.Option(False, "--transliterate", help=_TRANSLITERATE_HELP),
+    explain_: bool = typer.Option(
+        False,
+        "--explain",
+        help="Name the characters that force UCS-2 and the parts transliteration or a national table would save.",
+    ),
 ) -> None:
-    """How many SMS parts a text takes: {"encoding","segments","characters","per_segment"}."""
+    """How many SMS parts a text takes: {"encoding","segments","characters","per_segment"}.
+
+    With --explain: {"encoding","segments","characters","national_tables","transliterated",
+    "forcing_ucs2","options"} instead."""
     try:
         if encoding not in _ENCODINGS:
             raise PduError(f"encoding must be one of {', '.join(_ENCODINGS)}, not {encoding!r}")
-        result: Any = estimate(text, encoding, ref16=ref16)  # type: ignore[arg-type]
+        codes = _languages(languages)
+        result: Any
+        if explain_:
+            result = explain(text, languages=codes, transliterate=transliterate, ref16=ref16)
+        else:
+            if transliterate and encoding != "ucs2":
+                text = plan(text, languages=codes, transliterate=True, ref16=ref16).text
+            result = estimate(text, encoding, ref16=ref16, languages=codes)  # type: ignore[arg-type]
     except PduError as exc:
         _fail(str(exc))
     _emit(result.to_dict())

@@ -119,6 +119,7 @@ def review_campaign(campaign_id: RowId, key: MarketingKey, gateway: GatewayDep, 
     result = run_write(
         gateway, campaigns.review, campaign_id, public_url=gateway.settings.public_url,
         now=gateway.clock.now(), settings=campaign_settings(gateway), resolver=request.app.state.resolver,
+        sms=gateway.settings.sms, consent_settings=gateway.settings.consent,
     )  # fmt: skip
     status = _read(gateway, campaign_id).status
     return ReviewOut(status=status, **asdict(result))
@@ -133,7 +134,8 @@ def preview_campaign(
     with session(gateway.engine) as s:
         return campaigns.preview(
             s, campaign_id, contact_id, public_url=gateway.settings.public_url,
-            link_domains=campaign_settings(gateway).link_domains,
+            link_domains=campaign_settings(gateway).link_domains, sms=gateway.settings.sms,
+            consent_settings=gateway.settings.consent,
         )  # fmt: skip
 
 
@@ -145,7 +147,7 @@ def test_send(campaign_id: RowId, body: TestSendIn, key: MarketingKey, gateway: 
     sent = run_write(
         gateway, campaigns.test_send, campaign_id, body.numbers, region=gateway.settings.default_region,
         public_url=gateway.settings.public_url, api_key_id=key.id, now=gateway.clock.now(), contact_id=body.contact_id,
-        variant=body.variant, link_domains=campaign_settings(gateway).link_domains,
+        variant=body.variant, link_domains=campaign_settings(gateway).link_domains, sms=gateway.settings.sms,
     )  # fmt: skip
     gateway.wake()
     return TestSendOut(message_ids=[m.id for m in sent])

@@ -39,6 +39,7 @@ from api.schemas import Page, PhoneNumber
 from gateway.audience import consent, contacts, privacy
 from gateway.audience.consent import ConsentSettings
 from gateway.audience.contacts import ConsentProof
+from gateway.audience.numbertype import number_type
 from gateway.core.db import session
 from gateway.core.models import ConsentRecord, Contact, ContactList, Segment
 from gateway.core.runtime import Gateway
@@ -73,6 +74,8 @@ def contacts_out(s: Session, rows: list[Contact]) -> list[ContactOut]:
             fields=c.custom_fields,
             time_zone=c.time_zone,
             time_zone_source=c.time_zone_source,  # type: ignore[arg-type]
+            number_type=number_type(c.number),
+            locale=c.locale,
             lists=lists[c.id],  # type: ignore[index]
             consent=states[c.number][0],
             opted_out=states[c.number][1],
@@ -99,6 +102,7 @@ def create_contact(body: ContactIn, key: MarketingKey, gateway: GatewayDep) -> C
             "last_name": body.last_name,
             "time_zone": body.time_zone,
             "fields": body.fields,
+            "locale": body.locale,
         },
         region=gateway.settings.default_region,
     )
@@ -212,6 +216,7 @@ async def import_contacts(
         updated=result.updated,
         unchanged=result.unchanged,
         errors=[RowErrorOut(row=e.row, number=e.number, field=e.field, message=e.message) for e in result.errors],
+        number_types=result.number_types,
     )
 
 

@@ -4,6 +4,9 @@ Pure functions, no I/O. Errors are `drivers.PduError`.
 """
 
 from drivers._exceptions import PduError
+from drivers.sms.alphabets import Alphabet
+from drivers.sms.economics import Explanation, Plan, explain, plan
+from drivers.sms.national import LANGUAGES, Language
 from drivers.sms.pdu import (
     Sms,
     SmsDeliver,
@@ -23,6 +26,13 @@ from drivers.sms.segments import Encoding, EncodingChoice, Estimate, Segments, c
 from drivers.sms.udh import Concat, InformationElement, Ports
 
 __all__ = [
+    "Alphabet",
+    "Explanation",
+    "Plan",
+    "LANGUAGES",
+    "Language",
+    "explain",
+    "plan",
     "PduError",
     "Sms",
     "SmsDeliver",

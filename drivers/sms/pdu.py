@@ -9,14 +9,14 @@ the octet offset, never IndexError or ValueError.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TypedDict
 
 from drivers._exceptions import PduError
-from drivers.sms import fields, gsm7, udh
-from drivers.sms.segments import EncodingChoice, split
+from drivers.sms import alphabets, fields, gsm7, udh
+from drivers.sms.segments import EncodingChoice, Segments, split
 from drivers.sms.udh import Concat, InformationElement, Ports
 
 __all__ = [
@@ -46,6 +46,7 @@ _SRR = 0x20  # SUBMIT: status report request; DELIVER: status report indication
 _SRQ = 0x20  # STATUS-REPORT: qualifier (report of a COMMAND)
 _UDHI = 0x40
 _RP = 0x80
+_NATIONAL_IEIS = (udh.IEI_NATIONAL_SINGLE_SHIFT, udh.IEI_NATIONAL_LOCKING_SHIFT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +175,15 @@ def encode_submit(
     validity: timedelta | None = None,
     message_class: int | None = None,
     reject_duplicates: bool = False,
+    languages: Sequence[str] = (),
 ) -> list[SubmitPart]:
     """Build the SMS-SUBMIT PDUs for `text` to `number`, one per part.
 
     TP-MR is 0: the modem assigns the reference and reports it in `+CMGS: <mr>`.
     `ref` is the concatenation reference; by default a random one (the gateway passes
-    its own). Raises PduError for a bad number, unencodable text or > 255 parts.
+    its own). `languages` allows national shift tables (ISO 639-1 codes): the one giving
+    the fewest parts is used, with its IEs in every part. Raises PduError for a bad
+    number, unencodable text or > 255 parts.
     """
     first = _MTI_SUBMIT
     if reject_duplicates:
@@ -199,7 +203,9 @@ def encode_submit(
             + vp
         )
 
-    smsc_octets, tpdus = _encode(text, first, head, smsc=smsc, encoding=encoding, ref=ref, ref16=ref16)
+    smsc_octets, tpdus = _encode(
+        text, first, head, smsc=smsc, encoding=encoding, ref=ref, ref16=ref16, languages=languages
+    )
     return [SubmitPart((smsc_octets + tpdu).hex().upper(), len(tpdu)) for tpdu in tpdus]
 
 
@@ -214,6 +220,7 @@ def encode_deliver(
     ref16: bool = False,
     message_class: int | None = None,
     status_report_indication: bool = False,
+    languages: Sequence[str] = (),
 ) -> list[str]:
     """Build SMS-DELIVER PDUs (hex, SMSC prefix included), as a network hands them to a modem.
 
@@ -232,7 +239,9 @@ def encode_deliver(
             oa = fields.encode_alphanumeric_address(originator)
         return oa + bytes((0x00, fields.encode_dcs(alphabet, message_class))) + fields.encode_timestamp(timestamp)
 
-    smsc_octets, tpdus = _encode(text, first, head, smsc=smsc, encoding=encoding, ref=ref, ref16=ref16)
+    smsc_octets, tpdus = _encode(
+        text, first, head, smsc=smsc, encoding=encoding, ref=ref, ref16=ref16, languages=languages
+    )
     return [(smsc_octets + tpdu).hex().upper() for tpdu in tpdus]
 
 
@@ -268,22 +277,27 @@ def _encode(
     encoding: EncodingChoice,
     ref: int | None,
     ref16: bool,
+    languages: Sequence[str] = (),
 ) -> tuple[bytes, list[bytes]]:
-    """The SMSC prefix and each part's TPDU: first octet (TP-UDHI set when there are
-    several parts), the fields after it up to TP-UD (`head`, given the alphabet), TP-UDL
-    and TP-UD. Errors come in the order the fields are encoded: text, header, SMSC, ref."""
-    segs = split(text, encoding, ref16=ref16)
+    """The SMSC prefix and each part's TPDU: first octet (TP-UDHI set when there is a
+    header), the fields after it up to TP-UD (`head`, given the alphabet), TP-UDL and
+    TP-UD. Errors come in the order the fields are encoded: text, header, SMSC, ref."""
+    segs = split(text, encoding, ref16=ref16, languages=languages)
     alphabet: TextEncoding = segs.encoding
     fixed = head(alphabet)
     smsc_octets = fields.encode_smsc(smsc)
-    first_octet = bytes((first | (_UDHI if len(segs.payloads) > 1 else 0),))
-    return smsc_octets, [first_octet + fixed + ud for ud in _user_data(segs.payloads, alphabet, ref, ref16)]
+    first_octet = bytes((first | (_UDHI if len(segs.payloads) > 1 or segs.header_ies else 0),))
+    return smsc_octets, [first_octet + fixed + ud for ud in _user_data(segs, ref, ref16)]
 
 
-def _user_data(payloads: tuple[bytes, ...], alphabet: TextEncoding, ref: int | None, ref16: bool) -> list[bytes]:
-    """TP-UDL + TP-UD for each part, with the concatenation UDH when there are several."""
+def _user_data(segs: Segments, ref: int | None, ref16: bool) -> list[bytes]:
+    """TP-UDL + TP-UD for each part, with the UDH (concatenation when there are several
+    parts, national language IEs when a national table is used)."""
+    payloads, alphabet, national = segs.payloads, segs.encoding, segs.header_ies
     total = len(payloads)
     if total == 1:
+        if national:
+            return [_with_header(udh.build(national), payloads[0], alphabet)]
         payload = payloads[0]
         if alphabet == "gsm7":
             return [bytes((len(payload),)) + gsm7.pack(payload)]
@@ -292,17 +306,20 @@ def _user_data(payloads: tuple[bytes, ...], alphabet: TextEncoding, ref: int | N
         ref = random.randrange(0x10000 if ref16 else 0x100)
     elif not 0 <= ref < (0x10000 if ref16 else 0x100):
         raise PduError(f"concatenation reference {ref} does not fit in {'16' if ref16 else '8'} bits")
-    out: list[bytes] = []
-    for seq, payload in enumerate(payloads, 1):
-        header = udh.build((udh.concat_ie(ref, total, seq, ref16=ref16),))
-        if alphabet == "gsm7":
-            header_septets = (len(header) * 8 + 6) // 7
-            fill = header_septets * 7 - len(header) * 8
-            udl = header_septets + len(payload)
-            out.append(bytes((udl,)) + header + gsm7.pack(payload, fill))
-        else:
-            out.append(bytes((len(header) + len(payload),)) + header + payload)
-    return out
+    return [
+        _with_header(udh.build((udh.concat_ie(ref, total, seq, ref16=ref16), *national)), payload, alphabet)
+        for seq, payload in enumerate(payloads, 1)
+    ]
+
+
+def _with_header(header: bytes, payload: bytes, alphabet: TextEncoding) -> bytes:
+    """TP-UDL + UDH + payload; GSM-7 text starts at the next septet boundary after the header."""
+    if alphabet == "gsm7":
+        header_septets = (len(header) * 8 + 6) // 7
+        fill = header_septets * 7 - len(header) * 8
+        udl = header_septets + len(payload)
+        return bytes((udl,)) + header + gsm7.pack(payload, fill)
+    return bytes((len(header) + len(payload),)) + header + payload
 
 
 # --- decoding ---------------------------------------------------------------------------
@@ -499,7 +516,11 @@ def _decode_user_data(
         skip = (header_len * 8 + 6) // 7
         if skip > udl:
             raise PduError("user data header is longer than the user data", start)
-        return gsm7.decode(gsm7.unpack(ud, udl, skip)), "gsm7", ies
+        septets = gsm7.unpack(ud, udl, skip)
+        if ies and any(ie.iei in _NATIONAL_IEIS for ie in ies):
+            # National language IEs (23.040 §9.2.3.24.15/16) pick the tables; without them, default.
+            return alphabets.from_ies(ies).decode(septets), "gsm7", ies
+        return gsm7.decode(septets), "gsm7", ies
     body = ud[header_len:]
     if alphabet == "ucs2":
         # A broken unit (odd length, lone surrogate) shows as U+FFFD instead of losing the text.

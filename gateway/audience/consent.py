@@ -51,7 +51,7 @@ from gateway.audience.keywords import (  # re-exported: settings and keywords li
 from gateway.core import paging, webhooks
 from gateway.core.db import rowcount
 from gateway.core.errors import InvalidInput, NotFound
-from gateway.core.models import CATEGORIES, ConsentKind, ConsentRecord, Suppression, SuppressionReason
+from gateway.core.models import CATEGORIES, ConsentKind, ConsentRecord, Contact, Suppression, SuppressionReason
 from gateway.core.numbers import normalise_number
 
 __all__ = [
@@ -145,8 +145,11 @@ def handle_inbound(
             changed, event = True, "optin"
     if event is not None:
         _announce(s, event, e164, source="keyword", keyword=keyword.word, now=now, inbound_message_id=source_message_id)
-    reply = settings.reply(keyword.kind, keyword.language) if changed or keyword.kind == "help" else None
-    return KeywordAction(keyword.kind, e164, keyword.word, keyword.language, changed, reply, event)
+    # In the contact's language when it is known and has replies, else in the word's.
+    locale = s.execute(sa.select(col(Contact.locale)).where(col(Contact.number) == e164)).scalar()
+    language = settings.language_for(locale, keyword.language)
+    reply = settings.reply(keyword.kind, language) if changed or keyword.kind == "help" else None
+    return KeywordAction(keyword.kind, e164, keyword.word, language, changed, reply, event)
 
 
 # --- may send? ----------------------------------------------------------------------------
@@ -166,17 +169,19 @@ class Verdict:
     detail: str | None = None
 
 
-def may_send(s: Session | Connection, number: str, category: str) -> Verdict:
+def may_send(s: Session | Connection, number: str, category: str, *, stop_transactional: bool = True) -> Verdict:
     """Check one E.164 number for a `transactional` or `marketing` message.
 
-    Two indexed lookups; works on a Session or a Connection (e.g. inside the outbox claim).
+    An opted-out number gets nothing, unless `stop_transactional` is False (`[consent]
+    stop_transactional`): then its transactional messages still go. Two indexed lookups;
+    works on a Session or a Connection (e.g. inside the outbox claim).
     """
     if category not in CATEGORIES:
         raise InvalidInput("category", f"must be one of {', '.join(CATEGORIES)}")
     reason = s.execute(
         sa.select(col(Suppression.reason)).where(col(Suppression.number_hash) == number_hash(number))
     ).scalar()
-    if reason is not None:
+    if reason is not None and (category == "marketing" or stop_transactional):
         return Verdict(False, "opted_out", reason)
     if category == "marketing":
         latest = s.execute(

@@ -41,6 +41,7 @@ from phonenumbers import timezone as phone_time_zones
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from gateway.audience.numbertype import number_type
 from gateway.core import paging
 from gateway.core.db import get_or_raise, rowcount, save
 from gateway.core.errors import GatewayError, InvalidInput, NotFound
@@ -101,7 +102,9 @@ MAX_NAME = 100
 _BATCH = 500
 _Named = TypeVar("_Named", ContactList, Segment)  # what has a unique name
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_BUILT_IN = ("number", "first_name", "last_name", "time_zone")
+_BUILT_IN = ("number", "first_name", "last_name", "time_zone", "locale")
+# BCP 47 as people write it: a language, then subtags (script, region, variant).
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 # Column names a CSV may use for the number.
 _NUMBER_COLUMNS = ("number", "phone", "phone_number", "mobile", "msisdn", "to")
 _NUMERIC = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -128,6 +131,7 @@ class ContactData:
     last_name: str | None = None
     time_zone: str | None = None
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,8 @@ class ImportResult:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     contact_ids: list[int] = field(default_factory=list)  # of the imported rows, in order
+    # Imported rows by line type (gateway.audience.numbertype): campaigns skip non-mobiles.
+    number_types: dict[str, int] = field(default_factory=dict)
 
 
 # --- numbers and time zones ---------------------------------------------------------------
@@ -195,11 +201,23 @@ def contact_data(raw: Mapping[str, Any], *, region: str) -> ContactData:
         if not isinstance(zone, str):
             raise InvalidInput("time_zone", "must be text")
         zone = check_time_zone(zone)
+    locale = check_locale(values.pop("locale", None))
     nested = values.pop("fields", None) or {}
     if not isinstance(nested, Mapping):
         raise InvalidInput("fields", "must be an object")
     custom = check_fields({**values, **nested})
-    return ContactData(e164, first, last, zone, custom)
+    return ContactData(e164, first, last, zone, custom, locale)
+
+
+def check_locale(value: Any) -> str | None:
+    """A BCP 47 language tag in its usual case (`pt-BR`, `zh-Hant-TW`); None stays None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _LOCALE.fullmatch(value.strip()):
+        raise InvalidInput("locale", "a BCP 47 language tag such as tr, pt-BR or en-GB")
+    language, *rest = value.strip().replace("_", "-").split("-")
+    subtags = [t.upper() if len(t) == 2 else t.title() if len(t) == 4 else t.lower() for t in rest]
+    return "-".join([language.lower(), *subtags])
 
 
 def check_fields(fields: Mapping[str, Any], *, allow_delete: bool = False) -> dict[str, Any]:
@@ -269,6 +287,8 @@ def update_contact(
     for name in ("first_name", "last_name"):
         if name in changes:
             setattr(contact, name, _name(changes[name], name))
+    if "locale" in changes:
+        contact.locale = check_locale(changes["locale"] or None)
     if "fields" in changes:
         given = changes["fields"] or {}
         if not isinstance(given, Mapping):
@@ -406,6 +426,8 @@ def _import_batch(
     known = {c.number: c for c in s.exec(select(Contact).where(col(Contact.number).in_(numbers)))}
     touched: list[Contact] = []
     for _, data in batch:
+        kind = number_type(data.number)
+        result.number_types[kind] = result.number_types.get(kind, 0) + 1
         contact = known.get(data.number)
         if contact is None:
             contact = _new_contact(data, default_time_zone, now)
@@ -452,6 +474,9 @@ def _import_batch(
 def _merge(contact: Contact, data: ContactData, default_time_zone: str) -> bool:
     """Apply an import row to an existing contact; True if anything changed."""
     before = (contact.first_name, contact.last_name, contact.time_zone, contact.time_zone_source, contact.custom_fields)
+    before_locale = contact.locale
+    if data.locale is not None:
+        contact.locale = data.locale
     if data.first_name is not None:
         contact.first_name = data.first_name
     if data.last_name is not None:
@@ -464,7 +489,7 @@ def _merge(contact: Contact, data: ContactData, default_time_zone: str) -> bool:
             merged = contact.custom_fields  # keep what was there rather than drop fields silently
         contact.custom_fields = merged
     after = (contact.first_name, contact.last_name, contact.time_zone, contact.time_zone_source, contact.custom_fields)
-    return before != after
+    return before != after or before_locale != contact.locale
 
 
 def _latest_consent(s: Session, numbers: Iterable[str]) -> dict[str, str]:
@@ -780,6 +805,7 @@ def _new_contact(data: ContactData, default_time_zone: str, now: datetime) -> Co
         custom_fields=dict(data.custom_fields),
         time_zone=zone,
         time_zone_source=source,
+        locale=data.locale,
         created_at=now,
         updated_at=now,
     )

@@ -3,7 +3,8 @@
 Checked for every message when it is about to be claimed (not when it was queued), in
 the claim's own transaction, in this order:
 
-1. Consent (`gateway.audience.consent.may_send`): an opted-out number gets nothing; marketing needs
+1. Consent (`gateway.audience.consent.may_send`): an opted-out number gets nothing (with
+   `[consent] stop_transactional = false`, still its transactional messages); marketing needs
    an opt-in. -> suppress (opted_out, no_consent, consent_withdrawn)
 2. For campaign messages:
    - a cancelled campaign's message -> suppress (cancelled); a paused one's -> defer an hour
@@ -67,6 +68,8 @@ class Rules:
     window_end: str = "20:00"
     frequency_cap: int = 4  # marketing messages per number ...
     frequency_days: int = 7  # ... in this many days; a cap of 0 is none
+    # An opted-out number gets no transactional message either (`[consent] stop_transactional`).
+    stop_transactional: bool = True
 
 
 DEFAULT_RULES = Rules()
@@ -106,7 +109,7 @@ class CompliancePolicy:
 def check(conn: Connection, row: Any, *, now: datetime, rules: Rules = DEFAULT_RULES) -> Decision:
     """The decision for a due message; `row` has id, recipient, category, campaign_id.
     `rules` hold for marketing that is not part of a campaign."""
-    verdict = consent.may_send(conn, row.recipient, row.category)
+    verdict = consent.may_send(conn, row.recipient, row.category, stop_transactional=rules.stop_transactional)
     if not verdict.allowed:
         return Decision("suppress", verdict.reason, verdict.detail)
     if row.campaign_id is None:

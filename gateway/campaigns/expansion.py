@@ -27,16 +27,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
+from gateway.audience.numbertype import is_mobile
 from gateway.campaigns import abtest, analytics, assignment, links
 from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.lifecycle import first_due
 from gateway.campaigns.plan import E164, Plan, audience_batches
 from gateway.campaigns.templates import contact_values
 from gateway.core import outbox
+from gateway.core.consentsettings import ConsentSettings
 from gateway.core.db import transaction
 from gateway.core.errors import NotFound
 from gateway.core.models import Campaign, Link, Message
 from gateway.core.settings import CampaignSettings
+from gateway.core.smssettings import SmsSettings
 
 __all__ = ["VALIDITY", "run_due", "expand", "decide_winners"]
 
@@ -51,6 +54,8 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
     options = _settings(settings)
     public_url = getattr(settings, "public_url", "http://127.0.0.1:8000")
     decide_winners(engine, now=now, alpha=options.ab_alpha)
+    sms = getattr(settings, "sms", None)
+    consent_settings = getattr(settings, "consent", None)
     with Session(engine) as s:
         due = s.exec(
             select(Campaign.id)
@@ -76,7 +81,8 @@ def run_due(engine: Engine, *, now: datetime, settings: Any) -> int:
             )
         queued += expand(
             engine, campaign_id, now=now, public_url=public_url, batch=options.expansion_batch,
-            link_domains=options.link_domains,
+            link_domains=options.link_domains, sms=sms if isinstance(sms, SmsSettings) else None,
+            consent=consent_settings if isinstance(consent_settings, ConsentSettings) else None,
         )  # fmt: skip
     busy = (
         sa.select(col(Message.id))
@@ -129,12 +135,16 @@ def expand(
     public_url: str,
     batch: int = 2_000,
     link_domains: Mapping[str, str] | None = None,
+    sms: SmsSettings | None = None,
+    consent: ConsentSettings | None = None,
 ) -> int:
     """Queue the campaign's messages, batch by batch (each committed); returns how many.
 
     With a test share it runs twice: first the test group (`ab_phase` test, then waiting
     for the winner, `decide_winners`), then the rest with the winner (`ab_phase` rest).
-    Stops early, keeping its place, when the campaign is paused or cancelled meanwhile."""
+    `sms` (the `[sms]` settings) allows national shift tables and transliteration; a campaign
+    with `transliterate` set transliterates whatever the setting says. Stops early, keeping
+    its place, when the campaign is paused or cancelled meanwhile."""
     total = 0
     plan: Plan | None = None
     rng = random.Random(campaign_id)
@@ -150,6 +160,8 @@ def expand(
             if plan is None:
                 plan = Plan.of(s, row, public_url, link_domains)
                 rng = random.Random(f"{campaign_id}:{row.ab_phase}")
+                if consent is not None:
+                    plan.consent = consent  # the operator's footers by language
             phase = row.ab_phase
             if phase is None and row.test_share is not None and plan.arms is not None:
                 phase = "test"
@@ -163,7 +175,7 @@ def expand(
                 )
                 conn.execute(sa.update(Campaign).where(col(Campaign.id) == campaign_id).values(**done, updated_at=now))
                 return total
-            made = _expand_batch(conn, row, plan, rows, rng, phase=phase, now=now)
+            made, non_mobile = _expand_batch(conn, row, plan, rows, rng, phase=phase, now=now, sms=sms or SmsSettings())
             total += made
             invalid = 0 if phase == "rest" else sum(1 for r in rows if not E164.match(r.number))
             conn.execute(
@@ -172,6 +184,7 @@ def expand(
                 .values(
                     expanded_through=rows[-1].id,
                     invalid_numbers=Campaign.invalid_numbers + invalid,
+                    non_mobile=Campaign.non_mobile + (0 if phase == "rest" else non_mobile),
                     updated_at=now,
                 )
             )
@@ -186,18 +199,23 @@ def _expand_batch(
     *,
     phase: str | None,
     now: datetime,
-) -> int:
-    """Queue one batch through the outbox with its short links; returns how many messages
-    (contacts without an E.164 number get none). Each contact gets the variant it was
-    assigned (`gateway.campaigns.assignment`); in a test-share campaign the test phase
-    queues the test group only, and the rest phase everyone else, with the winner. `rng` is
-    seeded by the campaign: the concatenation references come out the same on every run."""
+    sms: SmsSettings,
+) -> tuple[int, int]:
+    """Queue one batch through the outbox with its short links; returns how many messages,
+    and how many contacts were skipped for a non-mobile number (unless the campaign
+    includes them; contacts without an E.164 number get none either). Each contact gets the
+    variant it was assigned (`gateway.campaigns.assignment`); in a test-share campaign the
+    test phase queues the test group only, and the rest phase everyone else, with the
+    winner. `rng` is seeded by the campaign: the concatenation references come out the same
+    on every run."""
     drafts: list[outbox.Draft] = []
     link_rows: list[dict[str, Any]] = []
     due_at = first_due(row, now)
     zones: dict[str, tuple[datetime, str | None]] = {}
     valid = [c for c in rows if E164.match(c.number)]
-    ids = [c.id for c in valid]
+    wanted = [c for c in valid if row.include_non_mobile or is_mobile(c.number)]
+    non_mobile = len(valid) - len(wanted)
+    ids = [c.id for c in wanted]
     placed = assignment.places(conn, plan.arms, ids) if plan.arms is not None else {}
     already: set[int] = set()
     if phase == "rest" and ids:  # those the test phase sent (or who joined the test group since)
@@ -210,9 +228,10 @@ def _expand_batch(
             ).scalars()
             if c is not None
         }
-    codes = iter(links.new_codes(plan.max_urls * len(valid)))
+    codes = iter(links.new_codes(plan.max_urls * len(wanted)))
     request_hash = f"campaign:{row.id}"
-    for contact in valid:
+    languages, transliterate = tuple(sms.languages), row.transliterate or sms.transliterate
+    for contact in wanted:
         place = placed.get(contact.id)
         if phase == "test" and (place is None or not place.test):
             continue
@@ -234,9 +253,10 @@ def _expand_batch(
             short.append(plan.link_base + code)
             urls.append((code, plan.targets[variant_id][u]))
         draft = outbox.Draft(
-            number, plan.text(template, values, short), request_hash, category="marketing", validity=VALIDITY,
+            number, plan.text(template, values, short, contact.locale), request_hash, category="marketing", validity=VALIDITY,
             due=timing[0], concat_ref=rng.randrange(256), api_key_id=row.api_key_id, campaign_id=row.id,
             variant_id=variant_id, contact_id=contact.id, time_zone=zone, held_reason=timing[1],
+            languages=languages, transliterate=transliterate,
         )  # fmt: skip
         drafts.append(draft)
         for code, target in urls:
@@ -247,7 +267,7 @@ def _expand_batch(
     made = outbox.insert_many(conn, drafts, now=now) if drafts else 0
     if link_rows:
         conn.execute(sa.insert(_LINK), link_rows)
-    return made
+    return made, non_mobile
 
 
 def _settings(settings: Any) -> CampaignSettings:

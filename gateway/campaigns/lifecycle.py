@@ -70,7 +70,8 @@ class WrongState(GatewayError):
 def create(s: Session, data: Mapping[str, Any], *, api_key_id: int | None, now: datetime) -> Campaign:
     """A draft from API-shaped data (name, template, variants, brand, footer, window_start,
     window_end, frequency_cap, frequency_days, lists, segments, exclude_lists, slug, utm,
-    test_share, ab_metric, ab_wait_minutes). With variants, no template is needed."""
+    test_share, ab_metric, ab_wait_minutes, transliterate, include_non_mobile). With variants,
+    no template is needed."""
     name = str(data.get("name") or "").strip()
     if not name:
         raise InvalidInput("name", "missing")
@@ -351,6 +352,11 @@ def _apply(s: Session, row: Campaign, data: Mapping[str, Any]) -> None:
         for segment_id in ids:
             contacts.get_segment(s, segment_id)
         row.segments = ids
+    for name in ("transliterate", "include_non_mobile"):
+        if name in data and data[name] is not None:
+            if not isinstance(data[name], bool):
+                raise InvalidInput(name, "true or false")
+            setattr(row, name, data[name])
 
 
 def _set_variants(s: Session, row: Campaign, variants: Sequence[Mapping[str, Any]]) -> None:

@@ -16,8 +16,11 @@ from sqlmodel import Session, col
 from gateway.audience import contacts
 from gateway.campaigns import assignment, links
 from gateway.campaigns.lifecycle import variants_of
-from gateway.campaigns.templates import Template, compile_template, compose, short_link
+from gateway.campaigns.templates import DEFAULT_FOOTER, Template, compile_template, compose, short_link
+from gateway.core.consentsettings import ConsentSettings
 from gateway.core.models import Campaign, Contact
+
+DEFAULT_CONSENT = ConsentSettings()
 
 __all__ = ["E164", "Plan", "audience_batches"]
 
@@ -54,6 +57,10 @@ class Plan:
             if ids
             else None
         )
+        # Footers by language: a campaign that keeps the default footer gets the one in each
+        # contact's language (`[consent.replies.<lang>] footer`). Callers with the gateway's
+        # settings put its consent settings here.
+        self.consent = DEFAULT_CONSENT
 
     @classmethod
     def of(cls, s: Session, row: Campaign, public_url: str, link_domains: Mapping[str, str] | None = None) -> Plan:
@@ -91,8 +98,14 @@ class Plan:
         pending = place.variant_id is None and self.row.winner_variant_id is None
         return place, "the winner of the test, not chosen yet" if pending else None
 
-    def text(self, template: Template, values: Mapping[str, Any], short: Sequence[str]) -> str:
-        return compose(template.render(values, short), brand=self.row.brand, footer=self.row.footer)
+    def text(
+        self, template: Template, values: Mapping[str, Any], short: Sequence[str], locale: str | None = None
+    ) -> str:
+        """The contact's final text; `locale` (the contact's) picks the default footer's language."""
+        footer = self.row.footer
+        if footer == DEFAULT_FOOTER:
+            footer = self.consent.footer(locale) or footer
+        return compose(template.render(values, short), brand=self.row.brand, footer=footer)
 
 
 def audience_batches(s: Session, row: Campaign, size: int, *, after: int) -> Iterator[Sequence[Any]]:
@@ -105,6 +118,7 @@ def audience_batches(s: Session, row: Campaign, size: int, *, after: int) -> Ite
         col(Contact.last_name),
         col(Contact.custom_fields),
         col(Contact.time_zone),
+        col(Contact.locale),
     )
     while True:
         rows = s.execute(query.where(col(Contact.id) > after).limit(size)).all()

@@ -22,16 +22,19 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from gateway.audience import consent, contacts
-from gateway.campaigns import assignment, links
+from gateway.audience.numbertype import is_mobile, number_type
+from gateway.campaigns import assignment, encoding, links
 from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.lifecycle import first_due, get
 from gateway.campaigns.plan import E164, Plan, audience_batches
-from gateway.campaigns.templates import CODE_LENGTH, contact_values, estimate_text, short_link
+from gateway.campaigns.templates import CODE_LENGTH, contact_values, short_link
 from gateway.core import egress, outbox
+from gateway.core.consentsettings import ConsentSettings
 from gateway.core.db import save
 from gateway.core.errors import InvalidInput
 from gateway.core.models import Link, Message
 from gateway.core.settings import CampaignSettings
+from gateway.core.smssettings import SmsSettings
 
 __all__ = ["Issue", "Review", "Preview", "review", "preview", "test_send", "month_segments"]
 
@@ -61,6 +64,11 @@ class Review:
     quota: int = 0
     quota_used: int = 0  # parts sent this month so far
     quota_share: float | None = None  # (used + this campaign) / quota
+    non_mobile: int = 0  # left out: not a mobile number (unless the campaign includes them)
+    non_mobile_types: dict[str, int] = field(default_factory=dict)
+    ucs2: int = 0  # recipients whose text goes as UCS-2
+    # For the text with the most parts: what forces UCS-2 and what the savings would give.
+    encoding_explained: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,8 @@ class Preview:
     missing_tokens: list[str]
     group: str | None = None  # with a test share: test (gets its variant) or rest (gets the winner)
     pending: str | None = None  # why the text may not be the one sent (the winner is not chosen yet)
+    # What forces UCS-2 and what transliteration or a national table would save.
+    encoding_explained: dict[str, Any] = field(default_factory=dict)
 
 
 def review(
@@ -85,14 +95,21 @@ def review(
     now: datetime,
     settings: CampaignSettings | None = None,
     resolver: links.Resolver = egress.resolve_now,
+    sms: SmsSettings | None = None,
+    consent_settings: ConsentSettings | None = None,
 ) -> Review:
     """Check a campaign against its audience as it is now (streamed); a draft without errors
-    becomes `review` (ready to schedule). `resolver` looks up `public_url`'s host."""
+    becomes `review` (ready to schedule). `resolver` looks up `public_url`'s host; `sms`
+    (national tables, transliteration) decides the parts as the send will."""
     settings = settings or CampaignSettings()
+    sms = sms or SmsSettings()
+    costliest = ""
     row = get(s, campaign_id)
     result = Review()
     try:
         plan = Plan.of(s, row, public_url, settings.link_domains)
+        if consent_settings is not None:
+            plan.consent = consent_settings  # the operator's footers by language
     except InvalidInput as exc:
         result.errors.append(Issue("invalid_template", str(exc)))
         return result
@@ -131,6 +148,11 @@ def review(
             if kind != "opt_in":
                 result.no_consent += 1
                 continue
+            if not row.include_non_mobile and not is_mobile(contact.number):
+                result.non_mobile += 1
+                line = number_type(contact.number)
+                result.non_mobile_types[line] = result.non_mobile_types.get(line, 0) + 1
+                continue
             result.sendable += 1
             template, _, _ = plan.placed(placed.get(contact.id))
             values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
@@ -139,12 +161,16 @@ def review(
             if not template.render(values, short).strip():  # only the brand and footer would go
                 blank += 1
                 continue
-            text = plan.text(template, values, short)
+            text = plan.text(template, values, short, contact.locale)
             try:
-                segments.append(estimate_text(text).segments)
+                sent = encoding.plan_text(text, row, sms)
             except InvalidInput as exc:
                 result.errors.append(Issue("invalid_text", f"contact {contact.id}: {exc}"))
                 return result
+            if not segments or sent.segments > max(segments):
+                costliest = text
+            segments.append(sent.segments)
+            result.ucs2 += sent.encoding == "ucs2"
             when = due_at(contact.time_zone)
             key = f"{contact.time_zone}|{when.isoformat()}"
             if key not in zones:
@@ -152,6 +178,10 @@ def review(
             result.deferred += zones[key]
     if segments:
         result.segments_min, result.segments_max, result.segments_total = min(segments), max(segments), sum(segments)
+        result.encoding_explained = encoding.explained(costliest, row, sms)
+        if result.ucs2:
+            why = encoding.ucs2_summary(result.encoding_explained)
+            result.warnings.append(Issue("ucs2", f"{result.ucs2} recipients' texts go as {why}", result.ucs2))
     if result.audience == 0:
         result.errors.append(Issue("empty_audience", "the audience has no contacts"))
     elif result.sendable == 0:
@@ -178,6 +208,16 @@ def review(
                 "no_consent",
                 f"{result.no_consent} contacts gave no consent to marketing: nothing goes to them",
                 result.no_consent,
+            )
+        )
+    if result.non_mobile:
+        kinds = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(result.non_mobile_types.items()))
+        result.warnings.append(
+            Issue(
+                "non_mobile",
+                f"{result.non_mobile} contacts have numbers that are not mobile ({kinds}): nothing goes to them "
+                "unless the campaign sets include_non_mobile",
+                result.non_mobile,
             )
         )
     for token, count in sorted(missing.items()):
@@ -222,10 +262,19 @@ def review(
 
 
 def preview(
-    s: Session, campaign_id: int, contact_id: int, *, public_url: str, link_domains: Mapping[str, str] | None = None
+    s: Session,
+    campaign_id: int,
+    contact_id: int,
+    *,
+    public_url: str,
+    link_domains: Mapping[str, str] | None = None,
+    sms: SmsSettings | None = None,
+    consent_settings: ConsentSettings | None = None,
 ) -> Preview:
-    """The text one contact gets, in the variant they are assigned; its short links are the
-    contact's own once its message is made, a placeholder code before."""
+    """The text one contact gets, as sent, in the variant they are assigned: its short links
+    are the contact's own once its message is made, a placeholder code before; transliterated
+    when `sms` or the campaign allows it and that saves parts."""
+    sms = sms or SmsSettings()
     row = get(s, campaign_id)
     contact = contacts.get_contact(s, contact_id)
     plan = Plan.of(s, row, public_url, link_domains)
@@ -234,19 +283,23 @@ def preview(
     if place is None and plan.arms is not None:
         variant = None  # not assigned yet: the text shown is the first variant's
     values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
-    text = plan.text(template, values, _short_links(s, campaign_id, contact_id, plan.public_url, len(template.urls)))
-    estimate = estimate_text(text)
+    if consent_settings is not None:
+        plan.consent = consent_settings
+    short = _short_links(s, campaign_id, contact_id, plan.public_url, len(template.urls))
+    text = plan.text(template, values, short, contact.locale)
+    sent = encoding.plan_text(text, row, sms)
     return Preview(
         contact_id,
         contact.number,
         variant,
-        text,
-        estimate.encoding,
-        estimate.segments,
-        estimate.characters,
+        sent.text,
+        sent.encoding,
+        sent.segments,
+        len(sent.text),
         template.missing(values),
         group=None if place is None or row.test_share is None else ("test" if place.test else "rest"),
         pending=pending,
+        encoding_explained=encoding.explained(text, row, sms),
     )
 
 
@@ -274,6 +327,7 @@ def test_send(
     contact_id: int | None = None,
     variant: str | None = None,
     link_domains: Mapping[str, str] | None = None,
+    sms: SmsSettings | None = None,
 ) -> list[Message]:
     """Send the campaign's text to a few numbers (the team's own phones), now.
 
@@ -286,6 +340,7 @@ def test_send(
     if not numbers or len(numbers) > MAX_TEST_NUMBERS:
         raise InvalidInput("numbers", f"1 to {MAX_TEST_NUMBERS} numbers")
     row = get(s, campaign_id)
+    sms = sms or SmsSettings()
     plan = Plan.of(s, row, public_url, link_domains)
     values: dict[str, Any] = {}
     if contact_id is not None:
@@ -302,7 +357,10 @@ def test_send(
     for number in e164:
         codes = links.new_codes(len(template.urls))
         text = plan.text(template, values, [short_link(plan.public_url, c) for c in codes])
-        submission = outbox.submit(s, api_key_id=api_key_id, recipient=number, text=text, now=now)
+        submission = outbox.submit(
+            s, api_key_id=api_key_id, recipient=number, text=text, now=now,
+            languages=sms.languages, transliterate=row.transliterate or sms.transliterate,
+        )  # fmt: skip
         for i, code in enumerate(codes):
             s.add(
                 Link(

@@ -43,9 +43,12 @@ def marketing(settings: Settings) -> Extensions:
 
 
 def marketing_rules(settings: Settings) -> compliance.Rules:
-    """The `[campaigns]` send window and frequency cap, for marketing without a campaign."""
+    """The `[campaigns]` send window and frequency cap, for marketing without a campaign, and
+    whether an opt-out stops transactional messages too (`[consent] stop_transactional`)."""
     c = settings.campaigns
-    return compliance.Rules(c.window_start, c.window_end, c.frequency_cap, c.frequency_days)
+    return compliance.Rules(
+        c.window_start, c.window_end, c.frequency_cap, c.frequency_days, settings.consent.stop_transactional
+    )
 
 
 def answer_keyword(settings: Settings, s: Session, message: InboundMessage, now: datetime) -> Sequence[str]:

@@ -42,6 +42,9 @@ class Replies(BaseModel):
     stop: str = Field(min_length=1, max_length=480)
     start: str = Field(min_length=1, max_length=480)
     help: str = Field(min_length=1, max_length=480)
+    # The campaign opt-out footer in this language (campaigns that keep the default footer);
+    # None: the fallback language's.
+    footer: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 DEFAULT_KEYWORDS: dict[str, KeywordSet] = {
@@ -60,26 +63,31 @@ DEFAULT_REPLIES: dict[str, Replies] = {
         stop="You are unsubscribed and will get no more messages from this number. Reply START to subscribe again.",
         start="You are subscribed again. Reply STOP to unsubscribe, HELP for help.",
         help="Reply STOP to unsubscribe, START to subscribe again.",
+        footer="Reply STOP to opt out",
     ),
     "nl": Replies(
         stop="Je bent afgemeld en krijgt geen berichten meer van dit nummer. Stuur AANMELDEN om je weer aan te melden.",
         start="Je bent weer aangemeld. Stuur AFMELDEN om je af te melden.",
         help="Stuur AFMELDEN om je af te melden, AANMELDEN om je weer aan te melden.",
+        footer="Afmelden? Stuur AFMELDEN",
     ),
     "de": Replies(
         stop="Sie sind abgemeldet und erhalten keine Nachrichten mehr von dieser Nummer. Senden Sie ANMELDEN zum Anmelden.",
         start="Sie sind wieder angemeldet. Senden Sie STOPP zum Abmelden.",
         help="Senden Sie STOPP zum Abmelden, ANMELDEN zum erneuten Anmelden.",
+        footer="Abmelden: STOPP senden",
     ),
     "fr": Replies(
         stop="Vous êtes désinscrit et ne recevrez plus de messages de ce numéro. Envoyez ABONNER pour vous réinscrire.",
         start="Vous êtes de nouveau inscrit. Envoyez ARRET pour vous désinscrire.",
         help="Envoyez ARRET pour vous désinscrire, ABONNER pour vous réinscrire.",
+        footer="Désinscription : envoyez ARRET",
     ),
     "es": Replies(
         stop="Te has dado de baja y no recibirás más mensajes de este número. Envía ALTA para volver a suscribirte.",
         start="Te has suscrito de nuevo. Envía BAJA para darte de baja.",
         help="Envía BAJA para darte de baja, ALTA para suscribirte de nuevo.",
+        footer="Baja: envía BAJA",
     ),
 }
 
@@ -96,6 +104,9 @@ class ConsentSettings(BaseModel):
     keywords: dict[str, KeywordSet] = Field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
     replies: dict[str, Replies] = Field(default_factory=lambda: dict(DEFAULT_REPLIES))
     fallback_language: str = "en"
+    # Whether STOP (any opt-out) stops transactional messages too, not only marketing. On by
+    # default: someone who sent STOP gets nothing more from this number.
+    stop_transactional: bool = True
     # For contacts whose number does not say where they are (gateway.audience.contacts).
     default_time_zone: str = "UTC"
 
@@ -139,6 +150,22 @@ class ConsentSettings(BaseModel):
     def reply(self, kind: KeywordKind, language: str) -> str:
         replies = self.replies.get(language) or self.replies[self.fallback_language]
         return getattr(replies, kind)
+
+    def footer(self, locale: str | None) -> str | None:
+        """The opt-out footer for a contact's locale: its language's, else the fallback
+        language's (None when neither has one)."""
+        language = self.language_for(locale, self.fallback_language)
+        return self.replies[language].footer or self.replies[self.fallback_language].footer
+
+    def language_for(self, locale: str | None, otherwise: str) -> str:
+        """The replies' language for a contact's BCP 47 `locale`: the whole tag if the
+        settings have replies for it (`pt-BR`), else its language (`pt`), else `otherwise`
+        (the language of the word they sent)."""
+        if locale:
+            for tag in (locale, locale.split("-")[0].lower()):
+                if tag in self.replies:
+                    return tag
+        return otherwise
 
 
 def normalise_keyword(text: str) -> str:

@@ -458,6 +458,9 @@ class Contact(SQLModel, table=True):
     custom_fields: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     time_zone: str  # IANA name, resolved when the contact is written
     time_zone_source: str = "default"
+    # BCP 47 language tag (e.g. "tr", "pt-BR"): the language of their keyword replies and
+    # campaign opt-out footer. None: the language of the word they sent, else the default.
+    locale: str | None = None
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
 
@@ -628,6 +631,11 @@ class Campaign(SQLModel, table=True):
     winner_variant_id: int | None = None
     ab_decision: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     archived_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Transliterate when that saves parts, even where [sms] transliterate is off.
+    transliterate: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Send to fixed lines, premium-rate and other non-mobile numbers too (skipped by default).
+    include_non_mobile: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    non_mobile: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # skipped at expansion
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -104,7 +104,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from drivers.sms import EncodingChoice, choose_encoding, encode_submit
+from drivers.sms import EncodingChoice, choose_encoding, encode_submit, estimate, plan
 from gateway.core import dlr, webhooks
 from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.db import lock_for, transaction
@@ -218,6 +218,10 @@ class Draft:
     contact_id: int | None = None
     time_zone: str | None = None
     held_reason: str | None = None
+    # National shift tables the recipient may read ([sms] languages) and whether the text may
+    # be transliterated to save parts; the stored text is what is sent.
+    languages: tuple[str, ...] = ()
+    transliterate: bool = False
     id: str = field(default_factory=new_message_id)
 
 
@@ -274,6 +278,8 @@ def submit(
     callback_url: str | None = None,
     encoding: EncodingChoice = "auto",
     time_zone: str | None = None,
+    languages: Sequence[str] = (),
+    transliterate: bool = False,
     now: datetime | None = None,
     attach: Callable[[str], Iterable[SQLModel]] | None = None,
 ) -> Submission:
@@ -284,7 +290,8 @@ def submit(
     returns the stored message (created False); with a different request it raises
     IdempotencyConflict. Raises InvalidInput (recipient not E.164, blank text, unknown
     category, bad validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
-    `time_zone` is the recipient's, for the send window of a marketing message.
+    `time_zone` is the recipient's, for the send window of a marketing message. `languages`
+    and `transliterate` are the `[sms]` settings: the stored text is the one sent.
     `attach(message_id)` gives rows stored in the same transaction as a new message (what
     must exist before it can be sent, e.g. a delivery-report URL: gateway.core.dlr).
     """
@@ -296,6 +303,7 @@ def submit(
         recipient, text, _request_hash(recipient, text, category, modem, validity, callback_url, encoding),
         category=category, encoding=encoding, validity=validity, api_key_id=api_key_id,
         idempotency_key=idempotency_key, requested_modem=modem, callback_url=callback_url, time_zone=time_zone,
+        languages=tuple(languages), transliterate=transliterate,
     )  # fmt: skip
     message, parts = _new_message(draft, now)
     if session.in_transaction():
@@ -365,13 +373,24 @@ def _new_message(draft: Draft, now: datetime) -> tuple[Message, list[Part]]:
 def _rows(draft: Draft, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The message row and its part rows for `draft`, every column given: the one place
     that decides what a new message looks like, for `submit` and `insert_many` alike."""
-    chosen = choose_encoding(draft.text, draft.encoding)
+    text, languages = draft.text, draft.languages
+    if draft.encoding == "ucs2":
+        languages = ()
+    elif draft.transliterate:
+        text = plan(text, languages=languages, transliterate=True).text
+    if languages:
+        chosen = estimate(text, draft.encoding, languages=languages).encoding
+    else:
+        chosen = choose_encoding(text, draft.encoding)
     ref = draft.concat_ref if draft.concat_ref is not None else random.randrange(256)
-    encoded = encode_submit(draft.recipient, draft.text, encoding=chosen, ref=ref, validity=draft.validity)
+    encoded = encode_submit(
+        draft.recipient, text, encoding=chosen, ref=ref, validity=draft.validity, languages=languages
+    )
+
     due = draft.due or now
     message = {
         "id": draft.id, "api_key_id": draft.api_key_id, "idempotency_key": draft.idempotency_key,
-        "request_hash": draft.request_hash, "recipient": draft.recipient, "text": draft.text, "encoding": chosen,
+        "request_hash": draft.request_hash, "recipient": draft.recipient, "text": text, "encoding": chosen,
         "category": draft.category, "priority": priority_of(draft.category, keyword_reply=draft.keyword_reply),
         "status": "queued", "requested_modem": draft.requested_modem, "modem_id": None,
         "concat_ref": ref if len(encoded) > 1 else None, "generation": 1, "parts_total": len(encoded),

@@ -403,6 +403,8 @@ class Gateway:
             time_zone = self.extensions.recipient_time_zone
             if options.get("category") == "marketing" and time_zone is not None:
                 options["time_zone"] = time_zone(s, recipient)  # its send window is in the recipient's time
+            options.setdefault("languages", tuple(self.settings.sms.languages))
+            options.setdefault("transliterate", self.settings.sms.transliterate)
             submitted = self.writes.now(
                 outbox.submit, s, api_key_id=api_key_id, recipient=recipient, text=text, now=self.clock.now(), **options
             )

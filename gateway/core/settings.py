@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from drivers import ConfigError
 from gateway.core.consentsettings import ConsentSettings
+from gateway.core.smssettings import SmsSettings
 
 __all__ = [
     "ModemSettings",
@@ -188,6 +189,8 @@ class Settings(BaseSettings):
     modems: list[ModemSettings] = Field(default_factory=list)
     # STOP/START/HELP words and replies, the account's time zone: [consent] in the file.
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    # National shift tables and transliteration: [sms] in the file (gateway/core/smssettings.py).
+    sms: SmsSettings = Field(default_factory=SmsSettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     # On SIGTERM/SIGINT: seconds to let the messages in hand finish (every AT+CMGS in

@@ -80,6 +80,24 @@ def test_may_send_matrix(s, state):
     assert may_send(s, "+31612345679", "transactional").allowed
 
 
+def test_stop_stops_transactional_too_unless_the_setting_says_otherwise(s):
+    _stop(s)
+    s.commit()
+    assert not may_send(s, NUMBER, "transactional").allowed  # the default
+    assert may_send(s, NUMBER, "transactional", stop_transactional=False).allowed
+    assert may_send(s, NUMBER, "marketing", stop_transactional=False).reason == "opted_out"
+
+
+def test_the_stop_transactional_setting_reaches_the_claim_policy() -> None:
+    from gateway.campaigns.wiring import marketing_rules
+    from gateway.core.consentsettings import ConsentSettings
+    from gateway.core.settings import Settings
+
+    assert marketing_rules(Settings()).stop_transactional is True
+    off = Settings(consent=ConsentSettings(stop_transactional=False))
+    assert marketing_rules(off).stop_transactional is False
+
+
 def test_may_send_says_why_a_number_is_suppressed_and_refuses_unknown_categories(s):
     _stop(s)
     assert may_send(s, NUMBER, "marketing").detail == "stop"
@@ -215,3 +233,25 @@ def test_a_stop_is_lifted_by_hand_only_with_a_reason_and_new_consent_both_kept_i
         ("opt_in", "paper_form", "signed form 117", "re-subscribed at the counter"),
     ]
     assert [e for e, _ in _events(s)] == ["optout", "optin"]
+
+
+def test_replies_come_in_the_contacts_language_whatever_word_they_sent(s):
+    create_contact(s, contact_data({"number": NUMBER, "locale": "nl-NL"}, region="NL"), now=T0, default_time_zone="UTC")
+    stop = _stop(s, "STOP")  # an English word from a Dutch contact
+    s.commit()
+    assert stop is not None and (stop.language, stop.reply) == ("nl", SETTINGS.reply("stop", "nl"))
+    help_ = handle_inbound(s, NUMBER, "HELP", settings=SETTINGS, now=T0)
+    assert help_ is not None and help_.reply == SETTINGS.reply("help", "nl")
+
+
+def test_a_locale_without_replies_answers_in_the_words_language(s):
+    create_contact(s, contact_data({"number": NUMBER, "locale": "tr"}, region="NL"), now=T0, default_time_zone="UTC")
+    stop = _stop(s, "BAJA")  # Spanish word; no Turkish replies configured
+    assert stop is not None and stop.reply == SETTINGS.reply("stop", "es")
+
+
+def test_contact_locales_are_bcp47_tags() -> None:
+    assert contact_data({"number": NUMBER, "locale": "pt_br"}, region="NL").locale == "pt-BR"
+    assert contact_data({"number": NUMBER, "locale": "zh-hant-tw"}, region="NL").locale == "zh-Hant-TW"
+    with pytest.raises(InvalidInput, match="BCP 47"):
+        contact_data({"number": NUMBER, "locale": "not a language"}, region="NL")

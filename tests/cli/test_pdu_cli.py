@@ -209,3 +209,40 @@ def test_unusable_validity_in_json_lines_is_an_error_line_and_the_rest_still_enc
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert "validity" in out[0]["error"]
     assert len(out[1]["parts"]) == 1
+
+
+TURKISH = (
+    "Sayın müşterimiz, siparişiniz kargoya verildi. Teslimat için kuryemiz yarın sizi arayacak; "
+    "lütfen telefonunuzun açık olduğundan emin olun. İyi günler dileriz!"
+)
+
+
+def test_estimate_with_languages_uses_the_turkish_table() -> None:
+    assert lines(run("estimate", TURKISH).stdout)[0]["segments"] == 3
+    (obj,) = lines(run("estimate", "--languages", "tr,es", TURKISH).stdout)
+    assert obj == {"encoding": "gsm7", "segments": 2, "characters": 158, "per_segment": 149, "single": "tr"}
+
+
+def test_estimate_explain_names_what_forces_ucs2() -> None:
+    (obj,) = lines(run("estimate", "--explain", "Don’t miss it — today only…" * 3).stdout)
+    assert obj["encoding"] == "ucs2"
+    assert {f["character"] for f in obj["forcing_ucs2"]} == {"’", "—", "…"}
+    (option,) = obj["options"]
+    assert option["option"] == "transliterate" and option["segments_before"] == 2
+    assert option["segments_after"] == 1 and option["enabled"] is False
+
+
+def test_encode_with_languages_and_transliterate_round_trips_through_decode() -> None:
+    # Long enough that stripping the Turkish letters too saves nothing over the Turkish table:
+    # only the quotes are replaced.
+    text = TURKISH.replace("Teslimat", "“Teslimat”") + " Teşekkürler."
+    parts = lines(run("encode", "--to", "+905551112233", "--languages", "tr", "--transliterate", text).stdout)
+    decoded = [lines(run("decode", p["pdu"]).stdout)[0] for p in parts]
+    assert len(parts) == 2
+    assert "".join(d["text"] for d in decoded) == text.replace("“", '"').replace("”", '"')
+    assert {ie["name"] for ie in decoded[0]["udh"]} & {"national_single_shift", "national_locking_shift"}
+
+
+def test_unknown_language_is_a_one_line_error() -> None:
+    result = run("estimate", "--languages", "xx", "hi")
+    assert result.returncode == 2 and "no national shift table for 'xx'" in result.stderr

@@ -104,3 +104,15 @@ def test_invalid_settings_are_one_clear_error_naming_the_key(tmp_path, toml, nam
 def test_missing_settings_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_sms_languages_and_transliteration_are_off_unless_set(tmp_path):
+    settings = load_settings(write(tmp_path, ""))
+    assert (settings.sms.languages, settings.sms.transliterate) == ([], False)
+    settings = load_settings(write(tmp_path, '[sms]\nlanguages = ["TR", "es", "tr"]\ntransliterate = true\n'))
+    assert (settings.sms.languages, settings.sms.transliterate) == (["tr", "es"], True)
+
+
+def test_an_sms_language_without_a_table_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="no national shift table for xx"):
+        load_settings(write(tmp_path, '[sms]\nlanguages = ["tr", "xx"]\n'))

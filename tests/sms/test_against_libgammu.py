@@ -30,7 +30,7 @@ from functools import lru_cache
 import gammu  # the oracle: a missing python-gammu must fail this module, not skip it
 import pytest
 
-from drivers.sms import SmsDeliver, SmsSubmit, decode_pdu, encode_submit
+from drivers.sms import SmsDeliver, SmsSubmit, decode_pdu, encode_submit, gsm7
 from harness.corpus import Message, mixed_corpus
 
 CHUNK = 100
@@ -272,3 +272,43 @@ def test_libgammu_ucs2_path_reads_tilde_as_an_escape() -> None:
     assert through_gammu("a~~b") == "a~b"
     (part,) = encode_submit("123", "ж~", ref=1)
     assert gammu.DecodePDU(bytes.fromhex(part.pdu))["Text"] == "ж~~"[:2]  # doubled, then cut to 2 units
+
+
+# --- national shift tables ------------------------------------------------------------------
+# libgammu reads the national language IEs as an opaque user header and decodes the septets
+# with the default alphabet; what it can check is everything around the text.
+
+NATIONAL = [
+    ("tr", "Sayın müşterimiz, siparişiniz kargoya verildi. İyi günler dileriz! " * 3),
+    ("es", "Atención: su pedido está en camino. ¡Gracias por su compra! " * 3),
+    ("pt", "Promoção de verão: até 50% em artigos seleccionados. Obrigado! " * 3),
+    ("hi", "नमस्ते! आपका ऑर्डर भेज दिया गया है। " * 8),
+]
+
+
+@pytest.mark.parametrize(("code", "text"), NATIONAL)
+def test_national_table_parts_parse_in_libgammu(code: str, text: str) -> None:
+    parts = encode_submit("+905551112233", text, languages=[code], ref=9)
+    assert len(parts) < len(encode_submit("+905551112233", ref=9, text=text))
+    for seq, part in enumerate(parts, 1):
+        ours = decode_pdu(part.pdu)
+        theirs = gammu.DecodePDU(bytes.fromhex(part.pdu))
+        assert theirs["Number"] == "+905551112233"
+        assert theirs["Coding"] == "Default_No_Compression"
+        header = b"".join(bytes((ie.iei, len(ie.data))) + ie.data for ie in ours.udh)
+        assert theirs["UDH"]["Text"] == bytes((len(header),)) + header
+        assert ours.concat is not None and ours.concat.seq == seq
+
+
+def test_with_tables_allowed_default_alphabet_text_is_encoded_as_libgammu_does() -> None:
+    for message in corpus()[:200]:
+        if not message.text or not gsm7.is_representable(message.text):
+            continue
+        ours = encode_submit(message.number, message.text, languages=["tr", "es", "pt"], ref=5)
+        plain = encode_submit(message.number, message.text, ref=5)
+        if ours != plain:
+            # Only a locking/single table that saves a part may change the PDUs.
+            assert len(ours) < len(plain)
+            continue
+        smsinfo = {"Class": -1, "Entries": [{"ID": "ConcatenatedTextLong", "Buffer": message.text}]}
+        assert len(gammu.EncodeSMS(smsinfo)) == len(ours)

@@ -3,7 +3,7 @@ campaign, archived campaigns: campaign columns, `campaign_assignment`, and the t
 ids of link, click and conversion.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
