@@ -42,6 +42,8 @@ class Replies(BaseModel):
     stop: str = Field(min_length=1, max_length=480)
     start: str = Field(min_length=1, max_length=480)
     help: str = Field(min_length=1, max_length=480)
+    # START from a number that never subscribed: "subscribed again" would be untrue.
+    welcome: str | None = Field(default=None, min_length=1, max_length=480)
 
 
 DEFAULT_KEYWORDS: dict[str, KeywordSet] = {
@@ -60,26 +62,31 @@ DEFAULT_REPLIES: dict[str, Replies] = {
         stop="You are unsubscribed and will get no more messages from this number. Reply START to subscribe again.",
         start="You are subscribed again. Reply STOP to unsubscribe, HELP for help.",
         help="Reply STOP to unsubscribe, START to subscribe again.",
+        welcome="You are subscribed. Reply STOP to unsubscribe, HELP for help.",
     ),
     "nl": Replies(
         stop="Je bent afgemeld en krijgt geen berichten meer van dit nummer. Stuur AANMELDEN om je weer aan te melden.",
         start="Je bent weer aangemeld. Stuur AFMELDEN om je af te melden.",
         help="Stuur AFMELDEN om je af te melden, AANMELDEN om je weer aan te melden.",
+        welcome="Je bent aangemeld. Stuur AFMELDEN om je af te melden.",
     ),
     "de": Replies(
         stop="Sie sind abgemeldet und erhalten keine Nachrichten mehr von dieser Nummer. Senden Sie ANMELDEN zum Anmelden.",
         start="Sie sind wieder angemeldet. Senden Sie STOPP zum Abmelden.",
         help="Senden Sie STOPP zum Abmelden, ANMELDEN zum erneuten Anmelden.",
+        welcome="Sie sind angemeldet. Senden Sie STOPP zum Abmelden.",
     ),
     "fr": Replies(
         stop="Vous êtes désinscrit et ne recevrez plus de messages de ce numéro. Envoyez ABONNER pour vous réinscrire.",
         start="Vous êtes de nouveau inscrit. Envoyez ARRET pour vous désinscrire.",
         help="Envoyez ARRET pour vous désinscrire, ABONNER pour vous réinscrire.",
+        welcome="Vous êtes inscrit. Envoyez ARRET pour vous désinscrire.",
     ),
     "es": Replies(
         stop="Te has dado de baja y no recibirás más mensajes de este número. Envía ALTA para volver a suscribirte.",
         start="Te has suscrito de nuevo. Envía BAJA para darte de baja.",
         help="Envía BAJA para darte de baja, ALTA para suscribirte de nuevo.",
+        welcome="Te has suscrito. Envía BAJA para darte de baja.",
     ),
 }
 
@@ -136,9 +143,15 @@ class ConsentSettings(BaseModel):
         self._index = index
         return self
 
-    def reply(self, kind: KeywordKind, language: str) -> str:
+    def reply(self, kind: KeywordKind | Literal["welcome"], language: str) -> str:
+        """The answer to `kind` in `language` (else the fallback language). `welcome` (the
+        first START of a number) falls back to the language's default, then to `start`."""
         replies = self.replies.get(language) or self.replies[self.fallback_language]
-        return getattr(replies, kind)
+        if kind == "welcome":
+            default = DEFAULT_REPLIES.get(language) or DEFAULT_REPLIES[self.fallback_language]
+            return replies.welcome or default.welcome or replies.start
+        text: str = getattr(replies, kind)
+        return text
 
 
 def normalise_keyword(text: str) -> str:

@@ -215,3 +215,19 @@ def test_a_stop_is_lifted_by_hand_only_with_a_reason_and_new_consent_both_kept_i
         ("opt_in", "paper_form", "signed form 117", "re-subscribed at the counter"),
     ]
     assert [e for e, _ in _events(s)] == ["optout", "optin"]
+
+
+def test_start_from_an_unknown_number_creates_the_contact_and_welcomes_rather_than_resubscribes(s, hook):
+    action = handle_inbound(s, NUMBER, "Start", settings=SETTINGS, now=T0)
+    s.commit()
+    assert action is not None and action.changed and action.reply is not None
+    assert "again" not in action.reply.casefold()
+    assert action.reply == SETTINGS.reply("welcome", "en")
+    contact = consent.find_contact(s, NUMBER)
+    assert contact is not None and contact.created_at == T0
+    record = s.exec(select(ConsentRecord)).one()
+    assert (record.kind, record.proof, record.contact_id) == ("opt_in", "Start", contact.id)
+    # Someone who stopped and comes back is subscribed again, and told so.
+    _stop(s, at=T0 + timedelta(minutes=1))
+    back = handle_inbound(s, NUMBER, "START", settings=SETTINGS, now=T0 + timedelta(minutes=2))
+    assert back is not None and back.reply == SETTINGS.reply("start", "en")
