@@ -128,7 +128,9 @@ class ConsentOut(BaseModel):
 
 class TimelineEventOut(BaseModel):
     at: datetime
-    type: Literal["contact", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed"]
+    type: Literal[
+        "contact", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed", "survey_answer"
+    ]
     id: str
     data: dict[str, Any]
 

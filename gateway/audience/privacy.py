@@ -37,12 +37,14 @@ from gateway.core.models import (
     Message,
     Part,
     Suppression,
+    SurveyAnswer,
+    SurveyQuestion,
 )
 
 __all__ = ["TimelineEvent", "Erasure", "EVENT_TYPES", "timeline", "timeline_page", "export", "erase", "FINISHED"]
 
 # Timeline event types, in the order they sort within one instant (descending).
-EVENT_TYPES = ("contact", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed")
+EVENT_TYPES = ("contact", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed", "survey_answer")
 FINISHED = ("delivered", "failed", "expired", "suppressed")  # message statuses nothing changes any more
 
 
@@ -142,6 +144,20 @@ def timeline(
         int,
     )
     events += [TimelineEvent(x.created_at, "suppressed", str(x.id), {"reason": x.reason}) for x in suppressed]
+    answers = page(
+        select(SurveyAnswer, SurveyQuestion)
+        .join(SurveyQuestion, col(SurveyQuestion.id) == col(SurveyAnswer.question_id))
+        .where(SurveyAnswer.number == number),
+        SurveyAnswer.answered_at,
+        SurveyAnswer.id,
+        "survey_answer",
+        int,
+    )
+    events += [
+        TimelineEvent(a.answered_at, "survey_answer", str(a.id),
+                      {"survey_id": a.survey_id, "question": q.position, "choice": a.choice, "text": a.text})
+        for a, q in answers
+    ]  # fmt: skip
     events.sort(key=_order, reverse=True)
     return events[:limit]
 
