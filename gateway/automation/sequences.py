@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -388,10 +389,16 @@ class _Tracker:
 
     def __call__(self, url: str) -> str:
         code = links.new_code()
-        target = links.with_utm(url, campaign=f"sequence-{self.sequence.id}", variant=None)
+        target = _tagged(url, f"sequence-{self.sequence.id}")
         self.rows.append({"code": code, "target": target, "campaign_id": None, "variant_id": None,
                           "contact_id": self.contact_id, "message_id": self.message_id, "created_at": self.now})  # fmt: skip
         return templates.short_link(self.public_url, code)
+
+
+@lru_cache(maxsize=4096)
+def _tagged(url: str, campaign: str) -> str:
+    """The link's target with its UTM tags (the same URL recurs in every contact's step)."""
+    return links.with_utm(url, campaign=campaign, variant=None)
 
 
 # --- triggers -----------------------------------------------------------------------------
