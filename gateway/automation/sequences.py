@@ -221,9 +221,9 @@ def run_due(engine: Engine, *, now: datetime, public_url: str = "", batch: int =
     queued = 0
     while True:
         with session(engine, write=True) as s:
-            taken = len(queue_due(s, now=now, public_url=public_url, batch=batch))
+            taken, ids = _queue_batch(s, now=now, public_url=public_url, batch=batch, only=None)
             s.commit()
-        queued += taken
+        queued += len(ids)
         if taken < batch:
             return queued
 
@@ -233,8 +233,15 @@ def queue_due(
 ) -> list[str]:
     """One batch of due steps (of the enrollments `only`, when given) queued in the
     caller's transaction (no commit); the ids of the messages queued."""
+    return _queue_batch(s, now=now, public_url=public_url, batch=batch, only=only)[1]
+
+
+def _queue_batch(
+    s: Session, *, now: datetime, public_url: str, batch: int, only: Sequence[int] | None
+) -> tuple[int, list[str]]:
+    """(enrollments taken, ids of the messages queued)."""
     if only is not None and not only:
-        return []
+        return 0, []
     where = [col(Enrollment.status) == "active", col(Enrollment.due_at) <= now]
     if only is not None:
         where.append(col(Enrollment.id).in_(list(only)))
@@ -249,7 +256,7 @@ def queue_due(
         .with_for_update(skip_locked=True)
     ).all()  # fmt: skip
     if not due:
-        return []
+        return 0, []
     plans = _Plans(s)
     announce = _subscribed(s, "sequence.step_sent")  # one look per batch, not one per step
     people = _contacts(s, {row.contact_id for row in due if row.contact_id is not None})
@@ -305,7 +312,7 @@ def queue_due(
         moves,
     )  # fmt: skip
     s.expire_all()  # an enrollment loaded earlier in this session reads the new state
-    return [d.id for d in drafts]
+    return len(due), [d.id for d in drafts]
 
 
 def _subscribed(s: Session, event: str) -> bool:
