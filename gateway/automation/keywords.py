@@ -16,7 +16,7 @@ The rule's `reply` (tokens from the contact: `{{first_name|there}}`) is sent las
 Every match queues `keyword.matched` for the webhooks subscribed to it.
 
 Double opt-in: with `double_opt_in`, the keyword only asks "reply YES to confirm"
-(`confirm_prompt`); a YES (or JA, OUI, SI) within `CONFIRM_WINDOW` records the consent,
+(`confirm_prompt`, else the prompt in the rule's `language`); a YES (or JA, OUI, SI) within `CONFIRM_WINDOW` records the consent,
 with both messages as proof, and runs the actions.
 """
 
@@ -53,6 +53,7 @@ __all__ = [
     "CONFIRM_WORDS",
     "CONFIRM_WINDOW",
     "DEFAULT_CONFIRM_PROMPT",
+    "CONFIRM_PROMPTS",
     "RuleSpec",
     "Match",
     "create_rule",
@@ -67,6 +68,14 @@ ACTION_TYPES = ("opt_in", "list_add", "list_remove", "set_field", "start_sequenc
 CONFIRM_WORDS = frozenset({"yes", "y", "ja", "oui", "si", "sí"})
 CONFIRM_WINDOW = timedelta(hours=48)
 DEFAULT_CONFIRM_PROMPT = "Reply YES to confirm your subscription. Reply STOP to opt out."
+# The prompt in the rule's language when it gives none (the YES words of each are CONFIRM_WORDS).
+CONFIRM_PROMPTS = {
+    "en": DEFAULT_CONFIRM_PROMPT,
+    "nl": "Antwoord JA om je aanmelding te bevestigen. Stuur STOP om je af te melden.",
+    "de": "Antworten Sie JA, um Ihre Anmeldung zu bestätigen. STOPP zum Abmelden.",
+    "fr": "Répondez OUI pour confirmer votre inscription. STOP pour vous désinscrire.",
+    "es": "Responde SI para confirmar tu suscripción. BAJA para darte de baja.",
+}
 MAX_WORD = 64
 
 
@@ -171,7 +180,7 @@ def apply(
                 created_at=now, expires_at=now + CONFIRM_WINDOW,
             )
         )  # fmt: skip
-        prompt = rule.confirm_prompt or DEFAULT_CONFIRM_PROMPT
+        prompt = rule.confirm_prompt or CONFIRM_PROMPTS.get(rule.language, DEFAULT_CONFIRM_PROMPT)
         return Match(rule.id, [queue_text(s, number, prompt, now=now, contact_id=contact.id)])
     return Match(rule.id, _run(s, rule, contact, proof=message.text, now=now, public_url=public_url))
 

@@ -88,6 +88,13 @@ def test_double_opt_in_records_consent_only_after_yes(s):
     assert _in(s, "yes", at=T0 + timedelta(minutes=6)) == []  # confirmed once
 
 
+def test_double_opt_in_asks_in_the_keyword_language(s):
+    _rule(s, "DOEMEE", language="nl", actions=[{"type": "opt_in"}], double_opt_in=True)
+    assert _in(s, "doe mee")[0].startswith("Antwoord JA")
+    _in(s, "ja")
+    assert consent.consent_state(s, NUMBER) == "opt_in"
+
+
 def test_stop_ends_sequences_and_survey_questions(s):
     contact = contacts.create_contact(s, contacts.ContactData(NUMBER), now=T0, default_time_zone="UTC")
     seq = sequences.create_sequence(s, sequences.SequenceSpec("d", [sequences.StepSpec(60, "later")]), now=T0)

@@ -13,7 +13,7 @@ from harness.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
-PEOPLE = 60
+PEOPLE = 30
 STEPS = [(0, "Step one for {{number}}"), (2, "Step two for {{number}}"), (4, "Step three for {{number}}")]
 
 
