@@ -47,14 +47,14 @@ def test_a_hundred_answers_valid_invalid_and_late_are_counted_right(busy_api: Ap
             expected[{"1": "1", " red! ": "1", "GREEN": "2", "3": "3", "c": "3"}[first_wave[number]]] += 1
     stored = 0
     for wave in (first_wave, second_wave, dict.fromkeys(numbers[:90], "because")):
-        for number, text in wave.items():
-            text_in(api, number, text)
+        for i, (number, text) in enumerate(wave.items()):
+            text_in(api, number, text, modem=f"sim{1 + i % 4}")
         stored += len(wave)
-        wait_for(lambda n=stored: _inbound_count(api) == n, 30, f"{stored} answers stored")
+        wait_for(lambda n=stored: _inbound_count(api) == n, 60, f"{stored} answers stored")
     step_due(api, hours=1, seconds=1)
-    for number in late:
-        text_in(api, number, "1")
-    wait_for(lambda: _inbound_count(api) == stored + 10, 15, "the late answers stored")
+    for i, number in enumerate(late):
+        text_in(api, number, "1", modem=f"sim{1 + i % 4}")
+    wait_for(lambda: _inbound_count(api) == stored + 10, 60, "the late answers stored")
 
     results = wait_for(lambda: (r := body(api, "get", f"/v1/surveys/{survey['id']}/results", 200)) and r, 5, "results")
     first, second = results["questions"]
@@ -65,9 +65,15 @@ def test_a_hundred_answers_valid_invalid_and_late_are_counted_right(busy_api: Ap
     }
     assert first["answers"] == 81 and second["answers"] == 90
     assert results["sessions"] == {"done": 90, "expired": 10}  # the late ones found their question closed
+
     # Re-prompted once each: the 18 people whose first answer did not fit.
-    reprompts = [m for m in _sent(api) if m.startswith("Sorry, that is not one of the choices.")]
-    assert len(reprompts) == 18
+    def reprompts() -> int:
+        return sum(m.startswith("Sorry, that is not one of the choices.") for m in _sent(api))
+
+    wait_for(lambda: reprompts() >= 18, 60, "the re-prompts sent")
+    wait_for(lambda: len(_sent(api)) >= 100 + 90 + 18 + 90, 60, "every question, re-prompt and thanks sent")
+    assert reprompts() == 18
+    assert len(_sent(api)) == 298  # nothing answers the late replies
     contact = body(api, "get", "/v1/contacts", 200, params={"number": numbers[2]})["items"][0]
     timeline = body(api, "get", f"/v1/contacts/{contact['id']}/timeline", 200)["items"]
     answers = [e["data"] for e in timeline if e["type"] == "survey_answer"]
