@@ -11,7 +11,7 @@ import pytest
 from harness.livegateway import ModemSpec, journal_messages
 from harness.waiting import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 PEOPLE = 30
 STEPS = [(0, "Step one for {{number}}"), (2, "Step two for {{number}}"), (4, "Step three for {{number}}")]
