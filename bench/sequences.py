@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.measures import reproduce, table, write_section
+from bench.measures import reproduce, table, wrap, write_section
 from gateway.automation import sequences
 from gateway.core import outbox
 from gateway.core.db import create_engine_for, migrate, session
@@ -110,10 +110,12 @@ def main() -> None:
     if args.write:
         text = "\n".join([
             TITLE, "",
-            f"{args.contacts:,} contacts in an active three-step sequence on SQLite, {args.due:,} of them with a "
-            "step due (each with a token and a tracked link). The scheduler queues due steps a batch of "
-            f"{sequences.BATCH:,} per transaction; the plain figure is the same number of texts inserted "
-            "straight into the outbox, so the ratio is what scheduling adds per step.", "",
+            wrap(
+                f"{args.contacts:,} contacts in an active three-step sequence on SQLite, {args.due:,} of them with a "
+                "step due (each with a token and a tracked link). The scheduler queues due steps a batch of "
+                f"{sequences.BATCH:,} per transaction; the plain figure is the same number of texts inserted "
+                "straight into the outbox, so the ratio is what scheduling adds per step."
+            ), "",
             *table(["measure", "value"], rows, markdown=True), "",
             *reproduce("python -m bench.sequences --write", f"{time.monotonic() - started:.0f} s"),
         ])  # fmt: skip
