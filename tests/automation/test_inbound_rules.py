@@ -95,6 +95,18 @@ def test_double_opt_in_asks_in_the_keyword_language(s):
     assert consent.consent_state(s, NUMBER) == "opt_in"
 
 
+def test_a_keyword_starting_a_sequence_sends_its_first_step_at_once_and_announces_it(s):
+    seq = sequences.create_sequence(
+        s, sequences.SequenceSpec("welcome", [sequences.StepSpec(0, "Welcome! https://shop.example/new"),
+                                              sequences.StepSpec(86_400, "Day two")]), now=T0,
+    )  # fmt: skip
+    _rule(s, "HELLO", reply="Hi!", actions=[{"type": "opt_in"}, {"type": "start_sequence", "sequence_id": seq.id}])
+    texts = _in(s, "hello")
+    assert texts[0] == "Hi!" and texts[1].startswith("Welcome! https://go.example/r/")
+    assert _in(s, "hello") == ["Hi!"]  # already in the sequence: its place is kept, no second welcome
+    assert [(e, d.get("step")) for e, d in _events(s) if e.startswith("sequence")] == [("sequence.step_sent", 1)]
+
+
 def test_stop_ends_sequences_and_survey_questions(s):
     contact = contacts.create_contact(s, contacts.ContactData(NUMBER), now=T0, default_time_zone="UTC")
     seq = sequences.create_sequence(s, sequences.SequenceSpec("d", [sequences.StepSpec(60, "later")]), now=T0)
