@@ -28,17 +28,24 @@ from gateway.core import paging
 from gateway.core.db import rowcount
 from gateway.core.errors import InvalidInput
 from gateway.core.models import (
+    AutoReplySent,
     ConsentRecord,
     Contact,
+    ContactEvent,
     ContactList,
+    ConversationRead,
     DeliveryReport,
+    Enrollment,
     InboundMessage,
     InboundPart,
+    KeywordConfirmation,
     Message,
     Part,
+    StepSend,
     Suppression,
     SurveyAnswer,
     SurveyQuestion,
+    SurveySession,
 )
 
 __all__ = ["TimelineEvent", "Erasure", "EVENT_TYPES", "timeline", "timeline_page", "export", "erase", "FINISHED"]
@@ -297,6 +304,7 @@ def erase(s: Session, contact_id: int, *, now: datetime) -> Erasure:
         )
     )
     inbound = rowcount(s.execute(sa.delete(InboundMessage).where(col(InboundMessage.sender) == number)))
+    _erase_automation(s, number)
     s.delete(contact)  # list memberships go with it
     s.flush()
     return Erasure(
@@ -312,6 +320,20 @@ def erase(s: Session, contact_id: int, *, now: datetime) -> Erasure:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _erase_automation(s: Session, number: str) -> None:
+    """What two-way automation keeps by number: sequences gone through, survey answers,
+    events, pending confirmations, auto-replies counted, the conversation's read mark."""
+    enrollments = sa.select(col(Enrollment.id)).where(col(Enrollment.number) == number)
+    s.execute(sa.delete(StepSend).where(col(StepSend.enrollment_id).in_(enrollments)))
+    s.execute(sa.delete(Enrollment).where(col(Enrollment.number) == number))
+    s.execute(sa.delete(SurveyAnswer).where(col(SurveyAnswer.number) == number))
+    s.execute(sa.delete(SurveySession).where(col(SurveySession.number) == number))
+    s.execute(sa.delete(ContactEvent).where(col(ContactEvent.number) == number))
+    s.execute(sa.delete(KeywordConfirmation).where(col(KeywordConfirmation.number) == number))
+    s.execute(sa.delete(AutoReplySent).where(col(AutoReplySent.number) == number))
+    s.execute(sa.delete(ConversationRead).where(col(ConversationRead.number) == number))
 
 
 def _cursor(after: tuple[datetime, str] | None) -> tuple[datetime, str, str] | None:

@@ -8,12 +8,23 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from gateway.audience import consent, contacts
+from gateway.audience import consent, contacts, privacy
 from gateway.audience.keywords import ConsentSettings
 from gateway.automation import autoreply, inbound, keywords, sequences, surveys
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput
-from gateway.core.models import Contact, InboundMessage, Message, Webhook, WebhookDelivery
+from gateway.core.models import (
+    AutoReplySent,
+    Contact,
+    Enrollment,
+    InboundMessage,
+    Message,
+    StepSend,
+    SurveyAnswer,
+    SurveySession,
+    Webhook,
+    WebhookDelivery,
+)
 from gateway.core.settings import Settings
 from tests.support.clock import T0
 
@@ -150,3 +161,18 @@ def test_auto_reply_only_outside_business_hours_and_never_to_machines(s):
     assert _in(s, "hi", sender="4411", at=evening) == []
     assert _in(s, "hi", at=evening) == ["Closed now, back at 9."]
     assert _in(s, "hi again", at=evening + timedelta(minutes=1)) == []  # one per day by default
+
+
+def test_erasing_a_contact_forgets_what_automation_kept_of_it(s):
+    contact = contacts.create_contact(s, contacts.ContactData(NUMBER), now=T0, default_time_zone="UTC")
+    seq = sequences.create_sequence(s, sequences.SequenceSpec("d", [sequences.StepSpec(0, "now")]), now=T0)
+    sequences.enroll(s, seq.id, contact, now=T0)
+    sequences.queue_due(s, now=T0, public_url="")
+    poll = surveys.create_survey(s, surveys.SurveySpec("p", [surveys.QuestionSpec("Why?")]), now=T0)
+    surveys.start(s, poll.id, contact, now=T0)
+    _in(s, "because")
+    autoreply.create_rule(s, autoreply.RuleSpec("any", "Thanks"), now=T0)
+    _in(s, "hello?")
+    privacy.erase(s, contact.id, now=T0)
+    for table in (Enrollment, StepSend, SurveySession, SurveyAnswer, AutoReplySent):
+        assert s.exec(select(table)).all() == [], table.__name__
