@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from gateway.audience import consent, contacts, privacy
 from gateway.audience.keywords import ConsentSettings
-from gateway.automation import autoreply, inbound, keywords, sequences, surveys
+from gateway.automation import autoreply, conversations, inbound, keywords, sequences, surveys
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput
 from gateway.core.models import (
@@ -176,3 +176,14 @@ def test_erasing_a_contact_forgets_what_automation_kept_of_it(s):
     privacy.erase(s, contact.id, now=T0)
     for table in (Enrollment, StepSend, SurveySession, SurveyAnswer, AutoReplySent):
         assert s.exec(select(table)).all() == [], table.__name__
+
+
+def test_conversations_group_by_number_in_order_with_unread_counts(s):
+    _in(s, "first", at=T0)
+    _in(s, "second", at=T0 + timedelta(minutes=1))
+    _in(s, "hi", sender="+31687654321", at=T0 + timedelta(minutes=2))
+    assert [(c.number, c.unread, c.last_text) for c in conversations.summaries(s)] == [
+        ("+31687654321", 1, "hi"), (NUMBER, 2, "second")]  # fmt: skip
+    assert conversations.mark_read(s, NUMBER, now=T0) == 2
+    assert [c.number for c in conversations.summaries(s, unread_only=True)] == ["+31687654321"]
+    assert [m["text"] for m in conversations.thread(s, NUMBER)] == ["first", "second"]
