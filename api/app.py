@@ -12,6 +12,9 @@ from api.bodies import hand_read_schemas
 from api.errors import document_errors, install_error_handlers
 from api.limits import BodyLimit
 from api.routers import (
+    automation as two_way,
+)
+from api.routers import (
     campaigns,
     contacts,
     health,
@@ -25,8 +28,8 @@ from api.routers import (
     simulator,
     webhooks,
 )
+from gateway.automation.wiring import automation
 from gateway.campaigns.links import Resolver
-from gateway.campaigns.wiring import marketing
 from gateway.core.apikeys import VerifiedKeys
 from gateway.core.egress import resolve_now
 from gateway.core.runtime import Gateway
@@ -39,7 +42,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None, resolver: 
     """The API. The gateway (workers, webhooks) starts and stops with the app; without
     one given, a gateway with the marketing rules and campaigns of `settings`. `resolver`
     looks up the host of `public_url` when a campaign is reviewed."""
-    gw = gateway or Gateway(settings, extensions=marketing(settings))
+    gw = gateway or Gateway(settings, extensions=automation(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +69,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None, resolver: 
     app.include_router(campaigns.router)
     app.include_router(links.router)
     app.include_router(kannel.router)
+    app.include_router(two_way.router)
     imports = {path: settings.max_import_bytes for path in ("/v1/contacts/import", "/v1/opt-outs/import")}
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, per_path=imports)
     generate = app.openapi

@@ -144,7 +144,16 @@ class ConsentOut(BaseModel):
 class TimelineEventOut(BaseModel):
     at: datetime
     type: Literal[
-        "click", "contact", "conversion", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed"
+        "click",
+        "contact",
+        "conversion",
+        "delivery_report",
+        "inbound",
+        "message",
+        "opt_in",
+        "opt_out",
+        "suppressed",
+        "survey_answer",
     ]
     id: str
     data: dict[str, Any]

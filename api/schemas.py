@@ -271,11 +271,15 @@ class ModemPatch(BaseModel):
     daily_cap: int | None = Field(default=None, ge=0, le=1_000_000)
 
 
+EventType = Literal[
+    "message.status", "message.inbound", "delivery_report", "optout", "optin",
+    "keyword.matched", "survey.answered", "sequence.step_sent", "sequence.exited",
+]  # fmt: skip
+
+
 class WebhookIn(BaseModel):
     url: HttpUrl = Field(description="Where events are posted. " + _TARGETS)
-    events: list[Literal["message.status", "message.inbound", "delivery_report", "optout", "optin"]] = Field(
-        min_length=1
-    )
+    events: list[EventType] = Field(min_length=1)
     secret: Token | None = Field(default=None, min_length=16, max_length=128)
 
 

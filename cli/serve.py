@@ -46,7 +46,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from gateway.campaigns.wiring import marketing
+    from gateway.automation.wiring import automation
     from gateway.core.ownership import AlreadyRunning, ModemHeld
     from gateway.core.runtime import Gateway
 
@@ -58,7 +58,7 @@ def serve(
         + f"; listening on http://{settings.host}:{settings.port}",
         err=True,
     )
-    gateway = Gateway(settings, extensions=marketing(settings))
+    gateway = Gateway(settings, extensions=automation(settings))
     try:
         gateway.acquire()  # before serving anything: one gateway per database file and modem
     except (AlreadyRunning, ModemHeld) as exc:

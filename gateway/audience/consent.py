@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from gateway.audience.contacts import RowError, find_contact
+from gateway.audience.contacts import ContactData, RowError, create_contact, find_contact
 from gateway.audience.keywords import (  # re-exported: settings and keywords live in their own light module
     ConsentSettings,
     Keyword,
@@ -121,7 +121,8 @@ def handle_inbound(
 
     STOP: suppress the number, record the opt-out, queue `optout`, reply once.
     START: lift the suppression (also an erased one), record an opt-in (the person asked
-    for messages), queue `optin`, reply once. HELP: reply, every time (CTIA: even when
+    for messages, the message is the proof), queue `optin`, reply once; a number with no
+    contact gets one, and one that never subscribed is welcomed, not "subscribed again". HELP: reply, every time (CTIA: even when
     opted out). `region` reads a sender given in national form.
     """
     keyword = classify(text, settings)
@@ -138,9 +139,14 @@ def handle_inbound(
         record_consent(s, e164, "opt_out", source="keyword", proof=text, now=now)
         if changed:
             event = "optout"
-    elif keyword.kind == "start":
+    first_start = False
+    if keyword.kind == "start":
         lifted = _unsuppress(s, e164)
-        if lifted or consent_state(s, e164) != "opt_in":
+        state = consent_state(s, e164)
+        if lifted or state != "opt_in":
+            first_start = state is None and not lifted
+            if find_contact(s, e164) is None:
+                create_contact(s, ContactData(e164), now=now, default_time_zone=settings.default_time_zone)
             record_consent(s, e164, "opt_in", source="keyword", proof=text, now=now)
             changed, event = True, "optin"
     if event is not None:
@@ -148,7 +154,9 @@ def handle_inbound(
     # In the contact's language when it is known and has replies, else in the word's.
     locale = s.execute(sa.select(col(Contact.locale)).where(col(Contact.number) == e164)).scalar()
     language = settings.language_for(locale, keyword.language)
-    reply = settings.reply(keyword.kind, language) if changed or keyword.kind == "help" else None
+    reply = None
+    if changed or keyword.kind == "help":
+        reply = settings.reply("welcome" if first_start else keyword.kind, language)
     return KeywordAction(keyword.kind, e164, keyword.word, language, changed, reply, event)
 
 

@@ -28,24 +28,34 @@ from gateway.core import paging
 from gateway.core.db import rowcount
 from gateway.core.errors import InvalidInput
 from gateway.core.models import (
+    AutoReplySent,
     Click,
     ConsentRecord,
     Contact,
+    ContactEvent,
     ContactList,
+    ConversationRead,
     Conversion,
     DeliveryReport,
+    Enrollment,
     InboundMessage,
     InboundPart,
+    KeywordConfirmation,
     Message,
     Part,
+    StepSend,
     Suppression,
+    SurveyAnswer,
+    SurveyQuestion,
+    SurveySession,
 )
 
 __all__ = ["TimelineEvent", "Erasure", "EVENT_TYPES", "timeline", "timeline_page", "export", "erase", "FINISHED"]
 
 # Timeline event types, in the order they sort within one instant (descending).
 EVENT_TYPES = (
-    "click", "contact", "conversion", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed"
+    "click", "contact", "conversion", "delivery_report", "inbound", "message", "opt_in", "opt_out", "suppressed",
+    "survey_answer",
 )  # fmt: skip
 FINISHED = ("delivered", "failed", "expired", "suppressed")  # message statuses nothing changes any more
 
@@ -168,6 +178,20 @@ def timeline(
              "click_id": c.click_id, "test": c.test},
         )
         for c in conversions
+    ]  # fmt: skip
+    answers = page(
+        select(SurveyAnswer, SurveyQuestion)
+        .join(SurveyQuestion, col(SurveyQuestion.id) == col(SurveyAnswer.question_id))
+        .where(SurveyAnswer.number == number),
+        SurveyAnswer.answered_at,
+        SurveyAnswer.id,
+        "survey_answer",
+        int,
+    )
+    events += [
+        TimelineEvent(a.answered_at, "survey_answer", str(a.id),
+                      {"survey_id": a.survey_id, "question": q.position, "choice": a.choice, "text": a.text})
+        for a, q in answers
     ]  # fmt: skip
     events.sort(key=_order, reverse=True)
     return events[:limit]
@@ -308,6 +332,7 @@ def erase(s: Session, contact_id: int, *, now: datetime) -> Erasure:
         )
     )
     inbound = rowcount(s.execute(sa.delete(InboundMessage).where(col(InboundMessage.sender) == number)))
+    _erase_automation(s, number)
     s.delete(contact)  # list memberships go with it
     s.flush()
     return Erasure(
@@ -323,6 +348,20 @@ def erase(s: Session, contact_id: int, *, now: datetime) -> Erasure:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _erase_automation(s: Session, number: str) -> None:
+    """What two-way automation keeps by number: sequences gone through, survey answers,
+    events, pending confirmations, auto-replies counted, the conversation's read mark."""
+    enrollments = sa.select(col(Enrollment.id)).where(col(Enrollment.number) == number)
+    s.execute(sa.delete(StepSend).where(col(StepSend.enrollment_id).in_(enrollments)))
+    s.execute(sa.delete(Enrollment).where(col(Enrollment.number) == number))
+    s.execute(sa.delete(SurveyAnswer).where(col(SurveyAnswer.number) == number))
+    s.execute(sa.delete(SurveySession).where(col(SurveySession.number) == number))
+    s.execute(sa.delete(ContactEvent).where(col(ContactEvent.number) == number))
+    s.execute(sa.delete(KeywordConfirmation).where(col(KeywordConfirmation.number) == number))
+    s.execute(sa.delete(AutoReplySent).where(col(AutoReplySent.number) == number))
+    s.execute(sa.delete(ConversationRead).where(col(ConversationRead.number) == number))
 
 
 def _cursor(after: tuple[datetime, str] | None) -> tuple[datetime, str, str] | None:

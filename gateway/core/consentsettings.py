@@ -45,6 +45,8 @@ class Replies(BaseModel):
     # The campaign opt-out footer in this language (campaigns that keep the default footer);
     # None: the fallback language's.
     footer: str | None = Field(default=None, min_length=1, max_length=100)
+    # START from a number that never subscribed: "subscribed again" would be untrue.
+    welcome: str | None = Field(default=None, min_length=1, max_length=480)
 
 
 DEFAULT_KEYWORDS: dict[str, KeywordSet] = {
@@ -64,30 +66,35 @@ DEFAULT_REPLIES: dict[str, Replies] = {
         start="You are subscribed again. Reply STOP to unsubscribe, HELP for help.",
         help="Reply STOP to unsubscribe, START to subscribe again.",
         footer="Reply STOP to opt out",
+        welcome="You are subscribed. Reply STOP to unsubscribe, HELP for help.",
     ),
     "nl": Replies(
         stop="Je bent afgemeld en krijgt geen berichten meer van dit nummer. Stuur AANMELDEN om je weer aan te melden.",
         start="Je bent weer aangemeld. Stuur AFMELDEN om je af te melden.",
         help="Stuur AFMELDEN om je af te melden, AANMELDEN om je weer aan te melden.",
         footer="Afmelden? Stuur AFMELDEN",
+        welcome="Je bent aangemeld. Stuur AFMELDEN om je af te melden.",
     ),
     "de": Replies(
         stop="Sie sind abgemeldet und erhalten keine Nachrichten mehr von dieser Nummer. Senden Sie ANMELDEN zum Anmelden.",
         start="Sie sind wieder angemeldet. Senden Sie STOPP zum Abmelden.",
         help="Senden Sie STOPP zum Abmelden, ANMELDEN zum erneuten Anmelden.",
         footer="Abmelden: STOPP senden",
+        welcome="Sie sind angemeldet. Senden Sie STOPP zum Abmelden.",
     ),
     "fr": Replies(
         stop="Vous êtes désinscrit et ne recevrez plus de messages de ce numéro. Envoyez ABONNER pour vous réinscrire.",
         start="Vous êtes de nouveau inscrit. Envoyez ARRET pour vous désinscrire.",
         help="Envoyez ARRET pour vous désinscrire, ABONNER pour vous réinscrire.",
         footer="Désinscription : envoyez ARRET",
+        welcome="Vous êtes inscrit. Envoyez ARRET pour vous désinscrire.",
     ),
     "es": Replies(
         stop="Te has dado de baja y no recibirás más mensajes de este número. Envía ALTA para volver a suscribirte.",
         start="Te has suscrito de nuevo. Envía BAJA para darte de baja.",
         help="Envía BAJA para darte de baja, ALTA para suscribirte de nuevo.",
         footer="Baja: envía BAJA",
+        welcome="Te has suscrito. Envía BAJA para darte de baja.",
     ),
 }
 
@@ -147,9 +154,15 @@ class ConsentSettings(BaseModel):
         self._index = index
         return self
 
-    def reply(self, kind: KeywordKind, language: str) -> str:
+    def reply(self, kind: KeywordKind | Literal["welcome"], language: str) -> str:
+        """The answer to `kind` in `language` (else the fallback language). `welcome` (the
+        first START of a number) falls back to the language's default, then to `start`."""
         replies = self.replies.get(language) or self.replies[self.fallback_language]
-        return getattr(replies, kind)
+        if kind == "welcome":
+            default = DEFAULT_REPLIES.get(language) or DEFAULT_REPLIES[self.fallback_language]
+            return replies.welcome or default.welcome or replies.start
+        text: str = getattr(replies, kind)
+        return text
 
     def footer(self, locale: str | None) -> str | None:
         """The opt-out footer for a contact's locale: its language's, else the fallback

@@ -728,3 +728,263 @@ class CampaignAssignment(SQLModel, table=True):
     contact_id: int = Field(primary_key=True)
     variant_id: int | None = None  # None: the rest of a test-share campaign (gets the winner)
     test: bool = False
+
+
+# --- automation: keywords, sequences, events, auto-replies, surveys, conversations ---------
+# Rows of `gateway.automation`. A sequence step or an automatic answer is an ordinary outbox
+# message; these tables say which rule or step queued it, so nothing is sent twice and each
+# step can be counted.
+
+__all__ += [
+    "EnrollmentStatus",
+    "ENROLLMENT_STATUSES",
+    "KeywordRule",
+    "KeywordConfirmation",
+    "DripSequence",
+    "SequenceStep",
+    "Enrollment",
+    "StepSend",
+    "ContactEvent",
+    "AutoReplyRule",
+    "AutoReplySent",
+    "Survey",
+    "SurveyQuestion",
+    "SurveySession",
+    "SurveyAnswer",
+    "ConversationRead",
+]
+
+# active: steps to come; done: every step queued; exited: left early (exit_reason says why).
+EnrollmentStatus = Literal["active", "done", "exited"]
+ENROLLMENT_STATUSES: tuple[EnrollmentStatus, ...] = ("active", "done", "exited")
+
+
+class KeywordRule(SQLModel, table=True):
+    """A custom inbound keyword and what it does (`gateway.automation.keywords`).
+
+    `key` is the word as compared (`normalise_keyword`); one rule per key and receiving
+    modem (`modem_id` None: any modem). `actions` is a JSON list of objects with a `type`.
+    """
+
+    __tablename__ = "keyword_rule"
+    __table_args__ = (sa.UniqueConstraint("key", "modem_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    word: str
+    key: str = Field(index=True)
+    language: str = "en"
+    modem_id: str | None = None
+    actions: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    reply: str | None = Field(default=None, sa_type=sa.Text)
+    double_opt_in: bool = False
+    confirm_prompt: str | None = Field(default=None, sa_type=sa.Text)
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id", ondelete="SET NULL")
+    enabled: bool = True
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class KeywordConfirmation(SQLModel, table=True):
+    """A double opt-in waiting for "YES" from `number` (the keyword's actions run then)."""
+
+    __tablename__ = "keyword_confirmation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(index=True)
+    rule_id: int = Field(foreign_key="keyword_rule.id", ondelete="CASCADE")
+    proof: str = Field(sa_type=sa.Text)  # the keyword message as received
+    inbound_message_id: int | None = None
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class DripSequence(SQLModel, table=True):
+    """A drip: steps sent at set times after a trigger (keyword, list join, API event)."""
+
+    __tablename__ = "drip_sequence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    category: str = "marketing"
+    trigger_event: str | None = Field(default=None, index=True)
+    trigger_list_id: int | None = Field(default=None, foreign_key="contact_list.id", ondelete="SET NULL")
+    list_seen_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # list joins read up to here
+    exit_events: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    exit_on_reply: bool = False
+    brand: str | None = None
+    footer: str | None = None
+    enabled: bool = True
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class SequenceStep(SQLModel, table=True):
+    """One text of a sequence, due `delay_seconds` after the contact entered it."""
+
+    __tablename__ = "sequence_step"
+    __table_args__ = (sa.UniqueConstraint("sequence_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sequence_id: int = Field(foreign_key="drip_sequence.id", ondelete="CASCADE")
+    position: int  # 1-based
+    delay_seconds: int
+    template: str = Field(sa_type=sa.Text)
+
+
+class Enrollment(SQLModel, table=True):
+    """A contact going through a sequence: the next step and when it is due.
+
+    The scheduler claims due rows (`status` active, `due_at` passed) and, in one
+    transaction, queues the step's message, records the `StepSend` and moves the row on:
+    a crash before the commit leaves the step due, after it the step is in the outbox.
+    """
+
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        sa.Index("ix_enrollment_due", "status", "due_at"),
+        sa.Index("ix_enrollment_number", "number", "status"),
+        sa.CheckConstraint(_in("status", ENROLLMENT_STATUSES), name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sequence_id: int = Field(foreign_key="drip_sequence.id", ondelete="CASCADE", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="CASCADE")
+    number: str
+    properties: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # of the triggering event
+    status: str = "active"
+    next_position: int = 1
+    due_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    exit_reason: str | None = None
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class StepSend(SQLModel, table=True):
+    """A step queued for an enrollment: at most one per (enrollment, step)."""
+
+    __tablename__ = "step_send"
+    __table_args__ = (sa.UniqueConstraint("enrollment_id", "step_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = Field(foreign_key="enrollment.id", ondelete="CASCADE")
+    sequence_id: int = Field(index=True)
+    step_id: int = Field(index=True)
+    message_id: str = Field(max_length=36, index=True)
+    queued_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ContactEvent(SQLModel, table=True):
+    """Something that happened to a contact, given through `POST /v1/events`."""
+
+    __tablename__ = "contact_event"
+    __table_args__ = (sa.Index("ix_contact_event_number", "number", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="SET NULL")
+    number: str
+    name: str
+    properties: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class AutoReplyRule(SQLModel, table=True):
+    """An automatic answer to inbound text: by modem, words in the text, or outside hours."""
+
+    __tablename__ = "auto_reply_rule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    reply: str = Field(sa_type=sa.Text)
+    modem_id: str | None = None
+    contains: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # any of these words; empty: any text
+    # Only outside business hours when set ("HH:MM" in `time_zone`).
+    hours_start: str | None = None
+    hours_end: str | None = None
+    time_zone: str = "UTC"
+    max_per_period: int = 1
+    period_seconds: int = 86_400
+    enabled: bool = True
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class AutoReplySent(SQLModel, table=True):
+    """An automatic answer that was queued, counted against the number's limit."""
+
+    __tablename__ = "auto_reply_sent"
+    __table_args__ = (sa.Index("ix_auto_reply_sent_number", "number", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="auto_reply_rule.id", ondelete="CASCADE")
+    number: str
+    message_id: str = Field(max_length=36)
+    sent_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Survey(SQLModel, table=True):
+    """Questions asked by SMS one after another; answers within `window_seconds` count."""
+
+    __tablename__ = "survey"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    window_seconds: int = 86_400
+    invalid_prompt: str = "Sorry, that is not one of the choices."
+    thanks: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class SurveyQuestion(SQLModel, table=True):
+    """A question: `choices` (JSON list of {"key", "label"}) or free text when empty."""
+
+    __tablename__ = "survey_question"
+    __table_args__ = (sa.UniqueConstraint("survey_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", ondelete="CASCADE")
+    position: int
+    text: str = Field(sa_type=sa.Text)
+    choices: list[dict[str, str]] = Field(default_factory=list, sa_type=sa.JSON)
+
+
+class SurveySession(SQLModel, table=True):
+    """One number answering one survey: the open question and until when it is open."""
+
+    __tablename__ = "survey_session"
+    __table_args__ = (sa.Index("ix_survey_session_open", "number", "status", "expires_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", ondelete="CASCADE", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="SET NULL")
+    number: str
+    position: int = 1
+    status: str = "open"  # open | done | expired
+    reprompted: bool = False
+    asked_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """An accepted answer: the choice key (normalised) or the free text."""
+
+    __tablename__ = "survey_answer"
+    __table_args__ = (sa.UniqueConstraint("session_id", "question_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="survey_session.id", ondelete="CASCADE")
+    survey_id: int = Field(index=True)
+    question_id: int = Field(index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="SET NULL")
+    number: str = Field(index=True)
+    choice: str | None = None
+    text: str = Field(sa_type=sa.Text)
+    inbound_message_id: int | None = None
+    answered_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ConversationRead(SQLModel, table=True):
+    """How far the conversation with a number has been read (the last inbound message id)."""
+
+    __tablename__ = "conversation_read"
+
+    number: str = Field(primary_key=True)
+    read_through: int = 0
+    read_at: datetime = Field(sa_type=UtcDateTime)

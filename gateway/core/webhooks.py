@@ -66,7 +66,11 @@ __all__ = [
 
 log = logging.getLogger("modemgate.webhooks")
 
-EVENT_TYPES = ("message.status", "message.inbound", "delivery_report", "optout", "optin")
+EVENT_TYPES = (
+    "message.status", "message.inbound", "delivery_report", "optout", "optin",
+    # two-way automation (gateway.automation)
+    "keyword.matched", "survey.answered", "sequence.step_sent", "sequence.exited",
+)  # fmt: skip
 REVOKED = "key_revoked"  # last_error of deliveries dropped when their key was revoked
 
 

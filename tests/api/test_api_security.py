@@ -29,6 +29,9 @@ _PATH_VALUES = {
     "segment_id": "1",
     "number": "+31612345678",
     "campaign_id": "1",
+    "rule_id": "1",
+    "sequence_id": "1",
+    "survey_id": "1",
 }
 
 

@@ -255,3 +255,19 @@ def test_contact_locales_are_bcp47_tags() -> None:
     assert contact_data({"number": NUMBER, "locale": "zh-hant-tw"}, region="NL").locale == "zh-Hant-TW"
     with pytest.raises(InvalidInput, match="BCP 47"):
         contact_data({"number": NUMBER, "locale": "not a language"}, region="NL")
+
+
+def test_start_from_an_unknown_number_creates_the_contact_and_welcomes_rather_than_resubscribes(s, hook):
+    action = handle_inbound(s, NUMBER, "Start", settings=SETTINGS, now=T0)
+    s.commit()
+    assert action is not None and action.changed and action.reply is not None
+    assert "again" not in action.reply.casefold()
+    assert action.reply == SETTINGS.reply("welcome", "en")
+    contact = consent.find_contact(s, NUMBER)
+    assert contact is not None and contact.created_at == T0
+    record = s.exec(select(ConsentRecord)).one()
+    assert (record.kind, record.proof, record.contact_id) == ("opt_in", "Start", contact.id)
+    # Someone who stopped and comes back is subscribed again, and told so.
+    _stop(s, at=T0 + timedelta(minutes=1))
+    back = handle_inbound(s, NUMBER, "START", settings=SETTINGS, now=T0 + timedelta(minutes=2))
+    assert back is not None and back.reply == SETTINGS.reply("start", "en")

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gateway.campaigns.wiring import marketing
+from gateway.automation.wiring import automation
 from gateway.core import apikeys
 from gateway.core.clock import SystemClock
 from gateway.core.db import session
@@ -157,7 +157,7 @@ def running_api(settings: Settings) -> Iterator[Api]:
     """The app with its gateway started (TestClient runs the lifespan), modems ready, one key
     holding every scope."""
     clock = SkewClock()
-    gateway = Gateway(settings, clock=clock, timing=FAST, extensions=marketing(settings))
+    gateway = Gateway(settings, clock=clock, timing=FAST, extensions=automation(settings))
     app = create_app(settings, gateway=gateway, resolver=resolve)
     try:
         with TestClient(app) as client:
