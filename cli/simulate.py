@@ -12,6 +12,7 @@ from typing import IO
 import typer
 
 from drivers.simulator.personalities import PERSONALITIES, personality
+from drivers.simulator.replay import Replay, load_replay
 from drivers.simulator.server import Simulator, default_profile
 
 
@@ -39,6 +40,9 @@ def simulate(
         min=0.01,
         help="Seconds between the profile's periodic unsolicited lines (Huawei ^RSSI …), instead of its own.",
     ),
+    replay: str | None = typer.Option(
+        None, "--replay", help="Answer like the device in this recording (`modems probe --record`)."
+    ),
 ) -> None:
     """Run simulated modems that real AT clients (gammu, minicom, smstools) can open.
 
@@ -51,11 +55,18 @@ def simulate(
         chatty = ", ".join(name for name in PERSONALITIES if personality(name).noise_urcs)
         typer.echo(f"error: --noise-every needs a --profile that has periodic lines: {chatty}", err=True)
         raise typer.Exit(2)
+    recorded: Replay | None = None
+    if replay is not None:
+        try:
+            recorded = load_replay(replay)
+        except (OSError, ValueError) as exc:
+            typer.echo(f"error: --replay: {exc}", err=True)
+            raise typer.Exit(2) from None
     tcp_addr = _host_port(tcp, "--tcp") if tcp else None
     control_addr = _host_port(control, "--control") if control else None
     if not pty and tcp_addr is None:
         pty = True
-    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal, profile, noise_every))
+    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal, profile, noise_every, recorded))
 
 
 async def _run(
@@ -66,9 +77,10 @@ async def _run(
     journal_path: str | None,
     profile: str | None = None,
     noise_every: float | None = None,
+    replay: Replay | None = None,
 ) -> None:
     journal: IO[str] | None = open(journal_path, "a", encoding="utf-8") if journal_path else None
-    profiles = [default_profile(i, profile, noise_every) for i in range(1, modems + 1)]
+    profiles = [default_profile(i, profile, noise_every, replay) for i in range(1, modems + 1)]
     sim = Simulator(modems, journal=journal, profiles=profiles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -38,6 +38,7 @@ from drivers.simulator.framing import (
 )
 from drivers.simulator.network import Network
 from drivers.simulator.profile import ModemProfile
+from drivers.simulator.replay import command_key
 from drivers.simulator.routing import SmsRouting
 from drivers.simulator.settings import Settings
 from drivers.simulator.sim import Sim, registration_stat, registration_urcs
@@ -89,6 +90,7 @@ class SimulatedModem:
         self._noise_turn = 0  # periodic lines sent (or carried into an answer)
         self._noise_carry: str | None = None  # the line the next answer carries
         self._closed = False
+        self._replay_turns: dict[str, int] = {}  # times each recorded command was answered
         network.attach(self)
         if self.profile.noise_urcs and self.profile.noise_interval > 0:
             self._call_later(self.profile.noise_interval, self._noise)
@@ -286,6 +288,8 @@ class SimulatedModem:
             return  # not a command line: real modems ignore it
         self.commands_seen.append(text)
         self._mode = "busy"
+        if self.profile.replay is not None and self._replayed(text):
+            return
         info: list[list[str]] = []  # one block per command: V.250 frames each on its own
         try:
             for cmd in split_commands(text[2:]):
@@ -299,6 +303,21 @@ class SimulatedModem:
             self.answer_error(info, err)
             return
         self.answer_ok(info)
+
+    def _replayed(self, line: str) -> bool:
+        """Answer `line` as the recorded device did, if the replay says so (`replay.py`)."""
+        assert self.profile.replay is not None
+        key = command_key(line)
+        turn = self._replay_turns.get(key, 0)
+        recorded = self.profile.replay.decide(line, turn)
+        self._replay_turns[key] = turn + 1
+        if recorded is None:
+            return False
+        data = b"".join(f"\r\n{text}\r\n".encode("latin-1") for text in recorded.lines)
+        self.later(recorded.delay, lambda: self._respond(data))
+        for text in recorded.after:
+            self.later(recorded.delay, lambda text=text: self.urc(text))  # type: ignore[misc]
+        return True
 
     def _execute(self, cmd: str) -> list[str] | Prompt:
         upper = cmd.upper()

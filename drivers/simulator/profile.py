@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drivers.simulator.replay import Replay
+
 __all__ = ["ModemProfile"]
 
 
@@ -45,6 +47,9 @@ class ModemProfile:
     # AT+CNMI values accepted for <mode>,<mt>,<bm>,<ds>,<bfr>; AT+CNMI=? shows them. A
     # SIM800 lacks <ds>=2 (status reports stored, +CDSI): only routed (+CDS) or none.
     cnmi_choices: tuple[tuple[int, ...], ...] = ((0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 1, 2), (0, 1))
+    # A recorded device to answer like (`replay.py`): its answers come first, these
+    # fields answer what it does not hold.
+    replay: Replay | None = None
 
     def __post_init__(self) -> None:
         self.refuse = frozenset(name.upper() for name in self.refuse)
