@@ -59,6 +59,7 @@ from gateway.core.policy import (
     poll_failure_is_fault,
     storage_wait,
 )
+from gateway.core.recovery import Recovery
 
 __all__ = [
     "ClaimedPart",
@@ -193,8 +194,10 @@ class ModemWorker:
         reprobe_initial: float = 1.0,
         reprobe_max: float = 60.0,
         uncommitted: Uncommitted | None = None,
+        recovery: Recovery | None = None,
     ) -> None:
         self.modem_id = modem_id
+        self.recovery = recovery  # soft reset and operator command after failed reopens
         self.link = link
         self.pacer = pacer
         self.store = store
@@ -319,9 +322,13 @@ class ModemWorker:
             modem = await self.link.connect(attempts=1)
         except AtError as exc:
             self._fault(str(exc))  # a modem that never comes up is as faulty as one that died
+            if self.recovery is not None:
+                await self.recovery.failed()
             # New work does not cut this short: the backoff holds however busy the others are.
             await self._idle(self.link.retry_delay, wake_early=False)
             return None
+        if self.recovery is not None:
+            self.recovery.recovered()
         self._reopen = False
         ident = modem.identity
         self.status.identity = {
