@@ -215,7 +215,7 @@ class SimulatedModem:
 
     def urc(self, text: str) -> None:
         """An unsolicited line: now on an idle line, else after the running command's answer."""
-        if self._mode == "command" and not self.faults.hang:
+        if self._mode == "command" and not self.faults.silent:
             self._out(f"\r\n{text}\r\n".encode("latin-1"))
         else:
             self._urc_queue.append(text)  # CNMI mode 2: held while a command runs
@@ -231,6 +231,9 @@ class SimulatedModem:
     # --- bytes in -----------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
+        if self.faults.hang_until_reset and not self.faults.disconnect:
+            self._wedged(data)
+            return
         if self.faults.hang or self.faults.disconnect:
             return  # a wedged modem swallows everything
         if self._mode == "busy":
@@ -244,6 +247,22 @@ class SimulatedModem:
                 self._prompt_byte(byte)
             else:
                 self._command_byte(byte)
+
+    def _wedged(self, data: bytes) -> None:
+        """Fault `hang_until_reset`: nothing is answered, but a reset line (`AT+CFUN=1,1`)
+        still reaches the firmware's reset path: OK, then a restart that clears the fault."""
+        self._line += data
+        while b"\r" in self._line:
+            raw, _, rest = bytes(self._line).partition(b"\r")
+            self._line[:] = rest
+            if raw.decode("latin-1").strip(" \x1b\n").upper().replace(" ", "") == "AT+CFUN=1,1":
+                self._line.clear()
+                self.faults.hang_until_reset = False
+                self._mode = "command"
+                self._out(b"\r\nOK\r\n")
+                self.restart()
+                return
+        del self._line[1024:]
 
     def _command_byte(self, byte: int) -> None:
         if self.s.echo:
@@ -339,7 +358,7 @@ class SimulatedModem:
         def send() -> None:
             if epoch != self._epoch:
                 return  # the modem was reset meanwhile: the answer is lost with it
-            if self.faults.hang or self.faults.disconnect:
+            if self.faults.silent or self.faults.disconnect:
                 self._mode = "command"
                 return
             carried, self._noise_carry = self._noise_carry, None
@@ -387,7 +406,7 @@ class SimulatedModem:
         if self._closed:
             return
         idle = self._mode == "command" and not self._line and not self._pending_input
-        if idle and not (self.faults.hang or self.faults.disconnect):
+        if idle and not (self.faults.silent or self.faults.disconnect):
             text = self.profile.noise_urcs[self._noise_turn % len(self.profile.noise_urcs)]
             if self.profile.noise_in_answers and self._noise_turn % 2 and self._noise_carry is None:
                 self._noise_carry = text
