@@ -38,7 +38,24 @@ MAX_DELAY = 2.0
 _SIMULATED = frozenset({"+CMGS", "+CMGW", "+CMSS", "+CMGR", "+CMGD", "+CNMA", "+CMGC"})
 # State the simulator must hold when the device accepted the command (set / exec forms).
 _STATEFUL = frozenset(
-    {"+CNMI", "+CPMS", "+CMGL", "+CMGF", "+CMEE", "+CSMS", "+CMMS", "+CSCA", "+CFUN", "+CSCS", "+CSDH", "+CSMP"}
+    {
+        "+CNMI",
+        "+CPMS",
+        "+CMGL",
+        "+CMGF",
+        "+CMEE",
+        "+CSMS",
+        "+CMMS",
+        "+CSCA",
+        "+CFUN",
+        "+CSCS",
+        "+CSDH",
+        "+CSMP",
+        "+CPIN",
+        "+CREG",
+        "+CGREG",
+        "+CEREG",
+    }
 )
 _FINALS = frozenset({"OK", "ERROR", "COMMAND NOT SUPPORT", "TOO MANY PARAMETERS", "NO CARRIER"})
 _FINAL_PREFIXES = ("+CMS ERROR", "+CME ERROR")
@@ -160,19 +177,20 @@ def _exchanges(entries: list[Entry]) -> list[tuple[str, Answer]]:
             i += 1
             if nxt.direction == "out":
                 continue  # a PDU after a prompt
-            line = nxt.line.strip()
+            raw = nxt.line.rstrip()  # leading spaces are the device's (" WAVECOM MODEM")
+            line = raw.strip()
             if not echo_seen and not lines and line.upper() == command.upper():
                 echo_seen = True
                 continue
             if line == ">":
                 prompted = True
             if final is None:
-                lines.append(line)
+                lines.append(raw)
                 last_ms = nxt.ms
                 if _is_final(line):
                     final = line
             elif not line.startswith(_MESSAGE_URCS):
-                after.append(line)
+                after.append(raw)
         if prompted:
             continue  # a prompting command: the simulator's own
         delay = min(MAX_DELAY, max(0.0, (last_ms - entry.ms) / 1000))
