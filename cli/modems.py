@@ -26,6 +26,7 @@ _LABELS = [
     ("registration", "Registration"),
     ("smsc", "SMSC"),
     ("storage", "Storage"),
+    ("reports", "Status reports"),
 ]
 
 
@@ -51,10 +52,12 @@ def probe_cmd(
         return
     rssi, dbm = info["signal_rssi"], info["signal_dbm"]
     info["signal"] = f"{rssi}/31 ({dbm} dBm)" if rssi is not None else "unknown"
-    typer.echo(f"{'Port':<13}: {port}")
+    cnmi = info["cnmi"]
+    info["reports"] = f"yes (AT+CNMI={cnmi})" if info["status_reports"] else "no" if cnmi else "unknown"
+    typer.echo(f"{'Port':<14}: {port}")
     for key, label in _LABELS:
         value = info.get(key)
-        typer.echo(f"{label:<13}: {value if value is not None else '-'}")
+        typer.echo(f"{label:<14}: {value if value is not None else '-'}")
 
 
 async def _probe(port: str, pin: str | None, timeout: float, record: str | None = None) -> dict[str, Any]:

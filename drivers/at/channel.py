@@ -15,6 +15,12 @@ background, holding the lock: it leaves an open PDU prompt with ESC and waits fo
 final result (counted as a timeout if none comes), so the next command gets its own
 answer and not the late one of the command given up on.
 
+Quiet time: some firmware ends a read command's answer without a final result (Wavecom
+answers ``AT+CPIN?`` with ``+CPIN: READY`` and no ``OK``; gammu marks such models
+F_CPIN_NO_OK). A read command whose information line came, followed by `quiet` seconds
+with no byte from the modem, is taken as answered. An ``OK`` that comes later after all
+is passed over by the resync below, so it cannot end the next command.
+
 Resync: when a command (or one seen through in the background) got no answer in time,
 its answer may still come, and would be taken for the next command's. Before that next
 command the channel asks `AT+CMEE?`, whose answer holds a line (`+CMEE: <n>`) no other
@@ -46,6 +52,8 @@ _Stage = Literal["command", "awaiting_prompt", "aborted", "pdu_sent"]
 _SYNC_COMMAND = "AT+CMEE?"
 _SYNC_MARK = "+CMEE:"
 _SYNC_WAIT = 5.0
+# Seconds of silence after a read command's information line that stand for its OK.
+DEFAULT_QUIET = 1.0
 
 
 class AtChannel:
@@ -56,6 +64,7 @@ class AtChannel:
         on_urc: Callable[[Urc], None] | None = None,
         hang_after: int = 3,
         name: str = "modem",
+        quiet: float = DEFAULT_QUIET,
     ) -> None:
         self.name = name
         self._transport = transport
@@ -75,6 +84,9 @@ class AtChannel:
         self._unsure = False  # a command went unanswered: its answer may still come
         self._sync: asyncio.Future[None] | None = None  # set while resyncing
         self._sync_seen = False
+        self._quiet = quiet
+        self._quiet_timer: asyncio.TimerHandle | None = None
+        self.quiet_endings = 0  # read commands taken as answered without a final result
         self._reader = asyncio.get_running_loop().create_task(self._read_loop(), name=f"at-reader {name}")
 
     @property
@@ -118,6 +130,8 @@ class AtChannel:
 
     async def close(self) -> None:
         self._closed = True
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
         self._reader.cancel()
         try:
             await self._reader
@@ -303,6 +317,7 @@ class AtChannel:
                 data = await self._transport.read()
                 for event in self._proto.feed(data):
                     self._dispatch(event)
+                self._arm_quiet()
         except ModemGone as exc:
             self._gone = exc
         except AtError as exc:
@@ -312,6 +327,26 @@ class AtChannel:
             for fut in (self._final, self._prompt, self._sync):
                 if fut is not None and not fut.done():
                     fut.set_exception(gone)
+
+    def _arm_quiet(self) -> None:
+        """(Re)start the quiet timer while a read command has its information but no final."""
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
+        final = self._final
+        if final is None or final.done() or not self._info or not self._proto.reading or self._sync is not None:
+            return
+        self._quiet_timer = asyncio.get_running_loop().call_later(self._quiet, self._quiet_elapsed, final)
+
+    def _quiet_elapsed(self, final: asyncio.Future[Final]) -> None:
+        self._quiet_timer = None
+        if final is not self._final or final.done() or self._proto.pending is None:
+            return
+        log.info("%s: %r answered without a final result; taken as OK", self.name, self._proto.pending)
+        self._proto.abandon()
+        self._unsure = True  # a late OK is passed over before the next command
+        self.quiet_endings += 1
+        final.set_result(Final("OK", None, ""))
 
     def _dispatch(self, event: object) -> None:
         if self._sync is not None and not self._sync.done() and not isinstance(event, (Garbage, Echo)):

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from drivers._exceptions import AtError, CmeError, CmsError, CommandError, ModemTimeout, PduError
-from drivers.at.channel import AtChannel
+from drivers.at.channel import DEFAULT_QUIET, AtChannel
 from drivers.at.events import Urc
+from drivers.at.ranges import offered
 from drivers.at.transport import SerialTransport, Transport
 from drivers.sms import Sms, SubmitPart, decode_pdu
 from drivers.sms.pdu import SmsStatusReport
@@ -37,6 +38,8 @@ __all__ = [
     "open_modem",
     "Registration",
     "CNMI_CANDIDATES",
+    "cnmi_choices",
+    "reports_routed",
 ]
 
 log = logging.getLogger("modemgate.modem")
@@ -71,6 +74,19 @@ CNMI_CANDIDATES = (
     "1,1",
 )
 
+# Answers that mean "busy, ask again shortly" rather than no: SIM busy (27.007 §9.2.1 14,
+# 27.005 §3.2.5 314) and Wavecom's 515 "please wait, init or command processing in progress".
+_BUSY_CME = frozenset({14, 515})
+_BUSY_CMS = frozenset({314})
+_BUSY_FIRST_PAUSE = 0.25
+_BUSY_MAX_PAUSE = 4.0
+
+# What each AT+CNMI field is best set to, best first (27.005 §3.4.1): <mode> 2 buffers
+# indications while a command runs; <mt> 1 stores messages and indicates them (+CMTI);
+# <bm> 0 no cell broadcast; <ds> 2 stores status reports (+CDSI), 1 routes them (+CDS);
+# <bfr> 0 flushes what was buffered, 1 clears it: either will do.
+_CNMI_PREFERENCES = (("2", "1", "3"), ("1",), ("0",), ("2", "1", "0"), ("0", "1"))
+
 _PREFIXES = re.compile(r"^(?:\+CGM[IMR]|\+CGSN|\+GM[IMR]|\+GSN|\+CIMI|Manufacturer|Model|Revision|IMEI)\s*:\s*", re.I)
 
 
@@ -86,6 +102,10 @@ class ModemConfig:
     init_attempts: int = 3
     sim_ready_wait: float = 10.0  # after PIN entry the SIM needs a while for SMS
     hang_after: int = 3
+    # Silence after a read command's information line that stands for its missing OK.
+    quiet_time: float = DEFAULT_QUIET
+    # How long in all "busy" answers (SIM busy after boot, Wavecom's 515) are waited out.
+    busy_wait: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +162,8 @@ class _State:
     smsc: str | None = None
     cnmi: str | None = None
     memory: str | None = None
+    cpms_count: int = 3  # memories AT+CPMS takes: read, write, receive (some take fewer)
+    listing: Literal["list", "by_index"] = "list"  # how the storage poll finds messages
     rssi: int | None = None
     registration: Registration = "unknown"
     cmms_supported: bool = True
@@ -151,8 +173,16 @@ class _State:
 class Modem:
     """One modem. Create with `open_modem()`; call `initialize()` before anything else."""
 
-    def __init__(self, channel: AtChannel, config: ModemConfig | None = None, *, name: str = "modem") -> None:
+    def __init__(
+        self,
+        channel: AtChannel,
+        config: ModemConfig | None = None,
+        *,
+        name: str = "modem",
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.name = name
+        self._sleep = sleep
         self.config = config or ModemConfig()
         self._ch = channel
         self._state = _State()
@@ -183,6 +213,17 @@ class Modem:
     @property
     def memory(self) -> str | None:
         return self._state.memory
+
+    @property
+    def status_reports(self) -> bool:
+        """Whether the AT+CNMI setting in force hands status reports over (<ds> 1 or 2)."""
+        return reports_routed(self._state.cnmi)
+
+    @property
+    def listing(self) -> str:
+        """How the storage poll finds messages: `list` (AT+CMGL) or `by_index` (AT+CMGR
+        over the slots, for a modem that answers AT+CMGL with a plain ERROR)."""
+        return self._state.listing
 
     @property
     def gone(self) -> bool:
@@ -306,20 +347,30 @@ class Modem:
         return (m.group(1) or None) if m else None
 
     async def _setup_storage(self) -> None:
-        available: list[str] = []
-        with contextlib.suppress(CmsError, CmeError, CommandError):
-            lines = await self._cmd("AT+CPMS=?")
-            first = re.search(r"\(([^)]*)\)", " ".join(lines))
-            if first:
-                available = [m.strip().strip('"').upper() for m in first.group(1).split(",")]
-        memories = [mem for mem in self.config.storage if not available or mem in available]
+        """Choose the memory for reading, writing and receiving. AT+CPMS takes three
+        memories on most modems, two or one on some (Wavecom offers two); the test answer
+        says which memories go where, so forms it rules out are not tried."""
+        groups = offered(_answer_args(await self._query("AT+CPMS=?"), "+CPMS") or "")
+        groups = [[mem.upper() for mem in group] for group in groups]
+        counts = [n for n in (3, 2, 1) if not groups or n <= len(groups)] or [1]
+        for mem in self.config.storage:
+            for count in counts:
+                if groups and any(mem not in group for group in groups[:count]):
+                    continue
+                if await self._query(_cpms(mem, count)) is not None:
+                    self._state.memory, self._state.cpms_count = mem, count
+                    return
         # None: keep the modem's own choice.
-        self._state.memory = await self._first_accepted(memories, lambda mem: f'AT+CPMS="{mem}","{mem}","{mem}"')
+        self._state.memory = None
 
     async def _setup_indications(self) -> None:
-        self._state.cnmi = await self._first_accepted(CNMI_CANDIDATES, lambda setting: f"AT+CNMI={setting}")
+        offer = offered(_answer_args(await self._query("AT+CNMI=?"), "+CNMI") or "")
+        candidates = list(dict.fromkeys([*cnmi_choices(offer), *CNMI_CANDIDATES]))
+        self._state.cnmi = await self._first_accepted(candidates, lambda setting: f"AT+CNMI={setting}")
         if self._state.cnmi is None:
             log.warning("%s: no AT+CNMI setting accepted; relying on polling storage", self.name)
+        elif not self.status_reports:
+            log.warning("%s: status reports are not handed over (AT+CNMI=%s)", self.name, self._state.cnmi)
 
     async def _first_accepted(self, candidates: Iterable[str], command: Callable[[str], str]) -> str | None:
         """The first candidate whose command the modem accepts (it is then in effect), or None."""
@@ -377,9 +428,17 @@ class Modem:
         """List stored messages (AT+CMGL=4) and hand over those not yet handed over.
 
         The fallback for lost `+CMTI` and for modems with no indications; returns how
-        many new ones were found.
+        many new ones were found. A modem that answers the listing with a plain ERROR
+        (Nokia phones do, even with AT+CMEE=1) is read slot by slot from then on.
         """
-        lines = await self._cmd("AT+CMGL=4", timeout=max(self.config.command_timeout, 30.0))
+        if self._state.listing == "by_index":
+            return await self._poll_by_index()
+        try:
+            lines = await self._cmd("AT+CMGL=4", timeout=max(self.config.command_timeout, 30.0))
+        except CommandError as exc:
+            log.warning("%s: AT+CMGL=4 answered %s; reading storage slot by slot instead", self.name, exc)
+            self._state.listing = "by_index"
+            return await self._poll_by_index()
         found = 0
         memory = self._state.memory or "SM"
         for header, pdu in _pairs(lines, "+CMGL:"):
@@ -391,6 +450,29 @@ class Modem:
                 continue
             self._hand_over(pdu, loc)
             found += 1
+        return found
+
+    async def _poll_by_index(self) -> int:
+        """AT+CMGR over the slots of the read memory until as many messages as AT+CPMS?
+        counts were seen; empty or refused slots are passed over."""
+        m = await self._query_match("AT+CPMS?", r'\+CPMS:\s*(?:"[^"]*"\s*,\s*)?(\d+)\s*,\s*(\d+)')
+        if m is None:
+            return 0
+        used, total = int(m.group(1)), int(m.group(2))
+        memory = self._state.memory or "SM"
+        found = seen = 0
+        for index in range(1, total + 1):
+            if seen >= used:
+                break
+            lines = await self._query(f"AT+CMGR={index}")
+            pairs = _pairs(lines or [], "+CMGR:")
+            if not pairs:
+                continue
+            seen += 1
+            location = Location(memory, index)
+            if location not in self._handed:
+                self._hand_over(pairs[0][1], location)
+                found += 1
         return found
 
     async def read(self, location: Location) -> Incoming | None:
@@ -428,7 +510,7 @@ class Modem:
 
     async def _select(self, memory: str) -> None:
         if self._state.memory != memory:
-            await self._cmd(f'AT+CPMS="{memory}","{memory}","{memory}"')
+            await self._cmd(_cpms(memory, self._state.cpms_count))
             self._state.memory = memory
 
     def _on_urc(self, urc: Urc) -> None:
@@ -512,7 +594,22 @@ class Modem:
     # --- plumbing -----------------------------------------------------------------------
 
     async def _cmd(self, command: str, *, timeout: float | None = None) -> list[str]:
-        return await self._ch.command(command, timeout=timeout or self.config.command_timeout)
+        """Run `command`; a "busy, ask again" answer is asked again after growing pauses,
+        `busy_wait` seconds in all, before its error stands."""
+        waited, pause = 0.0, _BUSY_FIRST_PAUSE
+        while True:
+            try:
+                return await self._ch.command(command, timeout=timeout or self.config.command_timeout)
+            except (CmeError, CmsError) as exc:
+                if not _is_busy(exc):
+                    raise
+                if waited + pause > self.config.busy_wait:
+                    exc.args = (f"{exc} (still busy after {waited:g} s of waiting: SIM or modem starting up)",)
+                    raise
+                log.info("%s: %s answered %s; asking again in %g s", self.name, command, exc, pause)
+                await self._sleep(pause)
+                waited += pause
+                pause = min(pause * 2, _BUSY_MAX_PAUSE)
 
     async def _try(self, command: str) -> bool:
         try:
@@ -532,8 +629,54 @@ async def open_modem(
     """Open the port at `url` and return a Modem (not yet initialised)."""
     config = config or ModemConfig()
     port = await transport(url)
-    channel = AtChannel(port, hang_after=config.hang_after, name=name or url)
+    channel = AtChannel(port, hang_after=config.hang_after, name=name or url, quiet=config.quiet_time)
     return Modem(channel, config, name=name or url)
+
+
+def cnmi_choices(offer: list[list[str]]) -> list[str]:
+    """AT+CNMI settings built from the values a modem offers (`offered` of its AT+CNMI=?
+    answer), best first: status reports on whenever the modem can route them. Empty when
+    the offer does not allow storing new messages with an indication (<mt> 1)."""
+    if len(offer) < 2:
+        return []
+    fields: list[list[str]] = []
+    for i, preferred in enumerate(_CNMI_PREFERENCES[: len(offer)]):
+        values = [v for v in preferred if v in offer[i]] or ([offer[i][0]] if i == 2 and offer[i] else [])
+        if not values:
+            return []
+        fields.append(values)
+    ranks = [{v: n for n, v in enumerate(f)} for f in fields]
+    settings: list[list[str]] = [[]]
+    for values in fields:
+        settings = [[*s, v] for s in settings for v in values]
+    # <ds> decides first (reports on), then the other fields in their own order.
+    order = [i for i in (3, 0, 1, 2, 4) if i < len(fields)]
+    settings.sort(key=lambda s: [ranks[i][s[i]] for i in order])
+    return [",".join(s) for s in settings]
+
+
+def reports_routed(cnmi: str | None) -> bool:
+    """Whether an AT+CNMI setting hands status reports over: <ds> 1 (+CDS) or 2 (+CDSI)."""
+    fields = (cnmi or "").split(",")
+    return len(fields) > 3 and fields[3].strip() in ("1", "2")
+
+
+def _cpms(memory: str, count: int) -> str:
+    """AT+CPMS with `memory` for the first `count` uses (read, write, receive)."""
+    return "AT+CPMS=" + ",".join([f'"{memory}"'] * count)
+
+
+def _answer_args(lines: list[str] | None, prefix: str) -> str | None:
+    """What follows `prefix:` in the first answer line that carries it."""
+    for line in lines or []:
+        name, sep, args = line.partition(":")
+        if sep and name.strip().upper() == prefix:
+            return args.strip()
+    return None
+
+
+def _is_busy(exc: CmeError | CmsError) -> bool:
+    return exc.code in (_BUSY_CME if isinstance(exc, CmeError) else _BUSY_CMS)
 
 
 def _incoming(pdu: str, location: Location | None) -> Incoming:

@@ -6,7 +6,8 @@ import contextlib
 from typing import Any
 
 from drivers._exceptions import CmeError, CmsError, CommandError
-from drivers.at.modem import Modem
+from drivers.at.modem import Modem, cnmi_choices, reports_routed
+from drivers.at.ranges import offered
 
 __all__ = ["probe"]
 
@@ -26,8 +27,13 @@ async def probe(modem: Modem, *, pin: str | None = None) -> dict[str, Any]:
     smsc = await modem.read_smsc() if pin_state == "READY" else None
     storage = None
     with contextlib.suppress(CmsError, CmeError, CommandError):
-        lines = await modem._cmd("AT+CPMS?")
-        storage = lines[0].split(":", 1)[1].strip() if lines and ":" in lines[0] else None
+        storage = _args(await modem._cmd("AT+CPMS?"), "+CPMS")
+    # Whether the modem can hand status reports over, from what its AT+CNMI=? offers
+    # (the probe leaves the setting itself alone).
+    routing = None
+    with contextlib.suppress(CmsError, CmeError, CommandError):
+        choices = cnmi_choices(offered(_args(await modem._cmd("AT+CNMI=?"), "+CNMI") or ""))
+        routing = choices[0] if choices else None
     return {
         "manufacturer": identity.manufacturer,
         "model": identity.model,
@@ -40,4 +46,15 @@ async def probe(modem: Modem, *, pin: str | None = None) -> dict[str, Any]:
         "registration": health.registration,
         "smsc": smsc,
         "storage": storage,
+        "status_reports": reports_routed(routing),
+        "cnmi": routing,
     }
+
+
+def _args(lines: list[str], prefix: str) -> str | None:
+    """What follows `prefix:` in the answer line that carries it (not a line before it)."""
+    for line in lines:
+        name, sep, args = line.partition(":")
+        if sep and name.strip().upper() == prefix:
+            return args.strip()
+    return None

@@ -25,10 +25,15 @@ Plan
 - A complete line is classified against the pending command, in this order:
   body of a held +CMT/+CDS/+CBM header; continuation of a +CUSD whose quotes
   are open; echo of the command or of the PDU; final result (ends the command);
+  the line under a +CMGL/+CMGR header (the message, whatever it looks like);
   known URC (see `URC_NAMES`) unless the command is asking for that very name
   (``AT+CREG?`` makes ``+CREG: 0,1`` Info, while ``+CREG: 1`` during ``AT+CSQ``
-  or ``AT+CREG=2`` is a URC); anything else is Info of the pending command, or a
-  URC when no command is pending.
+  or ``AT+CREG=2`` is a URC); a line shaped like a vendor's unsolicited code
+  (``^NAME…``, or ``+NAME:`` / ``#NAME:`` … when the command is an extended one
+  whose own answer does not carry that name) is a URC too, so Huawei's
+  ``^NWTIME`` inside an ``AT+CPMS?`` or an ``AT+CGMI`` answer is never taken
+  for its value; anything else is Info of the pending command, or a URC when
+  no command is pending.
 - Text is UTF-8 where it decodes, else Latin-1 (lossless: the caller can get
   the bytes back). Result codes are expected in verbose form (ATV1).
 """
@@ -114,6 +119,8 @@ URC_NAMES: frozenset[str] = frozenset(
         "+SIM READY",
         # Wavecom / Sierra
         "+WIND",
+        # Huawei network time (gammu's AT test data has it inside an AT+CPMS answer)
+        "^NWTIME",
     }
 )
 """Line names (text before ':' or the whole line, upper case) that are
@@ -129,6 +136,13 @@ _HEX = re.compile(r"[0-9A-Fa-f]+")
 _CM_ERROR = re.compile(r"\+CM([SE])\s*ERROR\s*(?::\s*(.*))?", re.IGNORECASE)
 _CONNECT = re.compile(r"CONNECT(?:\s.*)?", re.IGNORECASE)
 _EXTENDED_NAME = re.compile(r"[+^$%*#!&][A-Za-z][A-Za-z0-9_]*")
+# A line that names itself the way unsolicited codes do: `+CREG: 1`, `^BOOT:…`, `+PBREADY`.
+_URC_SHAPE = re.compile(r"([+^$%*#!&][A-Za-z][A-Za-z0-9_]*)\s*(?::|$)")
+# Answers that carry another command's name: V.250 +GMI is 27.007 +CGMI and so on.
+_ALIASES = {"+GMI": "+CGMI", "+GMM": "+CGMM", "+GMR": "+CGMR", "+GSN": "+CGSN"}
+_ALIASES.update({v: k for k, v in list(_ALIASES.items())})
+# Listing headers whose next line is the message itself (27.005 §3.4.2, §3.4.3).
+_BODY_HEADERS = frozenset({"+CMGL", "+CMGR"})
 # +CMT: [<alpha>],<length>  (27.005 §3.4.1, PDU mode)
 _CMT_PDU_HEADER = re.compile(r'(?:(?:"[^"]*"|[^,"]*)\s*,\s*)?\d+', re.ASCII)
 _LENGTH_ONLY = re.compile(r"\d+", re.ASCII)
@@ -169,6 +183,9 @@ class AtProtocol:
     _echo: str | None
     _pdu_echo: str | None
     _asking: frozenset[str]
+    _own: frozenset[str]
+    _reading: bool
+    _body_next: bool
 
     def __init__(self, *, extra_urcs: Iterable[str] = ()) -> None:
         self._urc_names = URC_NAMES | {name.strip().upper() for name in extra_urcs}
@@ -180,6 +197,12 @@ class AtProtocol:
     def pending(self) -> str | None:
         """The command awaiting its final result, as given to `send()`."""
         return self._command
+
+    @property
+    def reading(self) -> bool:
+        """True while the pending command reads a value (``AT+CPIN?``): a modem may
+        leave out its final result there (see `AtChannel`'s quiet time)."""
+        return self._reading
 
     @property
     def at_prompt(self) -> bool:
@@ -199,10 +222,12 @@ class AtProtocol:
             raise AtProtocolError(f"cannot send {command!r}: {self._command!r} is still pending")
         if not command.strip() or not command.isascii() or not command.isprintable():
             raise AtProtocolError(f"not a one-line ASCII command: {command!r}")
-        names, asking = _command_names(command)
+        names, asking, reading = _command_names(command)
         self._command = command
         self._echo = command.strip().upper()
         self._asking = asking
+        self._own = names | {_ALIASES[n] for n in names if n in _ALIASES}
+        self._reading = reading
         wants_prompt = bool(names & _PROMPT_COMMANDS) if prompt is None else prompt
         self._prompt = "awaiting" if wants_prompt else "none"
         return command.encode("ascii") + b"\r"
@@ -335,8 +360,9 @@ class AtProtocol:
         name, _, args = text.partition(":")
         name, args = name.strip(), args.strip()
         key = name.upper()
-        if self._command is not None and (key not in self._urc_names or key in self._asking):
+        if self._command is not None and self._belongs(key, text):
             self._echo = None
+            self._body_next = key in _BODY_HEADERS
             if key == "+CUSD" and text.count('"') % 2:
                 self._continued = ([text], False)
             else:
@@ -349,6 +375,24 @@ class AtProtocol:
             self._continued = ([text], True)
         else:
             events.append(Urc(name, args, text, None))
+
+    def _belongs(self, key: str, text: str) -> bool:
+        """Whether a line (neither echo nor final) is Info of the pending command."""
+        if self._body_next:
+            self._body_next = False
+            return True
+        if key in self._asking:
+            return True
+        if key in self._urc_names:
+            return False
+        shape = _URC_SHAPE.match(text)
+        if shape is None:
+            return True  # a bare value: `huawei`, an IMEI, a PDU, `Manufacturer: …`
+        if shape.group(1).upper() in self._own:
+            return True
+        # Another name: a vendor's unsolicited code, unless the command is a basic one
+        # (ATI lists `+GCAP: …`), where only the `^` codes are known to be unsolicited.
+        return not (self._own or text.startswith("^"))
 
     def _continue(self, text: str, events: list[Event]) -> bool:
         """Add a line to an open-quoted +CUSD; True when the line was taken."""
@@ -384,6 +428,9 @@ class AtProtocol:
         self._echo = None
         self._pdu_echo = None
         self._asking = frozenset()
+        self._own = frozenset()
+        self._reading = False
+        self._body_next = False
         self._prompt = "none"  # none | awaiting | at_prompt | sent
 
 
@@ -438,14 +485,16 @@ def _body_kind(key: str, args: str) -> bool | None:
     return None
 
 
-def _command_names(command: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Extended command names in a command line, and those of them used in a
-    form that asks for their value (read ``?``, test ``=?`` or bare action)."""
+def _command_names(command: str) -> tuple[frozenset[str], frozenset[str], bool]:
+    """Extended command names in a command line, those of them used in a form
+    that asks for their value (read ``?``, test ``=?`` or bare action), and
+    whether one of them is read (``?``)."""
     body = command.strip()
     if body[:2].upper() == "AT":
         body = body[2:]
     names: set[str] = set()
     asking: set[str] = set()
+    reading = False
     for segment in _split_outside_quotes(body, ";"):
         segment = segment.strip()
         match = _EXTENDED_NAME.match(segment)
@@ -456,7 +505,8 @@ def _command_names(command: str) -> tuple[frozenset[str], frozenset[str]]:
         rest = segment[match.end() :].lstrip()
         if not rest or rest.startswith("?") or rest.startswith("=?"):
             asking.add(name)
-    return frozenset(names), frozenset(asking)
+        reading = reading or rest.startswith("?")
+    return frozenset(names), frozenset(asking), reading
 
 
 def _split_outside_quotes(text: str, separator: str) -> list[str]:

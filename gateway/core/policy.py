@@ -42,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from drivers._exceptions import AtError, CmeError, CmsError, ModemgateError
+from drivers._exceptions import AtError, CmeError, CmsError, CommandError, ModemgateError
 from drivers.at.errors import Action, classify, is_vague
 
 __all__ = [
@@ -200,10 +200,11 @@ def answering_state(record: SendRecord) -> Literal["ready", "faulty"]:
 
 
 def poll_failure_is_fault(error: AtError) -> bool:
-    """Whether a failed health or storage poll takes the modem out of service: an error
-    code only says the modem answered no (it keeps working); a timeout, a vanished port or
-    garbage says it is not working."""
-    return not answered_with_code(error)
+    """Whether a failed health or storage poll takes the modem out of service: an answer
+    that says no (+CMS / +CME code or a plain ERROR, which some phones give a listing they
+    cannot do) means the modem is there and talking; a timeout, a vanished port or garbage
+    says it is not working."""
+    return not (answered_with_code(error) or isinstance(error, CommandError))
 
 
 def answered_with_code(error: AtError) -> bool:

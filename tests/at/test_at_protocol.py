@@ -204,8 +204,16 @@ def test_unknown_line_without_command_is_kept_as_urc() -> None:
     ]
 
 
-def test_unknown_line_during_command_is_info() -> None:
-    assert started("AT+CSQ").feed(b"\r\n+ZUSIMR:2\r\nOK\r\n") == [Info("+ZUSIMR:2"), OK]
+def test_line_named_like_another_command_during_command_is_urc() -> None:
+    assert started("AT+CSQ").feed(b"\r\n+ZUSIMR:2\r\n+CSQ: 20,99\r\nOK\r\n") == [
+        Urc("+ZUSIMR", "2", "+ZUSIMR:2"),
+        Info("+CSQ: 20,99"),
+        OK,
+    ]
+
+
+def test_bare_line_during_command_is_info() -> None:
+    assert started("AT+CSQ").feed(b"\r\nHello there\r\nOK\r\n") == [Info("Hello there"), OK]
 
 
 def test_extra_urc_names_are_urc_during_command() -> None:

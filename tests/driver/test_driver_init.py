@@ -91,7 +91,8 @@ async def test_wrong_pin_is_incorrect_password_and_a_modem_fault(make_sim: Calla
 @pytest.fixture
 def refuse_cnmi(monkeypatch: pytest.MonkeyPatch) -> Callable[[Iterable[str]], None]:
     """Make simulated modems answer +CMS ERROR: 303 to AT+CNMI=<setting> for the given
-    settings (or, with "*", to every AT+CNMI=...)."""
+    settings (or, with "*", to every AT+CNMI=...), and ERROR to AT+CNMI=? (so the driver
+    does not learn what is offered and goes down its own list)."""
 
     def refuse(settings: Iterable[str]) -> None:
         refused = set(settings)
@@ -100,6 +101,8 @@ def refuse_cnmi(monkeypatch: pytest.MonkeyPatch) -> Callable[[Iterable[str]], No
         def cnmi(m: SimulatedModem, form: str, args: list[str]) -> list[str]:
             if form == "set" and ("*" in refused or ",".join(args) in refused):
                 raise CommandFailed("CMS", 303)
+            if form == "test":
+                raise CommandFailed("ERROR")
             return original(m, form, args)  # type: ignore[no-any-return]
 
         monkeypatch.setitem(HANDLERS, "+CNMI", cnmi)
@@ -116,7 +119,7 @@ async def test_cnmi_falls_back_to_the_first_candidate_the_modem_accepts(
     await modem.initialize()
     chosen = CNMI_CANDIDATES[refused]
     assert modem.routing == chosen
-    tried = [c.removeprefix("AT+CNMI=") for c in commands_seen(sim) if c.startswith("AT+CNMI=")]
+    tried = [c.removeprefix("AT+CNMI=") for c in commands_seen(sim) if c.startswith("AT+CNMI=") and c[-1] != "?"]
     assert tried == list(CNMI_CANDIDATES[: refused + 1])
     values = [int(v) for v in chosen.split(",")]
     assert on_sim(sim, "sim1", lambda m: m.s.cnmi[: len(values)]) == values
@@ -129,4 +132,4 @@ async def test_no_cnmi_accepted_leaves_routing_off_and_initialize_still_succeeds
     modem = await make_modem(url_of(sim, "pty"))
     await modem.initialize()
     assert modem.routing is None
-    assert len([c for c in commands_seen(sim) if c.startswith("AT+CNMI=")]) == len(CNMI_CANDIDATES)
+    assert len([c for c in commands_seen(sim) if c.startswith("AT+CNMI=") and c[-1] != "?"]) == len(CNMI_CANDIDATES)
