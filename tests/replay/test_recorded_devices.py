@@ -75,8 +75,10 @@ def test_recorded_device_probes_sends_reports_and_receives(family: str, tmp_path
     assert (info["manufacturer"], info["model"]) == (maker, model)
     assert info["pin"] == "READY"
     assert info["registration"] in ("home", "roaming")
-    storage = recorded(path, "AT+CPMS?")
-    assert storage is not None and info["storage"] == storage.split(":", 1)[1].strip()
+    answer = load_replay(path).decide("AT+CPMS?", 0)
+    assert answer is not None
+    storage = next(line for line in answer.lines if line.startswith("+CPMS:"))  # not ^NWTIME's line
+    assert info["storage"] == storage.split(":", 1)[1].strip()
 
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'gw.db'}",
