@@ -15,7 +15,10 @@ from drivers.simulator.modem import SimulatedModem
 from drivers.simulator.network import Network
 from drivers.simulator.replay import Replay, load_replay
 from drivers.simulator.server import SimulatorThread, default_profile
+from drivers.sms import decode_pdu
+from gateway.core.settings import ModemSettings, Settings
 from harness.command import MODEMGATE
+from tests.support.api import running_api
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -206,3 +209,23 @@ def test_load_replay_reads_the_recordings_shipped_with_the_tests() -> None:
     assert replay.first_line("AT+CGMM") == "MULTIBAND  900E  1800"
     cpin = replay.decide("AT+CPIN?", 0)
     assert cpin is not None and cpin.final is None
+
+
+def test_the_record_setting_records_what_serve_says_to_the_modem(tmp_path: Path) -> None:
+    recording = tmp_path / "m1.jsonl"
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'gw.db'}",
+        default_region="NL",
+        modems=[ModemSettings(id="m1", port="sim://m1", record=str(recording), sends_per_minute=600, burst=10)],
+    )
+    with running_api(settings) as api:
+        api.wait_delivered(api.send("recorded send", to="+31612345678")["id"])
+    text = recording.read_text()
+    sent = [e for e in parse_recording(text.splitlines()) if e.direction == "out"]
+    commands = [e.line for e in sent]
+    assert "AT+CMGF=0" in commands and any(c.startswith("AT+CMGS=") for c in commands)
+    pdu = next(e.line for e in sent if e.line.endswith("\x1a"))
+    assert decode_pdu(pdu[:-1]).number == "+31612000000"  # type: ignore[union-attr]
+    imei = default_profile(1).imei
+    assert imei not in text and "12345678" not in text
+    assert text.startswith("# modemgate recording: socket://127.0.0.1:")
