@@ -243,6 +243,10 @@ class ModemOut(BaseModel):
     identity: dict[str, str | None]
     signal: dict[str, int | None]
     registration: str | None
+    status_reports: bool | None = Field(
+        description="Whether the modem hands delivery reports over (AT+CNMI <ds> 1 or 2); null until it is up. "
+        "When false, sent messages stay `sent` and never become `delivered`."
+    )
     counters: dict[str, int]
     pacing: dict[str, float | int | bool]
     last_error: str | None

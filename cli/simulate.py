@@ -23,6 +23,13 @@ def _host_port(value: str, option: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+_PROFILE_OPTION = typer.Option(
+    None,
+    "--profile",
+    help=f"Modem personality: {', '.join(PERSONALITIES)}. Once for every modem, or once per modem in order.",
+)
+
+
 def simulate(
     modems: int = typer.Option(2, "--modems", min=1, max=64, help="How many modems."),
     pty: bool = typer.Option(False, "--pty", help="Expose each modem on a pseudo-terminal."),
@@ -31,9 +38,7 @@ def simulate(
     ),
     control: str | None = typer.Option(None, "--control", help="HOST:PORT of the HTTP control API."),
     journal: str | None = typer.Option(None, "--journal", help="Append every submitted part here (JSON lines)."),
-    profile: str | None = typer.Option(
-        None, "--profile", help=f"Modem personality for every modem: {', '.join(PERSONALITIES)}."
-    ),
+    profile: list[str] | None = _PROFILE_OPTION,
     noise_every: float | None = typer.Option(
         None,
         "--noise-every",
@@ -48,10 +53,17 @@ def simulate(
 
     Prints one line per modem: `<id> number=… pty=… tcp=…`.
     """
-    if profile is not None and profile not in PERSONALITIES:
-        typer.echo(f"error: unknown --profile {profile!r}; known: {', '.join(PERSONALITIES)}", err=True)
+    profiles = profile or []
+    for name in profiles:
+        if name not in PERSONALITIES:
+            typer.echo(f"error: unknown --profile {name!r}; known: {', '.join(PERSONALITIES)}", err=True)
+            raise typer.Exit(2)
+    if len(profiles) > 1 and len(profiles) != modems:
+        typer.echo(
+            f"error: {len(profiles)} --profile options for {modems} modems: give one, or one per modem", err=True
+        )
         raise typer.Exit(2)
-    if noise_every is not None and not (profile and personality(profile).noise_urcs):
+    if noise_every is not None and not (profiles and all(personality(name).noise_urcs for name in profiles)):
         chatty = ", ".join(name for name in PERSONALITIES if personality(name).noise_urcs)
         typer.echo(f"error: --noise-every needs a --profile that has periodic lines: {chatty}", err=True)
         raise typer.Exit(2)
@@ -66,7 +78,7 @@ def simulate(
     control_addr = _host_port(control, "--control") if control else None
     if not pty and tcp_addr is None:
         pty = True
-    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal, profile, noise_every, recorded))
+    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal, profiles, noise_every, recorded))
 
 
 async def _run(
@@ -75,12 +87,16 @@ async def _run(
     tcp: tuple[str, int] | None,
     control: tuple[str, int] | None,
     journal_path: str | None,
-    profile: str | None = None,
+    profile_names: list[str] | None = None,
     noise_every: float | None = None,
     replay: Replay | None = None,
 ) -> None:
     journal: IO[str] | None = open(journal_path, "a", encoding="utf-8") if journal_path else None
-    profiles = [default_profile(i, profile, noise_every, replay) for i in range(1, modems + 1)]
+    names = profile_names or []
+    profiles = [
+        default_profile(i, names[(i - 1) % len(names)] if names else None, noise_every, replay)
+        for i in range(1, modems + 1)
+    ]
     sim = Simulator(modems, journal=journal, profiles=profiles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -625,12 +625,14 @@ async def open_modem(
     *,
     name: str | None = None,
     transport: Callable[[str], Awaitable[Transport]] = SerialTransport.open,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Modem:
-    """Open the port at `url` and return a Modem (not yet initialised)."""
+    """Open the port at `url` and return a Modem (not yet initialised); `sleep` waits
+    between answers of a modem that says it is busy."""
     config = config or ModemConfig()
     port = await transport(url)
     channel = AtChannel(port, hang_after=config.hang_after, name=name or url, quiet=config.quiet_time)
-    return Modem(channel, config, name=name or url)
+    return Modem(channel, config, name=name or url, sleep=sleep)
 
 
 def cnmi_choices(offer: list[list[str]]) -> list[str]:

@@ -46,21 +46,21 @@ def parse_items(text: str) -> list[Item]:
             if len(stack) == 1:
                 continue
             if pending or current:
-                stack[-1].append("".join(current).strip())
+                stack[-1].append("".join(current))
             done = stack.pop()
             stack[-1].append(done)
             current, pending, just_closed = [], False, True
         elif char == ",":
             if not just_closed:
-                stack[-1].append("".join(current).strip())
+                stack[-1].append("".join(current))
             current, pending, just_closed = [], True, False
-        elif char.isspace() and not current:
-            continue
+        elif char.isspace():
+            continue  # blanks outside quotes mean nothing
         else:
             current.append(char)
             pending, just_closed = True, False
     if pending or current:
-        stack[-1].append("".join(current).strip())
+        stack[-1].append("".join(current))
     while len(stack) > 1:
         done = stack.pop()
         stack[-1].append(done)

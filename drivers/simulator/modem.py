@@ -89,6 +89,9 @@ class SimulatedModem:
         self.commands_seen: deque[str] = deque(maxlen=1000)  # the latest command lines
         self._noise_turn = 0  # periodic lines sent (or carried into an answer)
         self._noise_carry: str | None = None  # the line the next answer carries
+        self._answer_noise_turn = 0  # lines of `answer_noise` slipped into answers so far
+        self._started = False  # a command came since power-on (starts the busy time)
+        self._busy = False  # still starting up: `busy_error` to the busy commands
         self._closed = False
         self._replay_turns: dict[str, int] = {}  # times each recorded command was answered
         network.attach(self)
@@ -159,6 +162,7 @@ class SimulatedModem:
         self._urc_queue.clear()
         self.sms.reset()
         self._epoch += 1
+        self._started = self._busy = False
 
     # --- network side -------------------------------------------------------------------
 
@@ -196,6 +200,17 @@ class SimulatedModem:
                 self.urc(urc)
 
         self.later(self.faults.slow + 0.01, restart)
+
+    def start_up(self) -> None:
+        """The modem starts up (power-on, AT+CFUN=1): busy for the profile's time."""
+        if self.profile.busy_after_power_on <= 0:
+            return
+        self._started = self._busy = True
+
+        def ready() -> None:
+            self._busy = False
+
+        self.later(self.profile.busy_after_power_on, ready)
 
     def next_mr(self) -> int:
         """The TP-MR for the next message sent; wraps 255 → 0 (23.040 §9.2.3.6)."""
@@ -306,12 +321,15 @@ class SimulatedModem:
         if text[:2].upper() != "AT":
             return  # not a command line: real modems ignore it
         self.commands_seen.append(text)
+        if not self._started:
+            self.start_up()  # the first command after power-on: the stand-in for plugging it in
         self._mode = "busy"
         if self.profile.replay is not None and self._replayed(text):
             return
         info: list[list[str]] = []  # one block per command: V.250 frames each on its own
+        commands = split_commands(text[2:])
         try:
-            for cmd in split_commands(text[2:]):
+            for cmd in commands:
                 result = self._execute(cmd)
                 if isinstance(result, Prompt):
                     self._ask_for_input(result, info)
@@ -320,6 +338,9 @@ class SimulatedModem:
                     info.append(result)
         except CommandFailed as err:
             self.answer_error(info, err)
+            return
+        if self._without_final(commands):
+            self._respond(info_block(info, self.s.verbose).encode("latin-1"))
             return
         self.answer_ok(info)
 
@@ -338,6 +359,13 @@ class SimulatedModem:
             self.later(recorded.delay, lambda text=text: self.urc(text))  # type: ignore[misc]
         return True
 
+    def _without_final(self, commands: list[str]) -> bool:
+        """A read command this model answers without its final result (`no_final`)."""
+        if len(commands) != 1 or not self.profile.no_final or not commands[0] or commands[0][0] not in "+^$#%*":
+            return False
+        name, form, _ = parse_extended(commands[0])
+        return form == "read" and name in self.profile.no_final
+
     def _execute(self, cmd: str) -> list[str] | Prompt:
         upper = cmd.upper()
         if upper and upper[0] in "+^$#%*":
@@ -345,8 +373,14 @@ class SimulatedModem:
             handler = HANDLERS.get(name)
             if handler is None or name in self.profile.refuse:
                 raise CommandFailed("UNSUPPORTED")
+            if self._busy and self._busy_for(name):
+                raise CommandFailed(*self.profile.busy_error)
             return handler(self, form, args)
         return run_basic(self, upper)
+
+    def _busy_for(self, name: str) -> bool:
+        commands = self.profile.busy_commands
+        return name in commands if commands else name not in ("+CMEE", "+CFUN")
 
     # --- answers ------------------------------------------------------------------------
 
@@ -363,6 +397,11 @@ class SimulatedModem:
                 return
             carried, self._noise_carry = self._noise_carry, None
             noise = f"\r\n{carried}\r\n".encode("latin-1") if carried else b""
+            slipped = self.profile.answer_noise
+            if slipped:
+                line = slipped[self._answer_noise_turn % len(slipped)]
+                self._answer_noise_turn += 1
+                noise += f"\r\n{line}\r\n".encode("latin-1")
             self._out(garbage + noise + data)
             self._mode = "command"
             self._flush_urcs()

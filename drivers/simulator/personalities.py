@@ -78,6 +78,73 @@ _PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
+# Models whose habits broke clients that expect the textbook answers (docs/modem-quirks.md).
+_PRESETS.update(
+    {
+        # Old serial modem (python-gsmmodem's fake "Multiband 900E 1800"; gammu marks it
+        # F_CPIN_NO_OK): AT+CPIN? without OK, two memories in AT+CPMS offered as a nested
+        # list, no AT+CGMR, and +CME ERROR: 515 for a while after start-up and AT+CFUN=1.
+        "wavecom-multiband": dict(
+            manufacturer=" WAVECOM MODEM",
+            model=" MULTIBAND  900E  1800",
+            revision="",
+            ati=("WAVECOM MODEM",),
+            boot_urcs=("+WIND: 3", "+WIND: 1"),
+            refuse=_HUAWEI_ONLY | {"+CGMR", "+GMR", "+CLAC", "+CMMS"},
+            no_final={"+CPIN"},
+            cpms_memories=2,
+            cpms_test='+CPMS: (("SM","BM","SR"),("SM"))',
+            sm_capacity=50,
+            busy_after_power_on=1.0,
+            busy_error=("CME", 515),
+        ),
+        # A Nokia phone on its USB cable: AT+CMGL answers a plain ERROR, code or not.
+        "nokia-phone": dict(
+            manufacturer="Nokia",
+            model="Nokia 6230i",
+            revision="V 03.88",
+            ati=("Nokia",),
+            boot_urcs=(),
+            refuse=_HUAWEI_ONLY | {"+CMGL", "+CMMS"},
+        ),
+        # 3G stick with firmware that slips unsolicited lines (network time, signal, mode,
+        # boot) into the middle of answers, as gammu's AT test data shows for ^NWTIME.
+        "huawei-e3131": dict(
+            _HUAWEI,
+            model="E3131",
+            revision="21.158.13.00.00",
+            noise_urcs=(),
+            noise_interval=0.0,
+            answer_noise=(
+                "^NWTIME: 18/03/09,12:36:21+4,00",
+                "^RSSI:20",
+                "^MODE:5,4",
+                "^BOOT:20952418,0,0,0,75",
+            ),
+        ),
+        # Industrial module: every AT+CNMI with <bfr>=0 is refused with +CMS ERROR: 538
+        # (invalid parameter), as AT+CNMI=? offers <bfr> 1 only.
+        "cinterion-mc75i": dict(
+            manufacturer="Cinterion",
+            model="MC75i",
+            revision="REVISION 01.400",
+            ati=("Cinterion", "MC75i", "REVISION 01.400"),
+            boot_urcs=("^SYSSTART",),
+            refuse=_HUAWEI_ONLY,
+            cnmi_choices=((0, 1, 2, 3), (0, 1, 2, 3), (0, 2, 3), (0, 1, 2), (1,)),
+            cnmi_refusal=538,
+        ),
+        # The SIM800 in its first seconds after power-on: the SIM answers +CME ERROR: 14
+        # (SIM busy) until it has started.
+        "simcom-sim800-cold": dict(
+            _PRESETS["simcom-sim800"],
+            busy_after_power_on=1.0,
+            busy_error=("CME", 14),
+            busy_commands={"+CPIN", "+CIMI", "+CPMS", "+CSCA", "+CNUM"},
+        ),
+    }
+)
+
 PERSONALITIES: tuple[str, ...] = tuple(_PRESETS)
 """Names of the presets, for `--profile` and error messages."""
 

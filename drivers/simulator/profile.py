@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from drivers.simulator.replay import Replay
 
@@ -47,12 +48,36 @@ class ModemProfile:
     # AT+CNMI values accepted for <mode>,<mt>,<bm>,<ds>,<bfr>; AT+CNMI=? shows them. A
     # SIM800 lacks <ds>=2 (status reports stored, +CDSI): only routed (+CDS) or none.
     cnmi_choices: tuple[tuple[int, ...], ...] = ((0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 1, 2), (0, 1))
+    # +CMS ERROR code for an AT+CNMI value not in `cnmi_choices` (Cinterion: 538).
+    cnmi_refusal: int = 303
+    # Memories AT+CPMS takes (read, write, receive); more are answered with a plain ERROR.
+    cpms_memories: int = 3
+    # AT+CPMS=? answer when the model words it its own way; None: the 27.005 form.
+    cpms_test: str | None = None
+    # Read commands answered without a final result (Wavecom: "+CPIN"; gammu's F_CPIN_NO_OK).
+    no_final: frozenset[str] = frozenset()
+    # Seconds after start-up (its first command after power-on, and AT+CFUN=1) during which
+    # the model answers `busy_error` to `busy_commands` (empty: every extended command but
+    # AT+CMEE and AT+CFUN); 0 means never busy.
+    busy_after_power_on: float = 0.0
+    busy_error: tuple[Literal["CMS", "CME"], int] = ("CME", 14)
+    busy_commands: frozenset[str] = frozenset()
+    # Unsolicited lines the model slips into its answers, one per answer in turn, right
+    # after the echo (Huawei's ^NWTIME and the like); empty means none.
+    answer_noise: tuple[str, ...] = ()
     # A recorded device to answer like (`replay.py`): its answers come first, these
     # fields answer what it does not hold.
     replay: Replay | None = None
 
     def __post_init__(self) -> None:
         self.refuse = frozenset(name.upper() for name in self.refuse)
+        self.no_final = frozenset(name.upper() for name in self.no_final)
+        self.busy_commands = frozenset(name.upper() for name in self.busy_commands)
+        self.answer_noise = tuple(self.answer_noise)
+        if not 1 <= self.cpms_memories <= 3:
+            raise ValueError(f"cpms_memories must be 1, 2 or 3, not {self.cpms_memories}")
+        if self.busy_after_power_on < 0:
+            raise ValueError(f"busy_after_power_on must be >= 0, not {self.busy_after_power_on}")
         self.boot_urcs = tuple(self.boot_urcs)
         self.ati = tuple(self.ati)
         self.noise_urcs = tuple(self.noise_urcs)

@@ -173,6 +173,8 @@ class WorkerStatus:
     last_error: str | None = None
     health: Health | None = None
     identity: dict[str, str | None] = field(default_factory=dict)
+    # Whether the modem hands status reports over (its AT+CNMI setting); None until it is up.
+    status_reports: bool | None = None
 
 
 class ModemWorker:
@@ -337,6 +339,7 @@ class ModemWorker:
             "imei": ident.imei,
             "imsi": ident.imsi,
         }
+        self.status.status_reports = modem.status_reports
         # Answering is not sending: after failed sends it stays faulty until a part goes out.
         self.status.state = answering_state(self._record)
         self._start_background(modem)

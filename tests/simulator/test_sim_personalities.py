@@ -42,7 +42,10 @@ IDENTITY = {
     "huawei-e3372": ("huawei", "E3372", "21.180.01.00.00"),
     "simcom-sim800": ("SIMCOM_Ltd", "SIMCOM_SIM800", "1418B04SIM800L24"),
     "quectel-ec25": ("Quectel", "EC25", "EC25EFAR06A11M4G"),
+    "simcom-sim800-cold": ("SIMCOM_Ltd", "SIMCOM_SIM800", "1418B04SIM800L24"),
 }
+# The presets with periodic unsolicited lines (the others' habits: tests/driver/test_driver_quirks.py).
+CHATTY = [name for name in PERSONALITIES if personality(name).noise_urcs]
 
 
 def noisy(name: str, **changes: object) -> SimulatorThread:
@@ -93,7 +96,7 @@ def noise_seen(urcs: list[Urc], name: str) -> int:
     return sum(u.line in noise for u in urcs)
 
 
-@pytest.mark.parametrize("name", PERSONALITIES)
+@pytest.mark.parametrize("name", CHATTY)
 async def test_driver_sends_and_receives_through_each_preset_while_noise_flows(
     connect: Callable[..., object], name: str
 ) -> None:
@@ -219,7 +222,8 @@ def test_simulate_rejects_an_unknown_profile_in_one_line() -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: unknown --profile 'nokia-3310'; known: huawei-e173, huawei-e3372, simcom-sim800, quectel-ec25"
+        "error: unknown --profile 'nokia-3310'; known: huawei-e173, huawei-e3372, simcom-sim800, quectel-ec25, "
+        "wavecom-multiband, nokia-phone, huawei-e3131, cinterion-mc75i, simcom-sim800-cold"
     ]
 
 
@@ -232,7 +236,7 @@ def test_simulate_takes_a_noise_interval_only_for_a_profile_with_noise(profile: 
     if not profile:
         assert done.stderr.strip() == (
             "error: --noise-every needs a --profile that has periodic lines: "
-            "huawei-e173, huawei-e3372, simcom-sim800, quectel-ec25"
+            "huawei-e173, huawei-e3372, simcom-sim800, quectel-ec25, simcom-sim800-cold"
         )
     else:
         assert "--noise-every" in done.stderr
@@ -292,3 +296,62 @@ def test_huawei_noise_also_comes_inside_the_next_answer(make_line: Callable[...,
     assert line.at(f"AT+CMGS={part.tpdu_length}") == b"\r\n> "
     assert line.send(part.pdu + "\x1a") == b"\r\n^MODE:5,4\r\n\r\n+CMGS: 0\r\n\r\nOK\r\n"
     assert line.modem.noise_sent == 4
+
+
+# --- devices' habits (docs/modem-quirks.md) -------------------------------------------------
+
+
+def habits(make_line: Callable[..., Line], name: str) -> Line:
+    return make_line(**dataclasses.asdict(personality(name)))
+
+
+def test_wavecom_answers_cpin_without_ok_and_takes_two_memories(make_line: Callable[..., Line]) -> None:
+    line = habits(make_line, "wavecom-multiband")
+    assert line.at("AT+CMEE=1") == b"\r\nOK\r\n"
+    assert line.at("AT+CPIN?") == b"\r\n+CME ERROR: 515\r\n"  # still starting up
+    line.advance(1.0)
+    assert line.at("AT+CPIN?") == b"\r\n+CPIN: READY\r\n"  # and no final result
+    assert line.at("AT+CPMS=?") == b'\r\n+CPMS: (("SM","BM","SR"),("SM"))\r\n\r\nOK\r\n'
+    assert line.at('AT+CPMS="SM","SM","SM"') == b"\r\nERROR\r\n"
+    assert line.at('AT+CPMS="SM","SM"') == b"\r\n+CPMS: 0,50,0,50\r\n\r\nOK\r\n"
+    assert line.at("AT+CGMR") == b"\r\nERROR\r\n"
+    assert line.at("AT+CFUN=1") == b"\r\nOK\r\n"
+    assert line.at("AT+CSQ") == b"\r\n+CME ERROR: 515\r\n"  # busy again after AT+CFUN=1
+
+
+def test_sim800_cold_answers_sim_busy_to_sim_commands_only(make_line: Callable[..., Line]) -> None:
+    line = habits(make_line, "simcom-sim800-cold")
+    line.at("AT+CMEE=1")
+    assert line.at("AT+CPIN?") == b"\r\n+CME ERROR: 14\r\n"
+    assert line.at("AT+CSQ").startswith(b"\r\n+CSQ: ")
+    line.advance(1.0)
+    assert line.at("AT+CPIN?") == b"\r\n+CPIN: READY\r\n\r\nOK\r\n"
+
+
+def test_cinterion_refuses_bfr_0_with_538(make_line: Callable[..., Line]) -> None:
+    line = habits(make_line, "cinterion-mc75i")
+    line.at("AT+CMEE=1")
+    assert line.at("AT+CNMI=?") == b"\r\n+CNMI: (0-3),(0-3),(0,2,3),(0-2),(1)\r\n\r\nOK\r\n"
+    assert line.at("AT+CNMI=2,1,0,2,0") == b"\r\n+CMS ERROR: 538\r\n"
+    assert line.at("AT+CNMI=2,1,0,2,1") == b"\r\nOK\r\n"
+
+
+def test_nokia_answers_the_listing_with_a_plain_error(make_line: Callable[..., Line]) -> None:
+    line = habits(make_line, "nokia-phone")
+    line.at("AT+CMEE=1")
+    assert line.at("AT+CMGL=4") == b"\r\nERROR\r\n"
+    assert line.at("AT+CMGR=1") == b"\r\nOK\r\n"  # reading by index works
+
+
+def test_e3131_slips_vendor_lines_into_its_answers_in_turn(make_line: Callable[..., Line]) -> None:
+    line = make_line(echo=True, **dataclasses.asdict(personality("huawei-e3131")))
+    assert line.at("ATE0") == b"ATE0\r\r\n^NWTIME: 18/03/09,12:36:21+4,00\r\n\r\nOK\r\n"
+    assert line.at("AT+CGMI") == b"\r\n^RSSI:20\r\n\r\nhuawei\r\n\r\nOK\r\n"
+    assert line.at("AT+CGMM") == b"\r\n^MODE:5,4\r\n\r\nE3131\r\n\r\nOK\r\n"
+
+
+def test_simulate_wants_one_profile_or_one_per_modem() -> None:
+    command = [*MODEMGATE, "simulate", "--modems", "3", "--profile", "nokia-phone", "--profile", "huawei-e173"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: 2 --profile options for 3 modems: give one, or one per modem"

@@ -30,6 +30,8 @@ def cfun(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
         m.restart()  # after the OK, as a module reboots
         return []
     m.set_functionality(fun)
+    if fun == 1:
+        m.start_up()  # the radio and SIM start again: some models are busy for a while
     return []
 
 

@@ -49,24 +49,29 @@ def csms(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
 
 
 def cpms(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
+    count = m.profile.cpms_memories
     if form == "test":
-        return ['+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")']
+        if m.profile.cpms_test is not None:
+            return [m.profile.cpms_test]
+        return ["+CPMS: " + ",".join(['("SM","ME")'] * count)]
     m.sim.require(cms=True)
     stores, chosen_now = m.sms.stores, m.sms.cpms
     if form == "read":
         parts = []
-        for name in chosen_now:
+        for name in chosen_now[:count]:
             st = stores[name]
             parts.append(f'"{name}",{st.used},{st.capacity}')
         return ["+CPMS: " + ",".join(parts)]
     if form != "set":
         raise CommandFailed("ERROR")
     chosen = [a.upper() for a in args if a]
+    if len(args) > count:
+        raise CommandFailed("ERROR")  # more memories than the model has uses for
     if not chosen or len(chosen) > 3 or any(c not in stores for c in chosen):
         raise CommandFailed("CMS", CMS_OP_NOT_SUPPORTED)
     for i, name in enumerate(chosen):
         chosen_now[i] = name
-    return ["+CPMS: " + ",".join(f"{stores[n].used},{stores[n].capacity}" for n in chosen_now)]
+    return ["+CPMS: " + ",".join(f"{stores[n].used},{stores[n].capacity}" for n in chosen_now[:count])]
 
 
 def cnmi(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
@@ -84,7 +89,7 @@ def cnmi(m: SimulatedModem, form: Form, args: list[str]) -> list[str]:
         except ValueError:
             raise CommandFailed("CMS", CMS_OP_NOT_SUPPORTED) from None
         if v not in allowed[i]:
-            raise CommandFailed("CMS", CMS_OP_NOT_SUPPORTED)
+            raise CommandFailed("CMS", m.profile.cnmi_refusal)
         values[i] = v
     if len(args) > 5:
         raise CommandFailed("CMS", CMS_OP_NOT_SUPPORTED)
