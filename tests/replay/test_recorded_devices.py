@@ -116,3 +116,29 @@ def test_recorded_device_probes_sends_reports_and_receives(family: str, tmp_path
         modem = api.modems()["dev"]
         assert modem["state"] == "ready", modem
         assert modem["counters"]["faults"] == 0, modem
+
+
+@pytest.mark.parametrize("family", ["wavecom-multiband", "nokia-n79"])
+def test_recorded_device_on_a_pty_sends_and_receives(family: str, tmp_path: Path) -> None:
+    """The same over a pseudo-terminal, the way a USB modem's tty is opened."""
+    path = RECORDINGS / f"{family}.jsonl"
+    with SimulatorThread(1, pty=True, profiles=[default_profile(1, replay=load_replay(path))]) as sim:
+        pty = sim.endpoints["sim1"].pty
+        assert pty is not None
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'gw.db'}",
+            default_region="NL",
+            modems=[ModemSettings(id="dev", port=pty, sends_per_minute=600, burst=10, daily_cap=0)],
+        )
+        with running_api(settings) as api:
+            assert api.modems()["dev"]["identity"]["model"] == recorded(path, "AT+CGMM")
+            message = api.send(MULTIPART, to="+31612340003")
+            api.wait_delivered(message["id"], timeout=15)
+            assert [m["text"] for m in sim.messages()] == [MULTIPART]
+            sim.inbound("sim1", "+31687650001", "over the pty")
+            wait_for(
+                lambda: any(m["text"] == "over the pty" for m in api.get("/v1/inbox").json()["items"]),
+                5,
+                "the inbound message in the inbox",
+            )
+            assert api.modems()["dev"]["state"] == "ready"
