@@ -325,7 +325,7 @@ class ModemWorker:
         except AtError as exc:
             self._fault(str(exc))  # a modem that never comes up is as faulty as one that died
             if self.recovery is not None:
-                await self.recovery.failed()
+                await self._unless_stopped(self.recovery.failed())
             # New work does not cut this short: the backoff holds however busy the others are.
             await self._idle(self.link.retry_delay, wake_early=False)
             return None
@@ -557,6 +557,19 @@ class ModemWorker:
                 log.warning("%s: health/storage poll: %s", self.modem_id, exc)
             await self.clock.sleep(self._health_interval)
             since_poll += self._health_interval
+
+    async def _unless_stopped(self, step: Awaitable[Any]) -> None:
+        """Await a recovery step (a reset, the operator's command); a stop cuts it short."""
+        task = asyncio.ensure_future(step)
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _idle(self, seconds: float, *, wake_early: bool = True) -> None:
         """Wait `seconds`; `stop()` ends the wait, and so does new work if `wake_early`."""

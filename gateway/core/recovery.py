@@ -108,6 +108,10 @@ async def run_operator_command(argv: Sequence[str], *, timeout: float, env: dict
             proc.kill()
         await proc.wait()
         return f"killed after {timeout:g} s"
+    except asyncio.CancelledError:  # the gateway is stopping: leave nothing running
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        raise
     if proc.returncode == 0:
         return "exit 0"
     tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] if stderr else []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -70,3 +71,22 @@ def test_a_port_given_by_imei_must_be_one() -> None:
     assert ModemSettings(id="m1", port="/dev/ttyUSB0").imei is None
     with pytest.raises(ValueError, match="IMEI"):
         ModemSettings(id="m1", port="imei:12ab")
+
+
+async def test_a_stop_while_the_operator_command_runs_leaves_nothing_running(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    code = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(30)"
+    task = asyncio.ensure_future(run_operator_command([sys.executable, "-c", code, str(pid_file)], timeout=60))
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    status = Path(f"/proc/{pid_file.read_text()}/status")
+    for _ in range(100):
+        if not status.exists() or "State:\tZ" in status.read_text():
+            break
+        await asyncio.sleep(0.02)
+    assert not status.exists() or "State:\tZ" in status.read_text()  # killed (a zombie until reaped)
