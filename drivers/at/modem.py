@@ -23,6 +23,8 @@ from typing import Literal
 from drivers._exceptions import AtError, CmeError, CmsError, CommandError, ModemTimeout, PduError
 from drivers.at.channel import DEFAULT_QUIET, AtChannel
 from drivers.at.events import Urc
+from drivers.at.indications import cnmi_choices, reports_routed
+from drivers.at.protocol import answer_args
 from drivers.at.ranges import offered
 from drivers.at.transport import SerialTransport, Transport
 from drivers.sms import Sms, SubmitPart, decode_pdu
@@ -38,8 +40,6 @@ __all__ = [
     "open_modem",
     "Registration",
     "CNMI_CANDIDATES",
-    "cnmi_choices",
-    "reports_routed",
 ]
 
 log = logging.getLogger("modemgate.modem")
@@ -80,12 +80,6 @@ _BUSY_CME = frozenset({14, 515})
 _BUSY_CMS = frozenset({314})
 _BUSY_FIRST_PAUSE = 0.25
 _BUSY_MAX_PAUSE = 4.0
-
-# What each AT+CNMI field is best set to, best first (27.005 §3.4.1): <mode> 2 buffers
-# indications while a command runs; <mt> 1 stores messages and indicates them (+CMTI);
-# <bm> 0 no cell broadcast; <ds> 2 stores status reports (+CDSI), 1 routes them (+CDS);
-# <bfr> 0 flushes what was buffered, 1 clears it: either will do.
-_CNMI_PREFERENCES = (("2", "1", "3"), ("1",), ("0",), ("2", "1", "0"), ("0", "1"))
 
 _PREFIXES = re.compile(r"^(?:\+CGM[IMR]|\+CGSN|\+GM[IMR]|\+GSN|\+CIMI|Manufacturer|Model|Revision|IMEI)\s*:\s*", re.I)
 
@@ -220,7 +214,7 @@ class Modem:
         return reports_routed(self._state.cnmi)
 
     @property
-    def listing(self) -> str:
+    def listing(self) -> Literal["list", "by_index"]:
         """How the storage poll finds messages: `list` (AT+CMGL) or `by_index` (AT+CMGR
         over the slots, for a modem that answers AT+CMGL with a plain ERROR)."""
         return self._state.listing
@@ -350,7 +344,7 @@ class Modem:
         """Choose the memory for reading, writing and receiving. AT+CPMS takes three
         memories on most modems, two or one on some (Wavecom offers two); the test answer
         says which memories go where, so forms it rules out are not tried."""
-        groups = offered(_answer_args(await self._query("AT+CPMS=?"), "+CPMS") or "")
+        groups = offered(answer_args(await self._query("AT+CPMS=?") or [], "+CPMS") or "")
         groups = [[mem.upper() for mem in group] for group in groups]
         counts = [n for n in (3, 2, 1) if not groups or n <= len(groups)] or [1]
         for mem in self.config.storage:
@@ -364,7 +358,7 @@ class Modem:
         self._state.memory = None
 
     async def _setup_indications(self) -> None:
-        offer = offered(_answer_args(await self._query("AT+CNMI=?"), "+CNMI") or "")
+        offer = offered(answer_args(await self._query("AT+CNMI=?") or [], "+CNMI") or "")
         candidates = list(dict.fromkeys([*cnmi_choices(offer), *CNMI_CANDIDATES]))
         self._state.cnmi = await self._first_accepted(candidates, lambda setting: f"AT+CNMI={setting}")
         if self._state.cnmi is None:
@@ -635,46 +629,9 @@ async def open_modem(
     return Modem(channel, config, name=name or url, sleep=sleep)
 
 
-def cnmi_choices(offer: list[list[str]]) -> list[str]:
-    """AT+CNMI settings built from the values a modem offers (`offered` of its AT+CNMI=?
-    answer), best first: status reports on whenever the modem can route them. Empty when
-    the offer does not allow storing new messages with an indication (<mt> 1)."""
-    if len(offer) < 2:
-        return []
-    fields: list[list[str]] = []
-    for i, preferred in enumerate(_CNMI_PREFERENCES[: len(offer)]):
-        values = [v for v in preferred if v in offer[i]] or ([offer[i][0]] if i == 2 and offer[i] else [])
-        if not values:
-            return []
-        fields.append(values)
-    ranks = [{v: n for n, v in enumerate(f)} for f in fields]
-    settings: list[list[str]] = [[]]
-    for values in fields:
-        settings = [[*s, v] for s in settings for v in values]
-    # <ds> decides first (reports on), then the other fields in their own order.
-    order = [i for i in (3, 0, 1, 2, 4) if i < len(fields)]
-    settings.sort(key=lambda s: [ranks[i][s[i]] for i in order])
-    return [",".join(s) for s in settings]
-
-
-def reports_routed(cnmi: str | None) -> bool:
-    """Whether an AT+CNMI setting hands status reports over: <ds> 1 (+CDS) or 2 (+CDSI)."""
-    fields = (cnmi or "").split(",")
-    return len(fields) > 3 and fields[3].strip() in ("1", "2")
-
-
 def _cpms(memory: str, count: int) -> str:
     """AT+CPMS with `memory` for the first `count` uses (read, write, receive)."""
     return "AT+CPMS=" + ",".join([f'"{memory}"'] * count)
-
-
-def _answer_args(lines: list[str] | None, prefix: str) -> str | None:
-    """What follows `prefix:` in the first answer line that carries it."""
-    for line in lines or []:
-        name, sep, args = line.partition(":")
-        if sep and name.strip().upper() == prefix:
-            return args.strip()
-    return None
 
 
 def _is_busy(exc: CmeError | CmsError) -> bool:

@@ -6,7 +6,9 @@ import contextlib
 from typing import Any
 
 from drivers._exceptions import CmeError, CmsError, CommandError
-from drivers.at.modem import Modem, cnmi_choices, reports_routed
+from drivers.at.indications import cnmi_choices, reports_routed
+from drivers.at.modem import Modem
+from drivers.at.protocol import answer_args
 from drivers.at.ranges import offered
 
 __all__ = ["probe"]
@@ -27,12 +29,12 @@ async def probe(modem: Modem, *, pin: str | None = None) -> dict[str, Any]:
     smsc = await modem.read_smsc() if pin_state == "READY" else None
     storage = None
     with contextlib.suppress(CmsError, CmeError, CommandError):
-        storage = _args(await modem._cmd("AT+CPMS?"), "+CPMS")
+        storage = answer_args(await modem._cmd("AT+CPMS?"), "+CPMS")
     # Whether the modem can hand status reports over, from what its AT+CNMI=? offers
     # (the probe leaves the setting itself alone).
     routing = None
     with contextlib.suppress(CmsError, CmeError, CommandError):
-        choices = cnmi_choices(offered(_args(await modem._cmd("AT+CNMI=?"), "+CNMI") or ""))
+        choices = cnmi_choices(offered(answer_args(await modem._cmd("AT+CNMI=?"), "+CNMI") or ""))
         routing = choices[0] if choices else None
     return {
         "manufacturer": identity.manufacturer,
@@ -49,12 +51,3 @@ async def probe(modem: Modem, *, pin: str | None = None) -> dict[str, Any]:
         "status_reports": reports_routed(routing),
         "cnmi": routing,
     }
-
-
-def _args(lines: list[str], prefix: str) -> str | None:
-    """What follows `prefix:` in the answer line that carries it (not a line before it)."""
-    for line in lines:
-        name, sep, args = line.partition(":")
-        if sep and name.strip().upper() == prefix:
-            return args.strip()
-    return None

@@ -47,7 +47,7 @@ from drivers._exceptions import AtProtocolError
 from drivers.at.errors import cme_code_from_text, cms_code_from_text
 from drivers.at.events import Echo, Event, Final, FinalKind, Garbage, Info, Prompt, Urc
 
-__all__ = ["AtProtocol", "MAX_LINE", "URC_NAMES", "split_args"]
+__all__ = ["AtProtocol", "MAX_LINE", "URC_NAMES", "split_args", "answer_args"]
 
 MAX_LINE = 4096
 """Longest line kept, in bytes. A +CMGL line with the longest PDU is under 400."""
@@ -169,6 +169,19 @@ def split_args(args: str) -> list[str]:
     if not args.strip():
         return []
     return [field.replace('"', "").strip() for field in _split_outside_quotes(args, ",")]
+
+
+def answer_args(lines: Iterable[str], name: str) -> str | None:
+    """The parameters of the first line named `name` (``"+CPMS"``), stripped, or None.
+
+    ``answer_args(['+CPMS: "SM",0,30'], "+CPMS")`` -> ``'"SM",0,30'``. Other lines (a
+    vendor's line that came inside the answer) are passed over.
+    """
+    for line in lines:
+        head, sep, args = line.partition(":")
+        if sep and head.strip().upper() == name.upper():
+            return args.strip()
+    return None
 
 
 class AtProtocol:

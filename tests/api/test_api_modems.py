@@ -24,6 +24,7 @@ def test_modems_are_listed_ready_with_identity_signal_counters_and_pacing(api: A
         assert modem["identity"]["imei"] and modem["identity"]["manufacturer"] and modem["identity"]["imsi"]
         imeis.add(modem["identity"]["imei"])
         assert modem["registration"] == "home"
+        assert modem["status_reports"] is True  # AT+CNMI routes them on the simulated modems
         assert 0 <= modem["signal"]["rssi"] <= 31 and modem["signal"]["dbm"] < 0
         assert modem["counters"] == {"sent_parts": 0, "sent_messages": 0, "failed": 0, "retried": 0, "faults": 0}
         assert modem["pacing"]["sends_per_minute"] == 600 and modem["pacing"]["burst"] == 10

@@ -10,9 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.at import AtProtocol, Final, Info, Urc
-from drivers.at.modem import cnmi_choices, reports_routed
-from drivers.at.ranges import Item, expand, offered, parse_items
+from drivers.at import (
+    AtProtocol,
+    Final,
+    Info,
+    Item,
+    Urc,
+    answer_args,
+    cnmi_choices,
+    expand,
+    offered,
+    parse_items,
+    reports_routed,
+)
 
 OK = Final("OK", None, "OK")
 QUICK = settings(max_examples=100, deadline=None)
@@ -165,6 +175,12 @@ def test_basic_command_keeps_its_plus_lines_and_drops_caret_lines() -> None:
 def test_message_under_a_listing_header_is_info_whatever_it_looks_like() -> None:
     events = started("AT+CMGL=4").feed(b'\r\n+CMGL: 1,"REC READ","+31611"\r\n+CREG: call me\r\n\r\nOK\r\n')
     assert events == [Info('+CMGL: 1,"REC READ","+31611"'), Info("+CREG: call me"), OK]
+
+
+def test_answer_args_take_the_line_named_like_the_command() -> None:
+    lines = ["^NWTIME: 18/03/09,12:36:21+4,00", '+CPMS: "SM",0,30', "+CPMS: later"]
+    assert answer_args(lines, "+cpms") == '"SM",0,30'
+    assert answer_args(lines, "+CNMI") is None
 
 
 def test_read_form_is_known_while_pending() -> None:

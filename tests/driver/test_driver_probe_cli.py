@@ -56,6 +56,7 @@ def test_probe_prints_identity_sim_signal_registration_and_smsc(sim: SimulatorTh
     assert got["Signal"] == "20/31 (-73 dBm)"
     assert got["Registration"] == "home"
     assert got["SMSC"] == sim.sim.network.smsc  # type: ignore[union-attr]
+    assert got["Status reports"] == "yes (AT+CNMI=2,1,0,2,0)"  # what it offers, not set
     # Looking changes nothing: no routing set, nothing sent, deleted or reconfigured.
     seen = sim.call(lambda: list(sim.sim.modems["sim1"].commands_seen))  # type: ignore[union-attr]
     changes = ("AT+CNMI=", "AT+CMGS", "AT+CMGD", "AT+CSCA=", "AT+CPMS=")

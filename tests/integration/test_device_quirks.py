@@ -53,6 +53,9 @@ def test_devices_with_quirks_probe_send_report_and_receive_through_serve(
         )
         for modem in profile_of
     }
+    # The gateway's settings and API key meanwhile (started once the probes let go of the ports).
+    specs = [ModemSpec(profile_of[m], ports[m], 600, 5) for m in profile_of]
+    gw = gateway(sqlite_url, specs)
     for modem, proc in probes.items():
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, (profile_of[modem], err.decode())
@@ -62,8 +65,7 @@ def test_devices_with_quirks_probe_send_report_and_receive_through_serve(
         assert info["storage"].startswith('"SM",0,'), info  # the answer's own line, not a vendor's
         assert info["status_reports"] is True, info
 
-    specs = [ModemSpec(profile_of[m], ports[m], 600, 5) for m in profile_of]
-    gw = gateway(sqlite_url, specs).start()
+    gw.start()
     gw.wait_ready(PROFILES, timeout=30)
     modems = {m["id"]: m for m in gw.modems()}
     assert {i: (m["identity"]["manufacturer"], m["identity"]["model"]) for i, m in modems.items()} == DEVICES
