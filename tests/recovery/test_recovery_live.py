@@ -120,6 +120,7 @@ def test_the_operator_command_runs_when_a_reset_does_not_help(tmp_path: Path) ->
         wait_for(lambda: api.modems()["m1"]["state"] == "ready", 20, "m1 ready again")
 
 
+@pytest.mark.slow  # about 3 s: three simulated modems and a relocation
 def test_a_modem_that_moved_port_is_found_again_by_its_imei(tmp_path: Path) -> None:
     # sim2 and sim3 are one modem (one IMEI) seen at two ports: it leaves sim2 and
     # reappears at sim3, as a stick does at another /dev/ttyUSBn after a re-plug.
