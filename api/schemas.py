@@ -261,6 +261,21 @@ class ModemOut(BaseModel):
     counters: dict[str, int]
     pacing: dict[str, float | int | bool]
     last_error: str | None
+    port: str | None = Field(
+        default=None, description="The port in use (a modem known by its IMEI: where it was found)."
+    )
+    recovery: RecoveryOut | None = None
+
+
+class RecoveryOut(BaseModel):
+    """Recovery without a person (hardware.md): reopen, soft reset, the operator's command."""
+
+    state: Literal["idle", "reopening", "soft_reset", "operator_command", "recovered"]
+    attempts: int = Field(description="Failed reopens in a row.")
+    last_step: Literal["reopen", "soft_reset", "operator_command"] | None
+    last_result: str | None
+    last_step_at: datetime | None
+    steps: dict[str, int] = Field(description="Steps taken since start, by step.")
 
 
 class ModemPatch(BaseModel):

@@ -11,6 +11,7 @@ import typer
 from drivers import AtError
 from drivers.at.modem import ModemConfig, open_modem
 from drivers.at.probe import probe
+from drivers.at.recording import recording_transport
 
 app = typer.Typer(help="Inspect modems.", no_args_is_help=True)
 
@@ -35,10 +36,13 @@ def probe_cmd(
     pin: str | None = typer.Option(None, "--pin", help="Enter this PIN if the SIM asks for one."),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds to wait for each answer."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    record: str | None = typer.Option(
+        None, "--record", help="Append the AT exchange to this file (JSON lines, identifiers masked)."
+    ),
 ) -> None:
     """Identify a modem: maker, model, firmware, IMEI, SIM, PIN state, signal, registration, SMSC."""
     try:
-        info = asyncio.run(_probe(port, pin, timeout))
+        info = asyncio.run(_probe(port, pin, timeout, record))
     except AtError as exc:
         message = str(exc) if port and port in str(exc) else f"{port}: {exc}"
         typer.echo(f"error: {message}", err=True)
@@ -56,8 +60,12 @@ def probe_cmd(
         typer.echo(f"{label:<14}: {value if value is not None else '-'}")
 
 
-async def _probe(port: str, pin: str | None, timeout: float) -> dict[str, Any]:
-    modem = await open_modem(port, ModemConfig(command_timeout=timeout, hang_after=2))
+async def _probe(port: str, pin: str | None, timeout: float, record: str | None = None) -> dict[str, Any]:
+    config = ModemConfig(command_timeout=timeout, hang_after=2)
+    if record is not None:
+        modem = await open_modem(port, config, transport=recording_transport(record))
+    else:
+        modem = await open_modem(port, config)
     try:
         return await probe(modem, pin=pin)
     finally:

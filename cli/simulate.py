@@ -12,6 +12,7 @@ from typing import IO
 import typer
 
 from drivers.simulator.personalities import PERSONALITIES, personality
+from drivers.simulator.replay import Replay, load_replay
 from drivers.simulator.server import Simulator, default_profile
 
 
@@ -44,6 +45,9 @@ def simulate(
         min=0.01,
         help="Seconds between the profile's periodic unsolicited lines (Huawei ^RSSI …), instead of its own.",
     ),
+    replay: str | None = typer.Option(
+        None, "--replay", help="Answer like the device in this recording (`modems probe --record`)."
+    ),
 ) -> None:
     """Run simulated modems that real AT clients (gammu, minicom, smstools) can open.
 
@@ -63,11 +67,18 @@ def simulate(
         chatty = ", ".join(name for name in PERSONALITIES if personality(name).noise_urcs)
         typer.echo(f"error: --noise-every needs a --profile that has periodic lines: {chatty}", err=True)
         raise typer.Exit(2)
+    recorded: Replay | None = None
+    if replay is not None:
+        try:
+            recorded = load_replay(replay)
+        except (OSError, ValueError) as exc:
+            typer.echo(f"error: --replay: {exc}", err=True)
+            raise typer.Exit(2) from None
     tcp_addr = _host_port(tcp, "--tcp") if tcp else None
     control_addr = _host_port(control, "--control") if control else None
     if not pty and tcp_addr is None:
         pty = True
-    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal, profiles, noise_every))
+    asyncio.run(_run(modems, pty, tcp_addr, control_addr, journal, profiles, noise_every, recorded))
 
 
 async def _run(
@@ -78,11 +89,13 @@ async def _run(
     journal_path: str | None,
     profile_names: list[str] | None = None,
     noise_every: float | None = None,
+    replay: Replay | None = None,
 ) -> None:
     journal: IO[str] | None = open(journal_path, "a", encoding="utf-8") if journal_path else None
     names = profile_names or []
     profiles = [
-        default_profile(i, names[(i - 1) % len(names)] if names else None, noise_every) for i in range(1, modems + 1)
+        default_profile(i, names[(i - 1) % len(names)] if names else None, noise_every, replay)
+        for i in range(1, modems + 1)
     ]
     sim = Simulator(modems, journal=journal, profiles=profiles)
     stop = asyncio.Event()

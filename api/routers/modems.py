@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import AdminKey, ApiRoute, GatewayDep, SendKey
 from api.errors import ApiError
-from api.schemas import ModemOut, ModemPatch
+from api.schemas import ModemOut, ModemPatch, RecoveryOut
 from gateway.core.dispatcher import ModemWorker
 
 router = APIRouter(route_class=ApiRoute, prefix="/v1/modems", tags=["modems"])
@@ -42,6 +42,22 @@ def modem_out(worker: ModemWorker, simulated: bool) -> ModemOut:
             "slowed_down": pacing.slowed_down,
         },
         last_error=st.last_error,
+        port=None if simulated else worker.link.url,
+        recovery=_recovery(worker),
+    )
+
+
+def _recovery(worker: ModemWorker) -> RecoveryOut | None:
+    if worker.recovery is None:
+        return None
+    r = worker.recovery.status
+    return RecoveryOut(
+        state=r.state,
+        attempts=r.attempts,
+        last_step=r.last_step,
+        last_result=r.last_result,
+        last_step_at=r.last_step_at,
+        steps=dict(r.steps),
     )
 
 

@@ -45,8 +45,12 @@ class ModemLink:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         initial_backoff: float = 1.0,
         max_backoff: float = 60.0,
+        locate: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.url = url
+        # Finds the port before each open (a modem known by its IMEI); raises AtError when
+        # it is nowhere to be found, which counts as a failed attempt.
+        self._locate = locate
         self.name = name or url
         self.config = config or ModemConfig()
         self._opener = opener
@@ -71,6 +75,8 @@ class ModemLink:
             tried += 1
             modem: Modem | None = None
             try:
+                if self._locate is not None:
+                    self.url = await self._locate()
                 modem = await self._opener(self.url, self.config, name=self.name)
                 await modem.initialize()
             except AtError as exc:

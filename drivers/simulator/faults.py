@@ -19,6 +19,8 @@ class Faults:
       (0 = every send from then on).
     - `cme_error` / `cme_error_on_send`: the same with `+CME ERROR`.
     - `hang`: read everything, answer nothing (a wedged firmware).
+    - `hang_until_reset`: the same, except that `AT+CFUN=1,1` still resets the modem,
+      which comes back healthy (a stuck SMS stack under a firmware that obeys a reset).
     - `disconnect`: the port goes away (TCP connection closed / pty hung up) and stays
       away until cleared, like a modem that dropped off the USB bus.
     - `slow`: seconds added before every answer.
@@ -38,6 +40,7 @@ class Faults:
     cme_error: int | None = None
     cme_error_on_send: int = 1
     hang: bool = False
+    hang_until_reset: bool = False
     disconnect: bool = False
     slow: float = 0.0
     garbage: bytes = b""
@@ -47,6 +50,11 @@ class Faults:
     report_delay: float = 0.0
     submit_delay: float = 0.0
     _sends_seen: int = field(default=0, repr=False)
+
+    @property
+    def silent(self) -> bool:
+        """Answers nothing (either hang fault)."""
+        return self.hang or self.hang_until_reset
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply settings from a control request. An unknown name or a value of the wrong
@@ -88,7 +96,7 @@ _REPORTS = ("delivered", "temporary", "permanent", "none")
 
 def _checked(name: str, value: Any) -> Any:
     """`value` as the type fault `name` takes, or ConfigError."""
-    if name in ("hang", "disconnect", "no_registration", "pin_required"):
+    if name in ("hang", "hang_until_reset", "disconnect", "no_registration", "pin_required"):
         if not isinstance(value, bool):
             raise ConfigError(f"fault {name} takes true or false, not {value!r}")
         return value

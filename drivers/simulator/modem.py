@@ -38,6 +38,7 @@ from drivers.simulator.framing import (
 )
 from drivers.simulator.network import Network
 from drivers.simulator.profile import ModemProfile
+from drivers.simulator.replay import command_key
 from drivers.simulator.routing import SmsRouting
 from drivers.simulator.settings import Settings
 from drivers.simulator.sim import Sim, registration_stat, registration_urcs
@@ -92,6 +93,7 @@ class SimulatedModem:
         self._started = False  # a command came since power-on (starts the busy time)
         self._busy = False  # still starting up: `busy_error` to the busy commands
         self._closed = False
+        self._replay_turns: dict[str, int] = {}  # times each recorded command was answered
         network.attach(self)
         if self.profile.noise_urcs and self.profile.noise_interval > 0:
             self._call_later(self.profile.noise_interval, self._noise)
@@ -228,7 +230,7 @@ class SimulatedModem:
 
     def urc(self, text: str) -> None:
         """An unsolicited line: now on an idle line, else after the running command's answer."""
-        if self._mode == "command" and not self.faults.hang:
+        if self._mode == "command" and not self.faults.silent:
             self._out(f"\r\n{text}\r\n".encode("latin-1"))
         else:
             self._urc_queue.append(text)  # CNMI mode 2: held while a command runs
@@ -244,6 +246,9 @@ class SimulatedModem:
     # --- bytes in -----------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
+        if self.faults.hang_until_reset and not self.faults.disconnect:
+            self._wedged(data)
+            return
         if self.faults.hang or self.faults.disconnect:
             return  # a wedged modem swallows everything
         if self._mode == "busy":
@@ -257,6 +262,22 @@ class SimulatedModem:
                 self._prompt_byte(byte)
             else:
                 self._command_byte(byte)
+
+    def _wedged(self, data: bytes) -> None:
+        """Fault `hang_until_reset`: nothing is answered, but a reset line (`AT+CFUN=1,1`)
+        still reaches the firmware's reset path: OK, then a restart that clears the fault."""
+        self._line += data
+        while b"\r" in self._line:
+            raw, _, rest = bytes(self._line).partition(b"\r")
+            self._line[:] = rest
+            if raw.decode("latin-1").strip(" \x1b\n").upper().replace(" ", "") == "AT+CFUN=1,1":
+                self._line.clear()
+                self.faults.hang_until_reset = False
+                self._mode = "command"
+                self._out(b"\r\nOK\r\n")
+                self.restart()
+                return
+        del self._line[1024:]
 
     def _command_byte(self, byte: int) -> None:
         if self.s.echo:
@@ -303,6 +324,8 @@ class SimulatedModem:
         if not self._started:
             self.start_up()  # the first command after power-on: the stand-in for plugging it in
         self._mode = "busy"
+        if self.profile.replay is not None and self._replayed(text):
+            return
         info: list[list[str]] = []  # one block per command: V.250 frames each on its own
         commands = split_commands(text[2:])
         try:
@@ -320,6 +343,21 @@ class SimulatedModem:
             self._respond(info_block(info, self.s.verbose).encode("latin-1"))
             return
         self.answer_ok(info)
+
+    def _replayed(self, line: str) -> bool:
+        """Answer `line` as the recorded device did, if the replay says so (`replay.py`)."""
+        assert self.profile.replay is not None
+        key = command_key(line)
+        turn = self._replay_turns.get(key, 0)
+        recorded = self.profile.replay.decide(line, turn)
+        self._replay_turns[key] = turn + 1
+        if recorded is None:
+            return False
+        data = b"".join(f"\r\n{text}\r\n".encode("latin-1") for text in recorded.lines)
+        self.later(recorded.delay, lambda: self._respond(data))
+        for text in recorded.after:
+            self.later(recorded.delay, lambda text=text: self.urc(text))  # type: ignore[misc]
+        return True
 
     def _without_final(self, commands: list[str]) -> bool:
         """A read command this model answers without its final result (`no_final`)."""
@@ -354,7 +392,7 @@ class SimulatedModem:
         def send() -> None:
             if epoch != self._epoch:
                 return  # the modem was reset meanwhile: the answer is lost with it
-            if self.faults.hang or self.faults.disconnect:
+            if self.faults.silent or self.faults.disconnect:
                 self._mode = "command"
                 return
             carried, self._noise_carry = self._noise_carry, None
@@ -407,7 +445,7 @@ class SimulatedModem:
         if self._closed:
             return
         idle = self._mode == "command" and not self._line and not self._pending_input
-        if idle and not (self.faults.hang or self.faults.disconnect):
+        if idle and not (self.faults.silent or self.faults.disconnect):
             text = self.profile.noise_urcs[self._noise_turn % len(self.profile.noise_urcs)]
             if self.profile.noise_in_answers and self._noise_turn % 2 and self._noise_carry is None:
                 self._noise_carry = text

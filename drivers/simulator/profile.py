@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from drivers.simulator.replay import Replay
+
 __all__ = ["ModemProfile"]
 
 
@@ -66,6 +68,9 @@ class ModemProfile:
     # Unsolicited lines the model slips into its answers, one per answer in turn, right
     # after the echo (Huawei's ^NWTIME and the like); empty means none.
     answer_noise: tuple[str, ...] = ()
+    # A recorded device to answer like (`replay.py`): its answers come first, these
+    # fields answer what it does not hold.
+    replay: Replay | None = None
 
     def __post_init__(self) -> None:
         self.refuse = frozenset(name.upper() for name in self.refuse)

@@ -28,16 +28,22 @@ from typing import IO, Any, TypeVar
 from drivers.simulator.modem import ModemProfile, SimulatedModem
 from drivers.simulator.network import Network
 from drivers.simulator.personalities import personality
+from drivers.simulator.replay import Replay
 
 __all__ = ["Simulator", "SimulatorThread", "Endpoint", "default_profile"]
 
 T = TypeVar("T")
 
 
-def default_profile(index: int, personality_name: str | None = None, noise_every: float | None = None) -> ModemProfile:
+def default_profile(
+    index: int,
+    personality_name: str | None = None,
+    noise_every: float | None = None,
+    replay: Replay | None = None,
+) -> ModemProfile:
     """Identity of the i-th simulated modem (1-based): own number, IMEI and IMSI, on the
     named personality (`personalities.py`) or the plain default profile; `noise_every`
-    replaces the seconds between its periodic lines."""
+    replaces the seconds between its periodic lines; `replay` answers like a recording."""
     body = f"35314204{index:06d}"
     profile = ModemProfile(
         imei=body + str(_luhn_digit(body)),
@@ -48,6 +54,14 @@ def default_profile(index: int, personality_name: str | None = None, noise_every
     )
     if personality_name:
         profile = personality(personality_name, profile)
+    if replay is not None:
+        profile = dataclasses.replace(
+            profile,
+            replay=replay,
+            manufacturer=replay.first_line("AT+CGMI") or profile.manufacturer,
+            model=replay.first_line("AT+CGMM") or profile.model,
+            unsupported_final=replay.unsupported_final or profile.unsupported_final,
+        )
     return profile if noise_every is None else dataclasses.replace(profile, noise_interval=noise_every)
 
 

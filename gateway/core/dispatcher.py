@@ -59,6 +59,7 @@ from gateway.core.policy import (
     poll_failure_is_fault,
     storage_wait,
 )
+from gateway.core.recovery import Recovery
 
 __all__ = [
     "ClaimedPart",
@@ -195,8 +196,10 @@ class ModemWorker:
         reprobe_initial: float = 1.0,
         reprobe_max: float = 60.0,
         uncommitted: Uncommitted | None = None,
+        recovery: Recovery | None = None,
     ) -> None:
         self.modem_id = modem_id
+        self.recovery = recovery  # soft reset and operator command after failed reopens
         self.link = link
         self.pacer = pacer
         self.store = store
@@ -321,9 +324,13 @@ class ModemWorker:
             modem = await self.link.connect(attempts=1)
         except AtError as exc:
             self._fault(str(exc))  # a modem that never comes up is as faulty as one that died
+            if self.recovery is not None:
+                await self._unless_stopped(self.recovery.failed())
             # New work does not cut this short: the backoff holds however busy the others are.
             await self._idle(self.link.retry_delay, wake_early=False)
             return None
+        if self.recovery is not None:
+            self.recovery.recovered()
         self._reopen = False
         ident = modem.identity
         self.status.identity = {
@@ -550,6 +557,19 @@ class ModemWorker:
                 log.warning("%s: health/storage poll: %s", self.modem_id, exc)
             await self.clock.sleep(self._health_interval)
             since_poll += self._health_interval
+
+    async def _unless_stopped(self, step: Awaitable[Any]) -> None:
+        """Await a recovery step (a reset, the operator's command); a stop cuts it short."""
+        task = asyncio.ensure_future(step)
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _idle(self, seconds: float, *, wake_early: bool = True) -> None:
         """Wait `seconds`; `stop()` ends the wait, and so does new work if `wake_early`."""

@@ -56,6 +56,14 @@ class _Collector(Collector):
         signal = GaugeMetricFamily("modemgate_modem_signal_rssi", "Signal, AT+CSQ rssi 0-31", labels=["modem"])
         state = GaugeMetricFamily("modemgate_modem_state", "1 for the modem's current state", labels=["modem", "state"])
         tokens = GaugeMetricFamily("modemgate_modem_rate_per_minute", "Effective sends per minute", labels=["modem"])
+        steps = CounterMetricFamily(
+            "modemgate_modem_recovery_steps",
+            "Recovery steps taken after failed reopens (reopen, soft_reset, operator_command)",
+            labels=["modem", "step"],
+        )
+        attempts = GaugeMetricFamily(
+            "modemgate_modem_recovery_attempts", "Failed reopens in a row (0 when the modem is open)", labels=["modem"]
+        )
         for modem_id, worker in self._workers().items():
             st = worker.status
             sent.add_metric([modem_id], st.sent_parts)
@@ -67,7 +75,12 @@ class _Collector(Collector):
             for name in _STATES:
                 state.add_metric([modem_id, name], 1.0 if st.state == name else 0.0)
             tokens.add_metric([modem_id], worker.pacer.effective_per_minute)
-        yield from (sent, failed, retried, faults, signal, state, tokens)
+            recovery = getattr(worker, "recovery", None)
+            if recovery is not None:
+                for step, n in recovery.status.steps.items():
+                    steps.add_metric([modem_id, step], n)
+                attempts.add_metric([modem_id], recovery.status.attempts)
+        yield from (sent, failed, retried, faults, signal, state, tokens, steps, attempts)
         depth = GaugeMetricFamily("modemgate_queue_depth", "Messages waiting or being sent", labels=["status"])
         try:
             with self._engine.connect() as conn:

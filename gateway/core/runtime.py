@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -33,8 +34,13 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from drivers import ModemGone
 from drivers.at.link import ModemLink
-from drivers.at.modem import Incoming, ModemConfig
+from drivers.at.locate import find_by_imei, serial_ports
+from drivers.at.modem import Incoming, ModemConfig, open_modem
+from drivers.at.recording import recording_transport
+from drivers.at.reset import soft_reset
+from drivers.at.transport import SerialTransport
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
 from gateway.core import courier, egress, inbound, outbox, reports
 from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
@@ -47,6 +53,8 @@ from gateway.core.models import InboundMessage
 from gateway.core.numbers import normalise_number
 from gateway.core.ownership import DatabaseLock, ModemLeases, Node
 from gateway.core.pacing import Pacer
+from gateway.core.recovery import Recovery, run_operator_command
+from gateway.core.recoverypolicy import RecoveryPlan
 from gateway.core.settings import ModemSettings, Settings
 from gateway.core.simulated import SimulatedModems, start_simulated_modems
 
@@ -189,8 +197,10 @@ class Gateway:
         timing: Timing | None = None,
         engine: Engine | None = None,
         extensions: Extensions | None = None,
+        ports: Callable[[], list[str]] = serial_ports,
     ) -> None:
         self.settings = settings
+        self.ports = ports  # the serial ports present, where modems known by IMEI are looked for
         self.clock = clock or SystemClock()
         self.timing = timing or Timing()
         self.engine = engine or create_engine_for(settings.database_url)
@@ -360,13 +370,17 @@ class Gateway:
             command_timeout=self.timing.command_timeout,
             send_timeout=self.timing.send_timeout,
         )
+        # The transport edge: a recording, when asked for, of everything said on the port.
+        transport = recording_transport(m.record) if m.record else SerialTransport.open
         link = ModemLink(
             url,
             config,
             name=m.id,
+            opener=functools.partial(open_modem, transport=transport),
             sleep=self.clock.sleep,
             initial_backoff=self.timing.reconnect_initial,
             max_backoff=self.timing.reconnect_max,
+            locate=self._locator(m, transport) if m.imei else None,
         )
         pacer = Pacer(
             m.sends_per_minute, m.burst, m.daily_cap, now=self.clock.monotonic(), today=self.clock.now().date()
@@ -385,9 +399,50 @@ class Gateway:
             reprobe_initial=self.timing.reconnect_initial,
             reprobe_max=self.timing.reconnect_max,
             uncommitted=self.uncommitted,
+            recovery=self._recovery(m, link, transport),
         )
         worker.enable(m.enabled)
         return worker
+
+    def _recovery(self, m: ModemSettings, link: ModemLink, transport: Callable[[str], Awaitable[Any]]) -> Recovery:
+        """The soft reset and the operator's command for modem `m` (hardware.md)."""
+        reset_wait = min(5.0, self.timing.command_timeout)
+
+        async def reset() -> str:
+            return await soft_reset(link.url, m.reset_command, timeout=reset_wait, transport=transport)
+
+        async def command() -> str:
+            assert m.recovery_command is not None
+            env = {"MODEMGATE_MODEM": m.id, "MODEMGATE_PORT": link.url}
+            return await run_operator_command(m.recovery_command, timeout=m.recovery_timeout, env=env)
+
+        plan = RecoveryPlan(m.reset_after, m.recovery_command_after, m.recovery_command is not None)
+        return Recovery(
+            plan,
+            soft_reset=reset,
+            operator_command=command if m.recovery_command else None,
+            now=self.clock.now,
+            name=m.id,
+        )
+
+    def _locator(self, m: ModemSettings, transport: Callable[[str], Awaitable[Any]]) -> Callable[[], Awaitable[str]]:
+        """Finds modem `m` by its IMEI among the ports present, skipping those other modems
+        of this gateway have open; where it was last seen is tried first."""
+        imei = m.imei
+        assert imei is not None
+        wait = min(2.0, self.timing.command_timeout)
+
+        async def locate() -> str:
+            taken = {w.link.url for w in self.workers.values() if w.modem_id != m.id and w.link.modem is not None}
+            last = self.workers[m.id].link.url if m.id in self.workers else None
+            present = [p for p in await asyncio.to_thread(self.ports) if p not in taken]
+            candidates = ([last] if last in present else []) + [p for p in present if p != last]
+            found = await find_by_imei(imei, candidates, timeout=wait, transport=transport)
+            if found is None:
+                raise ModemGone(f"{m.id}: no modem with IMEI {imei[:5]}… on the {len(candidates)} ports present")
+            return found
+
+        return locate
 
     # --- used by the API ----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 import socket
 import tomllib
 from pathlib import Path
@@ -60,6 +61,36 @@ class ModemSettings(BaseModel):
     # Seconds between listings of the modem's message storage (AT+CMGL), which hand over
     # what a lost +CMTI did not announce; None: every 60 s.
     storage_poll: float | None = Field(default=None, ge=1, le=86_400)
+    # Append the AT exchange with this modem to this file (JSON lines, identifiers masked),
+    # to attach to a bug report; see hardware.md.
+    record: str | None = None
+    # Recovery without a person (hardware.md): after `reset_after` failed reopenings in a
+    # row the modem gets `reset_command`; after `recovery_command_after` more, the
+    # operator's `recovery_command` runs (an argv list, or a string split like a shell
+    # would but never run by one), for at most `recovery_timeout` seconds.
+    reset_after: int = Field(default=3, ge=1, le=1000)
+    reset_command: str = Field(default="AT+CFUN=1,1", pattern=r"^[Aa][Tt]\S[^\r\n]*$")
+    recovery_command: list[str] | None = None
+    recovery_command_after: int = Field(default=3, ge=1, le=1000)
+    recovery_timeout: float = Field(default=60.0, gt=0, le=3600)
+
+    @field_validator("recovery_command", mode="before")
+    @classmethod
+    def _argv(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"recovery_command: {exc}") from None
+        if isinstance(value, list) and not value:
+            raise ValueError("recovery_command is empty")
+        return value
+
+    @property
+    def imei(self) -> str | None:
+        """`port = "imei:353142041234560"`: the modem is looked for by its IMEI among the
+        serial ports present, wherever it is now."""
+        return self.port[5:] if self.port.startswith("imei:") else None
 
     @field_validator("port")
     @classmethod
@@ -71,6 +102,8 @@ class ModemSettings(BaseModel):
             raise ValueError(f"port {value!r}: use a device path or one of {', '.join(_PORT_SCHEMES)}")
         if value.startswith("sim://"):
             _simulated_options(value)  # a bad ?profile= is an error at start, not later
+        if value.startswith("imei:") and not re.fullmatch(r"imei:\d{14,16}", value):
+            raise ValueError(f"port {value!r}: imei: takes the modem's 15-digit IMEI (AT+CGSN)")
         return value
 
     @property
@@ -81,16 +114,34 @@ class ModemSettings(BaseModel):
     def simulated_options(self) -> tuple[str | None, float | None]:
         """`sim://name?profile=huawei-e3372&noise_every=0.05`: the maker's habits the
         simulated modem has, and how often its periodic lines come (None: the profile's)."""
-        return _simulated_options(self.port) if self.simulated else (None, None)
+        if not self.simulated:
+            return (None, None)
+        name, noise, _ = _simulated_options(self.port)
+        return name, noise
+
+    @property
+    def simulated_replay(self) -> str | None:
+        """`sim://name?replay=FILE`: the recording the simulated modem answers like."""
+        return _simulated_options(self.port)[2] if self.simulated else None
 
 
-def _simulated_options(port: str) -> tuple[str | None, float | None]:
+def _simulated_options(port: str) -> tuple[str | None, float | None, str | None]:
     from drivers.simulator.personalities import PERSONALITIES, personality  # only for sim:// ports
 
     query = {k: v[-1] for k, v in parse_qs(urlsplit(port).query).items()}
-    unknown = set(query) - {"profile", "noise_every"}
+    unknown = set(query) - {"profile", "noise_every", "replay"}
     if unknown:
-        raise ValueError(f"port {port!r}: sim:// takes ?profile= and &noise_every=, not {', '.join(sorted(unknown))}")
+        raise ValueError(
+            f"port {port!r}: sim:// takes ?profile=, &noise_every= and &replay=, not {', '.join(sorted(unknown))}"
+        )
+    replay = query.get("replay")
+    if replay is not None:
+        from drivers.simulator.replay import load_replay
+
+        try:
+            load_replay(replay)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"port {port!r}: replay: {exc}") from None
     name = query.get("profile")
     if name is not None and name not in PERSONALITIES:
         raise ValueError(f"port {port!r}: unknown profile {name!r}; known: {', '.join(PERSONALITIES)}")
@@ -104,7 +155,7 @@ def _simulated_options(port: str) -> tuple[str | None, float | None]:
             raise ValueError(
                 f"port {port!r}: noise_every takes seconds (0.01 or more) and a profile with periodic lines"
             )
-    return name, noise
+    return name, noise, replay
 
 
 _CLOCK = r"^([01][0-9]|2[0-4]):[0-5][0-9]$"  # HH:MM, 00:00 to 24:00

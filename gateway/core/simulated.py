@@ -7,6 +7,7 @@ real modems, so a fresh install exercises the real send path end to end.
 
 from __future__ import annotations
 
+from drivers.simulator.replay import Replay, load_replay
 from drivers.simulator.server import Simulator, default_profile
 from gateway.core.settings import ModemSettings
 
@@ -30,7 +31,9 @@ async def start_simulated_modems(modems: list[ModemSettings]) -> SimulatedModems
     simulated = [m for m in modems if m.simulated]
     if not simulated:
         return None
-    profiles = [default_profile(i, *m.simulated_options) for i, m in enumerate(simulated, 1)]
+    profiles = [
+        default_profile(i, *m.simulated_options, replay=_replay(m.simulated_replay)) for i, m in enumerate(simulated, 1)
+    ]
     sim = Simulator(len(simulated), profiles=profiles)
     endpoints = await sim.expose(tcp=("127.0.0.1", 0))
     urls: dict[str, str] = {}
@@ -40,3 +43,7 @@ async def start_simulated_modems(modems: list[ModemSettings]) -> SimulatedModems
         urls[settings.id] = endpoint.tcp_url
         ids[settings.id] = endpoint.modem_id
     return SimulatedModems(sim, urls, ids)
+
+
+def _replay(path: str | None) -> Replay | None:
+    return load_replay(path) if path else None
