@@ -178,6 +178,10 @@ class Message(SQLModel, table=True):
     recipient: str  # E.164
     text: str = Field(sa_type=sa.Text)
     encoding: str  # as encoded: gsm7 | ucs2
+    # National shift tables it was allowed ("tr,es"; TS 23.038 Annex A) and its message class
+    # (0 flash … 3), both None when unused: a whole resend re-encodes the parts alike.
+    languages: str | None = None
+    message_class: int | None = None
     category: str = "transactional"
     # The queue's order (PRIORITIES, from category and keyword_reply): lower leaves first.
     priority: int = Field(default=1, sa_column_kwargs={"server_default": "1"})

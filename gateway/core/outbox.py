@@ -222,6 +222,7 @@ class Draft:
     # be transliterated to save parts; the stored text is what is sent.
     languages: tuple[str, ...] = ()
     transliterate: bool = False
+    message_class: int | None = None  # TS 23.038 §4: 0 shows at once (flash) … 3; None: none
     id: str = field(default_factory=new_message_id)
 
 
@@ -280,6 +281,7 @@ def submit(
     time_zone: str | None = None,
     languages: Sequence[str] = (),
     transliterate: bool = False,
+    message_class: int | None = None,
     now: datetime | None = None,
     attach: Callable[[str], Iterable[SQLModel]] | None = None,
 ) -> Submission:
@@ -292,18 +294,21 @@ def submit(
     category, bad validity) or PduError (text that cannot be encoded, more than 255 parts), storing nothing.
     `time_zone` is the recipient's, for the send window of a marketing message. `languages`
     and `transliterate` are the `[sms]` settings: the stored text is the one sent.
+    `message_class` 0–3 sets the data coding scheme's class (0: a flash message).
     `attach(message_id)` gives rows stored in the same transaction as a new message (what
     must exist before it can be sent, e.g. a delivery-report URL: gateway.core.dlr).
     """
     now = now or utcnow()
     _check(recipient, category, validity)
+    if message_class is not None and message_class not in range(4):
+        raise InvalidInput("message_class", "0 (flash) to 3")
     if not text.strip():
         raise InvalidInput("text", "empty or only whitespace: an SMS needs text")
     draft = Draft(
-        recipient, text, _request_hash(recipient, text, category, modem, validity, callback_url, encoding),
+        recipient, text, _request_hash(recipient, text, category, modem, validity, callback_url, encoding, message_class),
         category=category, encoding=encoding, validity=validity, api_key_id=api_key_id,
         idempotency_key=idempotency_key, requested_modem=modem, callback_url=callback_url, time_zone=time_zone,
-        languages=tuple(languages), transliterate=transliterate,
+        languages=tuple(languages), transliterate=transliterate, message_class=message_class,
     )  # fmt: skip
     message, parts = _new_message(draft, now)
     if session.in_transaction():
@@ -384,13 +389,15 @@ def _rows(draft: Draft, now: datetime) -> tuple[dict[str, Any], list[dict[str, A
         chosen = choose_encoding(text, draft.encoding)
     ref = draft.concat_ref if draft.concat_ref is not None else random.randrange(256)
     encoded = encode_submit(
-        draft.recipient, text, encoding=chosen, ref=ref, validity=draft.validity, languages=languages
-    )
+        draft.recipient, text, encoding=chosen, ref=ref, validity=draft.validity, languages=languages,
+        message_class=draft.message_class,
+    )  # fmt: skip
 
     due = draft.due or now
     message = {
         "id": draft.id, "api_key_id": draft.api_key_id, "idempotency_key": draft.idempotency_key,
         "request_hash": draft.request_hash, "recipient": draft.recipient, "text": text, "encoding": chosen,
+        "languages": ",".join(languages) or None, "message_class": draft.message_class,
         "category": draft.category, "priority": priority_of(draft.category, keyword_reply=draft.keyword_reply),
         "status": "queued", "requested_modem": draft.requested_modem, "modem_id": None,
         "concat_ref": ref if len(encoded) > 1 else None, "generation": 1, "parts_total": len(encoded),
@@ -788,6 +795,7 @@ def _request_hash(
     validity: timedelta,
     callback_url: str | None,
     encoding: str,
+    message_class: int | None = None,
 ) -> str:
     request = {
         "recipient": recipient,
@@ -798,6 +806,8 @@ def _request_hash(
         "callback_url": callback_url,
         "encoding": encoding,
     }
+    if message_class is not None:  # absent otherwise: hashes of earlier requests stay valid
+        request["message_class"] = message_class
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -929,7 +939,10 @@ def _new_generation(conn: Connection, msg: sa.Row[*tuple[Any, ...]], now: dateti
     ref = (msg.concat_ref if msg.concat_ref is not None else 0) + random.randrange(1, 256)
     ref %= 256
     remaining = max(MIN_VALIDITY, msg.valid_until - now)
-    encoded = encode_submit(msg.recipient, msg.text, encoding=msg.encoding, ref=ref, validity=remaining)
+    encoded = encode_submit(
+        msg.recipient, msg.text, encoding=msg.encoding, ref=ref, validity=remaining,
+        languages=tuple(msg.languages.split(",")) if msg.languages else (), message_class=msg.message_class,
+    )  # fmt: skip
     generation = msg.generation + 1
     conn.execute(
         sa.insert(Part),

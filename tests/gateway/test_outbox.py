@@ -866,3 +866,16 @@ def test_expire_records_the_interrupted_attempt_of_a_lapsed_message_only(engine,
     assert sorted(outbox.expire(engine, now=clock())) == sorted([lapsed.id, waiting.id])
     assert [(a, m, o) for a, m, o, _ in history(engine, lapsed.id)] == [(1, "m1", "interrupted")]
     assert history(engine, waiting.id) == []  # no attempt was under way
+
+
+def test_a_whole_resend_keeps_the_national_table_the_message_was_encoded_with(engine, clock, key):
+    text = "Sayın müşterimiz, siparişiniz yola çıktı; teşekkür ederiz. " * 3  # Turkish: ş, ı, ğ need the table
+    message = submit(engine, clock, key, text=text, languages=("tr",))
+    first = load(engine, message.id)[1]
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    outbox.record_sent(engine, claim.parts[0].part_id, mr=9, modem_id="m1", now=clock())
+    status = outbox.release(engine, message.id, now=clock(), error="modem gone", retry_at=clock(), resend_whole=True)
+    assert status == "queued"
+    stored, parts = load(engine, message.id)
+    assert stored.generation == 2 and len(parts) == len(first)
+    assert "".join(decode_pdu(p.pdu).text for p in parts) == text
