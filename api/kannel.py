@@ -37,7 +37,7 @@ MAX_RECEIVERS = 100
 
 _ALIASES = {"user": "username", "pass": "password", "dlrurl": "dlr-url", "dlrmask": "dlr-mask"}
 # Kannel parameters that change the PDU in ways the gateway does not send: refused, not ignored.
-_UNSUPPORTED = ("udh", "mclass", "flash", "mwi", "pid", "alt-dcs", "rpi", "deferred", "binfo", "compress")
+_UNSUPPORTED = ("udh", "mwi", "pid", "alt-dcs", "rpi", "deferred", "binfo", "compress")
 
 
 class Refused(Exception):
@@ -61,6 +61,7 @@ class SendSms:
     modem: str | None
     dlr_url: str | None
     dlr_mask: int
+    message_class: int | None = None  # the DCS message class (TS 23.038 §4); 0: flash
 
 
 def parse_params(*sources: bytes) -> dict[str, bytes]:
@@ -93,6 +94,9 @@ def read(params: dict[str, bytes]) -> SendSms:
     if not text.strip():
         raise Refused(400, "Missing text")
     validity = _number(params, "validity", 1, 7 * 24 * 60, default=None)
+    message_class = _number(params, "mclass", 0, 3, default=None)
+    if message_class is None and _word(params, "flash") not in ("", "0"):
+        message_class = 0  # Kannel's older `flash=1`: class 0, shown at once and not stored
     mask = _number(params, "dlr-mask", 0, 63, default=0)
     dlr_url = _word(params, "dlr-url") or None
     if mask and dlr_url is None:  # as in Kannel, a URL without a mask asks for nothing
@@ -108,6 +112,7 @@ def read(params: dict[str, bytes]) -> SendSms:
         modem=_word(params, "smsc") or None,
         dlr_url=dlr_url if mask else None,
         dlr_mask=mask or 0,
+        message_class=message_class,
     )
 
 

@@ -42,6 +42,8 @@ async def sendsms(request: Request, gateway: GatewayDep) -> Response:
         options["validity"] = wanted.validity
     if wanted.modem is not None:
         options["modem"] = wanted.modem
+    if wanted.message_class is not None:
+        options["message_class"] = wanted.message_class
     for number in numbers:
         attach = None
         if wanted.dlr_url is not None:

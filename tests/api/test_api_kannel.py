@@ -7,6 +7,9 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 
+from drivers.sms import decode_pdu
+from gateway.core import outbox
+from gateway.core.db import session
 from tests.support.api import Api, message_count
 from tests.support.receiver import Inbox, receiving
 
@@ -212,3 +215,27 @@ def test_storage_that_cannot_take_the_message_answers_temporal_failure(
         other.execute("ROLLBACK")
         other.close()
     assert (response.status_code, response.text) == (503, "Temporal failure, try again later.")
+
+
+@pytest.mark.parametrize(("query", "expected"), [("mclass=0", 0), ("mclass=1", 1), ("flash=1", 0), ("", None)])
+def test_mclass_and_flash_set_the_message_class_of_every_part(shared_api: Api, query: str, expected) -> None:
+    to = "+3161700000" + str(len(query) % 10)
+    before = {m["id"] for m in shared_api.every("/v1/messages", to=to)}
+    text = quote("Flash sale ends at noon! " * 8)  # two parts
+    response = shared_api.client.get(
+        f"/cgi-bin/sendsms?username=tests&password={shared_api.key}&to={to}&text={text}&{query}"
+    )
+    assert response.status_code == 202, response.text
+    [new] = [m for m in shared_api.every("/v1/messages", to=to) if m["id"] not in before]
+    with session(shared_api.gateway.engine) as s:
+        parts = outbox.message_parts(s, new["id"])
+    assert len(parts) == 2 and {decode_pdu(p.pdu).message_class for p in parts} == {expected}
+
+
+def test_an_mclass_outside_0_to_3_is_refused(shared_api: Api) -> None:
+    before = message_count(shared_api)
+    response = shared_api.client.get(
+        f"/cgi-bin/sendsms?username=tests&password={shared_api.key}&to=0612345678&text=x&mclass=4"
+    )
+    assert (response.status_code, response.text) == (400, "Invalid mclass: 4 is outside 0..3")
+    assert message_count(shared_api) == before
