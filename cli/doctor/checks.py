@@ -114,12 +114,12 @@ def ports(facts: Facts) -> list[Verdict]:
     for p in facts.ports:
         name = f"port {p.modem_id}"
         if p.kind == "imei":
-            out.append(
+            out.append(  # gather() replaces a found one by its device: this one answered nowhere
                 Verdict(
                     name,
-                    "warn",
-                    f"{p.port}: the port is looked up by IMEI at start, so it is not checked here",
-                    "run doctor with the by-id port `modemgate modems scan` prints for this IMEI",
+                    "fail",
+                    f"{p.port}: no serial port present answers AT+CGSN with this IMEI",
+                    "plug the modem in (or free its port); `modemgate modems scan` lists ports and their IMEIs",
                 )
             )
             continue

@@ -30,6 +30,7 @@ __all__ = [
     "by_id_aliases",
     "probe_modem",
     "database_facts",
+    "locate_imei",
 ]
 
 BY_ID = Path("/dev/serial/by-id")
@@ -43,11 +44,14 @@ def gather(
     probe: Callable[[ModemSettings], ModemFacts] | None = None,
     disk_free: Callable[[Path], int] = lambda p: shutil.disk_usage(p).free,
     resolve: Callable[[str], list[str]] | None = None,
+    locate: Callable[[str], str | None] | None = None,
     now: datetime | None = None,
     user: str | None = None,
 ) -> Facts:
-    """The facts for `settings`, the ports judged for `user` (default: who runs this)."""
-    modems = settings.effective_modems()
+    """The facts for `settings`, the ports judged for `user` (default: who runs this). An
+    `imei:` port is looked for as `serve` looks for it (`locate`: IMEI → port, by default
+    over the serial ports present) and, when found, judged as that device."""
+    modems = [_located(m, locate or locate_imei) for m in settings.effective_modems()]
     account = account_of(user)
     aliases = by_id_aliases(by_id)
     held = holders_of([m.port for m in modems if _kind(m.port) == "device"], proc=proc)
@@ -70,6 +74,20 @@ def gather(
         not_before=_installed_at(),
         modem_manager=processes_named("ModemManager", proc=proc),
     )
+
+
+def locate_imei(imei: str) -> str | None:
+    """The serial port present whose modem answers AT+CGSN with `imei`, or None."""
+    from drivers.at.locate import find_by_imei, serial_ports
+
+    return asyncio.run(find_by_imei(imei, serial_ports()))
+
+
+def _located(modem: ModemSettings, locate: Callable[[str], str | None]) -> ModemSettings:
+    if _kind(modem.port) != "imei":
+        return modem
+    found = locate(modem.port.removeprefix("imei:"))
+    return modem if found is None else modem.model_copy(update={"port": found})
 
 
 @dataclass(frozen=True)

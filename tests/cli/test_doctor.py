@@ -3,6 +3,7 @@ over simulated modems on ptys, and from fake facts for what a test cannot make r
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from cli.doctor.checks import (
     diagnose,
 )
 from cli.doctor.facts import gather
+from drivers.at.locate import find_by_imei
 from drivers.simulator.server import SimulatorThread, default_profile
 from gateway.core.settings import ModemSettings, Settings
 from harness.pgschema import POSTGRES_URL
@@ -204,6 +206,34 @@ def test_doctor_over_simulated_modems_finds_the_held_port_and_the_missing_smsc(
     held = _of(verdicts, "port sim3 free")
     assert held.level == "fail" and f"pid {holder.pid} (python" in held.message, lines
     assert not any(v.check.startswith("modem sim3") for v in verdicts)  # not probed while held
+    assert blocking(verdicts)
+
+
+def test_an_imei_port_is_looked_for_among_the_ports_and_judged_as_the_device_found(
+    simulated: tuple[SimulatorThread, dict[str, str]], tmp_path: Path
+) -> None:
+    _, ptys = simulated
+    candidates = sorted(ptys.values())
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'modemgate.db'}",
+        public_url="https://sms.example.com",
+        modems=[
+            ModemSettings(id="moved", port=f"imei:{default_profile(1).imei}"),  # sim1, wherever it is now
+            ModemSettings(id="gone", port="imei:490154203237518"),  # on none of the ports
+        ],
+    )
+    facts = gather(
+        settings,
+        by_id=tmp_path,
+        resolve=lambda host: ["93.184.216.34"],
+        locate=lambda imei: asyncio.run(find_by_imei(imei, candidates, timeout=1.0)),
+    )
+    verdicts = diagnose(facts)
+    lines = "\n".join(v.line() for v in verdicts)
+    assert [p.port for p in facts.ports if p.modem_id == "moved"] == [ptys["sim1"]], lines
+    assert _of(verdicts, "modem moved SMSC").level == "ok", lines
+    gone = _of(verdicts, "port gone")
+    assert gone.level == "fail" and "no serial port present answers" in gone.message, lines
     assert blocking(verdicts)
 
 
