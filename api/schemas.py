@@ -244,7 +244,7 @@ class ModemOut(BaseModel):
     signal: dict[str, int | None]
     registration: str | None
     counters: dict[str, int]
-    pacing: dict[str, float | int | bool]
+    pacing: dict[str, float | int | bool | None]
     last_error: str | None
 
 

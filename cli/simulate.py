@@ -23,7 +23,7 @@ def _host_port(value: str, option: str) -> tuple[str, int]:
 
 
 def simulate(
-    modems: int = typer.Option(2, "--modems", min=1, max=64, help="How many modems."),
+    modems: int = typer.Option(2, "--modems", min=1, max=1024, help="How many modems."),
     pty: bool = typer.Option(False, "--pty", help="Expose each modem on a pseudo-terminal."),
     tcp: str | None = typer.Option(
         None, "--tcp", help="HOST:PORT; modem i listens on PORT+i-1 (PORT 0 picks free ports)."

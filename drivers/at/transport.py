@@ -9,6 +9,8 @@ a write timeout so a wedged USB device cannot block the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import threading
 from typing import Any, Protocol
 
@@ -32,6 +34,7 @@ class Transport(Protocol):
 
 
 _EOF = object()
+_READ_TIMEOUT = 0.5  # seconds
 
 
 class SerialTransport:
@@ -49,13 +52,16 @@ class SerialTransport:
     @classmethod
     async def open(cls, url: str, *, baudrate: int = 115200) -> SerialTransport:
         """Open `url`; a port that cannot be opened raises ModemGone with the OS reason."""
-        kwargs: dict[str, Any] = {"baudrate": baudrate, "timeout": 0.05, "write_timeout": 10}
+        # The reader thread's read returns as soon as a byte arrives; the timeout only says
+        # how often an idle reader looks whether it is being closed (many modems: rarely).
+        kwargs: dict[str, Any] = {"baudrate": baudrate, "timeout": _READ_TIMEOUT, "write_timeout": 10}
         if "://" not in url:
             kwargs["exclusive"] = True  # a second program on the port garbles both
         try:
             port = await asyncio.to_thread(serial.serial_for_url, url, **kwargs)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise ModemGone(f"cannot open {url}: {_reason(exc)}") from exc
+        _no_delay(port)
         return cls(port, url)
 
     def _read_loop(self) -> None:
@@ -102,6 +108,15 @@ class SerialTransport:
         except (serial.SerialException, OSError):
             pass
         await asyncio.to_thread(self._thread.join, 1.0)
+
+
+def _no_delay(port: serial.SerialBase) -> None:
+    """A command and its PDU go out in small writes: over TCP (`socket://`) they must not
+    wait for Nagle's algorithm to hear back about the previous one (~40 ms each)."""
+    sock = getattr(port, "_socket", None)  # pyserial's socket:// and rfc2217:// ports
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _reason(exc: BaseException) -> str:
