@@ -23,7 +23,7 @@ from typing import Literal
 from drivers._exceptions import AtError, CmeError, CmsError, CommandError, ModemTimeout, PduError
 from drivers.at.channel import AtChannel
 from drivers.at.events import Urc
-from drivers.at.transport import SerialTransport, Transport
+from drivers.at.transport import Transport, open_transport
 from drivers.sms import Sms, SubmitPart, decode_pdu
 from drivers.sms.pdu import SmsStatusReport
 
@@ -527,7 +527,7 @@ async def open_modem(
     config: ModemConfig | None = None,
     *,
     name: str | None = None,
-    transport: Callable[[str], Awaitable[Transport]] = SerialTransport.open,
+    transport: Callable[[str], Awaitable[Transport]] = open_transport,
 ) -> Modem:
     """Open the port at `url` and return a Modem (not yet initialised)."""
     config = config or ModemConfig()

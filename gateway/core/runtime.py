@@ -128,7 +128,9 @@ class OutboxWorkStore:
         writes: Writes | None = None,
         claim_policy: ClaimPolicy = ALLOW_ALL,
         owns: Callable[[str], bool] | None = None,
+        lease: timedelta = outbox.DEFAULT_LEASE,
     ) -> None:
+        self.lease = lease  # of a claimed message, renewed by every part sent
         self.engine = engine
         self.clock = clock
         self.writes = writes or Writes(engine)
@@ -146,6 +148,7 @@ class OutboxWorkStore:
             now=self.clock.now(),
             claim_policy=self.claim_policy,
             max_parts=max_parts,
+            lease=self.lease,
         )
 
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
@@ -156,7 +159,7 @@ class OutboxWorkStore:
             mr=mr,
             modem_id=modem_id,
             now=self.clock.now(),
-            lease=outbox.DEFAULT_LEASE,
+            lease=self.lease,
         )
 
     async def message_sent(self, message_id: str) -> None:
@@ -210,7 +213,12 @@ class Gateway:
         self._database_lock = DatabaseLock.for_url(settings.database_url)
         self._owner = False
         self.store = OutboxWorkStore(
-            self.engine, self.clock, self.writes, self.extensions.claim_policy, owns=self.leases.holds
+            self.engine,
+            self.clock,
+            self.writes,
+            self.extensions.claim_policy,
+            owns=self.leases.holds,
+            lease=timedelta(seconds=settings.message_lease),
         )
         self.workers: dict[str, ModemWorker] = {}
         self.uncommitted = Uncommitted()  # send results waiting for storage, of all workers

@@ -217,6 +217,11 @@ class Settings(BaseSettings):
     # name), and how long its hold on its modem ids outlives it (gateway.core.ownership).
     node_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
     modem_lease: float = Field(default=30.0, ge=1, le=3600)
+    # How long a claimed message stays with its sender without news (each sent part renews
+    # it): a node that dies holding a message gives it up to the others after this. Keep
+    # it above the slowest AT+CMGS of real modems (60 s): a shorter lease is for instant
+    # simulated modems.
+    message_lease: float = Field(default=300.0, ge=5, le=3600)
 
     @field_validator("database_url")
     @classmethod
