@@ -289,6 +289,7 @@ def nodes(workdir: Path, count: int, per_node: int, messages: int, kill: bool) -
             time.sleep(2)
             cpu = sum(cpu_seconds(gw.proc.pid) for gw in gws if gw.proc is not None) - (0 if kill else sum(cpu0))
             statuses = gws[0].statuses()
+            in_flight = interrupted_in_flight(url, f"n{count - 1}m") if kill else 0
         finally:
             for gw in gws:
                 gw.stop()
@@ -307,7 +308,7 @@ def nodes(workdir: Path, count: int, per_node: int, messages: int, kill: bool) -
         "parts": len(journal),
         "lost": len(lost),
         "twice": sum(n - 1 for n in seen.values()),
-        "in_flight_when_killed": count_in_flight(gws[-1]) if kill else 0,
+        "in_flight_when_killed": in_flight,
         "statuses": dict(Counter(statuses.values())),
         "wall_s": took,
         "parts_per_min": (len(journal) - 1) / (stamps[-1] - stamps[0]) * 60,
@@ -353,16 +354,24 @@ def migrate_only(url: str) -> None:
         engine.dispose()
 
 
-def count_in_flight(gw: GatewayProcess) -> int:
-    """The killed node's parts that may have gone out without a record: what its restart
-    found between AT+CMGS and its commit (the log line of `outbox.recover`), plus the
-    parts of messages the other nodes took over after its lease (the same kind)."""
-    text = gw.log(tail=None)
-    total = 0
-    for line in text.splitlines():
-        if "parts may be sent twice" in line:
-            total += int(line.split(";")[1].split()[0])
-    return total
+def interrupted_in_flight(url: str, prefix: str) -> int:
+    """Attempts of the killed node's modems that ended `interrupted` with a part between
+    its AT+CMGS and the commit of its answer: the parts that may have gone out unrecorded
+    (taken over by another node after the lease, or by the node's own restart)."""
+    engine = create_engine_for(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM message_attempt WHERE outcome = 'interrupted' "
+                        "AND modem_id LIKE :prefix AND error LIKE '%may have reached the network%'"
+                    ),
+                    {"prefix": prefix + "%"},
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
 
 
 # --- profile --------------------------------------------------------------------------------
