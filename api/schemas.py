@@ -259,7 +259,7 @@ class ModemOut(BaseModel):
         "When false, sent messages stay `sent` and never become `delivered`."
     )
     counters: dict[str, int]
-    pacing: dict[str, float | int | bool]
+    pacing: dict[str, float | int | bool | None]
     last_error: str | None
     port: str | None = Field(
         default=None, description="The port in use (a modem known by its IMEI: where it was found)."

@@ -31,7 +31,7 @@ _PROFILE_OPTION = typer.Option(
 
 
 def simulate(
-    modems: int = typer.Option(2, "--modems", min=1, max=64, help="How many modems."),
+    modems: int = typer.Option(2, "--modems", min=1, max=1024, help="How many modems."),
     pty: bool = typer.Option(False, "--pty", help="Expose each modem on a pseudo-terminal."),
     tcp: str | None = typer.Option(
         None, "--tcp", help="HOST:PORT; modem i listens on PORT+i-1 (PORT 0 picks free ports)."

@@ -159,10 +159,11 @@ class SimulatorProcess:
 class ModemSpec:
     id: str
     port: str
-    sends_per_minute: float = 600
+    sends_per_minute: float | str = 600  # or "unlimited" (a simulator: with not_a_sim)
     burst: int = 5
     daily_cap: int = 0
     storage_poll: float | None = None  # seconds; None: the gateway's default
+    not_a_sim: bool = False
 
 
 class GatewayProcess:
@@ -444,7 +445,8 @@ def _toml(database_url: str, modems: Sequence[ModemSpec], settings: dict[str, An
             "[[modems]]",
             f"id = {json.dumps(m.id)}",
             f"port = {json.dumps(m.port)}",
-            f"sends_per_minute = {m.sends_per_minute}",
+            f"sends_per_minute = {json.dumps(m.sends_per_minute)}",
+            *(["not_a_sim = true"] if m.not_a_sim else []),
             f"burst = {m.burst}",
             f"daily_cap = {m.daily_cap}",
             *([f"storage_poll = {m.storage_poll}"] if m.storage_poll is not None else []),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter
 
 from api.deps import AdminKey, ApiRoute, GatewayDep, SendKey
@@ -33,8 +35,10 @@ def modem_out(worker: ModemWorker, simulated: bool) -> ModemOut:
             "faults": st.faults,
         },
         pacing={
-            "sends_per_minute": pacing.sends_per_minute,
-            "effective_per_minute": pacing.effective_per_minute,
+            # An unlimited (simulated) modem has no rate to show: null, and `unlimited`.
+            "sends_per_minute": _finite(pacing.sends_per_minute),
+            "effective_per_minute": _finite(pacing.effective_per_minute),
+            "unlimited": math.isinf(pacing.sends_per_minute),
             "burst": pacing.burst,
             "tokens": round(pacing.tokens, 3),
             "daily_cap": pacing.daily_cap,
@@ -59,6 +63,10 @@ def _recovery(worker: ModemWorker) -> RecoveryOut | None:
         last_step_at=r.last_step_at,
         steps=dict(r.steps),
     )
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isinf(value) else value
 
 
 def _worker(gateway: GatewayDep, modem_id: str) -> ModemWorker:

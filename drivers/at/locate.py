@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from drivers._exceptions import AtError
 from drivers.at.channel import AtChannel
-from drivers.at.transport import SerialTransport, Transport
+from drivers.at.transport import Transport, open_transport
 
 __all__ = ["find_by_imei", "read_imei", "serial_ports"]
 
@@ -36,7 +36,7 @@ async def read_imei(
     url: str,
     *,
     timeout: float = 2.0,
-    transport: Callable[[str], Awaitable[Transport]] = SerialTransport.open,
+    transport: Callable[[str], Awaitable[Transport]] = open_transport,
 ) -> str | None:
     """The IMEI the modem on `url` gives for AT+CGSN, or None (no modem, no answer, busy)."""
     try:
@@ -63,7 +63,7 @@ async def find_by_imei(
     candidates: Iterable[str],
     *,
     timeout: float = 2.0,
-    transport: Callable[[str], Awaitable[Transport]] = SerialTransport.open,
+    transport: Callable[[str], Awaitable[Transport]] = open_transport,
 ) -> str | None:
     """The first of `candidates` whose modem has `imei`, or None."""
     for url in candidates:

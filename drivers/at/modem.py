@@ -26,7 +26,7 @@ from drivers.at.events import Urc
 from drivers.at.indications import cnmi_choices, reports_routed
 from drivers.at.protocol import answer_args
 from drivers.at.ranges import offered
-from drivers.at.transport import SerialTransport, Transport
+from drivers.at.transport import Transport, open_transport
 from drivers.sms import Sms, SubmitPart, decode_pdu
 from drivers.sms.pdu import SmsStatusReport
 
@@ -618,7 +618,7 @@ async def open_modem(
     config: ModemConfig | None = None,
     *,
     name: str | None = None,
-    transport: Callable[[str], Awaitable[Transport]] = SerialTransport.open,
+    transport: Callable[[str], Awaitable[Transport]] = open_transport,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Modem:
     """Open the port at `url` and return a Modem (not yet initialised); `sleep` waits

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from drivers.at.masking import Direction, mask_line
-from drivers.at.transport import SerialTransport, Transport
+from drivers.at.transport import Transport, open_transport
 
 __all__ = ["Entry", "Recorder", "RecordingTransport", "parse_recording", "read_recording", "recording_transport"]
 
@@ -158,7 +158,7 @@ class RecordingTransport:
 
 def recording_transport(
     path: str | Path,
-    opener: Callable[[str], Awaitable[Transport]] = SerialTransport.open,
+    opener: Callable[[str], Awaitable[Transport]] = open_transport,
 ) -> Callable[[str], Awaitable[Transport]]:
     """A transport factory for `open_modem` that appends the exchange to `path`."""
 

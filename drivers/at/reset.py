@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from drivers._exceptions import AtError
 from drivers.at.channel import AtChannel
-from drivers.at.transport import SerialTransport, Transport
+from drivers.at.transport import Transport, open_transport
 
 __all__ = ["soft_reset", "DEFAULT_RESET"]
 
@@ -24,7 +24,7 @@ async def soft_reset(
     command: str = DEFAULT_RESET,
     *,
     timeout: float = 5.0,
-    transport: Callable[[str], Awaitable[Transport]] = SerialTransport.open,
+    transport: Callable[[str], Awaitable[Transport]] = open_transport,
 ) -> str:
     """Send `command` to the modem on `url`; returns what came of it, in words
     ("OK", "no answer", the error), for the modem's status."""

@@ -221,6 +221,11 @@ class _TcpPort:
             writer.close()  # the line is busy
             return
         self.writer = writer
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            # The modem answers in several small writes (echo, info lines, OK): without
+            # this the client's next command waits for Nagle's algorithm (~40 ms).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.modem.attach(writer.write)
         try:
             while True:

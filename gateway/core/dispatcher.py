@@ -36,13 +36,16 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from drivers._exceptions import AtError, ModemGone
 from drivers.at.link import ModemLink, backoff_delays
 from drivers.at.modem import Health, Incoming, Modem
 from drivers.sms import SubmitPart
 from gateway.core.clock import Clock
+from gateway.core.dailycap import modem_day, until_next_day
 from gateway.core.errors import StorageUnavailable
 from gateway.core.pacing import Pacer, PacingSnapshot
 from gateway.core.policy import (
@@ -57,6 +60,7 @@ from gateway.core.policy import (
     on_stop,
     on_success,
     poll_failure_is_fault,
+    poll_offset,
     storage_wait,
 )
 from gateway.core.recovery import Recovery
@@ -111,7 +115,9 @@ class ClaimedMessage(Protocol):
 class WorkStore(Protocol):
     """What a worker needs from the outbox (implemented over gateway.core.outbox)."""
 
-    async def claim(self, modem_id: str) -> ClaimedMessage | None: ...
+    async def claim(self, modem_id: str, max_parts: int | None = None) -> ClaimedMessage | None:
+        """A due message for `modem_id` whose unsent parts are at most `max_parts` (what is
+        left of its daily cap; None: any), or None."""
 
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None: ...
 
@@ -197,6 +203,8 @@ class ModemWorker:
         reprobe_max: float = 60.0,
         uncommitted: Uncommitted | None = None,
         recovery: Recovery | None = None,
+        time_zone: ZoneInfo | None = None,
+        idle_rescan: float | None = None,
     ) -> None:
         self.modem_id = modem_id
         self.recovery = recovery  # soft reset and operator command after failed reopens
@@ -227,6 +235,13 @@ class ModemWorker:
         # Shared with the outbox's other workers (an empty one is falsy: compare with None).
         self._uncommitted = uncommitted if uncommitted is not None else Uncommitted()
         self._storage_failures = 0  # claims that failed on storage in a row
+        self._zone = time_zone or ZoneInfo("UTC")  # the modem's day (its daily cap) is in it
+        # After a claim that found nothing, how long until this worker looks again by
+        # itself; new work wakes it sooner (`wake`). The gateway watches the queue for all
+        # its workers, so with many modems this can be long and idle modems cost nothing.
+        self._idle_rescan = idle_rescan if idle_rescan is not None else idle_poll
+        self.waiting_for_work = False  # idle after a claim that found nothing
+        self._found_work = False  # the last claim found a message: more is likely queued
 
     # --- control ------------------------------------------------------------------------
 
@@ -245,7 +260,10 @@ class ModemWorker:
         self.wake()
 
     def pacing(self) -> PacingSnapshot:
-        return self.pacer.snapshot(self.clock.monotonic(), self.clock.now().date())
+        return self.pacer.snapshot(self.clock.monotonic(), self._today())
+
+    def _today(self) -> date:
+        return modem_day(self.clock.now(), self._zone)
 
     async def stop(self, deadline: float | None = None) -> None:
         self.begin_stop(deadline)
@@ -301,10 +319,15 @@ class ModemWorker:
             # A send result waits for storage: nothing is claimed before it is in.
             await self._idle(self._idle_poll, wake_early=False)
             return
-        message = await self.store.claim(self.modem_id)
+        message = await self.store.claim(self.modem_id, self.pacer.room(self._today()))
         self._storage_failures = 0
+        self._found_work = message is not None
         if message is None:
-            await self._idle(self._idle_poll)
+            self.waiting_for_work = True
+            try:
+                await self._idle(self._idle_rescan)
+            finally:
+                self.waiting_for_work = False
             return
         await self._send(modem, message)
 
@@ -347,20 +370,25 @@ class ModemWorker:
 
     async def _paced(self) -> bool:
         """Wait for a token; False when the caller should re-check state first."""
-        delay = self.pacer.delay(self.clock.monotonic(), self.clock.now().date())
+        delay = self.pacer.delay(self.clock.monotonic(), self._today())
         if delay is None:
+            # Daily cap reached: nothing more until the modem's next day (a PATCH that
+            # raises the cap wakes it sooner).
             self.status.state = "capped"
-            await self._idle(60.0)
+            await self._idle(min(60.0, until_next_day(self.clock.now(), self._zone)))
             return False
         if self.status.state == "capped":
             self.status.state = "ready"
         if delay > 0:
             await self._idle(delay, wake_early=False)
             return False
+        if self._found_work:
+            return True  # work is queued: claim the next message at once
         # Stagger by load so that, of several idle modems woken by one new message, the
         # one with the fullest bucket claims it first (least-loaded modem wins).
         fill = self.pacing().tokens / max(1, self.pacer.burst)
-        await self.clock.sleep(0.02 * (1.0 - min(1.0, fill)))
+        if fill < 1.0:
+            await self.clock.sleep(0.02 * (1.0 - fill))
         return True
 
     async def _send(self, modem: Modem, message: ClaimedMessage) -> None:
@@ -389,7 +417,12 @@ class ModemWorker:
                             len(message.parts),
                         )
                         return
-                    await self._take_token()
+                    if not await self._take_token():
+                        # The cap was lowered under a message in hand: it goes back, pinned
+                        # here if parts went out, and waits until the rest fit.
+                        await self.store.release(message.message_id)
+                        self.drained.released += self._stopping
+                        return
                     started = self.clock.monotonic()
                     mr = await modem.send(SubmitPart(part.pdu, part.tpdu_length))
                     sent_any = True
@@ -441,17 +474,19 @@ class ModemWorker:
     def _give_back(self, started: bool) -> bool:
         """While stopping: whether the message in hand goes back before its next part."""
         now = self.clock.monotonic()
-        wait = self.pacer.delay(now, self.clock.now().date())
+        wait = self.pacer.delay(now, self._today())
         send_time = max(self._send_times, default=1.0)
         return on_stop(started=started, remaining=self._deadline - now, wait=wait, send_time=send_time) == "release"
 
-    async def _take_token(self) -> None:
-        while not self.pacer.take(self.clock.monotonic(), self.clock.now().date()):
-            delay = self.pacer.delay(self.clock.monotonic(), self.clock.now().date())
-            # Daily cap reached mid-message: finish it anyway; the cap is about new work.
+    async def _take_token(self) -> bool:
+        """Wait for the token of the next part; False if the daily cap leaves no room (only
+        when it was lowered after the claim: a claimed message fits in what was left)."""
+        while not self.pacer.take(self.clock.monotonic(), self._today()):
+            delay = self.pacer.delay(self.clock.monotonic(), self._today())
             if delay is None:
-                return
+                return False
             await self.clock.sleep(delay)
+        return True
 
     async def _handle_error(self, message: ClaimedMessage, exc: AtError, sent_any: bool) -> None:
         # A vague error is the message's bad luck the first time, the modem's when its
@@ -543,11 +578,18 @@ class ModemWorker:
 
     async def _watch(self, modem: Modem) -> None:
         since_poll = self._storage_poll  # poll storage right away: catch what came while away
+        # Each modem's polls keep their own place in the interval, so a pool of modems
+        # opened together does not read them all in the same instant, over and over.
+        offset = poll_offset(self.modem_id, self._health_interval)
+        first = True
         while True:
             try:
                 if since_poll >= self._storage_poll:
                     await modem.poll_storage()
                     since_poll = 0.0
+                if first:
+                    first = False
+                    await self.clock.sleep(offset)
                 self.status.health = await modem.health()
             except AtError as exc:
                 if poll_failure_is_fault(exc):

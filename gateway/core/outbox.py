@@ -148,6 +148,8 @@ __all__ = [
     "fail",
     "expire",
     "recover",
+    "due_targets",
+    "parts_sent_since",
 ]
 
 DEFAULT_VALIDITY = timedelta(days=2)
@@ -452,8 +454,14 @@ def claim(
     now: datetime,
     policy: RetryPolicy = DEFAULT_RETRY,
     claim_policy: ClaimPolicy = ALLOW_ALL,
+    max_parts: int | None = None,
 ) -> Claim | None:
     """Lease the first due message `modem_id` may send (by priority, then due time), or None.
+
+    `max_parts`: what is left of the modem's daily cap (gateway.core.dailycap). Only a
+    message whose unsent parts fit is handed out, so the cap is never crossed and a
+    multipart message never cut; a larger one stays for a modem with more room, or for
+    tomorrow. None: no limit.
 
     `claim_policy` is asked about each due message first (`gateway.core.claimpolicy`): a
     message it suppresses (with the gateway's marketing rules: a recipient who opted out,
@@ -467,7 +475,7 @@ def claim(
     until = now + lease
     while True:
         with transaction(engine) as conn:
-            row = conn.execute(_due(modem_id, now)).first()
+            row = conn.execute(_due(modem_id, now, max_parts)).first()
             if row is None:
                 return None
             message_id, lapsed = row.id, row.status == "sending"
@@ -775,6 +783,40 @@ def recover(engine: Engine, *, now: datetime, owners: Collection[str] = ()) -> R
     return Recovery(tuple(row.id for row in rows), tuple(uncertain))
 
 
+def due_targets(engine: Engine, *, now: datetime, limit: int = 64) -> list[str | None]:
+    """For up to `limit` messages a claim would find now, in the claim's order: the modem
+    each must go through (pinned or requested), None for any modem. A read, no lock: the
+    gateway asks it to know which idle workers to wake for work another node queued."""
+    target = sa.func.coalesce(col(Message.modem_id), col(Message.requested_modem))
+    query = (
+        sa.select(target)
+        .where(
+            sa.text(WAITING),
+            col(Message.next_attempt_at) <= now,
+            sa.or_(col(Message.status) == "queued", col(Message.lease_until) <= now),
+            col(Message.valid_until) > now,
+        )
+        .order_by(col(Message.priority), col(Message.next_attempt_at), col(Message.created_at), col(Message.id))
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(query)]
+
+
+def parts_sent_since(engine: Engine, since: dict[str, datetime]) -> dict[str, int]:
+    """Parts each modem sent from its time on (the start of its day): its daily count
+    after a restart, so a cap is not crossed by starting again."""
+    counts: dict[str, int] = {}
+    with engine.connect() as conn:
+        for modem_id, start in since.items():
+            counts[modem_id] = conn.execute(
+                sa.select(sa.func.count(col(Part.id))).where(
+                    col(Part.modem_id) == modem_id, col(Part.submitted_at) >= start
+                )
+            ).scalar_one()
+    return counts
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -818,8 +860,10 @@ def _by_idempotency_key(session: Session, api_key_id: int | None, key: str | Non
     return session.exec(query).first()
 
 
-def _due(modem_id: str, now: datetime) -> sa.Select[str, str, int, str, str, bool, str | None, int | None]:
-    return (
+def _due(
+    modem_id: str, now: datetime, max_parts: int | None = None
+) -> sa.Select[str, str, int, str, str, bool, str | None, int | None]:
+    query = (
         sa.select(
             col(Message.id),
             col(Message.status),
@@ -841,6 +885,21 @@ def _due(modem_id: str, now: datetime) -> sa.Select[str, str, int, str, str, boo
         .order_by(col(Message.priority), col(Message.next_attempt_at), col(Message.created_at), col(Message.id))
         .limit(1)
         .with_for_update(skip_locked=True)
+    )
+    if max_parts is None:
+        return query
+    # A message pinned here after some parts went out needs only its unsent ones.
+    unsent = (
+        sa.select(sa.func.count(col(Part.id)))
+        .where(
+            col(Part.message_id) == col(Message.id),
+            col(Part.generation) == col(Message.generation),
+            col(Part.message_reference).is_(None),
+        )
+        .scalar_subquery()
+    )
+    return query.where(
+        sa.or_(col(Message.parts_total) <= max_parts, sa.and_(col(Message.modem_id) == modem_id, unsent <= max_parts))
     )
 
 

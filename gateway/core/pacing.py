@@ -2,7 +2,10 @@
 
 Operators watch how fast a SIM sends (see hardware.md); the unit they count is the SMS
 part, so every part takes one token. The bucket holds at most `burst` tokens and refills
-at `sends_per_minute`. A daily cap counts parts per UTC calendar day.
+at `sends_per_minute` (`math.inf`: unlimited, for simulated modems in benchmarks). A daily
+cap counts parts per calendar day (the caller says which day it is, in the modem's time
+zone) and is never crossed: `room` tells the claim how many parts it may take on
+(gateway.core.dailycap).
 
 Slow-down is AIMD, as in TCP congestion control: a throttling error halves the rate
 (down to a floor), and each success afterwards gives back a tenth of the configured rate
@@ -12,8 +15,11 @@ datetime for the day), so tests drive it without sleeping.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+
+from gateway.core.dailycap import claim_limit
 
 __all__ = ["Pacer", "PacingSnapshot"]
 
@@ -25,7 +31,7 @@ _RECOVERY_STEP = 0.1
 class PacingSnapshot:
     """What `GET /v1/modems` shows of a modem's pacing."""
 
-    sends_per_minute: float  # configured
+    sends_per_minute: float  # configured (math.inf: unlimited)
     effective_per_minute: float  # after slow-down
     burst: int
     tokens: float
@@ -88,11 +94,21 @@ class Pacer:
 
     # --- taking turns -------------------------------------------------------------------
 
+    @property
+    def unlimited(self) -> bool:
+        return math.isinf(self.sends_per_minute)
+
+    def room(self, today: date) -> int | None:
+        """Parts that may still go `today` (None: no daily cap; 0: capped until tomorrow)."""
+        self._roll_day(today)
+        return claim_limit(self.daily_cap, self._sent_today)
+
     def delay(self, now: float, today: date) -> float | None:
         """Seconds until a part may be sent (0: now); None when the daily cap is reached."""
-        self._roll_day(today)
-        if self.daily_cap and self._sent_today >= self.daily_cap:
+        if self.room(today) == 0:
             return None
+        if self.unlimited:
+            return 0.0
         self._refill(now)
         if self._tokens >= 1.0:
             return 0.0
@@ -102,7 +118,8 @@ class Pacer:
         """Use one token for a part about to be sent; False if none is available."""
         if self.delay(now, today) != 0.0:
             return False
-        self._tokens -= 1.0
+        if not self.unlimited:
+            self._tokens -= 1.0
         self._sent_today += 1
         return True
 
@@ -139,7 +156,9 @@ class Pacer:
 
     def _refill(self, now: float) -> None:
         elapsed = now - self._stamp
-        if elapsed > 0:
+        if self.unlimited:
+            self._tokens = float(self.burst)
+        elif elapsed > 0:
             self._tokens = min(float(self.burst), self._tokens + elapsed * self.effective_per_minute / 60.0)
         self._stamp = max(self._stamp, now)
 

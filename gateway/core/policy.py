@@ -39,6 +39,7 @@ be answered within the stop's grace, and otherwise gives it back between two par
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -58,6 +59,7 @@ __all__ = [
     "on_success",
     "answering_state",
     "poll_failure_is_fault",
+    "poll_offset",
     "answered_with_code",
     "storage_wait",
     "STORAGE_WAIT_FIRST",
@@ -205,6 +207,13 @@ def poll_failure_is_fault(error: AtError) -> bool:
     cannot do) means the modem is there and talking; a timeout, a vanished port or garbage
     says it is not working."""
     return not (answered_with_code(error) or isinstance(error, CommandError))
+
+
+def poll_offset(modem_id: str, interval: float) -> float:
+    """Where in each `interval` this modem's periodic polls fall: a fixed share of it
+    drawn from the modem's id, so the polls of a pool opened together spread evenly over
+    the interval instead of landing in the same instant (and stay put across restarts)."""
+    return interval * (zlib.crc32(modem_id.encode("utf-8")) / 2**32)
 
 
 def answered_with_code(error: AtError) -> bool:

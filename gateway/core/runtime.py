@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -40,11 +41,12 @@ from drivers.at.locate import find_by_imei, serial_ports
 from drivers.at.modem import Incoming, ModemConfig, open_modem
 from drivers.at.recording import recording_transport
 from drivers.at.reset import soft_reset
-from drivers.at.transport import SerialTransport
+from drivers.at.transport import open_transport
 from drivers.sms.pdu import SmsDeliver, SmsStatusReport
 from gateway.core import courier, egress, inbound, outbox, reports
 from gateway.core.claimpolicy import ALLOW_ALL, ClaimPolicy
 from gateway.core.clock import Clock, SystemClock
+from gateway.core.dailycap import day_start, modem_day
 from gateway.core.db import create_engine_for, migrate, session
 from gateway.core.dispatcher import Drained, ModemWorker, Uncommitted
 from gateway.core.errors import InvalidInput
@@ -69,7 +71,8 @@ T = TypeVar("T")
 class Timing:
     """Intervals (seconds) of the background loops; tests shorten them."""
 
-    idle_poll: float = 0.5
+    idle_poll: float = 0.5  # the queue is looked at this often for idle workers
+    idle_rescan: float = 30.0  # an idle worker claims by itself this often (else when woken)
     health_interval: float = 30.0
     storage_poll: float = 60.0
     webhook_poll: float = 1.0
@@ -133,14 +136,16 @@ class OutboxWorkStore:
         writes: Writes | None = None,
         claim_policy: ClaimPolicy = ALLOW_ALL,
         owns: Callable[[str], bool] | None = None,
+        lease: timedelta = outbox.DEFAULT_LEASE,
     ) -> None:
+        self.lease = lease  # of a claimed message, renewed by every part sent
         self.engine = engine
         self.clock = clock
         self.writes = writes or Writes(engine)
         self.claim_policy = claim_policy
         self.owns = owns  # (modem id): this gateway's lease on the modem is valid
 
-    async def claim(self, modem_id: str) -> outbox.Claim | None:
+    async def claim(self, modem_id: str, max_parts: int | None = None) -> outbox.Claim | None:
         if self.owns is not None and not self.owns(modem_id):
             return None  # another gateway holds the modem now (see gateway.core.ownership)
         return await self.writes(
@@ -150,6 +155,8 @@ class OutboxWorkStore:
             owner=modem_id,
             now=self.clock.now(),
             claim_policy=self.claim_policy,
+            max_parts=max_parts,
+            lease=self.lease,
         )
 
     async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
@@ -160,7 +167,7 @@ class OutboxWorkStore:
             mr=mr,
             modem_id=modem_id,
             now=self.clock.now(),
-            lease=outbox.DEFAULT_LEASE,
+            lease=self.lease,
         )
 
     async def message_sent(self, message_id: str) -> None:
@@ -216,7 +223,12 @@ class Gateway:
         self._database_lock = DatabaseLock.for_url(settings.database_url)
         self._owner = False
         self.store = OutboxWorkStore(
-            self.engine, self.clock, self.writes, self.extensions.claim_policy, owns=self.leases.holds
+            self.engine,
+            self.clock,
+            self.writes,
+            self.extensions.claim_policy,
+            owns=self.leases.holds,
+            lease=timedelta(seconds=settings.message_lease),
         )
         self.workers: dict[str, ModemWorker] = {}
         self.uncommitted = Uncommitted()  # send results waiting for storage, of all workers
@@ -227,6 +239,7 @@ class Gateway:
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._campaigns_due: asyncio.Event | None = None
+        self._rotation = 0
         self.started = False
         self.metrics = GatewayMetrics(self.engine, lambda: self.workers)
 
@@ -278,12 +291,14 @@ class Gateway:
                 len(recovered.uncertain_parts),
             )
         self.simulated = await start_simulated_modems(modems)
+        sent_today = await asyncio.to_thread(self._sent_today, modems)
         for m in modems:
-            self.workers[m.id] = self._worker(m)
+            self.workers[m.id] = self._worker(m, sent_today[m.id])
             if self._drain_deadline is not None:  # stopped while starting
                 self.workers[m.id].begin_stop(self._drain_deadline)
         self._worker_tasks = [asyncio.ensure_future(w.run()) for w in self.workers.values()]
         self._tasks = [asyncio.ensure_future(self._renew_leases())]
+        self._tasks.append(asyncio.ensure_future(self._watch_queue()))
         self._tasks.append(asyncio.ensure_future(self._deliver_webhooks()))
         self._tasks.append(asyncio.ensure_future(self._housekeeping()))
         self._campaigns_due = asyncio.Event()
@@ -360,7 +375,16 @@ class Gateway:
                 self.settings.drain_timeout,
             )
 
-    def _worker(self, m: ModemSettings) -> ModemWorker:
+    def _sent_today(self, modems: Sequence[ModemSettings]) -> dict[str, int]:
+        """Each modem's parts so far on its day: a restart keeps counting towards the cap."""
+        now = self.clock.now()
+        starts = {}
+        for m in modems:
+            zone = ZoneInfo(m.time_zone)
+            starts[m.id] = day_start(modem_day(now, zone), zone)
+        return outbox.parts_sent_since(self.engine, starts)
+
+    def _worker(self, m: ModemSettings, sent_today: int = 0) -> ModemWorker:
         url = m.port
         if m.simulated and self.simulated is not None:
             url = self.simulated.urls[m.id]
@@ -371,7 +395,7 @@ class Gateway:
             send_timeout=self.timing.send_timeout,
         )
         # The transport edge: a recording, when asked for, of everything said on the port.
-        transport = recording_transport(m.record) if m.record else SerialTransport.open
+        transport = recording_transport(m.record) if m.record else open_transport
         link = ModemLink(
             url,
             config,
@@ -382,8 +406,14 @@ class Gateway:
             max_backoff=self.timing.reconnect_max,
             locate=self._locator(m, transport) if m.imei else None,
         )
+        zone = ZoneInfo(m.time_zone)
         pacer = Pacer(
-            m.sends_per_minute, m.burst, m.daily_cap, now=self.clock.monotonic(), today=self.clock.now().date()
+            m.rate,
+            m.burst,
+            m.daily_cap,
+            now=self.clock.monotonic(),
+            today=modem_day(self.clock.now(), zone),
+            sent_today=sent_today,
         )
         worker = ModemWorker(
             m.id,
@@ -400,6 +430,8 @@ class Gateway:
             reprobe_max=self.timing.reconnect_max,
             uncommitted=self.uncommitted,
             recovery=self._recovery(m, link, transport),
+            time_zone=zone,
+            idle_rescan=self.timing.idle_rescan,
         )
         worker.enable(m.enabled)
         return worker
@@ -464,7 +496,7 @@ class Gateway:
                 outbox.submit, s, api_key_id=api_key_id, recipient=recipient, text=text, now=self.clock.now(), **options
             )
         if submitted.created:
-            self.wake()
+            self.wake(1, modem=modem)
         return submitted
 
     def recipient(self, to: str) -> str:
@@ -498,12 +530,30 @@ class Gateway:
         self._loop.call_soon_threadsafe(run)
         return fut.result(10)
 
-    def wake(self) -> None:
-        """New messages may be waiting (any thread)."""
+    def wake(self, count: int | None = None, *, modem: str | None = None) -> None:
+        """New messages may be waiting (any thread): wake `count` idle workers (None: all),
+        or the worker of `modem` when the message is for that one."""
         if self._loop is None:
             return
-        for worker in self.workers.values():
-            self._loop.call_soon_threadsafe(worker.wake)
+        self._loop.call_soon_threadsafe(self._wake_idle, count, modem)
+
+    def _wake_idle(self, count: int | None, modem: str | None) -> None:
+        if modem is not None:
+            if modem in self.workers:
+                self.workers[modem].wake()
+            return
+        idle = [w for w in self.workers.values() if w.waiting_for_work]
+        if count is None or count >= len(idle):
+            for worker in self.workers.values():
+                worker.wake()
+            return
+        # One new message needs one modem, not a stampede of claims from every idle one:
+        # the least loaded go first, and of equals each in turn (the rotation).
+        self._rotation = (self._rotation + 1) % len(idle)
+        turn = idle[self._rotation :] + idle[: self._rotation]
+        turn.sort(key=lambda w: -w.pacing().tokens / max(1, w.pacer.burst))
+        for worker in turn[:count]:
+            worker.wake()
 
     def wake_campaigns(self) -> None:
         """A campaign was scheduled: look for due ones now, not at the next poll (any thread)."""
@@ -524,6 +574,29 @@ class Gateway:
             for modem_id in sorted(taken - lost):
                 log.error("%s: another gateway took this modem; it sends nothing more here", modem_id)
             lost = taken
+
+    async def _watch_queue(self) -> None:
+        """Wake idle workers for due work they were not told about: messages queued by
+        another node on the same database, retries and deferred messages coming due, leases
+        that lapsed. One read for the whole gateway instead of a claim per idle modem."""
+        while True:
+            await self.clock.sleep(self.timing.idle_poll)
+            idle = sum(w.waiting_for_work for w in self.workers.values())
+            if not idle:
+                continue
+            try:
+                targets = await asyncio.to_thread(outbox.due_targets, self.engine, now=self.clock.now(), limit=idle)
+            except Exception as exc:
+                log.debug("looking at the queue failed: %s", exc)
+                continue
+            anywhere = 0
+            for target in targets:
+                if target is None:
+                    anywhere += 1
+                elif target in self.workers:
+                    self.workers[target].wake()
+            if anywhere:
+                self._wake_idle(anywhere, None)
 
     async def _on_incoming(self, modem_id: str, item: Incoming) -> None:
         now = self.clock.now()

@@ -9,6 +9,7 @@ run in-process, so `modemgate serve` works on a fresh machine. Anything invalid 
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 import shlex
 import socket
@@ -31,6 +32,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from drivers import ConfigError
 from gateway.core.consentsettings import ConsentSettings
 from gateway.core.smssettings import SmsSettings
+from gateway.core.timezones import canonical_zone
 
 __all__ = [
     "ModemSettings",
@@ -53,10 +55,16 @@ class ModemSettings(BaseModel):
     pin: str | None = Field(default=None, pattern=r"^\d{4,8}$")
     smsc: str | None = Field(default=None, pattern=r"^\+?\d{3,20}$")
     # Conservative defaults for a consumer SIM; see hardware.md for why operators block
-    # faster senders.
-    sends_per_minute: float = Field(default=6.0, gt=0, le=600)
+    # faster senders. "unlimited" (no token bucket) is for simulated modems in benchmarks:
+    # taken for sim:// ports, and for another port only with `not_a_sim = true`.
+    sends_per_minute: float | Literal["unlimited"] = Field(default=6.0, union_mode="left_to_right")
     burst: int = Field(default=2, ge=1, le=100)
     daily_cap: int = Field(default=300, ge=0, le=1_000_000)  # 0: no cap
+    # The day the daily cap counts (a SIM plan's day), as an IANA zone name.
+    time_zone: str = "UTC"
+    # The port is no SIM an operator watches (a simulator behind socket://, a test rig):
+    # it may be set to send "unlimited".
+    not_a_sim: bool = False
     enabled: bool = True
     # Seconds between listings of the modem's message storage (AT+CMGL), which hand over
     # what a lost +CMTI did not announce; None: every 60 s.
@@ -105,6 +113,36 @@ class ModemSettings(BaseModel):
         if value.startswith("imei:") and not re.fullmatch(r"imei:\d{14,16}", value):
             raise ValueError(f"port {value!r}: imei: takes the modem's 15-digit IMEI (AT+CGSN)")
         return value
+
+    @field_validator("sends_per_minute")
+    @classmethod
+    def _rate(cls, value: float | str) -> float | str:
+        if value != "unlimited" and not (isinstance(value, float | int) and 0 < value <= 600):
+            raise ValueError('sends_per_minute is more than 0 and at most 600 (or "unlimited" for a simulated modem)')
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        canonical = canonical_zone(value)
+        if canonical is None:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Amsterdam")
+        return canonical
+
+    @model_validator(mode="after")
+    def _unlimited_only_without_a_sim(self) -> ModemSettings:
+        if self.sends_per_minute == "unlimited" and not (self.simulated or self.not_a_sim):
+            raise ValueError(
+                f'modem {self.id!r}: sends_per_minute = "unlimited" is for simulated modems; '
+                "a SIM sending that fast is blocked by its operator (set not_a_sim = true for a "
+                "simulator behind this port)"
+            )
+        return self
+
+    @property
+    def rate(self) -> float:
+        """Parts per minute for the pacer (math.inf: unlimited)."""
+        return math.inf if self.sends_per_minute == "unlimited" else float(self.sends_per_minute)
 
     @property
     def simulated(self) -> bool:
@@ -234,7 +272,7 @@ class Settings(BaseSettings):
     # Base of tracked short links, as phones reach the gateway (e.g. https://sms.example.com).
     # Not set: the address served (`served_url`), which review flags when it is loopback.
     public_url: str = ""
-    simulated_modems: int = Field(default=2, ge=0, le=64)  # used when no [[modems]] are given
+    simulated_modems: int = Field(default=2, ge=0, le=1024)  # used when no [[modems]] are given
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_import_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # CSV/JSON bulk imports
     modems: list[ModemSettings] = Field(default_factory=list)
@@ -255,6 +293,11 @@ class Settings(BaseSettings):
     # Below DEBUG, phone numbers in log lines are masked (gateway.core.logs).
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # How long a claimed message stays with its sender without news (each sent part renews
+    # it): a node that dies holding a message gives it up to the others after this. Keep
+    # it above the slowest AT+CMGS of real modems (60 s): a shorter lease is for instant
+    # simulated modems.
+    message_lease: float = Field(default=300.0, ge=5, le=3600)
 
     @field_validator("database_url")
     @classmethod

@@ -93,8 +93,8 @@ class StopDuringClaim(MemStore):
 
     worker = None
 
-    async def claim(self, modem_id: str):
-        claimed = await super().claim(modem_id)
+    async def claim(self, modem_id: str, max_parts: int | None = None):
+        claimed = await super().claim(modem_id, max_parts)
         if claimed is not None and self.worker is not None:
             self.worker.begin_stop(deadline=self.worker.clock.monotonic() + 30)
         return claimed

@@ -879,3 +879,50 @@ def test_a_whole_resend_keeps_the_national_table_the_message_was_encoded_with(en
     stored, parts = load(engine, message.id)
     assert stored.generation == 2 and len(parts) == len(first)
     assert "".join(decode_pdu(p.pdu).text for p in parts) == text
+
+
+# --- the daily cap at the claim -------------------------------------------------------------
+
+
+def test_a_claim_hands_out_only_a_message_that_fits_in_the_modems_day(engine, clock, key):
+    long = submit(engine, clock, key, text=LONG).id  # 3 parts, the oldest
+    clock.advance(seconds=1)
+    short = submit(engine, clock, key).id
+    # Two parts left today: the 3-part message is passed over, never cut; the short one goes.
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), max_parts=2)
+    assert claim is not None and claim.message_id == short
+    assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), max_parts=2) is None
+    assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), max_parts=0) is None
+    # A modem with room (or without a cap) takes it, whole.
+    other = outbox.claim(engine, modem_id="m2", owner="m2", now=clock(), max_parts=3)
+    assert other is not None and other.message_id == long and len(other.parts) == 3
+
+
+def test_a_message_pinned_after_some_parts_needs_room_only_for_the_rest(engine, clock, key):
+    message_id = submit(engine, clock, key, text=LONG).id
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert claim is not None
+    outbox.record_sent(engine, claim.parts[0].part_id, mr=7, modem_id="m1", now=clock())
+    assert outbox.release(engine, message_id, now=clock()) == "queued"  # back between two parts
+    assert outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), max_parts=1) is None
+    again = outbox.claim(engine, modem_id="m1", owner="m1", now=clock(), max_parts=2)
+    assert again is not None and [p.sent for p in again.parts] == [True, False, False]
+
+
+def test_the_daily_count_after_a_restart_is_read_from_what_was_sent(engine, clock, key):
+    submit(engine, clock, key, text=LONG)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert claim is not None
+    send_all(engine, claim, clock)
+    counts = outbox.parts_sent_since(engine, {"m1": clock() - timedelta(hours=1), "m2": clock() - timedelta(hours=1)})
+    assert counts == {"m1": 3, "m2": 0}
+    assert outbox.parts_sent_since(engine, {"m1": clock() + timedelta(seconds=1)}) == {"m1": 0}
+
+
+def test_due_targets_name_the_modem_a_due_message_must_use(engine, clock, key):
+    submit(engine, clock, key, text="any modem")
+    submit(engine, clock, key, text="for m2", modem="m2")
+    submit(engine, clock, key, text="also any modem")
+    assert sorted(outbox.due_targets(engine, now=clock()), key=str) == sorted([None, "m2", None], key=str)
+    assert len(outbox.due_targets(engine, now=clock(), limit=1)) == 1
+    assert outbox.due_targets(engine, now=clock() - timedelta(seconds=1)) == []

@@ -123,3 +123,42 @@ def test_sms_languages_and_transliteration_are_off_unless_set(tmp_path):
 def test_an_sms_language_without_a_table_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no national shift table for xx"):
         load_settings(write(tmp_path, '[sms]\nlanguages = ["tr", "xx"]\n'))
+
+
+def _modem_file(tmp_path: Path, **keys: str) -> Path:
+    lines = ["[[modems]]", 'id = "m1"'] + [f"{k} = {v}" for k, v in keys.items()]
+    path = tmp_path / "modemgate.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("keys", "rate"),
+    [
+        ({"port": '"sim://m1"', "sends_per_minute": '"unlimited"'}, float("inf")),
+        ({"port": '"socket://127.0.0.1:7000"', "sends_per_minute": '"unlimited"', "not_a_sim": "true"}, float("inf")),
+        ({"port": '"/dev/ttyUSB0"', "sends_per_minute": "600"}, 600.0),
+    ],
+)
+def test_unlimited_sending_is_for_simulated_modems(tmp_path, keys, rate):
+    assert load_settings(_modem_file(tmp_path, **keys)).modems[0].rate == rate
+
+
+@pytest.mark.parametrize(
+    ("keys", "named"),
+    [
+        ({"port": '"/dev/ttyUSB0"', "sends_per_minute": '"unlimited"'}, "not_a_sim"),  # a real SIM: refused
+        ({"port": '"socket://127.0.0.1:7000"', "sends_per_minute": '"unlimited"'}, "not_a_sim"),
+        ({"port": '"/dev/ttyUSB0"', "sends_per_minute": "601"}, "sends_per_minute"),
+        ({"port": '"sim://m1"', "sends_per_minute": '"fast"'}, "sends_per_minute"),
+        ({"port": '"/dev/ttyUSB0"', "time_zone": '"Mars/Olympus"'}, "time_zone"),
+    ],
+)
+def test_bad_pacing_settings_are_one_clear_error(tmp_path, keys, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings(_modem_file(tmp_path, **keys))
+
+
+def test_a_modems_time_zone_is_stored_in_its_canonical_spelling(tmp_path):
+    path = _modem_file(tmp_path, port='"/dev/ttyUSB0"', time_zone='"africa/lagos"')
+    assert load_settings(path).modems[0].time_zone == "Africa/Lagos"

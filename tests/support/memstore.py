@@ -77,7 +77,7 @@ class MemStore:
             for i, p in enumerate(encode_submit(recipient, text, ref=ref), 1)
         ]
 
-    async def claim(self, modem_id: str) -> Claim | None:
+    async def claim(self, modem_id: str, max_parts: int | None = None) -> Claim | None:
         self._storage("claim")
         async with self.lock:
             for m in self.messages.values():
@@ -85,6 +85,8 @@ class MemStore:
                     continue
                 if m.modem_id not in (None, modem_id):
                     continue
+                if max_parts is not None and sum(p.mr is None for p in m.parts) > max_parts:
+                    continue  # does not fit in what is left of the modem's daily cap
                 m.claimed_by = modem_id
                 m.status = "sending"
                 m.attempts += 1
