@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import modems, pdu, serve, simulate
+from cli import modems, pdu, serve, simulate, users
 
 app = typer.Typer(
     name="modemgate",
@@ -18,6 +18,7 @@ app.add_typer(modems.app, name="modems")
 app.command("serve")(serve.serve)
 app.command("send")(serve.send)
 app.add_typer(serve.apikey_app, name="apikey")
+app.add_typer(users.app, name="user")
 
 
 def main() -> None:

@@ -660,3 +660,50 @@ class Conversion(SQLModel, table=True):
     link_id: int | None = None
     value: float | None = None
     occurred_at: datetime = Field(sa_type=UtcDateTime)
+
+
+# --- console: operator accounts, their sessions, conversations read ------------------------
+
+__all__ += ["Role", "ROLES", "ConsoleUser", "ConsoleSession", "ConversationRead"]
+
+# viewer: reads every page, changes nothing; marketer: sends, audience and campaigns;
+# admin: everything (modems, API keys, webhooks). Mapped to API key scopes in gateway.core.users.
+Role = Literal["admin", "marketer", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "marketer", "viewer")
+
+
+class ConsoleUser(SQLModel, table=True):
+    """A person who signs in to the web console; only a scrypt hash of the password is kept."""
+
+    __tablename__ = "console_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=64)
+    password_hash: str
+    role: str
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so
+    a copy of the database opens no session. Ended by logout (`revoked_at`) or by time."""
+
+    __tablename__ = "console_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="console_user.id", ondelete="CASCADE", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ConversationRead(SQLModel, table=True):
+    """How far the console's readers have read the conversation with one number: replies
+    received after `read_at` count as unread."""
+
+    __tablename__ = "conversation_read"
+
+    number: str = Field(primary_key=True, max_length=32)
+    read_at: datetime = Field(sa_type=UtcDateTime)

@@ -1,0 +1,57 @@
+"""Console accounts: operators (`console_user`, scrypt password hashes), their signed-in
+sessions (`console_session`, token hashes with expiry and revocation) and how far each
+conversation has been read (`conversation_read`).
+
+Revision ID: 0016
+Revises: 0010
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "console_user",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("password_hash", sa.String(), nullable=False),
+        sa.Column("role", sa.String(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_console_user_name", "console_user", ["name"], unique=True)
+    op.create_table(
+        "console_session",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["console_user.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("token_hash"),
+    )
+    op.create_index("ix_console_session_user_id", "console_session", ["user_id"], unique=False)
+    op.create_table(
+        "conversation_read",
+        sa.Column("number", sa.String(length=32), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("number"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("conversation_read")
+    op.drop_index("ix_console_session_user_id", table_name="console_session")
+    op.drop_table("console_session")
+    op.drop_index("ix_console_user_name", table_name="console_user")
+    op.drop_table("console_user")
