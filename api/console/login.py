@@ -87,7 +87,7 @@ async def login(
         secure=secure_cookies(request),
         max_age=int(signin.SESSION_LIFETIME.total_seconds()),
     )
-    response.delete_cookie(_LOGIN_CSRF)
+    response.delete_cookie(_LOGIN_CSRF, httponly=True, samesite="strict", secure=secure_cookies(request))
     return response
 
 
@@ -106,5 +106,5 @@ async def logout(
 
     await gateway.writes(end)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=secure_cookies(request))
     return response

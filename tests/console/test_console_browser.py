@@ -176,7 +176,9 @@ def test_campaign_create_preview_test_schedule_progress_funnel(browser: WebDrive
 def test_inbound_reply_appears_in_the_inbox_and_is_answered(browser: WebDriver, gw: GatewayProcess) -> None:
     browser.get(gw.url + "/inbox")
     browser.execute_script("window.__loaded = 'inbox'")
-    r = gw.client.post("/v1/simulator/inbound", json={"modem": "sim1", "from": ANNA, "text": "Is the red one in stock?"})
+    r = gw.client.post(
+        "/v1/simulator/inbound", json={"modem": "sim1", "from": ANNA, "text": "Is the red one in stock?"}
+    )
     assert r.status_code == 202, r.text
     wait(browser, lambda d: "Is the red one in stock?" in text_of(d, "#threads"), timeout=15, what="the reply")
     assert browser.execute_script("return window.__loaded") == "inbox"
