@@ -78,7 +78,7 @@ def screenshots(driver: WebDriver, name: str) -> list[Path]:
     out = []
     for label, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
         driver.set_window_size(width, height)
-        full = driver.execute_script("return Math.max(document.body.scrollHeight, %d)" % height)
+        full = driver.execute_script(f"return Math.max(document.body.scrollHeight, {height})")
         driver.set_window_size(width, min(int(full) + 120, 4000))
         path = screenshot_dir() / f"{name}-{label}.png"
         driver.save_screenshot(str(path))
