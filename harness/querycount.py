@@ -1,0 +1,32 @@
+"""Counting the SQL statements an engine runs, to show a page reads a fixed number of
+queries whatever its size (tests and the console benchmark)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+
+@dataclass
+class QueryCount:
+    count: int = 0
+
+
+@contextmanager
+def counting_queries(engine: Engine) -> Iterator[QueryCount]:
+    """Statements `engine` executes inside the block (SELECTs and writes alike)."""
+    counted = QueryCount()
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        counted.count += 1
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield counted
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
