@@ -1,4 +1,5 @@
-"""Settings: API keys (made here and shown once, revoked here); admins only."""
+"""Settings: API keys (made here and shown once, revoked here) and every key's webhooks with
+their recent deliveries, each of which can be sent again; admins only."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from api.console.web import ConsoleRoute, Viewer, check_csrf, gateway_of, render, require
-from gateway.core import apikeys
+from gateway.core import apikeys, subscriptions, webhooks
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.models import ApiKey
@@ -76,3 +77,36 @@ async def revoke_key(
     await run_in_threadpool(gateway.writes.now, work)
     request.app.state.verified_keys.forget_all()
     return RedirectResponse("/settings/keys", status_code=303)
+
+
+RECENT = 10
+
+
+def _hooks(gateway: Gateway) -> list[tuple[Any, str | None, list[Any]]]:
+    with session(gateway.engine) as s:
+        prefixes = {k.id: k.prefix for k in s.exec(select(ApiKey))}
+        return [
+            (
+                hook,
+                prefixes.get(hook.api_key_id),
+                subscriptions.deliveries_of(s, hook.id, hook.api_key_id, limit=RECENT),  # type: ignore[arg-type]
+            )
+            for hook in subscriptions.every_webhook(s)
+        ]
+
+
+@router.get("/settings/webhooks")
+async def webhook_list(request: Request, signed: Viewer) -> Response:
+    require(signed, "admin")
+    return render(request, "webhooks.html", hooks=await run_in_threadpool(_hooks, gateway_of(request)), replayed=None)
+
+
+@router.post("/settings/webhooks/deliveries/{delivery_id}/replay")
+async def replay(
+    request: Request, delivery_id: int, signed: Viewer, csrf: Annotated[str | None, Form(max_length=100)] = None
+) -> Response:
+    check_csrf(signed, csrf)
+    require(signed, "admin")
+    gateway = gateway_of(request)
+    await run_in_threadpool(gateway.writes.now, webhooks.replay, gateway.engine, delivery_id, now=gateway.clock.now())
+    return render(request, "webhooks.html", hooks=await run_in_threadpool(_hooks, gateway), replayed=delivery_id)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -37,7 +38,7 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
         [ModemSpec("sim1", "sim://sim1", sends_per_minute=600), ModemSpec("sim2", "sim://sim2", sends_per_minute=600)],
         # A literal documentation address: links are checked without DNS (a warning, not an error).
         settings={"public_url": "http://192.0.2.10"},
-        extra='[campaigns]\nwindow_start = "00:00"\nwindow_end = "24:00"\n',
+        extra='[campaigns]\nwindow_start = "00:00"\nwindow_end = "24:00"\n\n[webhooks]\nallow_networks = ["127.0.0.1/32"]\n',
     )
     for name, role in (("olga", "admin"), ("vera", "viewer")):
         _create_user(gateway, name, role)
@@ -72,8 +73,25 @@ def wait(driver: WebDriver, condition, timeout: float = 15, what: str = "") -> o
 
 
 def text_of(driver: WebDriver, css: str) -> str:
-    found = driver.find_elements(By.CSS_SELECTOR, css)
-    return found[0].text if found else ""
+    """The element's text; "" while it is missing or being replaced by a live refresh."""
+    try:
+        found = driver.find_elements(By.CSS_SELECTOR, css)
+        return found[0].text if found else ""
+    except StaleElementReferenceException:
+        return ""
+
+
+def click(driver: WebDriver, by: str, what: str) -> None:
+    """Click an element that a live refresh may replace between finding and clicking it."""
+    wait(driver, lambda d: _clicked(d, by, what), what=f"to click {what}")
+
+
+def _clicked(driver: WebDriver, by: str, what: str) -> bool:
+    try:
+        driver.find_element(by, what).click()
+        return True
+    except StaleElementReferenceException:
+        return False
 
 
 def log_in(driver: WebDriver, gw: GatewayProcess, name: str, password: str = PASSWORD, next_path: str = "/") -> None:
@@ -93,7 +111,9 @@ def test_login_then_dashboard_shows_both_simulated_modems_with_signal(browser: W
     for modem in ("sim1", "sim2"):
         wait(browser, lambda d, m=modem: "dBm" in text_of(d, f"#modem-{m} [data-field=signal]"), what=f"{modem} signal")
         assert text_of(browser, f"#modem-{modem} [data-field=state]").startswith("ready")
-        bars = browser.find_element(By.CSS_SELECTOR, f"#modem-{modem} .bars").get_attribute("aria-label")
+        bars = browser.execute_script(
+            "return document.querySelector(arguments[0]).getAttribute('aria-label')", f"#modem-{modem} .bars"
+        )
         assert bars and bars.endswith("of 4 bars") and not bars.startswith("0 ")
     screenshots(browser, "dashboard")
 
@@ -166,7 +186,7 @@ def test_campaign_create_preview_test_schedule_progress_funnel(browser: WebDrive
     browser.execute_script("window.__loaded = 'campaign'")
     wait(browser, lambda d: "delivered 2" in text_of(d, "#progress-line"), timeout=30, what="two delivered")
     assert browser.execute_script("return window.__loaded") == "campaign"  # progress came without a reload
-    title = browser.find_element(By.CSS_SELECTOR, "#funnel title").get_attribute("textContent")
+    title = browser.execute_script("return document.querySelector('#funnel title').textContent")
     assert "Audience 2" in title and "Sent 2" in title and "Delivered 2" in title
     screenshots(browser, "campaign")
     browser.get(gw.url + "/campaigns")
@@ -184,7 +204,7 @@ def test_inbound_reply_appears_in_the_inbox_and_is_answered(browser: WebDriver, 
     assert browser.execute_script("return window.__loaded") == "inbox"
     assert browser.find_elements(By.CSS_SELECTOR, "#threads li.unread .badge")
     screenshots(browser, "inbox")
-    browser.find_element(By.PARTIAL_LINK_TEXT, ANNA).click()
+    click(browser, By.PARTIAL_LINK_TEXT, ANNA)
     wait(browser, lambda d: d.find_elements(By.ID, "reply"), what="the conversation")
     browser.find_element(By.ID, "reply").send_keys("Yes, size M and L.")
     browser.find_element(By.ID, "send-reply").click()
@@ -205,6 +225,27 @@ def test_api_keys_are_shown_once(browser: WebDriver, gw: GatewayProcess) -> None
     browser.get(gw.url + "/settings/keys")
     assert str(key) not in browser.page_source  # and is never shown again
     screenshots(browser, "keys")
+
+
+def test_opt_out_from_the_page_and_see_webhook_deliveries(browser: WebDriver, gw: GatewayProcess) -> None:
+    browser.get(gw.url + "/optouts")
+    browser.find_element(By.CSS_SELECTOR, "details.panel summary").click()
+    browser.find_element(By.ID, "optout-number").send_keys(BEN)
+    browser.find_element(By.ID, "optout-add").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "optout-added"), what="the opt-out")
+    assert BEN in text_of(browser, "#optout-list")
+    screenshots(browser, "optouts")
+    r = gw.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["message.status"]})
+    assert r.status_code == 201, r.text
+    gw.client.post("/v1/messages", json={"to": "+31612340001", "text": "watched"}).raise_for_status()
+    browser.get(gw.url + "/settings/webhooks")
+    wait(
+        browser,
+        lambda d: d.refresh() or "message.status" in text_of(d, ".panel table"),
+        timeout=10,
+        what="a delivery listed",
+    )
+    screenshots(browser, "webhooks")
 
 
 def test_viewer_sees_no_admin_actions_and_is_refused_them(browser: WebDriver, gw: GatewayProcess) -> None:
@@ -239,5 +280,6 @@ def test_screenshots_land_where_asked(gw: GatewayProcess) -> None:
     from tests.support.browser import screenshot_dir
 
     names = {p.name for p in Path(screenshot_dir()).glob("*.png")}
-    for page in ("login", "dashboard", "send", "message", "messages", "contacts", "campaign", "inbox", "keys"):
+    pages = ("login", "dashboard", "send", "message", "messages", "contacts", "campaign", "inbox", "keys", "optouts")
+    for page in (*pages, "webhooks"):
         assert {f"{page}-desktop.png", f"{page}-phone.png"} <= names, page
