@@ -19,11 +19,13 @@ class QueryCount:
 
 @contextmanager
 def counting_queries(engine: Engine) -> Iterator[QueryCount]:
-    """Statements `engine` executes inside the block (SELECTs and writes alike)."""
+    """SQL statements `engine` executes inside the block (reads and writes alike; not the
+    PRAGMAs a new SQLite connection runs when the pool opens it)."""
     counted = QueryCount()
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        counted.count += 1
+        if not statement.lstrip().upper().startswith("PRAGMA"):
+            counted.count += 1
 
     sa.event.listen(engine, "before_cursor_execute", before)
     try:

@@ -1,6 +1,9 @@
-"""Console accounts: operators (`console_user`, scrypt password hashes), their signed-in
+"""The web console. Accounts: operators (`console_user`, scrypt password hashes), their signed-in
 sessions (`console_session`, token hashes with expiry and revocation) and how far each
-conversation has been read (`conversation_read`).
+conversation has been read (`conversation_read`). Two indexes on `message` for its pages:
+every sender's messages newest first (`ix_message_created`) and today's sends per modem
+(`ix_message_sent_modem`); and one a campaign's analytics read alone, without the wide rows
+(`ix_message_campaign_funnel`).
 
 Revision ID: 0016
 Revises: 0010
@@ -48,8 +51,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("number"),
     )
 
+    op.create_index("ix_message_created", "message", ["created_at", "id"], unique=False)
+    op.create_index("ix_message_sent_modem", "message", ["sent_at", "modem_id"], unique=False)
+    op.create_index(
+        "ix_message_campaign_funnel",
+        "message",
+        ["campaign_id", "variant_id", "status", "held_reason", "sent_at", "recipient"],
+        unique=False,
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_message_campaign_funnel", table_name="message")
+    op.drop_index("ix_message_sent_modem", table_name="message")
+    op.drop_index("ix_message_created", table_name="message")
     op.drop_table("conversation_read")
     op.drop_index("ix_console_session_user_id", table_name="console_session")
     op.drop_table("console_session")
