@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.console.charts import funnel_bars, series_lines
 from api.console.web import ConsoleRoute, Viewer, check_csrf, gateway_of, render, require
+from api.deps import RowId
 from api.routers.campaigns import campaign_settings
 from gateway import campaigns
 from gateway.audience import contacts
@@ -87,19 +88,19 @@ async def create_campaign(
 
 
 @router.get("/campaigns/{campaign_id}")
-async def campaign_page(request: Request, campaign_id: int, signed: Viewer) -> Response:
+async def campaign_page(request: Request, campaign_id: RowId, signed: Viewer) -> Response:
     view = await run_in_threadpool(_view, gateway_of(request), campaign_id)
     return render(request, "campaign.html", review=None, tested=None, **view)
 
 
 @router.get("/campaigns/{campaign_id}/progress")
-async def campaign_progress(request: Request, campaign_id: int, signed: Viewer) -> Response:
+async def campaign_progress(request: Request, campaign_id: RowId, signed: Viewer) -> Response:
     view = await run_in_threadpool(_report, gateway_of(request), campaign_id)
     return render(request, "_campaign_progress.html", **view)
 
 
 @router.post("/campaigns/{campaign_id}/review")
-async def review(request: Request, campaign_id: int, signed: Viewer, csrf: Csrf = None) -> Response:
+async def review(request: Request, campaign_id: RowId, signed: Viewer, csrf: Csrf = None) -> Response:
     check_csrf(signed, csrf)
     require(signed, "marketing")
     gateway = gateway_of(request)
@@ -114,7 +115,7 @@ async def review(request: Request, campaign_id: int, signed: Viewer, csrf: Csrf 
 @router.post("/campaigns/{campaign_id}/test")
 async def test_send(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     signed: Viewer,
     csrf: Csrf = None,
     numbers: Annotated[str, Form(max_length=200)] = "",
@@ -137,7 +138,7 @@ async def test_send(
 @router.post("/campaigns/{campaign_id}/schedule")
 async def schedule(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     signed: Viewer,
     csrf: Csrf = None,
     kind: Annotated[str, Form(max_length=10)] = "now",
@@ -164,7 +165,9 @@ async def schedule(
 
 
 @router.post("/campaigns/{campaign_id}/{action}")
-async def change_state(request: Request, campaign_id: int, action: str, signed: Viewer, csrf: Csrf = None) -> Response:
+async def change_state(
+    request: Request, campaign_id: RowId, action: str, signed: Viewer, csrf: Csrf = None
+) -> Response:
     check_csrf(signed, csrf)
     require(signed, "marketing")
     gateway = gateway_of(request)

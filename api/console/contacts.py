@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.console.web import ConsoleRoute, Viewer, check_csrf, gateway_of, render, require
+from api.deps import RowId
 from gateway.audience import consent, contacts, privacy
 from gateway.audience.consent import ConsentSettings
 from gateway.audience.contacts import ConsentProof
@@ -103,7 +104,7 @@ async def import_csv(
 
 
 @router.get("/contacts/{contact_id}")
-async def contact_detail(request: Request, contact_id: int, signed: Viewer) -> Response:
+async def contact_detail(request: Request, contact_id: RowId, signed: Viewer) -> Response:
     gateway = gateway_of(request)
 
     def read() -> dict[str, Any]:
@@ -117,7 +118,7 @@ async def contact_detail(request: Request, contact_id: int, signed: Viewer) -> R
 
 
 @router.get("/contacts/{contact_id}/export")
-async def contact_export(request: Request, contact_id: int, signed: Viewer) -> Response:
+async def contact_export(request: Request, contact_id: RowId, signed: Viewer) -> Response:
     require(signed, "marketing")
     gateway = gateway_of(request)
 
@@ -136,7 +137,7 @@ async def contact_export(request: Request, contact_id: int, signed: Viewer) -> R
 @router.post("/contacts/{contact_id}/erase")
 async def contact_erase(
     request: Request,
-    contact_id: int,
+    contact_id: RowId,
     signed: Viewer,
     csrf: Annotated[str | None, Form(max_length=100)] = None,
     confirm: Annotated[str, Form(max_length=32)] = "",

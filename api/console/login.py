@@ -48,7 +48,7 @@ async def login(
     gateway = gateway_of(request)
     state = request.app.state.console
     address = request.client.host if request.client else "?"
-    delay = state.throttle.delay(username, address)
+    delay = state.throttle.attempt(username, address)
     if delay:
         await state.sleep(delay)
 
@@ -67,7 +67,6 @@ async def login(
     user_id = await run_in_threadpool(check)  # the slow hash runs outside the write turn
     new = await gateway.writes(start, user_id) if user_id is not None else None
     if new is None:
-        state.throttle.failed(username, address)
         return render(
             request,
             "login.html",

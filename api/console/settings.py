@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from api.console.web import ConsoleRoute, Viewer, check_csrf, gateway_of, render, require
+from api.deps import RowId
 from gateway.core import apikeys, subscriptions, webhooks
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput, NotFound
@@ -103,7 +104,7 @@ async def webhook_list(request: Request, signed: Viewer) -> Response:
 
 @router.post("/settings/webhooks/deliveries/{delivery_id}/replay")
 async def replay(
-    request: Request, delivery_id: int, signed: Viewer, csrf: Annotated[str | None, Form(max_length=100)] = None
+    request: Request, delivery_id: RowId, signed: Viewer, csrf: Annotated[str | None, Form(max_length=100)] = None
 ) -> Response:
     check_csrf(signed, csrf)
     require(signed, "admin")

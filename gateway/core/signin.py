@@ -92,19 +92,16 @@ class LoginThrottle:
         self._max = max_entries
         self._failures: dict[tuple[str, str], tuple[int, float]] = {}
 
-    def delay(self, name: str, address: str) -> float:
-        """Seconds to wait before answering this attempt: 0 for the first FREE_FAILURES."""
-        count, _ = self._failures.get((name.lower(), address), (0, 0.0))
-        if count < FREE_FAILURES:
-            return 0.0
-        return min(MAX_DELAY, 2.0 ** (count - FREE_FAILURES))
-
-    def failed(self, name: str, address: str) -> None:
+    def attempt(self, name: str, address: str) -> float:
+        """Count an attempt (as wrong until `succeeded` says otherwise, so attempts sent in
+        parallel are slowed too) and return the seconds to wait before answering it: 0 for
+        the first FREE_FAILURES."""
         if len(self._failures) >= self._max:
             self._forget_old()
         key = (name.lower(), address)
         count, _ = self._failures.get(key, (0, 0.0))
         self._failures[key] = (count + 1, self._clock())
+        return 0.0 if count < FREE_FAILURES else min(MAX_DELAY, 2.0 ** (count - FREE_FAILURES))
 
     def succeeded(self, name: str, address: str) -> None:
         self._failures.pop((name.lower(), address), None)

@@ -96,14 +96,11 @@ def test_sessions_end_at_logout_and_after_their_lifetime(engine: Engine) -> None
 
 def test_the_throttle_waits_longer_after_the_fourth_failure_and_forgets_on_success() -> None:
     throttle = signin.LoginThrottle(lambda: 0.0)
-    delays = []
-    for _ in range(10):
-        delays.append(throttle.delay("Olga", "10.0.0.1"))
-        throttle.failed("Olga", "10.0.0.1")
+    delays = [throttle.attempt("Olga", "10.0.0.1") for _ in range(10)]
     assert delays == [0, 0, 0, 0, 1, 2, 4, 8, 16, 30]
-    assert throttle.delay("olga", "10.0.0.2") == 0  # another address is not held back
+    assert throttle.attempt("olga", "10.0.0.2") == 0  # another address is not held back
     throttle.succeeded("olga", "10.0.0.1")
-    assert throttle.delay("olga", "10.0.0.1") == 0
+    assert throttle.attempt("olga", "10.0.0.1") == 0
 
 
 @pytest.mark.parametrize(
