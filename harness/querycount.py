@@ -3,6 +3,7 @@ queries whatever its size (tests and the console benchmark)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,12 +19,16 @@ class QueryCount:
 
 
 @contextmanager
-def counting_queries(engine: Engine) -> Iterator[QueryCount]:
+def counting_queries(engine: Engine, *, threads: str | None = None) -> Iterator[QueryCount]:
     """SQL statements `engine` executes inside the block (reads and writes alike; not the
-    PRAGMAs a new SQLite connection runs when the pool opens it)."""
+    PRAGMAs a new SQLite connection runs when the pool opens it). `threads`: count only those
+    run by threads whose name starts so (e.g. "AnyIO worker thread", where a request's
+    blocking calls run, leaving out a running gateway's own loops)."""
     counted = QueryCount()
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threads is not None and not threading.current_thread().name.startswith(threads):
+            return
         if not statement.lstrip().upper().startswith("PRAGMA"):
             counted.count += 1
 

@@ -167,9 +167,10 @@ class Message(SQLModel, table=True):
         sa.Index("ix_message_listing", "api_key_id", "created_at"),
         sa.Index("ix_message_campaign", "campaign_id", "status"),
         sa.Index("ix_message_recipient_sent", "recipient", "sent_at"),
-        # The console: every sender's messages newest first, and today's sends per modem.
+        # The console: every sender's messages newest first, today's sends and failures per modem.
         sa.Index("ix_message_created", "created_at", "id"),
         sa.Index("ix_message_sent_modem", "sent_at", "modem_id"),
+        sa.Index("ix_message_status_updated", "status", "updated_at"),
         # A campaign's funnel and hourly series read from the index alone, not the wide rows.
         sa.Index(
             "ix_message_campaign_funnel", "campaign_id", "variant_id", "status", "held_reason", "sent_at", "recipient"

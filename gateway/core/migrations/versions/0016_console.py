@@ -1,8 +1,8 @@
 """The web console. Accounts: operators (`console_user`, scrypt password hashes), their signed-in
 sessions (`console_session`, token hashes with expiry and revocation) and how far each
 conversation has been read (`conversation_read`). Two indexes on `message` for its pages:
-every sender's messages newest first (`ix_message_created`) and today's sends per modem
-(`ix_message_sent_modem`); and one a campaign's analytics read alone, without the wide rows
+every sender's messages newest first (`ix_message_created`), today's sends and failures per
+modem (`ix_message_sent_modem`, `ix_message_status_updated`); and one a campaign's analytics read alone, without the wide rows
 (`ix_message_campaign_funnel`).
 
 Revision ID: 0016
@@ -53,6 +53,7 @@ def upgrade() -> None:
 
     op.create_index("ix_message_created", "message", ["created_at", "id"], unique=False)
     op.create_index("ix_message_sent_modem", "message", ["sent_at", "modem_id"], unique=False)
+    op.create_index("ix_message_status_updated", "message", ["status", "updated_at"], unique=False)
     op.create_index(
         "ix_message_campaign_funnel",
         "message",
@@ -63,6 +64,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_message_campaign_funnel", table_name="message")
+    op.drop_index("ix_message_status_updated", table_name="message")
     op.drop_index("ix_message_sent_modem", table_name="message")
     op.drop_index("ix_message_created", table_name="message")
     op.drop_table("conversation_read")
