@@ -11,7 +11,6 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
@@ -278,12 +277,3 @@ def test_five_wrong_passwords_are_slowed_down(browser: WebDriver, gw: GatewayPro
     assert "Wrong user name or password" in text_of(browser, "#login-error")
     assert times[4] >= 1.0 > max(times[:4]), times
     screenshots(browser, "login-refused")
-
-
-def test_screenshots_land_where_asked(gw: GatewayProcess) -> None:
-    from tests.support.browser import screenshot_dir
-
-    names = {p.name for p in Path(screenshot_dir()).glob("*.png")}
-    pages = ("login", "dashboard", "send", "message", "messages", "contacts", "campaign", "inbox", "keys", "optouts")
-    for page in (*pages, "webhooks"):
-        assert {f"{page}-desktop.png", f"{page}-phone.png"} <= names, page

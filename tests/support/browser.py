@@ -81,7 +81,7 @@ def screenshots(driver: WebDriver, name: str) -> list[Path]:
         full = driver.execute_script(f"return Math.max(document.body.scrollHeight, {height})")
         driver.set_window_size(width, min(int(full) + 120, 4000))
         path = screenshot_dir() / f"{name}-{label}.png"
-        driver.save_screenshot(str(path))
+        assert driver.save_screenshot(str(path)) and path.stat().st_size > 0, path
         out.append(path)
     driver.set_window_size(*DESKTOP)
     return out
