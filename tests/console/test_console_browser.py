@@ -8,6 +8,7 @@ desktop and phone width, go to MODEMGATE_SCREENSHOTS (else a temporary folder).
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import time
 from collections.abc import Iterator
@@ -275,5 +276,6 @@ def test_five_wrong_passwords_are_slowed_down(browser: WebDriver, gw: GatewayPro
         wait(browser, lambda d: d.find_elements(By.ID, "login-error"), what="the refusal")
         times.append(time.monotonic() - start)
     assert "Wrong user name or password" in text_of(browser, "#login-error")
-    assert times[4] >= 1.0 > max(times[:4]), times
+    # The fifth answer waits a second more than the others (the in-process tests pin the delays).
+    assert times[4] >= 1.0 and times[4] > statistics.median(times[:4]) + 0.8, times
     screenshots(browser, "login-refused")
