@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.bodies import hand_read_schemas
+from api.console import install_console
 from api.errors import document_errors, install_error_handlers
 from api.limits import BodyLimit
 from api.routers import (
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None, resolver: 
     app.include_router(links.router)
     app.include_router(kannel.router)
     app.include_router(two_way.router)
+    install_console(app, sleep=gw.clock.sleep)
     imports = {path: settings.max_import_bytes for path in ("/v1/contacts/import", "/v1/opt-outs/import")}
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, per_path=imports)
     generate = app.openapi

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import backup, initconfig, modems, pdu, scan, serve, simulate
+from cli import backup, initconfig, modems, pdu, scan, serve, simulate, users
 from cli.doctor import doctor
 from cli.systemd import app as service_app
 
@@ -25,6 +25,7 @@ app.command("backup")(backup.backup)
 app.command("doctor")(doctor)
 app.command("init")(initconfig.init)
 app.add_typer(service_app, name="service")
+app.add_typer(users.app, name="user")
 
 
 def main() -> None:

@@ -133,13 +133,18 @@ def export_opt_outs(key: MarketingKey, gateway: GatewayDep) -> Response:
     created_at, source_message_id."""
     with session(gateway.engine) as s:
         rows = consent.all_opt_outs(s)
+    return Response(
+        opt_outs_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="opt-outs.csv"'},
+    )
+
+
+def opt_outs_csv(rows: list[Suppression]) -> str:
+    """The opt-out list as CSV (the API's export and the console's)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["number", "number_sha256", "reason", "created_at", "source_message_id"])
     for r in rows:
         writer.writerow([r.number or "", r.number_hash, r.reason, r.created_at.isoformat(), r.source_message_id or ""])
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="opt-outs.csv"'},
-    )
+    return out.getvalue()

@@ -167,6 +167,14 @@ class Message(SQLModel, table=True):
         sa.Index("ix_message_listing", "api_key_id", "created_at"),
         sa.Index("ix_message_campaign", "campaign_id", "status"),
         sa.Index("ix_message_recipient_sent", "recipient", "sent_at"),
+        # The console: every sender's messages newest first, today's sends and failures per modem.
+        sa.Index("ix_message_created", "created_at", "id"),
+        sa.Index("ix_message_sent_modem", "sent_at", "modem_id"),
+        sa.Index("ix_message_status_updated", "status", "updated_at"),
+        # A campaign's funnel and hourly series read from the index alone, not the wide rows.
+        sa.Index(
+            "ix_message_campaign_funnel", "campaign_id", "variant_id", "status", "held_reason", "sent_at", "recipient"
+        ),
         sa.CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
         sa.CheckConstraint(_in("category", CATEGORIES), name="category"),
     )
@@ -992,3 +1000,40 @@ class ConversationRead(SQLModel, table=True):
     number: str = Field(primary_key=True)
     read_through: int = 0
     read_at: datetime = Field(sa_type=UtcDateTime)
+
+
+# --- console: operator accounts and their sessions --------------------------------------
+
+__all__ += ["Role", "ROLES", "ConsoleUser", "ConsoleSession"]
+
+# viewer: reads every page, changes nothing; marketer: sends, audience and campaigns;
+# admin: everything (modems, API keys, webhooks). Mapped to API key scopes in gateway.core.users.
+Role = Literal["admin", "marketer", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "marketer", "viewer")
+
+
+class ConsoleUser(SQLModel, table=True):
+    """A person who signs in to the web console; only a scrypt hash of the password is kept."""
+
+    __tablename__ = "console_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=64)
+    password_hash: str
+    role: str
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so
+    a copy of the database opens no session. Ended by logout (`revoked_at`) or by time."""
+
+    __tablename__ = "console_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="console_user.id", ondelete="CASCADE", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

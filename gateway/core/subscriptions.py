@@ -19,7 +19,16 @@ from gateway.core.db import session
 from gateway.core.errors import NotFound
 from gateway.core.models import Webhook, WebhookDelivery
 
-__all__ = ["register", "own_webhook", "webhooks_of", "disable", "deliveries_of", "callback_deliveries", "replay"]
+__all__ = [
+    "register",
+    "own_webhook",
+    "webhooks_of",
+    "every_webhook",
+    "disable",
+    "deliveries_of",
+    "callback_deliveries",
+    "replay",
+]
 
 MAX_LISTED = 200
 
@@ -58,6 +67,11 @@ def own_webhook(s: Session, hook_id: int, api_key_id: int | None) -> Webhook:
 def webhooks_of(s: Session, api_key_id: int | None) -> list[Webhook]:
     """Every webhook of the key, disabled ones too, oldest first."""
     return list(s.exec(select(Webhook).where(Webhook.api_key_id == api_key_id).order_by(col(Webhook.id))))
+
+
+def every_webhook(s: Session) -> list[Webhook]:
+    """Every key's webhooks, enabled ones first (the operator console)."""
+    return list(s.exec(select(Webhook).order_by(col(Webhook.enabled).desc(), col(Webhook.id))))
 
 
 def disable(s: Session, hook_id: int, api_key_id: int | None, *, now: datetime) -> None:

@@ -1,0 +1,113 @@
+"""Settings: API keys (made here and shown once, revoked here) and every key's webhooks with
+their recent deliveries, each of which can be sent again; admins only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+
+from api.console.web import ConsoleRoute, Viewer, check_csrf, gateway_of, render, require
+from api.deps import RowId
+from gateway.core import apikeys, subscriptions, webhooks
+from gateway.core.db import session
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.models import ApiKey
+from gateway.core.runtime import Gateway
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+
+def _keys(gateway: Gateway) -> list[ApiKey]:
+    with session(gateway.engine) as s:
+        return list(s.exec(select(ApiKey).order_by(col(ApiKey.id).desc())))
+
+
+@router.get("/settings/keys")
+async def keys(request: Request, signed: Viewer) -> Response:
+    require(signed, "admin")
+    return render(request, "keys.html", keys=await run_in_threadpool(_keys, gateway_of(request)), new_key=None)
+
+
+@router.post("/settings/keys")
+async def create_key(
+    request: Request,
+    signed: Viewer,
+    csrf: Annotated[str | None, Form(max_length=100)] = None,
+    name: Annotated[str, Form(max_length=100)] = "",
+    scopes: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    check_csrf(signed, csrf)
+    require(signed, "admin")
+    if not name.strip():
+        raise InvalidInput("name", "say what the key is for")
+    gateway = gateway_of(request)
+
+    def work() -> Any:
+        with session(gateway.engine, write=True) as s:
+            new, _ = apikeys.create(s, name.strip(), scopes or apikeys.DEFAULT_SCOPES)
+            s.commit()
+            return new
+
+    new = await run_in_threadpool(gateway.writes.now, work)
+    # Shown in this answer only; the page is not cached and the key is never stored.
+    response = render(request, "keys.html", keys=await run_in_threadpool(_keys, gateway), new_key=new.key)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/settings/keys/{prefix}/revoke")
+async def revoke_key(
+    request: Request, prefix: str, signed: Viewer, csrf: Annotated[str | None, Form(max_length=100)] = None
+) -> Response:
+    check_csrf(signed, csrf)
+    require(signed, "admin")
+    gateway = gateway_of(request)
+
+    def work() -> None:
+        with session(gateway.engine, write=True) as s:
+            key = s.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+            if key is None:
+                raise NotFound("API key", prefix)
+            apikeys.revoke(s, key, now=gateway.clock.now())
+            s.commit()
+
+    await run_in_threadpool(gateway.writes.now, work)
+    request.app.state.verified_keys.forget_all()
+    return RedirectResponse("/settings/keys", status_code=303)
+
+
+RECENT = 10
+
+
+def _hooks(gateway: Gateway) -> list[tuple[Any, str | None, list[Any]]]:
+    with session(gateway.engine) as s:
+        prefixes = {k.id: k.prefix for k in s.exec(select(ApiKey))}
+        return [
+            (
+                hook,
+                prefixes.get(hook.api_key_id),
+                subscriptions.deliveries_of(s, hook.id, hook.api_key_id, limit=RECENT),  # type: ignore[arg-type]
+            )
+            for hook in subscriptions.every_webhook(s)
+        ]
+
+
+@router.get("/settings/webhooks")
+async def webhook_list(request: Request, signed: Viewer) -> Response:
+    require(signed, "admin")
+    return render(request, "webhooks.html", hooks=await run_in_threadpool(_hooks, gateway_of(request)), replayed=None)
+
+
+@router.post("/settings/webhooks/deliveries/{delivery_id}/replay")
+async def replay(
+    request: Request, delivery_id: RowId, signed: Viewer, csrf: Annotated[str | None, Form(max_length=100)] = None
+) -> Response:
+    check_csrf(signed, csrf)
+    require(signed, "admin")
+    gateway = gateway_of(request)
+    await run_in_threadpool(gateway.writes.now, webhooks.replay, gateway.engine, delivery_id, now=gateway.clock.now())
+    return render(request, "webhooks.html", hooks=await run_in_threadpool(_hooks, gateway), replayed=delivery_id)

@@ -1,0 +1,45 @@
+"""Console pages beyond the core flows, in process: opt-outs and webhooks."""
+
+from __future__ import annotations
+
+from tests.console.conftest import Console
+from tests.support.api import wait_for
+
+
+def test_opt_outs_are_added_imported_with_row_errors_and_exported(console: Console) -> None:
+    client, token = console.signed_in("marketer")
+    added = client.post("/optouts", data={"csrf": token, "number": "0612345611"})
+    assert added.status_code == 200 and "+31612345611 is opted out" in added.text
+    imported = client.post(
+        "/optouts", data={"csrf": token, "csv_text": "number\n+31612345612\nnonsense\n+31612345611\n"}
+    )
+    assert imported.status_code == 200
+    assert "1 added · 1 already opted out · 1 row(s) with errors" in imported.text
+    assert "nonsense" in imported.text
+    page = client.get("/optouts").text
+    assert "+31612345611" in page and "+31612345612" in page
+    export = client.get("/optouts/export")
+    assert export.headers["content-type"].startswith("text/csv")
+    assert b"+31612345612," in export.content
+    viewer, viewer_token = console.signed_in("viewer")
+    assert viewer.post("/optouts", data={"csrf": viewer_token, "number": "+31612345613"}).status_code == 403
+    assert viewer.get("/optouts/export").status_code == 403
+
+
+def test_webhook_deliveries_are_listed_and_sent_again(console: Console) -> None:
+    api = console.api
+    hook = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["message.status"]})
+    assert hook.status_code == 201, hook.text
+    api.send("watched")
+    client, token = console.signed_in("admin")
+    page = wait_for(
+        lambda: (r := client.get("/settings/webhooks")) and "message.status" in r.text and r.text,
+        10,
+        "a delivery listed",
+    )
+    assert "http://127.0.0.1:9/hook" in page
+    delivery = page.split("/settings/webhooks/deliveries/")[1].split("/")[0]
+    again = client.post(f"/settings/webhooks/deliveries/{delivery}/replay", data={"csrf": token})
+    assert again.status_code == 200 and f"Delivery {delivery} is queued again" in again.text
+    marketer, _ = console.signed_in("marketer")
+    assert marketer.get("/settings/webhooks").status_code == 403
