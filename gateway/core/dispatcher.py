@@ -580,6 +580,8 @@ class ModemWorker:
         since_poll = self._storage_poll  # poll storage right away: catch what came while away
         # Each modem's polls keep their own place in the interval, so a pool of modems
         # opened together does not read them all in the same instant, over and over.
+        # The first reading comes at once (signal and registration show as soon as the modem
+        # is up); from the second on, the modem keeps its place.
         offset = poll_offset(self.modem_id, self._health_interval)
         first = True
         while True:
@@ -587,9 +589,6 @@ class ModemWorker:
                 if since_poll >= self._storage_poll:
                     await modem.poll_storage()
                     since_poll = 0.0
-                if first:
-                    first = False
-                    await self.clock.sleep(offset)
                 self.status.health = await modem.health()
             except AtError as exc:
                 if poll_failure_is_fault(exc):
@@ -597,8 +596,10 @@ class ModemWorker:
                     self.wake()
                     return
                 log.warning("%s: health/storage poll: %s", self.modem_id, exc)
-            await self.clock.sleep(self._health_interval)
-            since_poll += self._health_interval
+            wait = offset if first else self._health_interval
+            first = False
+            await self.clock.sleep(wait)
+            since_poll += wait
 
     async def _unless_stopped(self, step: Awaitable[Any]) -> None:
         """Await a recovery step (a reset, the operator's command); a stop cuts it short."""

@@ -230,6 +230,7 @@ def test_mclass_and_flash_set_the_message_class_of_every_part(shared_api: Api, q
     with session(shared_api.gateway.engine) as s:
         parts = outbox.message_parts(s, new["id"])
     assert len(parts) == 2 and {decode_pdu(p.pdu).message_class for p in parts} == {expected}
+    shared_api.wait_delivered(new["id"])  # the simulated network takes every class
 
 
 def test_an_mclass_outside_0_to_3_is_refused(shared_api: Api) -> None:

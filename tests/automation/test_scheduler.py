@@ -53,7 +53,8 @@ def test_each_step_is_queued_once_when_due_and_links_are_tracked(engine):
     assert sequences.run_due(engine, now=T0, public_url=PUBLIC) == 1
     assert sequences.run_due(engine, now=T0 + timedelta(minutes=59), public_url=PUBLIC) == 0
     assert sequences.run_due(engine, now=T0 + timedelta(hours=3), public_url=PUBLIC) == 1  # step two only
-    assert sequences.run_due(engine, now=T0 + timedelta(hours=3), public_url=PUBLIC) == 1  # then three
+    # then three (a minute on, so the texts read back in the order they were queued)
+    assert sequences.run_due(engine, now=T0 + timedelta(hours=3, minutes=1), public_url=PUBLIC) == 1
     assert sequences.run_due(engine, now=T0 + timedelta(days=9), public_url=PUBLIC) == 0
     texts = [t for _, t in _texts(engine)]
     assert (
