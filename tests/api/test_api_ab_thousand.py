@@ -29,7 +29,7 @@ TEMPLATES = {
 
 @pytest.fixture
 def fast_api(tmp_path: Path) -> Iterator[Api]:
-    modems = [ModemSettings(id=f"sim{i}", port=f"sim://sim{i}", sends_per_minute=600, burst=100, daily_cap=0)
+    modems = [ModemSettings(id=f"sim{i}", port=f"sim://sim{i}", sends_per_minute="unlimited", daily_cap=0)
               for i in range(1, 11)]  # fmt: skip
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'modemgate.db'}", default_region="NL", modems=modems, public_url=PUBLIC_URL

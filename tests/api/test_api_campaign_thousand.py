@@ -48,8 +48,8 @@ def people(now: datetime) -> list[Person]:
 
 @pytest.fixture
 def fast_api(tmp_path: Path) -> Iterator[Api]:
-    """Six simulated modems at the highest rate and a large burst, so 800 messages take seconds."""
-    modems = [ModemSettings(id=f"sim{i}", port=f"sim://sim{i}", sends_per_minute=600, burst=50, daily_cap=0)
+    """Six simulated modems without pacing (simulated: no SIM to protect), so 800 messages take seconds."""
+    modems = [ModemSettings(id=f"sim{i}", port=f"sim://sim{i}", sends_per_minute="unlimited", daily_cap=0)
               for i in range(1, 7)]  # fmt: skip
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'modemgate.db'}", default_region="NL", modems=modems, public_url=PUBLIC_URL
