@@ -17,12 +17,14 @@ from gateway.core import egress
 from gateway.core.dlrurl import SUBMITTED, DlrEvent, escape_values, event_for_status, expand, wanted
 from gateway.core.models import DlrRequest, Part, WebhookDelivery
 
-__all__ = ["EVENT", "on_status", "on_event", "on_submitted"]
+__all__ = ["EVENT", "MessageLike", "on_status", "on_event", "on_submitted"]
 
 EVENT = "kannel.dlr"  # the webhook delivery's event: fetched with GET, no body
 
 
-class _MessageLike(Protocol):
+class MessageLike(Protocol):
+    """What a status event reads of a message (a `Message` row, or a test's stand-in)."""
+
     id: str
     status: str
     recipient: str
@@ -33,21 +35,21 @@ class _MessageLike(Protocol):
     api_key_id: int | None
 
 
-def on_status(s: Session, message: _MessageLike, *, now: datetime) -> int:
+def on_status(s: Session, message: MessageLike, *, now: datetime) -> int:
     """Queue the fetch the message's new status stands for, if its mask asks (caller's
     transaction). Returns how many were queued (0 or 1)."""
     event = event_for_status(message.status, sent_before=message.sent_at is not None, error=message.last_error)
     return 0 if event is None else on_event(s, message, event, now=now)
 
 
-def on_submitted(s: Session, message: _MessageLike, *, now: datetime) -> int:
+def on_submitted(s: Session, message: MessageLike, *, now: datetime) -> int:
     """Queue the "accepted by the SMSC" fetch for a message whose reports came in before its
     last part's +CMGS was committed: it ends `delivered` or `failed` at once, yet the SMSC
     did take it first, and a Kannel client counts on hearing so."""
     return on_event(s, message, DlrEvent(SUBMITTED, "ACK/"), now=now)
 
 
-def on_event(s: Session, message: _MessageLike, event: DlrEvent, *, now: datetime) -> int:
+def on_event(s: Session, message: MessageLike, event: DlrEvent, *, now: datetime) -> int:
     request = s.get(DlrRequest, message.id)
     if request is None or not wanted(request.mask, event):
         return 0

@@ -151,15 +151,7 @@ def endpoint(api_key_id: int | None, url: str) -> str:
     return f"{api_key_id if api_key_id is not None else '-'} {egress.endpoint_of(url)}"
 
 
-class _MessageLike(Protocol):
-    id: str
-    status: str
-    recipient: str
-    text: str
-    modem_id: str | None
-    sent_at: datetime | None
-    last_error: str | None
-    api_key_id: int | None
+class _MessageLike(dlr.MessageLike, Protocol):
     callback_url: str | None
 
 
