@@ -50,7 +50,13 @@ class PduError(ModemgateError, ValueError):
 
 
 class AtError(ModemgateError):
-    """Base for errors talking AT to a modem."""
+    """Base for errors talking AT to a modem.
+
+    `command` is the AT command that got this answer (set by the channel that ran it),
+    or None when the error is not one command's (a port that would not open).
+    """
+
+    command: str | None = None
 
 
 class AtProtocolError(AtError):

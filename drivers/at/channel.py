@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal
 
 from drivers._exceptions import AtError, ModemGone, ModemTimeout
@@ -97,16 +97,21 @@ class AtChannel:
         self._on_urc = handler
 
     async def command(self, command: str, *, timeout: float = 10.0) -> list[str]:
-        """Run `command`; return its information lines or raise its error."""
-        async with self._exchange(command, timeout, prompt=False):
-            await self._transport.write(self._proto.send(command, prompt=False))
-            final = await self._wait(self._final, command, timeout)
-            return self._result(final)
+        """Run `command`; return its information lines or raise its error (which names it)."""
+        with _naming(command):
+            async with self._exchange(command, timeout, prompt=False):
+                await self._transport.write(self._proto.send(command, prompt=False))
+                final = await self._wait(self._final, command, timeout)
+                return self._result(final)
 
     async def command_with_pdu(
         self, command: str, pdu: str, *, timeout: float = 60.0, prompt_timeout: float = 10.0
     ) -> list[str]:
         """Run a prompting command (AT+CMGS=<n>): wait for `> `, send `pdu` + Ctrl-Z."""
+        with _naming(command):
+            return await self._prompted(command, pdu, timeout, prompt_timeout)
+
+    async def _prompted(self, command: str, pdu: str, timeout: float, prompt_timeout: float) -> list[str]:
         async with self._exchange(command, timeout, prompt=True):
             assert self._final is not None and self._prompt is not None
             await self._transport.write(self._proto.send(command, prompt=True))
@@ -371,3 +376,15 @@ class AtChannel:
             self.garbage_bytes += len(event.data)
         elif isinstance(event, Echo):
             pass
+
+
+@contextlib.contextmanager
+def _naming(command: str) -> Iterator[None]:
+    """An error out of `command` says which command it answered (for the operator's list
+    of a modem's recent errors); one already named keeps its name."""
+    try:
+        yield
+    except AtError as exc:
+        if exc.command is None:
+            exc.command = command
+        raise

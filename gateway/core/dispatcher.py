@@ -36,7 +36,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -74,6 +74,8 @@ __all__ = [
     "Uncommitted",
     "WorkerState",
     "WorkerStatus",
+    "AtErrorSeen",
+    "RECENT_AT_ERRORS",
     "THROTTLING_CMS",
 ]
 
@@ -164,6 +166,21 @@ class Drained:
     parts_left: int = 0  # unsent parts of those: they go after the restart
 
 
+# How many of a modem's latest AT errors its status keeps (in memory: they are for an
+# operator looking at a modem now, not a history).
+RECENT_AT_ERRORS = 20
+
+
+@dataclass(frozen=True)
+class AtErrorSeen:
+    """An AT error a worker met: when, the command that got it (None: not one command's,
+    e.g. a port that would not open) and the error."""
+
+    at: datetime
+    command: str | None
+    error: str
+
+
 @dataclass
 class WorkerStatus:
     """What GET /v1/modems and /metrics show of one modem."""
@@ -181,6 +198,8 @@ class WorkerStatus:
     identity: dict[str, str | None] = field(default_factory=dict)
     # Whether the modem hands status reports over (its AT+CNMI setting); None until it is up.
     status_reports: bool | None = None
+    # The latest AT errors, oldest first.
+    at_errors: deque[AtErrorSeen] = field(default_factory=lambda: deque(maxlen=RECENT_AT_ERRORS))
 
 
 class ModemWorker:
@@ -252,6 +271,17 @@ class ModemWorker:
     def enable(self, enabled: bool) -> None:
         self.status.enabled = enabled
         self._draining = False
+        self.wake()
+
+    def reprobe(self) -> None:
+        """Close the modem and open and initialise it again now (identity, SIM, network),
+        as after a fault but without waiting out a backoff; the message in hand, if any,
+        is finished first, and a wait after a failed open is not cut short."""
+        for task in self._background:  # they read the old modem, about to be closed
+            task.cancel()
+        self._background = []
+        self._reopen = True
+        self._probe_at = 0.0
         self.wake()
 
     def drain(self) -> None:
@@ -346,6 +376,7 @@ class ModemWorker:
         try:
             modem = await self.link.connect(attempts=1)
         except AtError as exc:
+            self._seen(exc)
             self._fault(str(exc))  # a modem that never comes up is as faulty as one that died
             if self.recovery is not None:
                 await self._unless_stopped(self.recovery.failed())
@@ -501,6 +532,7 @@ class ModemWorker:
             gone=isinstance(exc, ModemGone) or modem is None or modem.gone,
         )
         decision = on_failure(self._record, failure)
+        self._seen(exc)
         self._record = decision.record
         error = str(exc)
         self.status.last_error = error
@@ -536,6 +568,9 @@ class ModemWorker:
             self._probe_at = 0.0
             self.status.state = "ready"
         self._record = on_success(self._record)
+
+    def _seen(self, exc: AtError) -> None:
+        self.status.at_errors.append(AtErrorSeen(self.clock.now(), exc.command, str(exc)))
 
     def _fault(self, reason: str) -> None:
         if self.status.state != "faulty":
@@ -574,6 +609,7 @@ class ModemWorker:
             try:
                 await modem.acknowledge(item)
             except AtError as exc:
+                self._seen(exc)
                 log.warning("%s: could not delete a stored message: %s", self.modem_id, exc)
 
     async def _watch(self, modem: Modem) -> None:
@@ -591,6 +627,7 @@ class ModemWorker:
                     since_poll = 0.0
                 self.status.health = await modem.health()
             except AtError as exc:
+                self._seen(exc)
                 if poll_failure_is_fault(exc):
                     self._fault(str(exc))
                     self.wake()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from tests.console.conftest import Console
 from tests.support.api import wait_for
 
@@ -43,3 +45,41 @@ def test_webhook_deliveries_are_listed_and_sent_again(console: Console) -> None:
     assert again.status_code == 200 and f"Delivery {delivery} is queued again" in again.text
     marketer, _ = console.signed_in("marketer")
     assert marketer.get("/settings/webhooks").status_code == 403
+
+
+def test_a_modem_page_lists_its_at_errors_with_the_command(console: Console) -> None:
+    api = console.api
+    simulated = api.gateway.simulated
+    assert simulated is not None
+    sim1 = api.gateway.workers["sim1"]
+    sim1.enable(False)  # the message goes to sim2, whose next send is refused
+    try:
+        api.gateway.call_in_loop(partial(simulated.simulator.set_faults, simulated.sim_ids["sim2"], cms_error=500))
+        api.send("refused once")
+        wait_for(lambda: api.gateway.workers["sim2"].status.at_errors, 10, "an AT error seen")
+    finally:
+        sim1.enable(True)
+    viewer, _ = console.signed_in("viewer")
+    page = viewer.get("/modems/sim2")
+    assert page.status_code == 200
+    errors = page.text.split('id="at-errors"')[1].split("</table>")[0]
+    assert "AT+CMGS=" in errors and "+CMS ERROR: 500" in errors
+    assert "Re-probe" not in page.text  # not a viewer's action
+    assert "No AT errors" in viewer.get("/modems/sim1").text
+    assert viewer.get("/modems/nope").status_code == 404
+
+
+def test_an_admin_reprobes_a_modem_and_others_cannot(console: Console) -> None:
+    worker = console.api.gateway.workers["sim1"]
+    before = worker.link.reconnects
+    for role in ("viewer", "marketer"):
+        client, token = console.signed_in(role)
+        assert client.post("/modems/sim1/reprobe", data={"csrf": token}).status_code == 403
+    admin, token = console.signed_in("admin")
+    assert admin.post("/modems/sim1/reprobe").status_code == 403  # no CSRF token
+    assert worker.link.reconnects == before
+    done = admin.post("/modems/sim1/reprobe", data={"csrf": token})
+    assert done.status_code == 303 and done.headers["location"] == "/modems/sim1?reprobed=1"
+    wait_for(lambda: worker.link.reconnects == before + 1 and worker.status.state == "ready", 10, "sim1 reopened")
+    page = admin.get(done.headers["location"]).text
+    assert "is being closed and opened again" in page and f"{before + 1} times since start" in page
