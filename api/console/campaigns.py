@@ -1,5 +1,5 @@
-"""Campaigns: create with the template editor, per-contact preview, review, test send,
-schedule, pause/resume/cancel, progress refreshed in place, and the funnel and hourly
+"""Campaigns: create with the template editor (A/B variants, a live preview of the unsaved
+text for a chosen contact), per-contact preview, review, test send, schedule, pause/resume/cancel, progress refreshed in place, and the funnel and hourly
 series as inline SVG."""
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from gateway.core.runtime import Gateway
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 PREVIEWS = 3
+PREVIEW_CHOICES = 20  # contacts offered in the editor's live preview
 Csrf = Annotated[str | None, Form(max_length=100)]
 
 
@@ -49,10 +50,42 @@ async def new_campaign(request: Request, signed: Viewer) -> Response:
 
     def read() -> Any:
         with session(gateway.engine) as s:
-            return [(x, contacts.list_size(s, x.id)) for x in contacts.all_lists(s)]  # type: ignore[arg-type]
+            lists = [(x, contacts.list_size(s, x.id)) for x in contacts.all_lists(s)]  # type: ignore[arg-type]
+            people = contacts.contacts_page(s, cursor=None, limit=PREVIEW_CHOICES).items
+            return lists, people
 
     defaults = gateway.settings.campaigns
-    return render(request, "campaign_new.html", lists=await run_in_threadpool(read), defaults=defaults)
+    lists, people = await run_in_threadpool(read)
+    return render(request, "campaign_new.html", lists=lists, people=people, defaults=defaults)
+
+
+@router.post("/campaigns/preview")
+async def live_preview(
+    request: Request,
+    signed: Viewer,
+    csrf: Csrf = None,
+    template: Annotated[str, Form(max_length=1600)] = "",
+    brand: Annotated[str, Form(max_length=40)] = "",
+    footer: Annotated[str, Form(max_length=100)] = "",
+    contact: Annotated[int | None, Form()] = None,
+) -> Response:
+    """The editor's text as one contact would get it, saved nowhere (the editor's script
+    posts here as one types)."""
+    check_csrf(signed, csrf)
+    require(signed, "marketing")
+    if contact is None:
+        return render(request, "_draft_preview.html", preview=None)
+    gateway = gateway_of(request)
+
+    def read() -> Any:
+        with session(gateway.engine) as s:
+            return campaigns.draft_preview(
+                s, template, contact, brand=brand, footer=footer, public_url=gateway.settings.public_url,
+                link_domains=campaign_settings(gateway).link_domains, sms=gateway.settings.sms,
+                consent_settings=gateway.settings.consent,
+            )  # fmt: skip
+
+    return render(request, "_draft_preview.html", preview=await run_in_threadpool(read))
 
 
 @router.post("/campaigns")
@@ -67,12 +100,16 @@ async def create_campaign(
     window_start: Annotated[str, Form(max_length=5)] = "",
     window_end: Annotated[str, Form(max_length=5)] = "",
     lists: Annotated[list[int] | None, Form()] = None,
+    variant_name: Annotated[list[str] | None, Form(max_length=40)] = None,
+    variant_template: Annotated[list[str] | None, Form(max_length=1600)] = None,
+    variant_weight: Annotated[list[str] | None, Form(max_length=10)] = None,
+    test_share: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     check_csrf(signed, csrf)
     require(signed, "marketing")
     gateway = gateway_of(request)
     defaults = gateway.settings.campaigns
-    data = {
+    data: dict[str, Any] = {
         "name": name,
         "template": template,
         "brand": brand.strip() or None,
@@ -82,6 +119,8 @@ async def create_campaign(
         "frequency_cap": defaults.frequency_cap,
         "frequency_days": defaults.frequency_days,
         "lists": lists or [],
+        "variants": _variants(variant_name or [], variant_template or [], variant_weight or []),
+        "test_share": _whole(test_share, "test_share"),
     }
     row = await run_in_threadpool(_write, gateway, campaigns.create, data, api_key_id=None, now=gateway.clock.now())
     return RedirectResponse(f"/campaigns/{row.id}", status_code=303)
@@ -182,6 +221,28 @@ async def change_state(
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
+def _variants(names: list[str], texts: list[str], weights: list[str]) -> list[dict[str, Any]]:
+    """The editor's variant rows that have a text (a blank row is unused); their names,
+    weights and count are checked below, as the API's are."""
+    rows = []
+    for i, text in enumerate(texts):
+        if text.strip():
+            name = names[i] if i < len(names) else ""
+            weight = _whole(weights[i] if i < len(weights) else "", "variants")
+            weight = 1 if weight is None else weight
+            rows.append({"name": name, "template": text, "weight": weight})
+    return rows
+
+
+def _whole(text: str, field: str) -> int | None:
+    if not text.strip():
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(field, "a whole number") from None
+
+
 def _write(gateway: Gateway, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     def work() -> Any:
         with session(gateway.engine, write=True) as s:
@@ -208,7 +269,11 @@ def _view(gateway: Gateway, campaign_id: int) -> dict[str, Any]:
             for i in ids
         ]  # fmt: skip
         lists = {x.id: x.name for x in contacts.all_lists(s)}
-    return {"campaign": row, "previews": previews, "list_names": lists, **_report(gateway, campaign_id)}
+        variants = campaigns.variants_of(s, campaign_id)
+    return {
+        "campaign": row, "previews": previews, "list_names": lists, "variants": variants,
+        **_report(gateway, campaign_id),
+    }  # fmt: skip
 
 
 def _report(gateway: Gateway, campaign_id: int) -> dict[str, Any]:

@@ -25,7 +25,16 @@ from gateway.campaigns.lifecycle import (
     update,
     variants_of,
 )
-from gateway.campaigns.proofing import Issue, Preview, Review, month_segments, preview, review, test_send
+from gateway.campaigns.proofing import (
+    Issue,
+    Preview,
+    Review,
+    draft_preview,
+    month_segments,
+    preview,
+    review,
+    test_send,
+)
 from gateway.core.settings import CampaignSettings
 
 __all__ = [
@@ -41,6 +50,7 @@ __all__ = [
     "campaigns_page",
     "review",
     "preview",
+    "draft_preview",
     "test_send",
     "schedule",
     "pause",

@@ -27,16 +27,16 @@ from gateway.campaigns import assignment, encoding, links
 from gateway.campaigns.compliance import window_opening
 from gateway.campaigns.lifecycle import first_due, get
 from gateway.campaigns.plan import E164, Plan, audience_batches
-from gateway.campaigns.templates import CODE_LENGTH, contact_values, short_link
+from gateway.campaigns.templates import CODE_LENGTH, compile_template, contact_values, short_link
 from gateway.core import egress, outbox
 from gateway.core.consentsettings import ConsentSettings
 from gateway.core.db import save
 from gateway.core.errors import InvalidInput
-from gateway.core.models import Link, Message
+from gateway.core.models import Campaign, Link, Message
 from gateway.core.settings import CampaignSettings
 from gateway.core.smssettings import SmsSettings
 
-__all__ = ["Issue", "Review", "Preview", "review", "preview", "test_send", "month_segments"]
+__all__ = ["Issue", "Review", "Preview", "review", "preview", "draft_preview", "test_send", "month_segments"]
 
 MAX_TEST_NUMBERS = 5
 
@@ -299,6 +299,50 @@ def preview(
         template.missing(values),
         group=None if place is None or row.test_share is None else ("test" if place.test else "rest"),
         pending=pending,
+        encoding_explained=encoding.explained(text, row, sms),
+    )
+
+
+def draft_preview(
+    s: Session,
+    template: str,
+    contact_id: int,
+    *,
+    brand: str | None,
+    footer: str | None,
+    public_url: str,
+    link_domains: Mapping[str, str] | None = None,
+    sms: SmsSettings | None = None,
+    consent_settings: ConsentSettings | None = None,
+) -> Preview:
+    """The text one contact would get from a template not saved anywhere (the editor's live
+    preview): rendered as `preview` renders a campaign's, short links as placeholders.
+    Reads the contact only; writes nothing."""
+    sms = sms or SmsSettings()
+    compiled = compile_template(template)
+    brand, footer = (brand or "").strip() or None, (footer or "").strip() or None
+    unsaved = datetime.fromtimestamp(0, UTC)  # the row is never added to `s`
+    row = Campaign(
+        name="", slug="", template=template, brand=brand, footer=footer, created_at=unsaved, updated_at=unsaved
+    )
+    contact = contacts.get_contact(s, contact_id)
+    url = (link_domains or {}).get(brand or "") or public_url
+    plan = Plan(row, [(compiled, None)], [100], [None], url)
+    if consent_settings is not None:
+        plan.consent = consent_settings
+    values = contact_values(contact.number, contact.first_name, contact.last_name, contact.custom_fields)
+    short = [short_link(plan.public_url, "x" * CODE_LENGTH)] * len(compiled.urls)
+    text = plan.text(compiled, values, short, contact.locale)
+    sent = encoding.plan_text(text, row, sms)
+    return Preview(
+        contact_id,
+        contact.number,
+        None,
+        sent.text,
+        sent.encoding,
+        sent.segments,
+        len(sent.text),
+        compiled.missing(values),
         encoding_explained=encoding.explained(text, row, sms),
     )
 

@@ -169,6 +169,14 @@ def test_campaign_create_preview_test_schedule_progress_funnel(browser: WebDrive
     browser.find_element(By.ID, "link-url").send_keys("https://shop.example/sale")
     browser.find_element(By.ID, "insert-link").click()
     assert area.get_attribute("value") == "Hi {{first_name|there}}, 20% off today: https://shop.example/sale"
+    Select(browser.find_element(By.ID, "preview-contact")).select_by_visible_text(f"{ANNA} · Anna")
+    wait(
+        browser,
+        lambda d: "Hi Anna, 20% off today: http://192.0.2.10/r/" in text_of(d, "#draft-preview-text"),
+        what="the live preview for Anna",
+    )
+    area.send_keys(" now")  # typing again updates it
+    wait(browser, lambda d: "x now" in text_of(d, "#draft-preview-text"), what="the preview following the typing")
     browser.find_element(By.XPATH, "//label[contains(., 'Winter')]/input").click()
     screenshots(browser, "campaign-new")
     browser.find_element(By.ID, "create-campaign").click()

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from functools import partial
 
+import sqlalchemy as sa
+
+from gateway import campaigns
+from gateway.audience import contacts
+from gateway.core.db import session
+from gateway.core.models import Campaign
 from tests.console.conftest import Console
 from tests.support.api import wait_for
 
@@ -83,3 +89,73 @@ def test_an_admin_reprobes_a_modem_and_others_cannot(console: Console) -> None:
     wait_for(lambda: worker.link.reconnects == before + 1 and worker.status.state == "ready", 10, "sim1 reopened")
     page = admin.get(done.headers["location"]).text
     assert "is being closed and opened again" in page and f"{before + 1} times since start" in page
+
+
+def _import(console: Console, csv_text: str, list_name: str) -> None:
+    client, token = console.signed_in("marketer")
+    response = client.post(
+        "/contacts/import",
+        data={"csrf": token, "csv_text": csv_text, "list_name": list_name, "consent_source": "shop form"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def _contact_id(console: Console, number: str) -> int:
+    with session(console.api.gateway.engine) as s:
+        found = contacts.find_contact(s, number)
+        assert found is not None and found.id is not None
+        return found.id
+
+
+def _campaign_count(console: Console) -> int:
+    with console.api.gateway.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(Campaign)).scalar_one()
+
+
+def test_the_editor_previews_an_unsaved_text_for_a_chosen_contact(console: Console) -> None:
+    _import(console, "number,first_name\n+31612345021,Zoë\n", "preview people")
+    zoe = _contact_id(console, "+31612345021")
+    client, token = console.signed_in("marketer")
+    assert f'<option value="{zoe}">+31612345021 · Zoë</option>' in client.get("/campaigns/new").text
+    before = _campaign_count(console)
+    form = {
+        "template": "Hi {{first_name|there}}, sale: https://shop.example/sale",
+        "brand": "Shop",
+        "footer": "Reply STOP to opt out",
+        "contact": zoe,
+    }
+    shown = client.post("/campaigns/preview", data={**form, "csrf": token})
+    assert shown.status_code == 200
+    assert "Shop: Hi Zoë, sale: https://sms.example.com/r/" in shown.text
+    assert "Reply STOP to opt out" in shown.text and "UCS-2" in shown.text  # ë is not GSM-7
+    assert _campaign_count(console) == before  # nothing saved
+    broken = client.post("/campaigns/preview", data={**form, "template": "Hi {{first_name", "csrf": token})
+    assert broken.status_code == 422 and 'id="error-message"' in broken.text
+    assert client.post("/campaigns/preview", data=form).status_code == 403  # no CSRF token
+    viewer, viewer_token = console.signed_in("viewer")
+    assert viewer.post("/campaigns/preview", data={**form, "csrf": viewer_token}).status_code == 403
+
+
+def test_the_editor_makes_an_ab_campaign_with_weights_and_a_test_share(console: Console) -> None:
+    client, token = console.signed_in("marketer")
+    created = client.post(
+        "/campaigns",
+        data={
+            "csrf": token, "name": "Two texts", "template": "",
+            "variant_name": ["short", "long", "C"], "variant_weight": ["3", "1", "1"],
+            "variant_template": ["Sale today", "Our winter sale starts today", ""], "test_share": "20",
+        },
+    )  # fmt: skip
+    assert created.status_code == 303, created.text
+    campaign_id = int(created.headers["location"].rsplit("/", 1)[1])
+    with session(console.api.gateway.engine) as s:
+        variants = [(v.name, v.template, v.split) for v in campaigns.variants_of(s, campaign_id)]
+        assert campaigns.get(s, campaign_id).test_share == 20
+    assert variants == [("short", "Sale today", 3), ("long", "Our winter sale starts today", 1)]
+    page = client.get(created.headers["location"]).text
+    assert "Variant short" in page and "Our winter sale starts today" in page and "20% first" in page
+    one = client.post(
+        "/campaigns",
+        data={"csrf": token, "name": "One text", "variant_name": ["A"], "variant_template": ["x"]},
+    )
+    assert one.status_code == 422 and "at least two variants" in one.text

@@ -4,6 +4,9 @@
 // - textarea[data-estimate]: live encoding / segment counter from the server's codec.
 // - [data-insert] / [data-insert-from]: put a token or a link into a textarea at the cursor.
 // - form[data-confirm]: ask before a destructive action.
+// - form[data-preview]: POST the text being edited ([data-preview-text], the last one typed
+//   in), the form's csrf and [data-preview-input] fields to that URL as one types, and show
+//   the answer (the text as the chosen contact would get it) in data-preview-target.
 (function () {
   "use strict";
 
@@ -54,6 +57,40 @@
     if (area.value) update();
   }
 
+  function livePreview(form) {
+    var target = document.querySelector(form.getAttribute("data-preview-target"));
+    var source = form.querySelector("[data-preview-text]");
+    var pending = null;
+    function update() {
+      var body = new FormData();
+      body.append("csrf", form.elements.csrf.value);
+      body.append("template", source ? source.value : "");
+      form.querySelectorAll("[data-preview-input]").forEach(function (el) { body.append(el.name, el.value); });
+      fetch(form.getAttribute("data-preview"), { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.text().then(function (html) { return { ok: r.ok, html: html }; }); })
+        .then(function (answer) {
+          if (!target) return;
+          if (answer.ok) { target.innerHTML = answer.html; return; }
+          // An error page: show its message only.
+          var found = new DOMParser().parseFromString(answer.html, "text/html").querySelector("#error-message");
+          target.innerHTML = "";
+          var p = document.createElement("p");
+          p.className = "err";
+          p.textContent = found ? found.textContent : "No preview.";
+          target.appendChild(p);
+        })
+        .catch(function () { /* the next keystroke tries again */ });
+    }
+    function later(e) {
+      if (e.target.hasAttribute("data-preview-text")) source = e.target;
+      else if (!e.target.hasAttribute("data-preview-input")) return;
+      clearTimeout(pending);
+      pending = setTimeout(update, 300);
+    }
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+  }
+
   function insertAt(area, text) {
     var start = area.selectionStart || area.value.length;
     var end = area.selectionEnd || start;
@@ -85,5 +122,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-poll]").forEach(poll);
     document.querySelectorAll("textarea[data-estimate]").forEach(estimate);
+    document.querySelectorAll("form[data-preview]").forEach(livePreview);
   });
 })();
