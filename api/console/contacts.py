@@ -31,9 +31,13 @@ def _default_zone(gateway: Gateway) -> str:
     return (found or ConsentSettings()).default_time_zone
 
 
-def _page(gateway: Gateway, *, cursor: str | None, list_id: int | None, number: str | None) -> dict[str, Any]:
+def _page(
+    gateway: Gateway, *, cursor: str | None, list_id: int | None, number: str | None, segment_id: int | None = None
+) -> dict[str, Any]:
     with session(gateway.engine) as s:
-        page = contacts.contacts_page(s, cursor=cursor, limit=PAGE, list_id=list_id, number=number)
+        page = contacts.contacts_page(
+            s, cursor=cursor, limit=PAGE, list_id=list_id, number=number, segment_id=segment_id
+        )
         states = consent.states(s, [c.number for c in page.items])
         lists = contacts.all_lists(s)
         return {
@@ -50,11 +54,12 @@ async def contact_list(
     list_id: Annotated[int | None, Query(alias="list", ge=1, le=2**31 - 1)] = None,
     number: Annotated[str, Query(max_length=32)] = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    segment_id: Annotated[int | None, Query(alias="segment", ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     gateway = gateway_of(request)
     e164 = normalise_number(number, gateway.settings.default_region, field="number") if number else None
-    view = await run_in_threadpool(_page, gateway, cursor=cursor, list_id=list_id, number=e164)
-    return render(request, "contacts.html", result=None, list_id=list_id, number=number, **view)
+    view = await run_in_threadpool(_page, gateway, cursor=cursor, list_id=list_id, number=e164, segment_id=segment_id)
+    return render(request, "contacts.html", result=None, list_id=list_id, number=number, segment_id=segment_id, **view)
 
 
 @router.post("/contacts/import")

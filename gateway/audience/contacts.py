@@ -77,6 +77,7 @@ __all__ = [
     "create_list",
     "get_list",
     "all_lists",
+    "rename_list",
     "delete_list",
     "add_members",
     "remove_members",
@@ -514,6 +515,19 @@ def get_list(s: Session, list_id: int) -> ContactList:
 
 def all_lists(s: Session) -> list[ContactList]:
     return list(s.exec(select(ContactList).order_by(col(ContactList.id))))
+
+
+def rename_list(s: Session, list_id: int, name: Any) -> ContactList:
+    """Give a list another name, one no other list has."""
+    row = get_list(s, list_id)
+    new = _name(name, "name")
+    if not new:
+        raise InvalidInput("name", "missing")
+    _check_name_free(s, ContactList, "list", new, other_than=list_id)
+    row.name = new
+    s.add(row)
+    s.flush()
+    return row
 
 
 def delete_list(s: Session, list_id: int) -> None:

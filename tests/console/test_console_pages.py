@@ -159,3 +159,65 @@ def test_the_editor_makes_an_ab_campaign_with_weights_and_a_test_share(console: 
         data={"csrf": token, "name": "One text", "variant_name": ["A"], "variant_template": ["x"]},
     )
     assert one.status_code == 422 and "at least two variants" in one.text
+
+
+def test_lists_are_made_renamed_filled_emptied_and_deleted(console: Console) -> None:
+    _import(console, "number,city\n+31612345031,Delft\n+31612345032,Ede\n", "people 3x")
+    client, token = console.signed_in("marketer")
+    made = client.post("/lists", data={"csrf": token, "name": "VIPs"})
+    assert made.status_code == 303
+    with session(console.api.gateway.engine) as s:
+        vips = next(x for x in contacts.all_lists(s) if x.name == "VIPs").id
+    added = client.post(
+        f"/lists/{vips}/members", data={"csrf": token, "action": "add", "numbers": "+31612345031\n0612345032"}
+    )
+    assert "2 contact(s) added to the list." in client.get(added.headers["location"]).text
+    unknown = client.post(f"/lists/{vips}/members", data={"csrf": token, "action": "add", "numbers": "+31612349876"})
+    assert unknown.status_code == 422 and "no contact has the number +31612349876" in unknown.text
+    removed = client.post(f"/lists/{vips}/members", data={"csrf": token, "action": "remove", "numbers": "+31612345032"})
+    assert "1 contact(s) taken off the list." in client.get(removed.headers["location"]).text
+    assert client.post(f"/lists/{vips}/rename", data={"csrf": token, "name": "Best customers"}).status_code == 303
+    taken = client.post(f"/lists/{vips}/rename", data={"csrf": token, "name": "people 3x"})
+    assert taken.status_code == 409  # another list has that name
+    page = client.get("/lists").text
+    row = page.split(f'id="list-{vips}"')[1].split("</tr>")[0]
+    assert "Best customers" in row and "<td>1</td>" in row
+    assert "+31612345031" in client.get(f"/contacts?list={vips}").text
+    viewer, viewer_token = console.signed_in("viewer")
+    assert viewer.get("/lists").status_code == 200 and "Make list" not in viewer.get("/lists").text
+    assert viewer.post(f"/lists/{vips}/delete", data={"csrf": viewer_token}).status_code == 403
+    assert client.post(f"/lists/{vips}/delete").status_code == 403  # no CSRF token
+    assert client.post(f"/lists/{vips}/delete", data={"csrf": token}).status_code == 303
+    with session(console.api.gateway.engine) as s:
+        assert vips not in [x.id for x in contacts.all_lists(s)]
+        assert contacts.find_contact(s, "+31612345031") is not None  # its contacts stay
+
+
+def test_a_segment_is_made_from_conditions_and_deleted(console: Console) -> None:
+    _import(console, "number,city\n+31612345041,Leiden\n+31612345042,Gouda\n", "people 4x")
+    client, token = console.signed_in("marketer")
+    form = {"csrf": token, "name": "Leiden or Gouda", "match": "any"}
+    made = client.post(
+        "/segments",
+        data={**form, "field": ["city", "city", ""], "op": ["eq", "in", "eq"], "value": ["Leiden", "Gouda, Zeist", ""]},
+    )
+    assert made.status_code == 303, made.text
+    with session(console.api.gateway.engine) as s:
+        segment = next(x for x in contacts.all_segments(s) if x.name == "Leiden or Gouda")
+    assert segment.rules == {
+        "any": [
+            {"field": "fields.city", "op": "eq", "value": "Leiden"},
+            {"field": "fields.city", "op": "in", "value": ["Gouda", "Zeist"]},
+        ]
+    }
+    row = client.get("/lists").text.split(f'id="segment-{segment.id}"')[1].split("</tr>")[0]
+    assert "<td>2</td>" in row
+    listed = client.get(f"/contacts?segment={segment.id}").text
+    assert "+31612345041" in listed and "+31612345042" in listed and "+31612345031" not in listed
+    bad = client.post("/segments", data={**form, "name": "bad", "field": ["city"], "op": ["between"], "value": ["x"]})
+    assert bad.status_code == 422
+    viewer, viewer_token = console.signed_in("viewer")
+    assert viewer.post("/segments", data={**form, "csrf": viewer_token, "field": ["city"]}).status_code == 403
+    assert client.post(f"/segments/{segment.id}/delete", data={"csrf": token}).status_code == 303
+    with session(console.api.gateway.engine) as s:
+        assert segment.id not in [x.id for x in contacts.all_segments(s)]
