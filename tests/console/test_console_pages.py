@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from functools import partial
 
 import sqlalchemy as sa
@@ -221,3 +222,41 @@ def test_a_segment_is_made_from_conditions_and_deleted(console: Console) -> None
     assert client.post(f"/segments/{segment.id}/delete", data={"csrf": token}).status_code == 303
     with session(console.api.gateway.engine) as s:
         assert segment.id not in [x.id for x in contacts.all_segments(s)]
+
+
+def test_an_admin_registers_a_webhook_with_the_apis_egress_check(console: Console) -> None:
+    api = console.api
+    client, token = console.signed_in("admin")
+    internal = "http://10.1.2.3/hook"
+    refused_api = api.post("/v1/webhooks", json={"url": internal, "events": ["message.status"]})
+    assert refused_api.status_code == 422
+    reason = refused_api.json()["error"]["message"]
+    refused = client.post("/settings/webhooks", data={"csrf": token, "url": internal, "events": ["message.status"]})
+    assert refused.status_code == 422 and html.escape(reason, quote=False) in refused.text
+    made = client.post(
+        "/settings/webhooks",
+        data={"csrf": token, "url": "http://127.0.0.1:9/console-hook", "events": ["message.status", "optout"]},
+    )
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    secret = made.text.split('id="webhook-secret">')[1].split("<")[0]
+    assert secret.startswith("whsec_")
+    api.send("for the console's hook")
+    page = wait_for(
+        lambda: (
+            (r := client.get("/settings/webhooks").text)
+            and (section := r.split("http://127.0.0.1:9/console-hook</h2>")[1].split("</section>")[0])
+            and "message.status" in section.split("</p>", 1)[1]
+            and r
+        ),
+        10,
+        "a delivery to the new webhook",
+    )
+    assert secret not in page  # shown once
+    assert "the whole gateway" in page
+    for role in ("marketer", "viewer"):
+        other, other_token = console.signed_in(role)
+        data = {"csrf": other_token, "url": "http://127.0.0.1:9/x", "events": ["optout"]}
+        assert other.post("/settings/webhooks", data=data).status_code == 403
+    assert (
+        client.post("/settings/webhooks", data={"url": "http://127.0.0.1:9/y", "events": ["optout"]}).status_code == 403
+    )
