@@ -52,11 +52,11 @@ async def new_campaign(request: Request, signed: Viewer) -> Response:
         with session(gateway.engine) as s:
             lists = [(x, contacts.list_size(s, x.id)) for x in contacts.all_lists(s)]  # type: ignore[arg-type]
             people = contacts.contacts_page(s, cursor=None, limit=PREVIEW_CHOICES).items
-            return lists, people
+            return lists, people, contacts.all_segments(s)
 
     defaults = gateway.settings.campaigns
-    lists, people = await run_in_threadpool(read)
-    return render(request, "campaign_new.html", lists=lists, people=people, defaults=defaults)
+    lists, people, segments = await run_in_threadpool(read)
+    return render(request, "campaign_new.html", lists=lists, people=people, segments=segments, defaults=defaults)
 
 
 @router.post("/campaigns/preview")
@@ -100,6 +100,8 @@ async def create_campaign(
     window_start: Annotated[str, Form(max_length=5)] = "",
     window_end: Annotated[str, Form(max_length=5)] = "",
     lists: Annotated[list[int] | None, Form()] = None,
+    segments: Annotated[list[int] | None, Form()] = None,
+    exclude_lists: Annotated[list[int] | None, Form()] = None,
     variant_name: Annotated[list[str] | None, Form(max_length=40)] = None,
     variant_template: Annotated[list[str] | None, Form(max_length=1600)] = None,
     variant_weight: Annotated[list[str] | None, Form(max_length=10)] = None,
@@ -119,6 +121,8 @@ async def create_campaign(
         "frequency_cap": defaults.frequency_cap,
         "frequency_days": defaults.frequency_days,
         "lists": lists or [],
+        "segments": segments or [],
+        "exclude_lists": exclude_lists or [],
         "variants": _variants(variant_name or [], variant_template or [], variant_weight or []),
         "test_share": _whole(test_share, "test_share"),
     }
@@ -270,8 +274,10 @@ def _view(gateway: Gateway, campaign_id: int) -> dict[str, Any]:
         ]  # fmt: skip
         lists = {x.id: x.name for x in contacts.all_lists(s)}
         variants = campaigns.variants_of(s, campaign_id)
+        segment_names = {x.id: x.name for x in contacts.all_segments(s)}
     return {
         "campaign": row, "previews": previews, "list_names": lists, "variants": variants,
+        "segment_names": segment_names,
         **_report(gateway, campaign_id),
     }  # fmt: skip
 

@@ -260,3 +260,32 @@ def test_an_admin_registers_a_webhook_with_the_apis_egress_check(console: Consol
     assert (
         client.post("/settings/webhooks", data={"url": "http://127.0.0.1:9/y", "events": ["optout"]}).status_code == 403
     )
+
+
+def test_the_editor_takes_segments_and_exclusion_lists_as_the_audience(console: Console) -> None:
+    _import(console, "number,city\n+31612345051,Zwolle\n+31612345052,Zwolle\n", "people 5x")
+    client, token = console.signed_in("marketer")
+    assert client.post("/lists", data={"csrf": token, "name": "Do not text", "kind": "exclude"}).status_code == 303
+    made = client.post(
+        "/segments", data={"csrf": token, "name": "Zwolle", "field": ["city"], "op": ["eq"], "value": ["Zwolle"]}
+    )
+    assert made.status_code == 303
+    with session(console.api.gateway.engine) as s:
+        zwolle = next(x for x in contacts.all_segments(s) if x.name == "Zwolle").id
+        excluded = next(x for x in contacts.all_lists(s) if x.name == "Do not text").id
+    form = client.get("/campaigns/new").text
+    assert f'name="segments" value="{zwolle}"' in form and f'name="exclude_lists" value="{excluded}"' in form
+    created = client.post(
+        "/campaigns",
+        data={
+            "csrf": token,
+            "name": "Zwolle only",
+            "template": "Hi",
+            "segments": [zwolle],
+            "exclude_lists": [excluded],
+        },
+    )
+    assert created.status_code == 303, created.text
+    page = client.get(created.headers["location"]).text
+    assert "<dt>Segments</dt><dd>Zwolle</dd>" in page and "<dt>Never to</dt><dd>Do not text</dd>" in page
+    assert "+31612345051" in page.split('id="previews"')[1]  # the segment's contacts are the audience
