@@ -120,6 +120,11 @@ def test_login_then_dashboard_shows_both_simulated_modems_with_signal(browser: W
         )
         assert bars and bars.endswith("of 4 bars") and not bars.startswith("0 ")
     screenshots(browser, "dashboard")
+    click(browser, By.LINK_TEXT, "sim1")
+    wait(browser, lambda d: d.find_elements(By.ID, "at-errors"), what="the modem page")
+    assert "No AT errors" in text_of(browser, "#at-errors")
+    assert browser.find_elements(By.XPATH, "//button[normalize-space()='Re-probe sim1']")  # an admin's action
+    screenshots(browser, "modem")
 
 
 def test_send_from_the_page_and_watch_it_become_delivered(browser: WebDriver, gw: GatewayProcess) -> None:
@@ -157,6 +162,9 @@ def test_csv_import_shows_the_bad_row_error(browser: WebDriver, gw: GatewayProce
     assert cells[0] == "3" and cells[1] == "not a number" and cells[2] == "number"
     assert "opt-in" in text_of(browser, "#contact-list")
     screenshots(browser, "contacts")
+    browser.get(gw.url + "/lists")
+    assert "Winter" in text_of(browser, "#lists")  # the list the import made
+    screenshots(browser, "lists")
 
 
 def test_campaign_create_preview_test_schedule_progress_funnel(browser: WebDriver, gw: GatewayProcess) -> None:
@@ -193,8 +201,14 @@ def test_campaign_create_preview_test_schedule_progress_funnel(browser: WebDrive
     assert "ready to schedule" in text_of(browser, "#review-result")
     screenshots(browser, "campaign-review")
     Select(browser.find_element(By.ID, "kind")).select_by_value("now")
+    browser.execute_script("window.__review = 1")
     browser.find_element(By.ID, "schedule").click()
-    wait(browser, lambda d: d.find_elements(By.ID, "progress"), what="the scheduled campaign")
+    # The review page has a progress panel too: wait for the page the schedule leads to.
+    wait(
+        browser,
+        lambda d: d.execute_script("return window.__review") is None and d.find_elements(By.ID, "progress"),
+        what="the scheduled campaign",
+    )
     browser.execute_script("window.__loaded = 'campaign'")
     wait(browser, lambda d: "delivered 2" in text_of(d, "#progress-line"), timeout=30, what="two delivered")
     assert browser.execute_script("return window.__loaded") == "campaign"  # progress came without a reload
