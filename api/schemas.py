@@ -254,6 +254,9 @@ class ModemOut(BaseModel):
     identity: dict[str, str | None]
     signal: dict[str, int | None]
     registration: str | None
+    operator: str | None = Field(
+        default=None, description="The network operator (AT+COPS?) while registered, as the modem names it."
+    )
     status_reports: bool | None = Field(
         description="Whether the modem hands delivery reports over (AT+CNMI <ds> 1 or 2); null until it is up. "
         "When false, sent messages stay `sent` and never become `delivered`."

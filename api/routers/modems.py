@@ -26,6 +26,7 @@ def modem_out(worker: ModemWorker, simulated: bool) -> ModemOut:
         identity=dict(st.identity),
         signal={"rssi": health.rssi if health else None, "dbm": health.dbm if health else None},
         registration=health.registration if health else None,
+        operator=health.operator if health else None,
         status_reports=st.status_reports,
         counters={
             "sent_parts": st.sent_parts,

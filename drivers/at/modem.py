@@ -115,6 +115,7 @@ class ModemIdentity:
 class Health:
     rssi: int | None  # 0–31, None when unknown (99)
     registration: Registration
+    operator: str | None = None  # AT+COPS? <oper> as the modem gives it (name or MCC+MNC)
 
     @property
     def dbm(self) -> int | None:
@@ -556,7 +557,8 @@ class Modem:
     # --- health -------------------------------------------------------------------------
 
     async def health(self) -> Health:
-        """Signal (AT+CSQ) and registration (AT+CREG?, then AT+CEREG? for LTE-only)."""
+        """Signal (AT+CSQ), registration (AT+CREG?, then AT+CEREG? for LTE-only) and, when
+        registered, the operator (AT+COPS?)."""
         rssi: int | None = None
         with contextlib.suppress(CmsError, CmeError, CommandError):
             for line in await self._cmd("AT+CSQ"):
@@ -577,8 +579,12 @@ class Modem:
                         registration = stat
             if registration in ("home", "roaming"):
                 break
+        operator: str | None = None
+        if registration in ("home", "roaming"):
+            with contextlib.suppress(CmsError, CmeError, CommandError):
+                operator = _operator(await self._cmd("AT+COPS?"))
         self._state.rssi, self._state.registration = rssi, registration
-        return Health(rssi, registration)
+        return Health(rssi, registration, operator)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -627,6 +633,18 @@ async def open_modem(
     port = await transport(url)
     channel = AtChannel(port, hang_after=config.hang_after, name=name or url, quiet=config.quiet_time)
     return Modem(channel, config, name=name or url, sleep=sleep)
+
+
+def _operator(lines: list[str]) -> str | None:
+    """<oper> of `+COPS: <mode>,<format>,<oper>[,<AcT>]` (27.007 §7.3), None without one."""
+    args = answer_args(lines, "+COPS")
+    if args is None:
+        return None
+    fields = args.split(",")
+    if len(fields) < 3:
+        return None
+    name = fields[2].strip().strip('"').strip()
+    return name or None
 
 
 def _cpms(memory: str, count: int) -> str:

@@ -23,7 +23,7 @@ def test_modems_are_listed_ready_with_identity_signal_counters_and_pacing(api: A
         assert modem["state"] == "ready" and modem["enabled"] is True and modem["simulated"] is True
         assert modem["identity"]["imei"] and modem["identity"]["manufacturer"] and modem["identity"]["imsi"]
         imeis.add(modem["identity"]["imei"])
-        assert modem["registration"] == "home"
+        assert modem["registration"] == "home" and modem["operator"] == "SimNet"  # AT+COPS?, the simulated network
         assert modem["status_reports"] is True  # AT+CNMI routes them on the simulated modems
         assert 0 <= modem["signal"]["rssi"] <= 31 and modem["signal"]["dbm"] < 0
         assert modem["counters"] == {"sent_parts": 0, "sent_messages": 0, "failed": 0, "retried": 0, "faults": 0}

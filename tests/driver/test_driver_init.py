@@ -10,7 +10,7 @@ import pytest
 
 from drivers import CmeError
 from drivers.at import Action, classify
-from drivers.at.modem import CNMI_CANDIDATES
+from drivers.at.modem import CNMI_CANDIDATES, _operator
 from drivers.simulator.commands import HANDLERS
 from drivers.simulator.framing import CommandFailed
 from drivers.simulator.modem import SimulatedModem
@@ -133,3 +133,27 @@ async def test_no_cnmi_accepted_leaves_routing_off_and_initialize_still_succeeds
     await modem.initialize()
     assert modem.routing is None
     assert len([c for c in commands_seen(sim) if c.startswith("AT+CNMI=") and c[-1] != "?"]) == len(CNMI_CANDIDATES)
+
+
+@both_transports
+async def test_health_reads_signal_registration_and_the_operator(
+    make_modem: Callable, url: str, sim: SimulatorThread
+) -> None:
+    modem = await make_modem(url)
+    await modem.initialize()
+    health = await modem.health()
+    assert health.registered and health.rssi is not None
+    assert health.operator == default_profile(1).operator  # +COPS: 0,0,"SimNet",…
+
+
+@pytest.mark.parametrize(
+    ("lines", "operator"),
+    [
+        (['+COPS: 0,0,"Vodafone NL",7'], "Vodafone NL"),
+        (['+COPS: 0,2,"20404",2'], "20404"),  # numeric format
+        (["+COPS: 0"], None),  # not registered: no operator field
+        (["^NWTIME: 18/03/09,12:36:21+4,00", '+COPS: 1,0,"KPN"'], "KPN"),  # a vendor line inside
+    ],
+)
+def test_the_operator_is_read_from_the_cops_answer(lines: list[str], operator: str | None) -> None:
+    assert _operator(lines) == operator
