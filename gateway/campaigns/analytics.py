@@ -90,9 +90,10 @@ def funnel(s: Session, campaign_ids: list[int] | None) -> dict[int | None, dict[
         rows[variant]["conversions"] += n
         rows[variant]["converters"] += converters
         rows[variant]["revenue"] += float(value)
-    # From the opt-outs to the messages sent before them (ix_message_recipient_sent), not
-    # from every message of the campaign to the ledger: opt-outs are few, messages many. A
-    # number's latest opt-out is the one that counts (any opt-out after the send will do).
+    # From the opt-outs (ix_consent_record_opt_out) to the campaign's messages sent before
+    # them (ix_message_campaign_recipient), not from every message of the campaign to the
+    # ledger: opt-outs are few, messages many. A number's latest opt-out is the one that
+    # counts (any opt-out after the send will do).
     opted_out = (
         sa.select(col(ConsentRecord.number), sa.func.max(col(ConsentRecord.recorded_at)).label("last"))
         .where(col(ConsentRecord.kind) == "opt_out")
