@@ -4,8 +4,8 @@
 
 Setup: a migrated database (SQLite file, or a throw-away PostgreSQL schema) holding N
 messages over the last 30 days (a tenth of them one campaign's, to as many contacts),
-N/100 replies, and the contacts on one list. Statuses: 90 % delivered, 5 % failed, 3 %
-sent, 2 % suppressed; two modems.
+N/100 replies, and the contacts on one list with their consent (all opted in, one in twenty
+opted out since). Statuses: 90 % delivered, 5 % failed, 3 % sent, 2 % suppressed; two modems.
 
 Each page is requested in this process through the real app (a signed-in admin, the
 gateway running its two simulated modems) `--requests` times after two warm-up requests;
@@ -40,7 +40,7 @@ from gateway import campaigns
 from gateway.campaigns.wiring import marketing
 from gateway.core import accounts, overview
 from gateway.core.db import create_engine_for, migrate, session
-from gateway.core.models import Contact, ContactList, InboundMessage, ListMembership, Message
+from gateway.core.models import ConsentRecord, Contact, ContactList, InboundMessage, ListMembership, Message
 from gateway.core.runtime import Gateway
 from gateway.core.settings import ModemSettings, Settings
 from harness.pgschema import throwaway_schema
@@ -71,6 +71,14 @@ def populate(url: str, messages: int, contacts: int, now: datetime) -> int:
             conn.execute(
                 sa.insert(ListMembership), [{"list_id": list_id, "contact_id": i, "added_at": now} for i in ids]
             )
+            # The consent ledger: everyone opted in a month ago; one in twenty opted out since
+            # (those of a day ago after many of the campaign's sends: its opt-outs).
+            conn.execute(sa.insert(ConsentRecord), [
+                {"number": f"+316{20000000 + i}", "contact_id": i, "kind": kind, "source": "import", "recorded_at": at}
+                for i in ids
+                for kind, at in [("opt_in", now - timedelta(days=31))]
+                + ([("opt_out", now - timedelta(days=20 if i % 40 else 1))] if i % 20 == 0 else [])
+            ])  # fmt: skip
     with session(engine, write=True) as s:
         row = campaigns.create(
             s, {"name": "winter", "template": "Hi {{first_name|there}}, 20% off: https://shop.example/winter",
@@ -221,7 +229,8 @@ def _section(args: argparse.Namespace, results: dict[str, tuple[list[list[str]],
         f"Each console page requested {args.requests} times through the real app (signed in, the gateway "
         f"running two simulated modems) on a database of {args.messages:,} messages over 30 days "
         f"({args.messages // 10:,} of them one campaign's), {args.contacts:,} contacts and "
-        f"{args.messages // 100:,} replies. Whole request: session, queries, template. Goal: p95 < 200 ms. "
+        f"{args.messages // 100:,} replies; a consent ledger of {args.contacts:,} opt-ins and "
+        f"{args.contacts // 20:,} opt-outs. Whole request: session, queries, template. Goal: p95 < 200 ms. "
         "Queries: SQL statements per request (not the gateway's own loops, which run meanwhile); the "
         "message list reads the same number at any page size."
     ))  # fmt: skip

@@ -175,6 +175,16 @@ class Message(SQLModel, table=True):
         sa.Index(
             "ix_message_campaign_funnel", "campaign_id", "variant_id", "status", "held_reason", "sent_at", "recipient"
         ),
+        # A campaign's opt-outs: each opted-out number's messages of the campaign, from the index alone.
+        sa.Index(
+            "ix_message_campaign_recipient",
+            "campaign_id",
+            "recipient",
+            "sent_at",
+            "variant_id",
+            sqlite_where=sa.text("campaign_id IS NOT NULL"),
+            postgresql_where=sa.text("campaign_id IS NOT NULL"),
+        ),
         sa.CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
         sa.CheckConstraint(_in("category", CATEGORIES), name="category"),
     )
@@ -520,6 +530,7 @@ class ConsentRecord(SQLModel, table=True):
     __tablename__ = "consent_record"
     __table_args__ = (
         sa.Index("ix_consent_record_latest", "number", "recorded_at", "id"),
+        sa.Index("ix_consent_record_opt_out", "kind", "number", "recorded_at"),  # a campaign's opt-outs
         sa.CheckConstraint(_in("kind", CONSENT_KINDS), name="kind"),
     )
 
