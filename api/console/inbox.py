@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.console.web import ConsoleRoute, Viewer, check_csrf, gateway_of, render, require
+from gateway.automation import conversations
 from gateway.core import overview
 from gateway.core.db import session
 from gateway.core.errors import InvalidInput
@@ -33,12 +34,12 @@ async def conversation(request: Request, number: str, signed: Viewer) -> Respons
     gateway = gateway_of(request)
     e164 = normalise_number(number, gateway.settings.default_region, field="number")
 
-    def read() -> list[overview.ThreadItem]:
+    def read() -> list[dict[str, Any]]:
         with session(gateway.engine) as s:
-            items = overview.thread_items(s, e164)
+            items = conversations.thread(s, e164)
         if signed.may("send"):  # a viewer reads without marking read for the others
             with session(gateway.engine, write=True) as s:
-                overview.mark_read(s, e164, now=gateway.clock.now())
+                conversations.mark_read(s, e164, now=gateway.clock.now())  # the API's read mark
                 s.commit()
         return items
 

@@ -24,10 +24,7 @@ __all__ = [
     "day_counts",
     "queue_depth",
     "Thread",
-    "ThreadItem",
     "threads",
-    "thread_items",
-    "mark_read",
     "unread_total",
 ]
 
@@ -132,45 +129,6 @@ def threads(s: Session, *, limit: int = 100) -> list[Thread]:
         ):
             texts[sender] = text  # the newest wins
     return [Thread(r.number, r.last_at, texts.get(r.number, ""), int(r.received), int(r.unread or 0)) for r in rows]
-
-
-@dataclass(frozen=True)
-class ThreadItem:
-    at: datetime
-    direction: str  # "in" | "out"
-    text: str
-    status: str | None  # outbound: the message's status
-
-
-def thread_items(s: Session, number: str, *, limit: int = 200) -> list[ThreadItem]:
-    """Messages from and to `number`, oldest first (the newest `limit`)."""
-    inbound = s.exec(
-        select(InboundMessage)
-        .where(InboundMessage.sender == number)
-        .order_by(col(InboundMessage.received_at).desc())
-        .limit(limit)
-    ).all()
-    outbound = s.exec(
-        select(Message).where(Message.recipient == number).order_by(col(Message.created_at).desc()).limit(limit)
-    ).all()
-    items = [ThreadItem(m.received_at, "in", m.text, None) for m in inbound]
-    items += [ThreadItem(m.created_at, "out", m.text, m.status) for m in outbound]
-    items.sort(key=lambda i: i.at)
-    return items[-limit:]
-
-
-def mark_read(s: Session, number: str, *, now: datetime) -> None:
-    """Everything received from `number` so far is read (caller's transaction). The same
-    mark as the conversations API's (gateway.automation.conversations): the last inbound id."""
-    latest = s.execute(
-        sa.select(sa.func.max(col(InboundMessage.id))).where(col(InboundMessage.sender) == number)
-    ).scalar()
-    row = s.get(ConversationRead, number)
-    if row is None:
-        s.add(ConversationRead(number=number, read_through=latest or 0, read_at=now))
-    else:
-        row.read_through, row.read_at = max(row.read_through, latest or 0), now
-        s.add(row)
 
 
 def unread_total(s: Session, *, window: timedelta = timedelta(days=30), now: datetime) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from api.console.charts import funnel_bars, series_lines
 from api.console.messages import count_text
+from gateway.automation import conversations
 from gateway.core import accounts, overview, signin
 from gateway.core.db import session
 from gateway.core.models import ConsoleUser, InboundMessage, Message
@@ -42,7 +43,7 @@ def test_threads_count_unread_replies_until_read(engine: Engine) -> None:
         got = {t.number: (t.unread, t.received, t.last_text) for t in overview.threads(s)}
         assert got == {"+31611111111": (2, 2, "second"), "+31622222222": (1, 1, "other")}
         assert [t.number for t in overview.threads(s)] == ["+31622222222", "+31611111111"]  # latest first
-        overview.mark_read(s, "+31611111111", now=T0 + timedelta(minutes=1))
+        conversations.mark_read(s, "+31611111111", now=T0 + timedelta(minutes=1))
         _inbound(s, "+31611111111", "third", T0 + timedelta(minutes=5))
         s.commit()
         got = {t.number: t.unread for t in overview.threads(s)}
