@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -83,6 +83,11 @@ def text_of(driver: WebDriver, css: str) -> str:
         return found[0].text if found else ""
     except StaleElementReferenceException:
         return ""
+    except WebDriverException as exc:
+        # Chromium's form of a stale element when the page is swapped mid-read (a redirect).
+        if "does not belong to the document" in str(exc):
+            return ""
+        raise
 
 
 def click(driver: WebDriver, by: str, what: str) -> None:
