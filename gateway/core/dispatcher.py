@@ -54,8 +54,10 @@ from gateway.core.policy import (
     SendRecord,
     answered_with_code,
     answering_state,
+    claim_batch,
     error_class,
     is_throttling,
+    may_start,
     on_failure,
     on_stop,
     on_success,
@@ -113,15 +115,24 @@ class ClaimedMessage(Protocol):
     def attempt(self) -> int:
         """How many times this message has been tried, this one included."""
 
+    @property
+    def lease_until(self) -> datetime:
+        """When the worker's hold on it lapses (then another modem may take it)."""
+
 
 class WorkStore(Protocol):
     """What a worker needs from the outbox (implemented over gateway.core.outbox)."""
 
-    async def claim(self, modem_id: str, max_parts: int | None = None) -> ClaimedMessage | None:
-        """A due message for `modem_id` whose unsent parts are at most `max_parts` (what is
-        left of its daily cap; None: any), or None."""
+    async def claim(
+        self, modem_id: str, max_parts: int | None = None, max_messages: int = 1
+    ) -> Sequence[ClaimedMessage]:
+        """Up to `max_messages` due messages for `modem_id`, in the queue's order, whose
+        unsent parts together are at most `max_parts` (what is left of its daily cap;
+        None: any); empty when nothing is due."""
 
-    async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None: ...
+    async def part_sent(self, part_id: int, modem_id: str, mr: int, *, finishes: str | None = None) -> None:
+        """Commit a part's MR. `finishes`: the id of the message whose last part this is,
+        marked sent in the same write (then `message_sent` is not called for it)."""
 
     async def message_sent(self, message_id: str) -> None: ...
 
@@ -132,8 +143,9 @@ class WorkStore(Protocol):
 
     async def fail(self, message_id: str, *, error: str) -> None: ...
 
-    async def release(self, message_id: str) -> None:
-        """Unclaim without counting an attempt (the modem went away before sending anything)."""
+    async def release(self, message_id: str, owner: str | None = None) -> None:
+        """Unclaim without counting an attempt (the modem went away before sending anything);
+        with `owner`, only while it still holds it."""
 
 
 class Uncommitted:
@@ -243,6 +255,9 @@ class ModemWorker:
         self._stopped = asyncio.Event()
         self.drained = Drained()
         self.in_hand: str | None = None  # the id of the message being sent
+        # Claimed together with the one in hand and not started yet (see `_claim`).
+        self._claimed: deque[ClaimedMessage] = deque()
+        self._claimed_at = datetime.min
         self._send_times: deque[float] = deque(maxlen=8)  # seconds the latest AT+CMGS took
         self._draining = False
         self._background: list[asyncio.Task[None]] = []
@@ -328,6 +343,7 @@ class ModemWorker:
                     log.exception("%s: %s", self.modem_id, exc)
                     self.status.last_error = f"{type(exc).__name__}: {exc}"
                     await self._idle(self._failure_pause, wake_early=False)
+            await self._give_back_claimed()
         finally:
             self.status.state = "stopped"
             for task in self._background:
@@ -336,6 +352,8 @@ class ModemWorker:
 
     async def _turn(self) -> None:
         """One round: check the modem, wait for a token, claim a message and send it."""
+        if self._claimed and not self._may_keep_claimed():
+            await self._give_back_claimed()
         if not self.status.enabled or self._draining:
             self.status.state = "draining" if self._draining else "disabled"
             await self._idle(self._idle_poll)
@@ -349,9 +367,7 @@ class ModemWorker:
             # A send result waits for storage: nothing is claimed before it is in.
             await self._idle(self._idle_poll, wake_early=False)
             return
-        message = await self.store.claim(self.modem_id, self.pacer.room(self._today()))
-        self._storage_failures = 0
-        self._found_work = message is not None
+        message = await self._next_claimed()
         if message is None:
             self.waiting_for_work = True
             try:
@@ -360,6 +376,53 @@ class ModemWorker:
                 self.waiting_for_work = False
             return
         await self._send(modem, message)
+
+    async def _next_claimed(self) -> ClaimedMessage | None:
+        """The next message to send: one claimed before and not started, else a new claim of
+        as many as the modem sends in a moment (`policy.claim_batch`)."""
+        now = self.clock.now()
+        while self._claimed:
+            message = self._claimed.popleft()
+            if may_start(claimed_at=self._claimed_at, lease_until=message.lease_until, now=now):
+                return message
+            await self._unclaim(message)
+        tokens = self.pacer.snapshot(self.clock.monotonic(), self._today()).tokens
+        size = claim_batch(tokens=tokens, send_time=max(self._send_times, default=None))
+        batch = await self.store.claim(self.modem_id, self.pacer.room(self._today()), size)
+        self._storage_failures = 0
+        self._found_work = bool(batch)
+        if not batch:
+            return None
+        self._claimed_at = now
+        self._claimed.extend(batch[1:])
+        return batch[0]
+
+    def _may_keep_claimed(self) -> bool:
+        """Whether messages claimed and not started may wait for this worker's next turn."""
+        return (
+            self.status.enabled
+            and not self._draining
+            and not self._stopping
+            and not self._reopen
+            and self.status.state not in ("faulty", "capped")
+        )
+
+    async def _give_back_claimed(self) -> None:
+        """Every message claimed and not started goes back to the queue (uncounted), for
+        another modem or a later turn."""
+        while self._claimed:
+            await self._unclaim(self._claimed.popleft())
+
+    async def _unclaim(self, message: ClaimedMessage) -> None:
+        if self._stopping:
+            self.drained.released += 1
+            self.drained.parts_left += sum(not p.sent for p in message.parts)
+        try:
+            await self.store.release(message.message_id, self.modem_id)
+        except Exception as exc:
+            # Its lease lapses and it is claimed again then: late, never lost or doubled.
+            log.warning("%s: message %s not given back (%s); it returns when its lease lapses", self.modem_id,
+                        message.message_id, exc)  # fmt: skip
 
     async def _ensure_connected(self) -> Modem | None:
         modem = self.link.modem
@@ -406,6 +469,7 @@ class ModemWorker:
             # Daily cap reached: nothing more until the modem's next day (a PATCH that
             # raises the cap wakes it sooner).
             self.status.state = "capped"
+            await self._give_back_claimed()
             await self._idle(min(60.0, until_next_day(self.clock.now(), self._zone)))
             return False
         if self.status.state == "capped":
@@ -457,7 +521,14 @@ class ModemWorker:
                     started = self.clock.monotonic()
                     mr = await modem.send(SubmitPart(part.pdu, part.tpdu_length))
                     sent_any = True
-                    await self._commit(self.store.part_sent, part.part_id, self.modem_id, mr)
+                    last = n == len(pending) - 1
+                    await self._commit(
+                        self.store.part_sent,
+                        part.part_id,
+                        self.modem_id,
+                        mr,
+                        finishes=message.message_id if last else None,
+                    )
                     self._sent_ok()
                     self.status.sent_parts += 1
                     took = self.clock.monotonic() - started
@@ -467,12 +538,15 @@ class ModemWorker:
                     self.pacer.succeeded(self.clock.monotonic())
                     if self._on_part_sent is not None:
                         self._on_part_sent(self.modem_id, took)
-            await self._commit(self.store.message_sent, message.message_id)
+            if not pending:  # every part went out in an earlier attempt
+                await self._commit(self.store.message_sent, message.message_id)
             self.status.sent_messages += 1
             if self._stopping:
                 self.drained.finished += 1
         except AtError as exc:
             await self._handle_error(message, exc, sent_any)
+            # The modem's state is in doubt: what was claimed with this message goes elsewhere.
+            await self._give_back_claimed()
 
     async def _commit(self, write: Callable[..., Awaitable[None]], /, *args: Any, **kwargs: Any) -> None:
         """Commit what became of a send. While storage fails the result is kept here (and

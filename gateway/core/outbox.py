@@ -96,7 +96,7 @@ import json
 import random
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,6 +142,8 @@ __all__ = [
     "message_attempts",
     "claim",
     "record_sent",
+    "record_last_sent",
+    "claim_many",
     "renew",
     "finish",
     "release",
@@ -472,73 +474,111 @@ def claim(
     while sending it, each time) is failed here instead of handed out once more: a
     message that kills its sender must not kill every restart.
     """
+    claims = claim_many(
+        engine, modem_id=modem_id, owner=owner, lease=lease, now=now, policy=policy,
+        claim_policy=claim_policy, max_parts=max_parts, max_messages=1,
+    )  # fmt: skip
+    return claims[0] if claims else None
+
+
+def claim_many(
+    engine: Engine,
+    *,
+    modem_id: str,
+    owner: str,
+    lease: timedelta = DEFAULT_LEASE,
+    now: datetime,
+    policy: RetryPolicy = DEFAULT_RETRY,
+    claim_policy: ClaimPolicy = ALLOW_ALL,
+    max_parts: int | None = None,
+    max_messages: int = 1,
+) -> list[Claim]:
+    """`claim` for up to `max_messages` messages in one transaction, in the queue's order:
+    what a fast modem sends next, for the cost of one claim. Empty when nothing is due.
+
+    Their unsent parts together stay within `max_parts`. At most one message per recipient
+    is taken at a time: a frequency cap counts the messages being sent, so a second one to
+    the same number is screened only after the first is leased (it waits for the next claim).
+    """
     until = now + lease
     while True:
+        leased: list[sa.Row[Any]] = []
+        closed = 0
         with transaction(engine) as conn:
-            row = conn.execute(_due(modem_id, now, max_parts)).first()
-            if row is None:
-                return None
-            message_id, lapsed = row.id, row.status == "sending"
-            if not row.keyword_reply and row.modem_id is None:
-                # Consent, send window and frequency cap are checked now, not at submit:
-                # a STOP that came in while the message waited stops it, and a campaign
-                # message due at night waits for morning. (Once parts went out, the rest
-                # follow.) The policy records its own hold.
-                decision = claim_policy.screen(conn, row, now=now)
-                if decision.action != "allow":
-                    if decision.action == "suppress":
-                        msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
-                        if lapsed:
-                            _interrupted(conn, msg, now)
-                        _close(conn, msg, "suppressed", f"not sent: {decision.describe()}", now)
+            rows = conn.execute(*_due(modem_id, now, max_parts, max(1, max_messages))).all()
+            if not rows:
+                return []
+            recipients: set[str] = set()
+            room = max_parts
+            for row in rows:
+                lapsed = row.status == "sending"
+                if row.recipient in recipients:
                     continue
-            if row.attempts >= policy.max_attempts:
-                msg = conn.execute(sa.select(Message).where(Message.id == message_id)).one()
+                # A message pinned here after some parts went out needs only its unsent ones;
+                # the first row is known to fit (the query checked it), the others count whole.
+                need = row.parts_total
+                if room is not None and leased and need > room:
+                    break
+                if not row.keyword_reply and row.modem_id is None:
+                    # Consent, send window and frequency cap are checked now, not at submit:
+                    # a STOP that came in while the message waited stops it, and a campaign
+                    # message due at night waits for morning. (Once parts went out, the rest
+                    # follow.) The policy records its own hold.
+                    decision = claim_policy.screen(conn, row, now=now)
+                    if decision.action != "allow":
+                        if decision.action == "suppress":
+                            if lapsed:
+                                _interrupted(conn, row, now)
+                            _close(conn, row, "suppressed", f"not sent: {decision.describe()}", now)
+                        closed += 1
+                        continue
+                if row.attempts >= policy.max_attempts:
+                    if lapsed:
+                        _interrupted(conn, row, now)
+                    error = f"gave up after {row.attempts} attempts that ended without an answer"
+                    if row.last_error:
+                        error += f"; the last error: {row.last_error}"
+                    _close(conn, row, "failed", error, now)
+                    closed += 1
+                    continue
                 if lapsed:
-                    _interrupted(conn, msg, now)
-                error = f"gave up after {row.attempts} attempts that ended without an answer"
-                if msg.last_error:
-                    error += f"; the last error: {msg.last_error}"
-                _close(conn, msg, "failed", error, now)
-                continue
-            return _lease(conn, message_id, lapsed, modem_id=modem_id, owner=owner, until=until, now=now)
+                    _interrupted(conn, row, now)
+                recipients.add(row.recipient)
+                leased.append(row)
+                if room is not None:
+                    room = max(0, room - need)
+            if leased:
+                return _lease(conn, leased, modem_id=modem_id, owner=owner, until=until, now=now)
+        if not closed:
+            return []  # every due row was held back for this claim (a recipient twice)
 
 
 def _lease(
-    conn: Connection, message_id: str, lapsed: bool, *, modem_id: str, owner: str, until: datetime, now: datetime
-) -> Claim:
-    if lapsed:
-        _interrupted(conn, conn.execute(sa.select(Message).where(col(Message.id) == message_id)).one(), now)
+    conn: Connection, rows: Sequence[sa.Row[Any]], *, modem_id: str, owner: str, until: datetime, now: datetime
+) -> list[Claim]:
     conn.execute(
-        sa.update(Message)
-        .where(col(Message.id) == message_id)
-        .values(**_leased_to(owner, until), attempts=Message.attempts + 1, updated_at=now)
+        _LEASE_MESSAGE,
+        [{"b_id": r.id, "b_owner": owner, "b_until": until, "b_attempts": r.attempts + 1, "b_now": now} for r in rows],
     )
-    msg = conn.execute(
-        sa.select(col(Message.recipient), col(Message.attempts), col(Message.generation)).where(
-            col(Message.id) == message_id
+    conn.execute(
+        _LEASE_PARTS, [{"b_id": r.id, "b_generation": r.generation, "b_attempt": r.attempts + 1} for r in rows]
+    )
+    parts: dict[str, list[ClaimedPart]] = {r.id: [] for r in rows}
+    for p in conn.execute(_CLAIMED_PARTS, {"ids": list(parts)}):
+        parts[p.message_id].append(ClaimedPart(p.id, p.seq, p.pdu, p.tpdu_length, p.message_reference))
+    return [
+        Claim(
+            message_id=r.id,
+            recipient=r.recipient,
+            modem_id=modem_id,
+            owner=owner,
+            lease_until=until,
+            attempt=r.attempts + 1,
+            generation=r.generation,
+            parts=tuple(parts[r.id]),
         )
-    ).one()
-    conn.execute(
-        _current_parts_update(message_id, msg.generation)
-        .where(col(Part.status).in_(_UNSENT))
-        .values(status="sending", attempt=msg.attempts)
-    )
-    parts = conn.execute(
-        sa.select(col(Part.id), col(Part.seq), col(Part.pdu), col(Part.tpdu_length), col(Part.message_reference))
-        .where(col(Part.message_id) == message_id, col(Part.generation) == msg.generation)
-        .order_by(col(Part.seq))
-    ).all()
-    return Claim(
-        message_id=message_id,
-        recipient=msg.recipient,
-        modem_id=modem_id,
-        owner=owner,
-        lease_until=until,
-        attempt=msg.attempts,
-        generation=msg.generation,
-        parts=tuple(ClaimedPart(p.id, p.seq, p.pdu, p.tpdu_length, p.message_reference) for p in parts),
-    )
+        for r in rows
+    ]
 
 
 def record_sent(
@@ -550,27 +590,42 @@ def record_sent(
     sender's lease to now + lease. Recorded even when the lease was lost: the part went out.
     A status report for it that came in first is attached in the same transaction.
     """
+    with transaction(engine) as conn:
+        message_id, _ = _record(conn, part_id, mr, modem_id, now)
+        if lease is None:
+            conn.execute(_PIN, {"b_id": message_id, "b_modem": modem_id, "b_now": now})
+        else:
+            conn.execute(
+                _PIN_AND_EXTEND, {"b_id": message_id, "b_modem": modem_id, "b_now": now, "b_until": now + lease}
+            )
+
+
+def record_last_sent(
+    engine: Engine, part_id: int, *, mr: int, modem_id: str, now: datetime, owner: str | None = None
+) -> bool:
+    """`record_sent` of a message's last unsent part and `finish` of its message, in one
+    transaction: what a sender commits after the last `+CMGS` of a message. Returns what
+    `finish` returns; the part is recorded (and the message pinned) either way."""
+    with transaction(engine) as conn:
+        message_id, rematched = _record(conn, part_id, mr, modem_id, now)
+        if _finish(conn, message_id, now=now, owner=owner, modem_id=modem_id, reports=rematched > 0):
+            return True
+        conn.execute(_PIN, {"b_id": message_id, "b_modem": modem_id, "b_now": now})
+        return False
+
+
+def _record(conn: Connection, part_id: int, mr: int, modem_id: str, now: datetime) -> tuple[str, int]:
+    """The part's MR in the caller's transaction; its message's id and how many early
+    status reports were attached to it."""
     if not 0 <= mr <= 255:
         raise InvalidInput("mr", f"{mr} is not a TP-MR (0..255)")  # 3GPP TS 23.040 §9.2.3.6
-    with transaction(engine) as conn:
-        lock_for(conn, modem_id, mr)  # against a report for (modem, MR) stored meanwhile
-        message_id = conn.execute(sa.select(col(Part.message_id)).where(col(Part.id) == part_id)).scalar()
-        if message_id is None:
-            raise NotFound("part", part_id)
-        conn.execute(
-            sa.update(Part)
-            .where(col(Part.id) == part_id)
-            .values(status="sent", message_reference=mr, modem_id=modem_id, submitted_at=now, error=None)
-        )
-        conn.execute(
-            sa.update(Message)
-            .where(col(Message.id) == message_id)
-            .values(modem_id=sa.func.coalesce(Message.modem_id, modem_id), updated_at=now)
-        )
-        if lease is not None:
-            _extend(conn, message_id, None, now + lease)
-        with Session(bind=conn, expire_on_commit=False) as s:
-            rematch_in(s, modem_id, mr, now=now)
+    lock_for(conn, modem_id, mr)  # against a report for (modem, MR) stored meanwhile
+    message_id = conn.execute(_RECORD_PART, {"b_id": part_id, "b_mr": mr, "b_modem": modem_id, "b_now": now}).scalar()
+    if message_id is None:
+        raise NotFound("part", part_id)
+    with Session(bind=conn, expire_on_commit=False) as s:
+        rematched = rematch_in(s, modem_id, mr, now=now)
+    return message_id, rematched
 
 
 def renew(engine: Engine, message_id: str, *, owner: str, lease: timedelta = DEFAULT_LEASE, now: datetime) -> bool:
@@ -587,44 +642,67 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
     is queued in the same transaction. False (and nothing changed) when a part has no MR
     yet, or the message is not being sent (by `owner`, when given).
     """
-    unsent = (
-        sa.select(col(Part.id))
-        .where(
-            col(Part.message_id) == col(Message.id),
-            col(Part.generation) == col(Message.generation),
-            col(Part.message_reference).is_(None),
-        )
-        .exists()
-    )
     with transaction(engine) as conn:
-        result = conn.execute(
-            sa.update(Message)
-            .where(col(Message.id) == message_id, col(Message.status) == "sending", ~unsent, *_held_by(owner))
-            .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None, updated_at=now)
-        )
-        if result.rowcount != 1:
-            return False
-        # The row is locked by the UPDATE: a report applied meanwhile waits, then sees `sent`.
-        with Session(bind=conn, expire_on_commit=False) as s:
-            message = s.get_one(Message, message_id)
-            parts = s.exec(
-                select(Part.status, Part.error).where(
-                    Part.message_id == message_id, Part.generation == message.generation
-                )
-            ).all()
-            status = settled_status("sent", [part_status for part_status, _ in parts])
-            if status != "sent":
-                message.status = status
-                if status == "failed":
-                    message.last_error = next(error for part_status, error in parts if part_status == "failed")
-                s.add(message)
-                s.flush()
-            outcome: AttemptOutcome = "failed" if status == "failed" else "sent"
-            _attempt_ended(conn, message, outcome, message.last_error, now)
-            if status != "sent":
-                dlr.on_submitted(s, message, now=now)  # it was sent, before it was settled
-            webhooks.message_status(s, message, now=now)
-        return True
+        return _finish(conn, message_id, now=now, owner=owner)
+
+
+@dataclass
+class _Sent:
+    """A message as finishing left it: what its attempt's record and status event read."""
+
+    id: str
+    status: str
+    recipient: str
+    text: str
+    modem_id: str | None
+    sent_at: datetime | None
+    last_error: str | None
+    api_key_id: int | None
+    callback_url: str | None
+    generation: int
+    attempts: int
+    lease_owner: str | None = None
+
+
+def _finish(
+    conn: Connection,
+    message_id: str,
+    *,
+    now: datetime,
+    owner: str | None,
+    modem_id: str | None = None,
+    reports: bool = True,
+) -> bool:
+    """`finish` in the caller's transaction; with `modem_id`, the message is pinned to it
+    too. `reports` False: no status report can have reached its parts yet (a single-part
+    message whose only part was recorded in this transaction, with none attached)."""
+    statement = {
+        (False, False): _FINISH, (True, False): _FINISH_HELD,
+        (False, True): _FINISH_PINNED, (True, True): _FINISH_PINNED_HELD,
+    }[(owner is not None, modem_id is not None)]  # fmt: skip
+    row = conn.execute(statement, {"b_id": message_id, "b_now": now, "b_owner": owner, "b_modem": modem_id}).first()
+    if row is None:
+        return False
+    # The row is locked by the UPDATE: a report applied meanwhile waits, then sees `sent`.
+    message = _Sent(**{k: v for k, v in row._mapping.items() if k in _SENT_FIELDS})
+    status, error = "sent", None
+    if reports or row.parts_total > 1:
+        parts = conn.execute(_PART_STATES, {"b_id": message_id, "b_generation": row.generation}).all()
+        status = settled_status("sent", [p.status for p in parts])
+        if status == "failed":
+            error = next(p.error for p in parts if p.status == "failed")
+        if status != "sent":
+            conn.execute(_SETTLE, {"b_id": message_id, "b_status": status, "b_error": error})
+            message = replace(message, status=status, last_error=error)
+    _attempt_ended(conn, message, "failed" if status == "failed" else "sent", message.last_error, now)
+    with Session(bind=conn, expire_on_commit=False) as s:
+        if status != "sent":
+            dlr.on_submitted(s, message, now=now)  # it was sent, before it was settled
+        webhooks.message_status(s, message, now=now)
+    return True
+
+
+_SENT_FIELDS = frozenset(f.name for f in fields(_Sent))
 
 
 def release(
@@ -860,47 +938,158 @@ def _by_idempotency_key(session: Session, api_key_id: int | None, key: str | Non
     return session.exec(query).first()
 
 
-def _due(
-    modem_id: str, now: datetime, max_parts: int | None = None
-) -> sa.Select[str, str, int, str, str, bool, str | None, int | None]:
+def _due(modem_id: str, now: datetime, max_parts: int | None, limit: int) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """The claim's query (see "The claim") and its values."""
+    if max_parts is None:
+        return _DUE, {"modem": modem_id, "now": now, "limit": limit}
+    return _DUE_WITHIN, {"modem": modem_id, "now": now, "limit": limit, "max_parts": max_parts}
+
+
+def _due_query(*, within: bool) -> sa.Select[Any]:
+    m = _MESSAGE.c
+    now = sa.bindparam("now", type_=m.next_attempt_at.type)
+    modem = sa.bindparam("modem", type_=m.modem_id.type)
     query = (
         sa.select(
-            col(Message.id),
-            col(Message.status),
-            col(Message.attempts),
-            col(Message.recipient),
-            col(Message.category),
-            col(Message.keyword_reply),
-            col(Message.modem_id),
-            col(Message.campaign_id),
+            m.id, m.status, m.attempts, m.recipient, m.category, m.keyword_reply, m.modem_id, m.campaign_id,
+            m.generation, m.parts_total, m.lease_owner, m.last_error,
         )
         .where(
             sa.text(WAITING),  # word for word the partial index's condition
-            col(Message.next_attempt_at) <= now,
-            sa.or_(col(Message.status) == "queued", col(Message.lease_until) <= now),
-            col(Message.valid_until) > now,
-            sa.or_(col(Message.modem_id).is_(None), col(Message.modem_id) == modem_id),
-            sa.or_(col(Message.requested_modem).is_(None), col(Message.requested_modem) == modem_id),
+            m.next_attempt_at <= now,
+            sa.or_(m.status == "queued", m.lease_until <= now),
+            m.valid_until > now,
+            sa.or_(m.modem_id.is_(None), m.modem_id == modem),
+            sa.or_(m.requested_modem.is_(None), m.requested_modem == modem),
         )
-        .order_by(col(Message.priority), col(Message.next_attempt_at), col(Message.created_at), col(Message.id))
-        .limit(1)
+        .order_by(m.priority, m.next_attempt_at, m.created_at, m.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
         .with_for_update(skip_locked=True)
-    )
-    if max_parts is None:
+    )  # fmt: skip
+    if not within:
         return query
     # A message pinned here after some parts went out needs only its unsent ones.
+    max_parts = sa.bindparam("max_parts", type_=sa.Integer)
+    p = _PART.c
     unsent = (
-        sa.select(sa.func.count(col(Part.id)))
-        .where(
-            col(Part.message_id) == col(Message.id),
-            col(Part.generation) == col(Message.generation),
-            col(Part.message_reference).is_(None),
-        )
+        sa.select(sa.func.count(p.id))
+        .where(p.message_id == m.id, p.generation == m.generation, p.message_reference.is_(None))
         .scalar_subquery()
     )
-    return query.where(
-        sa.or_(col(Message.parts_total) <= max_parts, sa.and_(col(Message.modem_id) == modem_id, unsent <= max_parts))
+    return query.where(sa.or_(m.parts_total <= max_parts, sa.and_(m.modem_id == modem, unsent <= max_parts)))
+
+
+# The statements of the sending path, built once: SQLAlchemy then finds each one's compiled
+# form by a key it has already computed, instead of building and hashing a statement per part.
+_DUE = _due_query(within=False)
+_DUE_WITHIN = _due_query(within=True)
+
+_LEASE_MESSAGE = (
+    sa.update(_MESSAGE)
+    .where(_MESSAGE.c.id == sa.bindparam("b_id"))
+    .values(
+        status="sending",
+        lease_owner=sa.bindparam("b_owner"),
+        lease_until=sa.bindparam("b_until", type_=_MESSAGE.c.lease_until.type),
+        next_attempt_at=sa.bindparam("b_until", type_=_MESSAGE.c.lease_until.type),
+        attempts=sa.bindparam("b_attempts"),
+        updated_at=sa.bindparam("b_now", type_=_MESSAGE.c.updated_at.type),
     )
+)
+_LEASE_PARTS = (
+    sa.update(_PART)
+    .where(
+        _PART.c.message_id == sa.bindparam("b_id"),
+        _PART.c.generation == sa.bindparam("b_generation"),
+        sa.or_(_PART.c.status == "pending", _PART.c.status == "sending"),
+    )
+    .values(status="sending", attempt=sa.bindparam("b_attempt"))
+)
+_CLAIMED_PARTS = (
+    sa.select(_PART.c.message_id, _PART.c.id, _PART.c.seq, _PART.c.pdu, _PART.c.tpdu_length, _PART.c.message_reference)
+    .join(_MESSAGE, sa.and_(_MESSAGE.c.id == _PART.c.message_id, _MESSAGE.c.generation == _PART.c.generation))
+    .where(_PART.c.message_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_PART.c.message_id, _PART.c.seq)
+)
+_RECORD_PART = (
+    sa.update(_PART)
+    .where(_PART.c.id == sa.bindparam("b_id"))
+    .values(
+        status="sent",
+        message_reference=sa.bindparam("b_mr"),
+        modem_id=sa.bindparam("b_modem"),
+        submitted_at=sa.bindparam("b_now", type_=_PART.c.submitted_at.type),
+        error=None,
+    )
+    .returning(_PART.c.message_id)
+)
+_SENDING = _MESSAGE.c.status == "sending"
+_PIN = (
+    sa.update(_MESSAGE)
+    .where(_MESSAGE.c.id == sa.bindparam("b_id"))
+    .values(
+        modem_id=sa.func.coalesce(_MESSAGE.c.modem_id, sa.bindparam("b_modem", type_=_MESSAGE.c.modem_id.type)),
+        updated_at=sa.bindparam("b_now", type_=_MESSAGE.c.updated_at.type),
+    )
+)
+# The pin, and the sender's lease extended while it still holds the message.
+_PIN_AND_EXTEND = _PIN.values(
+    lease_until=sa.case(
+        (_SENDING, sa.bindparam("b_until", type_=_MESSAGE.c.lease_until.type)), else_=_MESSAGE.c.lease_until
+    ),
+    next_attempt_at=sa.case(
+        (_SENDING, sa.bindparam("b_until", type_=_MESSAGE.c.lease_until.type)), else_=_MESSAGE.c.next_attempt_at
+    ),
+)
+_UNSENT_PART = (
+    sa.select(_PART.c.id)
+    .where(
+        _PART.c.message_id == _MESSAGE.c.id,
+        _PART.c.generation == _MESSAGE.c.generation,
+        _PART.c.message_reference.is_(None),
+    )
+    .exists()
+)
+# What finishing reads back: the attempt's record and the status event need these.
+_FINISHED_COLUMNS = (
+    _MESSAGE.c.id, _MESSAGE.c.status, _MESSAGE.c.recipient, _MESSAGE.c.text, _MESSAGE.c.modem_id,
+    _MESSAGE.c.sent_at, _MESSAGE.c.last_error, _MESSAGE.c.api_key_id, _MESSAGE.c.callback_url,
+    _MESSAGE.c.generation, _MESSAGE.c.attempts, _MESSAGE.c.parts_total, _MESSAGE.c.lease_owner,
+)  # fmt: skip
+_FINISH_VALUES = {
+    "status": "sent",
+    "sent_at": sa.bindparam("b_now", type_=_MESSAGE.c.sent_at.type),
+    "lease_owner": None,
+    "lease_until": None,
+    "last_error": None,
+    "updated_at": sa.bindparam("b_now", type_=_MESSAGE.c.updated_at.type),
+}
+_FINISH = (
+    sa.update(_MESSAGE)
+    .where(_MESSAGE.c.id == sa.bindparam("b_id"), _SENDING, ~_UNSENT_PART)
+    .values(**_FINISH_VALUES)
+    .returning(*_FINISHED_COLUMNS)
+)
+_FINISH_HELD = _FINISH.where(_MESSAGE.c.lease_owner == sa.bindparam("b_owner"))
+# The last part's record and the finish in one statement: the pin goes with them.
+_FINISH_PINNED = _FINISH.values(
+    modem_id=sa.func.coalesce(_MESSAGE.c.modem_id, sa.bindparam("b_modem", type_=_MESSAGE.c.modem_id.type))
+)
+_FINISH_PINNED_HELD = _FINISH_PINNED.where(_MESSAGE.c.lease_owner == sa.bindparam("b_owner"))
+_PART_STATES = sa.select(_PART.c.status, _PART.c.error).where(
+    _PART.c.message_id == sa.bindparam("b_id"), _PART.c.generation == sa.bindparam("b_generation")
+)
+_SETTLE = (
+    sa.update(_MESSAGE)
+    .where(_MESSAGE.c.id == sa.bindparam("b_id"))
+    .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("b_error"))
+)
+_ATTEMPT: sa.Table = MessageAttempt.__table__  # type: ignore[attr-defined]
+_ATTEMPT_ENDED = sa.insert(_ATTEMPT).values(
+    message_id=sa.bindparam("b_id"), attempt=sa.bindparam("b_attempt"), modem_id=sa.bindparam("b_modem"),
+    outcome=sa.bindparam("b_outcome"), error=sa.bindparam("b_error"),
+    at=sa.bindparam("b_now", type_=_ATTEMPT.c.at.type),
+)  # fmt: skip
 
 
 def _held_by(owner: str | None) -> tuple[sa.ColumnElement[bool], ...]:
@@ -963,10 +1152,9 @@ def _interrupted(conn: Connection, msg: Any, now: datetime) -> int | None:
 def _attempt_ended(conn: Connection, msg: Any, outcome: AttemptOutcome, error: str | None, now: datetime) -> None:
     """Record how the current attempt at `msg` (a message row being sent) ended."""
     conn.execute(
-        sa.insert(MessageAttempt).values(
-            message_id=msg.id, attempt=msg.attempts, modem_id=msg.modem_id or msg.lease_owner,
-            outcome=outcome, error=error, at=now,
-        )
+        _ATTEMPT_ENDED,
+        {"b_id": msg.id, "b_attempt": msg.attempts, "b_modem": msg.modem_id or msg.lease_owner,
+         "b_outcome": outcome, "b_error": error, "b_now": now},
     )  # fmt: skip
 
 

@@ -39,8 +39,10 @@ be answered within the stop's grace, and otherwise gives it back between two par
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Literal
 
 from drivers._exceptions import AtError, CmeError, CmsError, CommandError, ModemgateError
@@ -65,6 +67,10 @@ __all__ = [
     "STORAGE_WAIT_FIRST",
     "STORAGE_WAIT_MAX",
     "on_stop",
+    "claim_batch",
+    "may_start",
+    "CLAIM_HORIZON",
+    "MOST_CLAIMED",
 ]
 
 # Errors that mean "slow down" rather than "something is wrong" (27.005 §3.2.5 / 24.011).
@@ -246,3 +252,28 @@ def on_stop(*, started: bool, remaining: float, wait: float | None, send_time: f
     if not started:
         return "release"
     return "send" if (wait or 0.0) + send_time <= remaining else "release"
+
+
+# A worker claims what its modem can send in about this long, in one transaction: a fast
+# modem does not pay a claim per message, and a message of a higher priority queued
+# meanwhile waits at most this long behind what was claimed before it.
+CLAIM_HORIZON = 1.0
+MOST_CLAIMED = 16  # messages in one claim, however fast the modem
+
+
+def claim_batch(*, tokens: float, send_time: float | None) -> int:
+    """How many messages a worker claims at once: as many as its modem sends in
+    `CLAIM_HORIZON` at its recent `send_time` (seconds per `AT+CMGS`; None: not known
+    yet, one), no more than its pacing lets go right now (`tokens`: inf when unpaced),
+    at least one and at most `MOST_CLAIMED`."""
+    n = 1 if not send_time or send_time <= 0 else int(CLAIM_HORIZON / send_time)
+    if not math.isinf(tokens):
+        n = min(n, int(tokens))
+    return max(1, min(MOST_CLAIMED, n))
+
+
+def may_start(*, claimed_at: datetime, lease_until: datetime, now: datetime) -> bool:
+    """Whether a message claimed in a batch and not started yet may still be started: only
+    in the first half of its lease. Later it goes back to the queue unsent, so it can never
+    be sent here after its lease lapsed and another modem took it."""
+    return now < claimed_at + (lease_until - claimed_at) / 2

@@ -145,21 +145,27 @@ class OutboxWorkStore:
         self.claim_policy = claim_policy
         self.owns = owns  # (modem id): this gateway's lease on the modem is valid
 
-    async def claim(self, modem_id: str, max_parts: int | None = None) -> outbox.Claim | None:
+    async def claim(self, modem_id: str, max_parts: int | None = None, max_messages: int = 1) -> list[outbox.Claim]:
         if self.owns is not None and not self.owns(modem_id):
-            return None  # another gateway holds the modem now (see gateway.core.ownership)
+            return []  # another gateway holds the modem now (see gateway.core.ownership)
         return await self.writes(
-            outbox.claim,
+            outbox.claim_many,
             self.engine,
             modem_id=modem_id,
             owner=modem_id,
             now=self.clock.now(),
             claim_policy=self.claim_policy,
             max_parts=max_parts,
+            max_messages=max_messages,
             lease=self.lease,
         )
 
-    async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
+    async def part_sent(self, part_id: int, modem_id: str, mr: int, *, finishes: str | None = None) -> None:
+        if finishes is not None:
+            await self.writes(
+                outbox.record_last_sent, self.engine, part_id, mr=mr, modem_id=modem_id, now=self.clock.now()
+            )
+            return
         await self.writes(
             outbox.record_sent,
             self.engine,
@@ -191,8 +197,8 @@ class OutboxWorkStore:
     async def fail(self, message_id: str, *, error: str) -> None:
         await self.writes(outbox.fail, self.engine, message_id, error=error, now=self.clock.now())
 
-    async def release(self, message_id: str) -> None:
-        await self.writes(outbox.release, self.engine, message_id, now=self.clock.now())
+    async def release(self, message_id: str, owner: str | None = None) -> None:
+        await self.writes(outbox.release, self.engine, message_id, now=self.clock.now(), owner=owner)
 
 
 class Gateway:

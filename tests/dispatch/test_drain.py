@@ -93,9 +93,9 @@ class StopDuringClaim(MemStore):
 
     worker = None
 
-    async def claim(self, modem_id: str, max_parts: int | None = None):
-        claimed = await super().claim(modem_id, max_parts)
-        if claimed is not None and self.worker is not None:
+    async def claim(self, modem_id: str, max_parts: int | None = None, max_messages: int = 1):
+        claimed = await super().claim(modem_id, max_parts, max_messages)
+        if claimed and self.worker is not None:
             self.worker.begin_stop(deadline=self.worker.clock.monotonic() + 30)
         return claimed
 

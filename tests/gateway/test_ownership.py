@@ -144,5 +144,5 @@ def test_a_gateway_claims_nothing_for_a_modem_whose_lease_it_no_longer_holds(eng
     with session(engine) as s:
         outbox.submit(s, api_key_id=None, recipient="+31612345678", text="hi", now=clock.now())
     store = OutboxWorkStore(engine, clock, owns=lambda modem_id: modem_id == "m1")
-    assert asyncio.run(store.claim("m2")) is None  # taken by another gateway meanwhile
-    assert asyncio.run(store.claim("m1")) is not None
+    assert asyncio.run(store.claim("m2")) == []  # taken by another gateway meanwhile
+    assert len(asyncio.run(store.claim("m1"))) == 1

@@ -24,11 +24,11 @@ class FlakyStore(OutboxWorkStore):
 
     failures = 1
 
-    async def claim(self, modem_id, max_parts=None):
+    async def claim(self, modem_id, max_parts=None, max_messages=1):
         if self.failures:
             self.failures -= 1
             raise sa.exc.OperationalError("SELECT …", {}, Exception("server closed the connection unexpectedly"))
-        return await super().claim(modem_id, max_parts)
+        return await super().claim(modem_id, max_parts, max_messages)
 
 
 def test_a_database_error_does_not_end_the_modem_worker(simulator, tmp_path):

@@ -77,7 +77,13 @@ class MemStore:
             for i, p in enumerate(encode_submit(recipient, text, ref=ref), 1)
         ]
 
-    async def claim(self, modem_id: str, max_parts: int | None = None) -> Claim | None:
+    async def claim(self, modem_id: str, max_parts: int | None = None, max_messages: int = 1) -> list[Claim]:
+        """One message at a time (`max_messages` is a hint): the tests using this store
+        are about what a worker does with each message."""
+        claimed = await self._claim_one(modem_id, max_parts)
+        return [] if claimed is None else [claimed]
+
+    async def _claim_one(self, modem_id: str, max_parts: int | None) -> Claim | None:
         self._storage("claim")
         async with self.lock:
             for m in self.messages.values():
@@ -110,12 +116,14 @@ class MemStore:
                     return m, p
         raise KeyError(part_id)
 
-    async def part_sent(self, part_id: int, modem_id: str, mr: int) -> None:
+    async def part_sent(self, part_id: int, modem_id: str, mr: int, *, finishes: str | None = None) -> None:
         self._storage("part_sent")
         m, p = self._part(part_id)
         p.mr, p.modem_id = mr, modem_id
         m.modem_id = modem_id
         m.sends.append((modem_id, p.seq))
+        if finishes is not None:
+            m.status, m.claimed_by = "sent", None
 
     async def message_sent(self, message_id: str) -> None:
         self._storage("message_sent")
@@ -143,8 +151,10 @@ class MemStore:
         m.errors.append(error)
         m.status, m.claimed_by = "failed", None
 
-    async def release(self, message_id: str) -> None:
+    async def release(self, message_id: str, owner: str | None = None) -> None:
         self._storage("release")
         m = self.messages[message_id]
+        if owner is not None and m.claimed_by != owner:
+            return
         m.status, m.claimed_by = "queued", None
         m.attempts -= 1
