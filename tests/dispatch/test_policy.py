@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from drivers._exceptions import AtError, AtProtocolError, CmeError, CmsError, CommandError, ModemGone, ModemTimeout
 from drivers.at.errors import Action
 from gateway.core.policy import (
+    MOST_CLAIMED,
     RESEND_WHOLE_AFTER,
     Decision,
     SendFailure,
     SendRecord,
     answering_state,
+    claim_batch,
     error_class,
     is_throttling,
+    may_start,
     on_failure,
     on_stop,
     on_success,
@@ -210,3 +215,21 @@ def test_a_stopping_worker_finishes_a_started_message_only_within_the_grace(
     started: bool, remaining: float, wait: float | None, send_time: float, expected: str
 ) -> None:
     assert on_stop(started=started, remaining=remaining, wait=wait, send_time=send_time) == expected
+
+
+# --- claiming several at once ---------------------------------------------------------------
+
+
+def test_a_claim_takes_what_the_modem_sends_in_about_a_second():
+    assert claim_batch(tokens=math.inf, send_time=None) == 1  # its speed not known yet
+    assert claim_batch(tokens=math.inf, send_time=0.25) == 4
+    assert claim_batch(tokens=math.inf, send_time=0.001) == MOST_CLAIMED
+    assert claim_batch(tokens=math.inf, send_time=3.0) == 1  # a real SIM: one at a time
+    assert claim_batch(tokens=2.7, send_time=0.01) == 2  # no more than its pacing lets go now
+
+
+def test_a_claimed_message_is_started_only_in_the_first_half_of_its_lease():
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    until = t0 + timedelta(minutes=5)
+    assert may_start(claimed_at=t0, lease_until=until, now=t0 + timedelta(minutes=2))
+    assert not may_start(claimed_at=t0, lease_until=until, now=t0 + timedelta(minutes=2, seconds=30))

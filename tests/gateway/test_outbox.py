@@ -477,6 +477,76 @@ def test_record_sent_checks_its_arguments(engine, clock, key):
         outbox.record_sent(engine, 1, mr=256, modem_id="m1", now=clock())
 
 
+def test_claim_many_leases_several_due_messages_in_the_queues_order(engine, clock, key):
+    first = submit(engine, clock, key, recipient="+31612000001")
+    clock.advance(seconds=1)
+    second = submit(engine, clock, key, recipient="+31612000002", text=LONG)
+    clock.advance(seconds=1)
+    code = submit(engine, clock, key, recipient="+31612000003", category="marketing")
+    urgent = submit(engine, clock, key, recipient="+31612000004")  # same class as the first two
+    claims = outbox.claim_many(engine, modem_id="m1", owner="m1", now=clock(), max_messages=3)
+    assert [c.message_id for c in claims] == [first.id, second.id, urgent.id]  # marketing last
+    assert [len(c.parts) for c in claims] == [1, 3, 1]
+    assert {load(engine, c.message_id)[0].status for c in claims} == {"sending"}
+    assert {c.attempt for c in claims} == {1}
+    assert load(engine, code.id)[0].status == "queued"
+    assert [
+        c.message_id for c in outbox.claim_many(engine, modem_id="m2", owner="m2", now=clock(), max_messages=5)
+    ] == [code.id]
+
+
+def test_claim_many_stays_within_the_daily_cap_left_and_never_cuts_a_message(engine, clock, key):
+    one = submit(engine, clock, key, recipient="+31612000001")
+    submit(engine, clock, key, recipient="+31612000002", text=LONG)  # 3 parts: not in the 2 left
+    claims = outbox.claim_many(engine, modem_id="m1", owner="m1", now=clock(), max_messages=5, max_parts=2)
+    assert [c.message_id for c in claims] == [one.id]
+
+
+def test_claim_many_takes_one_message_per_recipient_at_a_time(engine, clock, key):
+    # A frequency cap counts what is being sent: the second is screened after the first is leased.
+    first = submit(engine, clock, key, text="one")
+    clock.advance(seconds=1)
+    second = submit(engine, clock, key, text="two")
+    assert [
+        c.message_id for c in outbox.claim_many(engine, modem_id="m1", owner="m1", now=clock(), max_messages=5)
+    ] == [first.id]
+    assert [
+        c.message_id for c in outbox.claim_many(engine, modem_id="m1", owner="m1", now=clock(), max_messages=5)
+    ] == [second.id]
+
+
+def test_record_last_sent_commits_the_mr_and_finishes_the_message_in_one_go(engine, clock, key, hook):
+    message = submit(engine, clock, key)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    clock.advance(seconds=3)
+    assert outbox.record_last_sent(engine, claim.parts[0].part_id, mr=77, modem_id="m1", now=clock(), owner="m1")
+    stored, parts = load(engine, message.id)
+    assert (stored.status, stored.modem_id, stored.sent_at, stored.lease_owner) == ("sent", "m1", clock(), None)
+    assert (parts[0].status, parts[0].message_reference, parts[0].submitted_at) == ("sent", 77, clock())
+    with session(engine) as s:
+        assert [(a.outcome, a.modem_id) for a in outbox.message_attempts(s, message.id)] == [("sent", "m1")]
+    assert status_events(engine, message.id) == ["sent"]
+
+
+def test_record_last_sent_with_a_lost_lease_records_the_part_but_does_not_finish(engine, clock, key):
+    message = submit(engine, clock, key)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    assert not outbox.record_last_sent(engine, claim.parts[0].part_id, mr=5, modem_id="m1", now=clock(), owner="m9")
+    stored, parts = load(engine, message.id)
+    assert (stored.status, stored.modem_id) == ("sending", "m1")  # pinned where its part went
+    assert (parts[0].status, parts[0].message_reference) == ("sent", 5)
+
+
+def test_record_last_sent_of_a_part_reported_first_ends_the_message_delivered(engine, clock, key, hook):
+    message = submit(engine, clock, key)
+    claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())
+    pdu = encode_status_report(12, TO, timestamp=clock(), discharge_time=clock(), status=0)
+    store_report(engine, "m1", decode_pdu(pdu), pdu, now=clock())  # the report beat the MR's commit
+    assert outbox.record_last_sent(engine, claim.parts[0].part_id, mr=12, modem_id="m1", now=clock())
+    assert load(engine, message.id)[0].status == "delivered"
+    assert status_events(engine, message.id) == ["delivered"]
+
+
 # --- crashes ------------------------------------------------------------------------------
 
 
