@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from drivers._exceptions import AtProtocolError
 from drivers.at.errors import cme_code_from_text, cms_code_from_text
@@ -498,6 +499,7 @@ def _body_kind(key: str, args: str) -> bool | None:
     return None
 
 
+@lru_cache(maxsize=512)  # a sender repeats a few command lines: parse each once
 def _command_names(command: str) -> tuple[frozenset[str], frozenset[str], bool]:
     """Extended command names in a command line, those of them used in a form
     that asks for their value (read ``?``, test ``=?`` or bare action), and

@@ -186,23 +186,26 @@ def may_send(s: Session | Connection, number: str, category: str, *, stop_transa
     """
     if category not in CATEGORIES:
         raise InvalidInput("category", f"must be one of {', '.join(CATEGORIES)}")
-    reason = s.execute(
-        sa.select(col(Suppression.reason)).where(col(Suppression.number_hash) == number_hash(number))
-    ).scalar()
+    reason = s.execute(_SUPPRESSED, {"h": number_hash(number)}).scalar()
     if reason is not None and (category == "marketing" or stop_transactional):
         return Verdict(False, "opted_out", reason)
     if category == "marketing":
-        latest = s.execute(
-            sa.select(col(ConsentRecord.kind))
-            .where(col(ConsentRecord.number) == number)
-            .order_by(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc())
-            .limit(1)
-        ).scalar()
+        latest = s.execute(_LATEST_CONSENT, {"number": number}).scalar()
         if latest is None:
             return Verdict(False, "no_consent")
         if latest != "opt_in":
             return Verdict(False, "consent_withdrawn")
     return Verdict(True, "ok")
+
+
+# Built once: asked for every message a claim hands out.
+_SUPPRESSED = sa.select(col(Suppression.reason)).where(col(Suppression.number_hash) == sa.bindparam("h"))
+_LATEST_CONSENT = (
+    sa.select(col(ConsentRecord.kind))
+    .where(col(ConsentRecord.number) == sa.bindparam("number"))
+    .order_by(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc())
+    .limit(1)
+)
 
 
 def number_hash(number: str) -> str:
