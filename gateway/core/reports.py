@@ -15,6 +15,11 @@ first (`gateway.core.db.lock_for`), so one runs after the other has committed. L
 report applied while its message becomes `sent` (`gateway.core.outbox.finish`) could leave a
 fully delivered message `sent`; `_apply` locks the message row before reading its parts,
 and `finish` changes that row before it reads them, so the later of the two sees both.
+Reports stored together (`store_reports`, a batch from several modems) take all their
+(modem, MR) locks before they lock any row, in sorted order: a batch holding a message row
+while waiting for the lock of a part of that message being committed would deadlock with
+that commit, which holds the part's lock and waits for the row. Writers that take several
+of these locks must do the same.
 """
 
 from __future__ import annotations
@@ -68,6 +73,9 @@ def store_reports(
     """Store several reports, each `(modem id, report, pdu)`, in one transaction and in
     order, each applied as `store_report` does; their results in the same order."""
     with transaction(engine) as conn:
+        # Every (modem, MR) lock first, in one order: see the module docstring.
+        for modem_id, number in sorted({(modem_id, report.message_reference) for modem_id, report, _ in items}):
+            lock_for(conn, modem_id, number)
         return [_store(conn, modem_id, report, pdu, now=now) for modem_id, report, pdu in items]
 
 
@@ -149,7 +157,6 @@ class _Message:
 
 
 def _store(conn: Connection, modem_id: str, sms: SmsStatusReport, pdu: str, *, now: datetime) -> StoredReport:
-    lock_for(conn, modem_id, sms.message_reference)
     report = _Report(
         modem_id, sms.message_reference, sms.number, sms.status, sms.category, sms.timestamp, sms.discharge_time, now
     )
