@@ -49,6 +49,7 @@ __all__ = [
     "session",
     "transaction",
     "lock_for",
+    "connection_of",
     "get_or_raise",
     "ping",
     "probe_write",
@@ -203,6 +204,15 @@ def lock_for(conn: Connection, name: str, number: int) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(name), number)))
+
+
+def connection_of(c: Connection | Session) -> Connection:
+    """The connection of the caller's transaction, for Core statements run in it: `c`
+    itself, or a Session's (flushed first, so the statements see what it changed)."""
+    if isinstance(c, Connection):
+        return c
+    c.flush()
+    return c.connection()
 
 
 def ping(engine: Engine) -> None:

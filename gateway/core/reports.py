@@ -15,69 +15,94 @@ first (`gateway.core.db.lock_for`), so one runs after the other has committed. L
 report applied while its message becomes `sent` (`gateway.core.outbox.finish`) could leave a
 fully delivered message `sent`; `_apply` locks the message row before reading its parts,
 and `finish` changes that row before it reads them, so the later of the two sees both.
+Reports stored together (`store_reports`, a batch from several modems) take all their
+(modem, MR) locks before they lock any row, in sorted order: a batch holding a message row
+while waiting for the lock of a part of that message being committed would deadlock with
+that commit, which holds the part's lock and waits for the row. Writers that take several
+of these locks must do the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from drivers.sms.pdu import SmsStatusReport
 from gateway.core import dlr, paging, webhooks
 from gateway.core.correlation import DEFAULT_WINDOW, Candidate, ReportKey, pick_part
-from gateway.core.db import lock_for, transaction
+from gateway.core.db import connection_of, lock_for, transaction
 from gateway.core.dlrurl import BUFFERED, DlrEvent
 from gateway.core.models import DeliveryReport, Message, Part
 
-__all__ = ["store_report", "rematch", "rematch_in", "settled_status", "list_reports", "reports_of_message"]
+__all__ = [
+    "StoredReport",
+    "store_report",
+    "store_reports",
+    "rematch",
+    "rematch_in",
+    "settled_status",
+    "list_reports",
+    "reports_of_message",
+]
 
 _FINAL_PART = ("delivered", "failed", "expired")
+_SETTLED_BY_PARTS = ("sent", "delivered")  # the message statuses its parts' reports change
 
 
-def store_report(engine: Engine, modem_id: str, report: SmsStatusReport, pdu: str, *, now: datetime) -> DeliveryReport:
+@dataclass(frozen=True)
+class StoredReport:
+    """A stored delivery report: its row id, and the part it was matched to (None: unmatched)."""
+
+    id: int
+    part_id: int | None
+
+
+def store_report(engine: Engine, modem_id: str, report: SmsStatusReport, pdu: str, *, now: datetime) -> StoredReport:
     """Store `report` (received on `modem_id`) and apply it if it matches a part."""
-    with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
-        lock_for(conn, modem_id, report.message_reference)
-        row = DeliveryReport(
-            modem_id=modem_id,
-            message_reference=report.message_reference,
-            recipient=report.number,
-            tp_status=report.status,
-            category=report.category,
-            scts=report.timestamp,
-            discharge_time=report.discharge_time,
-            received_at=now,
-            pdu=pdu,
-        )
-        s.add(row)
-        s.flush()
-        _match(s, row, now=now)
-        s.flush()
-        return row
+    return store_reports(engine, [(modem_id, report, pdu)], now=now)[0]
+
+
+def store_reports(
+    engine: Engine, items: Sequence[tuple[str, SmsStatusReport, str]], *, now: datetime
+) -> list[StoredReport]:
+    """Store several reports, each `(modem id, report, pdu)`, in one transaction and in
+    order, each applied as `store_report` does; their results in the same order."""
+    with transaction(engine) as conn:
+        # Every (modem, MR) lock first, in one order: see the module docstring.
+        for modem_id, number in sorted({(modem_id, report.message_reference) for modem_id, report, _ in items}):
+            lock_for(conn, modem_id, number)
+        return [_store(conn, modem_id, report, pdu, now=now) for modem_id, report, pdu in items]
 
 
 def rematch(engine: Engine, modem_id: str, message_reference: int, *, now: datetime) -> int:
     """Attach reports for (modem, MR) that arrived before their part's MR was committed."""
-    with transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as s:
+    with transaction(engine) as conn:
         lock_for(conn, modem_id, message_reference)
-        return rematch_in(s, modem_id, message_reference, now=now)
+        return rematch_in(conn, modem_id, message_reference, now=now)
 
 
-def rematch_in(s: Session, modem_id: str, message_reference: int, *, now: datetime) -> int:
+def rematch_in(c: Connection | Session, modem_id: str, message_reference: int, *, now: datetime) -> int:
     """`rematch` inside the caller's transaction, which holds `lock_for(modem, MR)`."""
-    waiting = s.exec(
-        select(DeliveryReport).where(
-            DeliveryReport.modem_id == modem_id,
-            DeliveryReport.message_reference == message_reference,
-            col(DeliveryReport.part_id).is_(None),
-            DeliveryReport.received_at >= now - DEFAULT_WINDOW,
-        )
+    conn = connection_of(c)
+    waiting = conn.execute(
+        _WAITING, {"modem_id": modem_id, "mr": message_reference, "since": now - DEFAULT_WINDOW}
     ).all()
-    matched = sum(1 for row in waiting if _match(s, row, now=now))
-    s.flush()
+    matched = 0
+    for row in waiting:
+        report = _Report(
+            row.modem_id, row.message_reference, row.recipient, row.tp_status, row.category,
+            row.scts, row.discharge_time, row.received_at,
+        )  # fmt: skip
+        part = _match(conn, report)
+        if part is not None:
+            conn.execute(_ATTACH, {"report_id": row.id, "part_id": part.part_id})
+            _apply(conn, part, report, now=now)
+            matched += 1
     return matched
 
 
@@ -87,7 +112,7 @@ def settled_status(status: str, part_statuses: list[str]) -> str:
     Only a message handed to the network (`sent`, or `delivered` already) is settled by
     its parts; a message still being sent or waiting keeps its own status.
     """
-    if status not in ("sent", "delivered"):
+    if status not in _SETTLED_BY_PARTS:
         return status
     if any(st == "failed" for st in part_statuses):
         return "failed"
@@ -96,90 +121,221 @@ def settled_status(status: str, part_statuses: list[str]) -> str:
     return status
 
 
-def _match(s: Session, row: DeliveryReport, *, now: datetime) -> bool:
-    anchor = row.scts or row.received_at
-    parts = s.exec(
-        select(Part).where(
-            Part.modem_id == row.modem_id,
-            Part.message_reference == row.message_reference,
-            col(Part.submitted_at).is_not(None),
-            col(Part.submitted_at) >= anchor - DEFAULT_WINDOW,
-            col(Part.submitted_at) <= anchor + DEFAULT_WINDOW,
-        )
-    ).all()
-    messages = {p.message_id for p in parts}
-    recipients = (
-        dict(s.exec(select(col(Message.id), col(Message.recipient)).where(col(Message.id).in_(messages))).all())
-        if messages
-        else {}
+@dataclass(frozen=True)
+class _Report:
+    modem_id: str
+    message_reference: int
+    recipient: str
+    tp_status: int
+    category: str
+    scts: datetime | None
+    discharge_time: datetime | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class _Candidate(Candidate):
+    message_id: str = ""
+    seq: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Message:
+    """The message row as `webhooks.message_status` reads it, with its settled status."""
+
+    id: str
+    status: str
+    generation: int
+    recipient: str
+    text: str
+    modem_id: str | None
+    sent_at: datetime | None
+    last_error: str | None
+    api_key_id: int | None
+    callback_url: str | None
+
+
+def _store(conn: Connection, modem_id: str, sms: SmsStatusReport, pdu: str, *, now: datetime) -> StoredReport:
+    report = _Report(
+        modem_id, sms.message_reference, sms.number, sms.status, sms.category, sms.timestamp, sms.discharge_time, now
+    )
+    # Matched before it is inserted, so the row is written once, with its part.
+    part = _match(conn, report)
+    report_id = conn.execute(
+        _INSERT_REPORT,
+        {
+            "modem_id": modem_id,
+            "message_reference": report.message_reference,
+            "recipient": report.recipient,
+            "tp_status": report.tp_status,
+            "category": report.category,
+            "scts": report.scts,
+            "discharge_time": report.discharge_time,
+            "received_at": now,
+            "pdu": pdu,
+            "part_id": None if part is None else part.part_id,
+        },
+    ).scalar_one()
+    if part is not None:
+        _apply(conn, part, report, now=now)
+    return StoredReport(report_id, None if part is None else int(part.part_id))
+
+
+def _match(conn: Connection, report: _Report) -> _Candidate | None:
+    anchor = report.scts or report.received_at
+    rows = conn.execute(
+        _CANDIDATES,
+        {
+            "modem_id": report.modem_id,
+            "mr": report.message_reference,
+            "earliest": anchor - DEFAULT_WINDOW,
+            "latest": anchor + DEFAULT_WINDOW,
+        },
     )
     candidates = [
-        Candidate(
-            part_id=p.id,  # type: ignore[arg-type]
-            modem_id=p.modem_id or "",
-            message_reference=p.message_reference or 0,
-            recipient=recipients.get(p.message_id, ""),
-            submitted_at=p.submitted_at,  # type: ignore[arg-type]
-            has_final_report=p.status in _FINAL_PART,
+        _Candidate(
+            part_id=r.id,
+            modem_id=r.modem_id,
+            message_reference=r.message_reference,
+            recipient=r.recipient,
+            submitted_at=r.submitted_at,
+            has_final_report=r.status in _FINAL_PART,
+            message_id=r.message_id,
+            seq=r.seq,
+            error=r.error,
         )
-        for p in parts
+        for r in rows
     ]
-    key = ReportKey(row.modem_id, row.message_reference, row.recipient, row.scts, row.received_at)
-    chosen = pick_part(key, candidates)
-    if chosen is None:
-        return False
-    part = next(p for p in parts if p.id == chosen.part_id)
-    row.part_id = part.id
-    s.add(row)
-    _apply(s, part, row, now=now)
-    return True
+    key = ReportKey(report.modem_id, report.message_reference, report.recipient, report.scts, report.received_at)
+    return pick_part(key, candidates)
 
 
-def _apply(s: Session, part: Part, row: DeliveryReport, *, now: datetime) -> None:
-    part.report_status = row.tp_status
-    if row.category == "delivered":
-        part.status = "delivered"
-        part.delivered_at = row.discharge_time or now
-    elif row.category == "failed":
-        part.status = "failed"
-        part.error = f"status report: TP-ST 0x{row.tp_status:02X}"
-    s.add(part)
-    s.flush()
+def _apply(conn: Connection, part: _Candidate, report: _Report, *, now: datetime) -> None:
+    error = part.error
+    if report.category == "delivered":
+        conn.execute(
+            _PART_DELIVERED,
+            {"part_id": part.part_id, "tp_status": report.tp_status, "at": report.discharge_time or now},
+        )
+    elif report.category == "failed":
+        error = f"status report: TP-ST 0x{report.tp_status:02X}"
+        conn.execute(_PART_FAILED, {"part_id": part.part_id, "tp_status": report.tp_status, "error": error})
+    else:
+        conn.execute(_PART_REPORTED, {"part_id": part.part_id, "tp_status": report.tp_status})
     # Locked before its parts are read: see the module docstring.
-    message = s.exec(
-        select(Message).where(Message.id == part.message_id).with_for_update().execution_options(populate_existing=True)
-    ).first()
-    if message is None:
+    row = conn.execute(_LOCK_MESSAGE, {"message_id": part.message_id}).first()
+    if row is None:
         return
+    message = _Message(**row._mapping)
     webhooks.enqueue(
-        s,
+        conn,
         "delivery_report",
         {
             "message_id": message.id,
             "part": part.seq,
-            "modem": row.modem_id,
-            "message_reference": row.message_reference,
-            "status": row.category,
-            "tp_status": row.tp_status,
-            "discharge_time": row.discharge_time.isoformat() if row.discharge_time else None,
+            "modem": report.modem_id,
+            "message_reference": report.message_reference,
+            "status": report.category,
+            "tp_status": report.tp_status,
+            "discharge_time": report.discharge_time.isoformat() if report.discharge_time else None,
         },
         now=now,
         api_key_id=message.api_key_id,
         callback_url=message.callback_url,
     )
-    if row.category == "pending":  # the SMSC still tries: Kannel's "buffered" report
-        dlr.on_event(s, message, DlrEvent(BUFFERED, f"stat:ENROUTE TP-ST 0x{row.tp_status:02X}"), now=now)
+    if report.category == "pending":  # the SMSC still tries: Kannel's "buffered" report
+        dlr.on_event(conn, message, DlrEvent(BUFFERED, f"stat:ENROUTE TP-ST 0x{report.tp_status:02X}"), now=now)
+    if message.status not in _SETTLED_BY_PARTS:
+        return  # still being sent, or ended otherwise: its parts do not settle it
     statuses = list(
-        s.exec(select(Part.status).where(Part.message_id == message.id, Part.generation == message.generation))
+        conn.execute(_CURRENT_STATUSES, {"message_id": message.id, "generation": message.generation}).scalars()
     )
     new_status = settled_status(message.status, statuses)
-    if new_status != message.status:
-        message.status = new_status
-        message.updated_at = now
-        if new_status == "failed":
-            message.last_error = part.error
-        s.add(message)
-        webhooks.message_status(s, message, now=now)
+    if new_status == message.status:
+        return
+    last_error = error if new_status == "failed" else message.last_error
+    conn.execute(
+        _SETTLE_MESSAGE, {"message_id": message.id, "status": new_status, "last_error": last_error, "now": now}
+    )
+    webhooks.message_status(conn, replace(message, status=new_status, last_error=last_error), now=now)
+
+
+# The statements of the hot path, built once so that SQLAlchemy compiles each once.
+_REPORT: sa.Table = DeliveryReport.__table__  # type: ignore[attr-defined]
+_PART: sa.Table = Part.__table__  # type: ignore[attr-defined]
+_MESSAGE: sa.Table = Message.__table__  # type: ignore[attr-defined]
+
+_INSERT_REPORT = sa.insert(_REPORT).returning(_REPORT.c.id)
+# The parts that could own a report, each with its message's recipient.
+_CANDIDATES = (
+    sa.select(
+        _PART.c.id,
+        _PART.c.message_id,
+        _PART.c.seq,
+        _PART.c.status,
+        _PART.c.error,
+        _PART.c.modem_id,
+        _PART.c.message_reference,
+        _PART.c.submitted_at,
+        _MESSAGE.c.recipient,
+    )
+    .join(_MESSAGE, _MESSAGE.c.id == _PART.c.message_id)
+    .where(
+        _PART.c.modem_id == sa.bindparam("modem_id"),
+        _PART.c.message_reference == sa.bindparam("mr"),
+        _PART.c.submitted_at.is_not(None),
+        _PART.c.submitted_at >= sa.bindparam("earliest"),
+        _PART.c.submitted_at <= sa.bindparam("latest"),
+    )
+    .order_by(_PART.c.id)
+)
+_WAITING = (
+    sa.select(
+        _REPORT.c.id,
+        _REPORT.c.modem_id,
+        _REPORT.c.message_reference,
+        _REPORT.c.recipient,
+        _REPORT.c.tp_status,
+        _REPORT.c.category,
+        _REPORT.c.scts,
+        _REPORT.c.discharge_time,
+        _REPORT.c.received_at,
+    )
+    .where(
+        _REPORT.c.modem_id == sa.bindparam("modem_id"),
+        _REPORT.c.message_reference == sa.bindparam("mr"),
+        _REPORT.c.part_id.is_(None),
+        _REPORT.c.received_at >= sa.bindparam("since"),
+    )
+    .order_by(_REPORT.c.id)
+)
+_ATTACH = sa.update(_REPORT).where(_REPORT.c.id == sa.bindparam("report_id")).values(part_id=sa.bindparam("part_id"))
+_PART_BY_ID = _PART.c.id == sa.bindparam("part_id")
+_PART_REPORTED = sa.update(_PART).where(_PART_BY_ID).values(report_status=sa.bindparam("tp_status"))
+_PART_DELIVERED = (
+    sa.update(_PART)
+    .where(_PART_BY_ID)
+    .values(report_status=sa.bindparam("tp_status"), status="delivered", delivered_at=sa.bindparam("at"))
+)
+_PART_FAILED = (
+    sa.update(_PART)
+    .where(_PART_BY_ID)
+    .values(report_status=sa.bindparam("tp_status"), status="failed", error=sa.bindparam("error"))
+)
+_LOCK_MESSAGE = (
+    sa.select(*(_MESSAGE.c[field.name] for field in fields(_Message)))
+    .where(_MESSAGE.c.id == sa.bindparam("message_id"))
+    .with_for_update()
+)
+_CURRENT_STATUSES = sa.select(_PART.c.status).where(
+    _PART.c.message_id == sa.bindparam("message_id"), _PART.c.generation == sa.bindparam("generation")
+)
+_SETTLE_MESSAGE = (
+    sa.update(_MESSAGE)
+    .where(_MESSAGE.c.id == sa.bindparam("message_id"))
+    .values(status=sa.bindparam("status"), last_error=sa.bindparam("last_error"), updated_at=sa.bindparam("now"))
+)
 
 
 def unmatched_count(engine: Engine) -> int:
@@ -212,9 +368,14 @@ def list_reports(
     if modem:
         query = query.where(col(DeliveryReport.modem_id) == modem)
     return paging.query_page(
-        s, query, DeliveryReport.received_at, DeliveryReport.id, cursor=cursor, limit=limit,
+        s,
+        query,
+        DeliveryReport.received_at,
+        DeliveryReport.id,
+        cursor=cursor,
+        limit=limit,
         position=lambda row: (row[0].received_at, row[0].id),
-    )  # fmt: skip
+    )
 
 
 def reports_of_message(s: Session, message_id: str) -> list[tuple[DeliveryReport, Part]]:

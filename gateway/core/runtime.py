@@ -57,6 +57,7 @@ from gateway.core.ownership import DatabaseLock, ModemLeases, Node
 from gateway.core.pacing import Pacer
 from gateway.core.recovery import Recovery, run_operator_command
 from gateway.core.recoverypolicy import RecoveryPlan
+from gateway.core.reportqueue import ReportQueue
 from gateway.core.settings import ModemSettings, Settings
 from gateway.core.simulated import SimulatedModems, start_simulated_modems
 
@@ -219,6 +220,10 @@ class Gateway:
         self.engine = engine or create_engine_for(settings.database_url)
         self.extensions = extensions or Extensions()
         self.writes = Writes(self.engine)
+        # Status reports from all modems, written together while a write is running.
+        self.report_queue: ReportQueue[tuple[str, SmsStatusReport, str], reports.StoredReport] = ReportQueue(
+            self._store_reports
+        )
         self.leases = ModemLeases(
             self.engine,
             [m.id for m in settings.effective_modems()],
@@ -609,7 +614,7 @@ class Gateway:
         if item.sms is None:
             await self.writes(inbound.store_undecodable, self.engine, modem_id, item.pdu, item.error or "", now=now)
         elif isinstance(item.sms, SmsStatusReport):
-            await self.writes(reports.store_report, self.engine, modem_id, item.sms, item.pdu, now=now)
+            await self.report_queue.store((modem_id, item.sms, item.pdu))
         elif isinstance(item.sms, SmsDeliver):
             queued: list[str] = []
             hook = self.extensions.on_inbound
@@ -633,6 +638,9 @@ class Gateway:
                 "a sent message, not a received one",
                 now=now,
             )
+
+    async def _store_reports(self, items: list[tuple[str, SmsStatusReport, str]]) -> list[reports.StoredReport]:
+        return await self.writes(reports.store_reports, self.engine, items, now=self.clock.now())
 
     async def _deliver_webhooks(self) -> None:
         await courier.run(

@@ -36,11 +36,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from gateway.core import dlr, egress
-from gateway.core.db import rowcount, session, transaction
+from gateway.core.db import connection_of, rowcount, session, transaction
 from gateway.core.errors import InvalidInput, NotFound
 from gateway.core.hookpolicy import GIVE_UP_AFTER, backoff, next_attempt
 from gateway.core.models import ApiKey, Webhook, WebhookDelivery
@@ -97,7 +97,7 @@ def disable_for_key(s: Session, api_key_id: int, *, now: datetime) -> int:
 
 
 def enqueue(
-    s: Session,
+    c: Connection | Session,
     event: str,
     data: dict[str, Any],
     *,
@@ -112,35 +112,35 @@ def enqueue(
     `callback_url` (a message's own), the event is queued for that URL too, signed with
     the key's callback secret. Returns how many deliveries were queued.
     """
-    hooks = s.exec(
-        select(Webhook)
-        .outerjoin(ApiKey, col(ApiKey.id) == col(Webhook.api_key_id))
-        .where(col(Webhook.enabled) == True, col(ApiKey.revoked_at).is_(None))  # noqa: E712
-    ).all()
+    conn = connection_of(c)
     targets: list[dict[str, Any]] = []
-    for hook in hooks:
-        if event not in hook.events.split(","):
+    for hook_id, hook_key, url, events in conn.execute(_ENABLED_HOOKS):
+        if event not in events.split(","):
             continue
-        if api_key_id is not None and hook.api_key_id is not None and hook.api_key_id != api_key_id:
+        if api_key_id is not None and hook_key is not None and hook_key != api_key_id:
             continue
-        targets.append({"webhook_id": hook.id, "endpoint": endpoint(hook.api_key_id, hook.url)})
+        targets.append({"webhook_id": hook_id, "url": None, "api_key_id": None, "endpoint": endpoint(hook_key, url)})
     if callback_url is not None and api_key_id is not None:
-        key = _callback_key(s, api_key_id)  # its secret made now, so delivery never waits on it
+        key = _callback_key(conn, api_key_id)  # its secret made now, so delivery never waits on it
         if key.revoked_at is None:
             targets.append(
-                {"url": callback_url, "api_key_id": api_key_id, "endpoint": endpoint(api_key_id, callback_url)}
+                {
+                    "webhook_id": None,
+                    "url": callback_url,
+                    "api_key_id": api_key_id,
+                    "endpoint": endpoint(api_key_id, callback_url),
+                }
             )
     for target in targets:
-        delivery = WebhookDelivery(event=event, payload="", next_attempt_at=now, created_at=now, **target)
-        s.add(delivery)
-        s.flush()  # the id goes into the body, so a receiver can deduplicate
-        delivery.payload = json.dumps(
-            {"id": delivery.id, "event": event, "created_at": now.isoformat(), "data": data},
+        delivery_id = conn.execute(_INSERT_DELIVERY, {"event": event, "now": now, **target}).scalar_one()
+        # The id goes into the body, so a receiver can deduplicate.
+        body = json.dumps(
+            {"id": delivery_id, "event": event, "created_at": now.isoformat(), "data": data},
             ensure_ascii=False,
             separators=(",", ":"),
             default=str,
         )
-    s.flush()
+        conn.execute(_SET_PAYLOAD, {"delivery_id": delivery_id, "body": body})
     return len(targets)
 
 
@@ -152,15 +152,17 @@ def endpoint(api_key_id: int | None, url: str) -> str:
 
 
 class _MessageLike(dlr.MessageLike, Protocol):
-    callback_url: str | None
+    @property
+    def callback_url(self) -> str | None: ...
 
 
-def message_status(s: Session, message: _MessageLike, *, now: datetime) -> int:
+def message_status(c: Connection | Session, message: _MessageLike, *, now: datetime) -> int:
     """Queue a `message.status` event for the message's current status (caller's transaction),
     and the Kannel-style delivery report it stands for when the message asked for one."""
-    dlr.on_status(s, message, now=now)
+    conn = connection_of(c)
+    dlr.on_status(conn, message, now=now)
     return enqueue(
-        s,
+        conn,
         "message.status",
         {"id": message.id, "status": message.status, "recipient": message.recipient, "error": message.last_error},
         now=now,
@@ -169,22 +171,63 @@ def message_status(s: Session, message: _MessageLike, *, now: datetime) -> int:
     )
 
 
-def callback_secret(s: Session, api_key_id: int) -> str:
+def callback_secret(c: Connection | Session, api_key_id: int) -> str:
     """The secret that signs callbacks for `api_key_id`'s messages, made on first use."""
-    secret = _callback_key(s, api_key_id).callback_secret
+    secret = _callback_key(connection_of(c), api_key_id).callback_secret
     assert secret is not None
     return secret
 
 
-def _callback_key(s: Session, api_key_id: int) -> ApiKey:
-    key = s.exec(select(ApiKey).where(ApiKey.id == api_key_id).with_for_update()).first()
+@dataclass(frozen=True)
+class _CallbackKey:
+    revoked_at: datetime | None
+    callback_secret: str | None
+
+
+def _callback_key(conn: Connection, api_key_id: int) -> _CallbackKey:
+    key = conn.execute(_LOCK_KEY, {"key_id": api_key_id}).first()
     if key is None:
         raise NotFound("api key", api_key_id)
-    if key.callback_secret is None:
-        key.callback_secret = "cbs_" + secrets.token_urlsafe(32)
-        s.add(key)
-        s.flush()
-    return key
+    if key.callback_secret is not None:
+        return _CallbackKey(key.revoked_at, key.callback_secret)
+    secret = "cbs_" + secrets.token_urlsafe(32)
+    conn.execute(_SET_SECRET, {"key_id": api_key_id, "secret": secret})
+    return _CallbackKey(key.revoked_at, secret)
+
+
+# The statements of the hot path (every report and status change queues events), built
+# once so that SQLAlchemy compiles each once.
+_HOOK: sa.Table = Webhook.__table__  # type: ignore[attr-defined]
+_KEY: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]
+_DELIVERY: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
+_ENABLED_HOOKS = (
+    sa.select(_HOOK.c.id, _HOOK.c.api_key_id, _HOOK.c.url, _HOOK.c.events)
+    .select_from(_HOOK.outerjoin(_KEY, _KEY.c.id == _HOOK.c.api_key_id))
+    .where(_HOOK.c.enabled == sa.true(), _KEY.c.revoked_at.is_(None))
+    .order_by(_HOOK.c.id)
+)
+_INSERT_DELIVERY = (
+    sa.insert(_DELIVERY)
+    .values(
+        event=sa.bindparam("event"),
+        payload="",
+        webhook_id=sa.bindparam("webhook_id"),
+        url=sa.bindparam("url"),
+        api_key_id=sa.bindparam("api_key_id"),
+        endpoint=sa.bindparam("endpoint"),
+        attempts=0,
+        next_attempt_at=sa.bindparam("now"),
+        created_at=sa.bindparam("now"),
+    )
+    .returning(_DELIVERY.c.id)
+)
+_SET_PAYLOAD = (
+    sa.update(_DELIVERY).where(_DELIVERY.c.id == sa.bindparam("delivery_id")).values(payload=sa.bindparam("body"))
+)
+_LOCK_KEY = (
+    sa.select(_KEY.c.revoked_at, _KEY.c.callback_secret).where(_KEY.c.id == sa.bindparam("key_id")).with_for_update()
+)
+_SET_SECRET = sa.update(_KEY).where(_KEY.c.id == sa.bindparam("key_id")).values(callback_secret=sa.bindparam("secret"))
 
 
 async def deliver_due(engine: Engine, client: httpx.AsyncClient, *, now: datetime, limit: int = 50) -> int:
