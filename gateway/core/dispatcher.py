@@ -130,9 +130,16 @@ class WorkStore(Protocol):
         unsent parts together are at most `max_parts` (what is left of its daily cap;
         None: any); empty when nothing is due."""
 
-    async def part_sent(self, part_id: int, modem_id: str, mr: int, *, finishes: str | None = None) -> None:
+    async def part_sent(
+        self, part_id: int, modem_id: str, mr: int, *, finishes: str | None = None, then: str | None = None
+    ) -> None:
         """Commit a part's MR. `finishes`: the id of the message whose last part this is,
-        marked sent in the same write (then `message_sent` is not called for it)."""
+        marked sent in the same write (then `message_sent` is not called for it); `then`:
+        the claimed message sent next, started in the same write."""
+
+    async def start(self, message_id: str, modem_id: str) -> None:
+        """A message claimed with others is about to be sent: its parts become `sending`
+        (the first of a claim is started by the claim)."""
 
     async def message_sent(self, message_id: str) -> None: ...
 
@@ -258,6 +265,7 @@ class ModemWorker:
         # Claimed together with the one in hand and not started yet (see `_claim`).
         self._claimed: deque[ClaimedMessage] = deque()
         self._claimed_at = datetime.min
+        self._started: str | None = None  # the message whose parts storage has as `sending`
         self._send_times: deque[float] = deque(maxlen=8)  # seconds the latest AT+CMGS took
         self._draining = False
         self._background: list[asyncio.Task[None]] = []
@@ -395,7 +403,17 @@ class ModemWorker:
             return None
         self._claimed_at = now
         self._claimed.extend(batch[1:])
+        self._started = batch[0].message_id
         return batch[0]
+
+    def _following(self) -> str | None:
+        """The claimed message to send after the one in hand, if it will be (see `_turn`)."""
+        if not self._claimed or not self._may_keep_claimed():
+            return None
+        message = self._claimed[0]
+        if not may_start(claimed_at=self._claimed_at, lease_until=message.lease_until, now=self.clock.now()):
+            return None
+        return message.message_id
 
     def _may_keep_claimed(self) -> bool:
         """Whether messages claimed and not started may wait for this worker's next turn."""
@@ -487,6 +505,9 @@ class ModemWorker:
         return True
 
     async def _send(self, modem: Modem, message: ClaimedMessage) -> None:
+        if self._started != message.message_id:
+            await self._commit(self.store.start, message.message_id, self.modem_id)
+            self._started = message.message_id
         self.in_hand = message.message_id
         try:
             await self._send_parts(modem, message)
@@ -522,13 +543,17 @@ class ModemWorker:
                     mr = await modem.send(SubmitPart(part.pdu, part.tpdu_length))
                     sent_any = True
                     last = n == len(pending) - 1
+                    then = self._following() if last else None
                     await self._commit(
                         self.store.part_sent,
                         part.part_id,
                         self.modem_id,
                         mr,
                         finishes=message.message_id if last else None,
+                        then=then,
                     )
+                    if then is not None:
+                        self._started = then
                     self._sent_ok()
                     self.status.sent_parts += 1
                     took = self.clock.monotonic() - started

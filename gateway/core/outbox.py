@@ -22,7 +22,14 @@ Goals: nothing lost, nothing doubled.
 
 The claim
 ---------
-One transaction, three statements:
+A fast modem claims several messages in one transaction (`claim_many`: what it sends in
+about a second, gateway.core.policy.claim_batch), in the queue's order. Only the first
+one's parts become `sending` at the claim; each of the others is started, its parts
+`sending`, in the transaction that commits the previous message's last MR (or by `start`),
+so after a crash the messages claimed but never started have no part flagged as possibly
+sent. The last part's MR and the message's `finish` commit together (`record_last_sent`).
+
+For each message, the statements are:
 
     SELECT id FROM message
      WHERE status IN ('queued', 'sending') AND next_attempt_at <= :now
@@ -143,6 +150,7 @@ __all__ = [
     "claim",
     "record_sent",
     "record_last_sent",
+    "start",
     "claim_many",
     "renew",
     "finish",
@@ -560,9 +568,11 @@ def _lease(
         _LEASE_MESSAGE,
         [{"b_id": r.id, "b_owner": owner, "b_until": until, "b_attempts": r.attempts + 1, "b_now": now} for r in rows],
     )
-    conn.execute(
-        _LEASE_PARTS, [{"b_id": r.id, "b_generation": r.generation, "b_attempt": r.attempts + 1} for r in rows]
-    )
+    # Only the first goes out now: the parts of the others become `sending` when each is
+    # started (`start`, or with the previous message's last MR), so after a crash only a
+    # message that was started can have a part flagged as possibly sent.
+    first = rows[0]
+    conn.execute(_LEASE_PARTS, {"b_id": first.id, "b_generation": first.generation, "b_attempt": first.attempts + 1})
     parts: dict[str, list[ClaimedPart]] = {r.id: [] for r in rows}
     for p in conn.execute(_CLAIMED_PARTS, {"ids": list(parts)}):
         parts[p.message_id].append(ClaimedPart(p.id, p.seq, p.pdu, p.tpdu_length, p.message_reference))
@@ -601,17 +611,34 @@ def record_sent(
 
 
 def record_last_sent(
-    engine: Engine, part_id: int, *, mr: int, modem_id: str, now: datetime, owner: str | None = None
+    engine: Engine,
+    part_id: int,
+    *,
+    mr: int,
+    modem_id: str,
+    now: datetime,
+    owner: str | None = None,
+    then: str | None = None,
 ) -> bool:
     """`record_sent` of a message's last unsent part and `finish` of its message, in one
     transaction: what a sender commits after the last `+CMGS` of a message. Returns what
-    `finish` returns; the part is recorded (and the message pinned) either way."""
+    `finish` returns; the part is recorded (and the message pinned) either way. `then`:
+    the message the sender (`modem_id`) starts next, `start`ed in the same transaction."""
     with transaction(engine) as conn:
         message_id, rematched = _record(conn, part_id, mr, modem_id, now)
-        if _finish(conn, message_id, now=now, owner=owner, modem_id=modem_id, reports=rematched > 0):
-            return True
-        conn.execute(_PIN, {"b_id": message_id, "b_modem": modem_id, "b_now": now})
-        return False
+        finished = _finish(conn, message_id, now=now, owner=owner, modem_id=modem_id, reports=rematched > 0)
+        if not finished:
+            conn.execute(_PIN, {"b_id": message_id, "b_modem": modem_id, "b_now": now})
+        if then is not None:
+            conn.execute(_START, {"b_id": then, "b_owner": modem_id})  # its claims are the modem's
+        return finished
+
+
+def start(engine: Engine, message_id: str, *, owner: str) -> None:
+    """Mark the unsent parts of a message `owner` claimed with others as `sending`: its
+    sender is about to send them (see `claim_many`). Nothing when `owner` no longer holds it."""
+    with transaction(engine) as conn:
+        conn.execute(_START, {"b_id": message_id, "b_owner": owner})
 
 
 def _record(conn: Connection, part_id: int, mr: int, modem_id: str, now: datetime) -> tuple[str, int]:
@@ -623,9 +650,7 @@ def _record(conn: Connection, part_id: int, mr: int, modem_id: str, now: datetim
     message_id = conn.execute(_RECORD_PART, {"b_id": part_id, "b_mr": mr, "b_modem": modem_id, "b_now": now}).scalar()
     if message_id is None:
         raise NotFound("part", part_id)
-    with Session(bind=conn, expire_on_commit=False) as s:
-        rematched = rematch_in(s, modem_id, mr, now=now)
-    return message_id, rematched
+    return message_id, rematch_in(conn, modem_id, mr, now=now)
 
 
 def renew(engine: Engine, message_id: str, *, owner: str, lease: timedelta = DEFAULT_LEASE, now: datetime) -> bool:
@@ -695,10 +720,9 @@ def _finish(
             conn.execute(_SETTLE, {"b_id": message_id, "b_status": status, "b_error": error})
             message = replace(message, status=status, last_error=error)
     _attempt_ended(conn, message, "failed" if status == "failed" else "sent", message.last_error, now)
-    with Session(bind=conn, expire_on_commit=False) as s:
-        if status != "sent":
-            dlr.on_submitted(s, message, now=now)  # it was sent, before it was settled
-        webhooks.message_status(s, message, now=now)
+    if status != "sent":
+        dlr.on_submitted(conn, message, now=now)  # it was sent, before it was settled
+    webhooks.message_status(conn, message, now=now)
     return True
 
 
@@ -1004,6 +1028,20 @@ _LEASE_PARTS = (
         sa.or_(_PART.c.status == "pending", _PART.c.status == "sending"),
     )
     .values(status="sending", attempt=sa.bindparam("b_attempt"))
+)
+_HELD = (
+    sa.select(_MESSAGE.c.generation)
+    .where(_MESSAGE.c.id == sa.bindparam("b_id"), _MESSAGE.c.status == "sending")
+    .where(_MESSAGE.c.lease_owner == sa.bindparam("b_owner"))
+    .scalar_subquery()
+)
+_START = (
+    sa.update(_PART)
+    .where(_PART.c.message_id == sa.bindparam("b_id"), _PART.c.generation == _HELD, _PART.c.status == "pending")
+    .values(
+        status="sending",
+        attempt=sa.select(_MESSAGE.c.attempts).where(_MESSAGE.c.id == sa.bindparam("b_id")).scalar_subquery(),
+    )
 )
 _CLAIMED_PARTS = (
     sa.select(_PART.c.message_id, _PART.c.id, _PART.c.seq, _PART.c.pdu, _PART.c.tpdu_length, _PART.c.message_reference)

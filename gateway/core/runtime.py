@@ -161,10 +161,12 @@ class OutboxWorkStore:
             lease=self.lease,
         )
 
-    async def part_sent(self, part_id: int, modem_id: str, mr: int, *, finishes: str | None = None) -> None:
+    async def part_sent(
+        self, part_id: int, modem_id: str, mr: int, *, finishes: str | None = None, then: str | None = None
+    ) -> None:
         if finishes is not None:
             await self.writes(
-                outbox.record_last_sent, self.engine, part_id, mr=mr, modem_id=modem_id, now=self.clock.now()
+                outbox.record_last_sent, self.engine, part_id, mr=mr, modem_id=modem_id, now=self.clock.now(), then=then
             )
             return
         await self.writes(
@@ -176,6 +178,9 @@ class OutboxWorkStore:
             now=self.clock.now(),
             lease=self.lease,
         )
+
+    async def start(self, message_id: str, modem_id: str) -> None:
+        await self.writes(outbox.start, self.engine, message_id, owner=modem_id)
 
     async def message_sent(self, message_id: str) -> None:
         await self.writes(outbox.finish, self.engine, message_id, now=self.clock.now())

@@ -515,6 +515,34 @@ def test_claim_many_takes_one_message_per_recipient_at_a_time(engine, clock, key
     ] == [second.id]
 
 
+def test_after_a_crash_only_the_started_message_of_a_claim_may_have_a_part_out(engine, clock, key):
+    ids = []
+    for i in range(3):
+        ids.append(submit(engine, clock, key, recipient=f"+3161200000{i}").id)
+        clock.advance(seconds=1)
+    first, second, third = outbox.claim_many(engine, modem_id="m1", owner="m1", now=clock(), max_messages=3)
+    assert outbox.record_last_sent(
+        engine, first.parts[0].part_id, mr=1, modem_id="m1", now=clock(), then=second.message_id
+    )
+    # The sender died while sending the second: the third was claimed but never started.
+    recovered = outbox.recover(engine, now=clock(), owners=["m1"])
+    assert set(recovered.messages) == {second.message_id, third.message_id}
+    assert recovered.uncertain_parts == (second.parts[0].part_id,)
+    assert load(engine, third.message_id)[1][0].error is None
+
+
+def test_start_marks_the_parts_of_a_message_claimed_with_others(engine, clock, key):
+    for i in range(2):
+        submit(engine, clock, key, recipient=f"+3161200000{i}")
+        clock.advance(seconds=1)
+    _, later = outbox.claim_many(engine, modem_id="m1", owner="m1", now=clock(), max_messages=2)
+    assert {p.status for p in load(engine, later.message_id)[1]} == {"pending"}
+    outbox.start(engine, later.message_id, owner="someone else")  # not theirs: nothing changes
+    assert {p.status for p in load(engine, later.message_id)[1]} == {"pending"}
+    outbox.start(engine, later.message_id, owner="m1")
+    assert [(p.status, p.attempt) for p in load(engine, later.message_id)[1]] == [("sending", 1)]
+
+
 def test_record_last_sent_commits_the_mr_and_finishes_the_message_in_one_go(engine, clock, key, hook):
     message = submit(engine, clock, key)
     claim = outbox.claim(engine, modem_id="m1", owner="m1", now=clock())

@@ -4,6 +4,7 @@ one's unfinished work only once that lease expired after the first was killed.""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -70,4 +71,8 @@ def test_a_modem_id_held_by_a_live_node_is_refused_and_taken_over_only_after_its
     doubled = {k: n for k, n in Counter(part_key(e) for e in journal).items() if n > 1}
     # Only the part that was inside AT+CMGS when node a was killed may go twice.
     assert sum(n - 1 for n in doubled.values()) <= 1, doubled
-    assert "recovered 1 unfinished messages" in b.log(), b.log()
+    # What node a held: the message in hand and those it had claimed with it (a modem taking
+    # 0.3 s per part claims about a second's worth); of them only the one in hand may be out.
+    recovered = re.search(r"recovered (\d+) unfinished messages; (\d+) parts may be sent twice", b.log())
+    assert recovered is not None, b.log()
+    assert 1 <= int(recovered[1]) <= 3 and int(recovered[2]) <= 1, b.log()

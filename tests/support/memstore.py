@@ -116,7 +116,12 @@ class MemStore:
                     return m, p
         raise KeyError(part_id)
 
-    async def part_sent(self, part_id: int, modem_id: str, mr: int, *, finishes: str | None = None) -> None:
+    async def start(self, message_id: str, modem_id: str) -> None:
+        self._storage("start")
+
+    async def part_sent(
+        self, part_id: int, modem_id: str, mr: int, *, finishes: str | None = None, then: str | None = None
+    ) -> None:
         self._storage("part_sent")
         m, p = self._part(part_id)
         p.mr, p.modem_id = mr, modem_id
