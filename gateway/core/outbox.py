@@ -48,11 +48,16 @@ The queue's order is strict priority, then due time: `priority` is set when a me
 stored, from what it is (`models.PRIORITIES`): 0 the answer to a STOP/START/HELP, 1
 transactional (one-time codes, order updates: the API's default category), 2 marketing
 (campaigns and other bulk). Of the due messages, a lower class goes only when no higher one
-is due, so a code submitted during a 10,000-message campaign is the next message each free
-modem takes, and a STOP confirmation goes before both. Nothing is aged: marketing waits as
+is due, so a code submitted during a 10,000-message campaign is the next message each modem
+claims (it waits only for what the modem claimed before it: about a second of its sends), and
+a STOP confirmation goes before both. Nothing is aged: marketing waits as
 long as transactional traffic keeps every modem busy, which is the point (DESIGN.md,
 "Priorities"); a message not due yet (backoff, send window, a paused campaign) holds
-nothing up. Within a class: by due time, then submission time.
+nothing up. Within a class: by due time, then submission time. The claim reads one class
+at a time (`priority = :p`), highest first: each is a range of `ix_message_queue` that ends
+at the first row not yet due, so a claim never walks the rows behind it (on PostgreSQL, a
+range over a later column only would be read whole, with the versions that claims and
+sends leave behind until vacuum).
 
 PostgreSQL (READ COMMITTED): `FOR UPDATE` locks the chosen row until commit; `SKIP
 LOCKED` makes a concurrent claimer pass over rows another claimer holds instead of
@@ -118,6 +123,7 @@ from gateway.core.db import lock_for, transaction
 from gateway.core.errors import IdempotencyConflict, InvalidInput, NotFound
 from gateway.core.models import (
     CATEGORIES,
+    PRIORITIES,
     WAITING,
     AttemptOutcome,
     Category,
@@ -513,7 +519,7 @@ def claim_many(
         leased: list[sa.Row[Any]] = []
         closed = 0
         with transaction(engine) as conn:
-            rows = conn.execute(*_due(modem_id, now, max_parts, max(1, max_messages))).all()
+            rows = _first_due(conn, modem_id, now, max_parts, max(1, max_messages))
             if not rows:
                 return []
             recipients: set[str] = set()
@@ -962,11 +968,26 @@ def _by_idempotency_key(session: Session, api_key_id: int | None, key: str | Non
     return session.exec(query).first()
 
 
-def _due(modem_id: str, now: datetime, max_parts: int | None, limit: int) -> tuple[sa.Select[Any], dict[str, Any]]:
-    """The claim's query (see "The claim") and its values."""
+def _due(
+    modem_id: str, now: datetime, max_parts: int | None, limit: int, priority: int
+) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """The claim's query for one priority class (see "The claim") and its values."""
+    params = {"modem": modem_id, "now": now, "limit": limit, "priority": priority}
     if max_parts is None:
-        return _DUE, {"modem": modem_id, "now": now, "limit": limit}
-    return _DUE_WITHIN, {"modem": modem_id, "now": now, "limit": limit, "max_parts": max_parts}
+        return _DUE, params
+    return _DUE_WITHIN, {**params, "max_parts": max_parts}
+
+
+def _first_due(
+    conn: Connection, modem_id: str, now: datetime, max_parts: int | None, limit: int
+) -> Sequence[sa.Row[Any]]:
+    """Due rows of the highest priority class that has any, in the claim's order: one
+    index range per class, which ends at the first row not yet due."""
+    for priority in _CLASSES:
+        rows = conn.execute(*_due(modem_id, now, max_parts, limit, priority)).all()
+        if rows:
+            return rows
+    return []
 
 
 def _due_query(*, within: bool) -> sa.Select[Any]:
@@ -986,8 +1007,10 @@ def _due_query(*, within: bool) -> sa.Select[Any]:
             sa.or_(m.modem_id.is_(None), m.modem_id == modem),
             sa.or_(m.requested_modem.is_(None), m.requested_modem == modem),
         )
-        .order_by(m.priority, m.next_attempt_at, m.created_at, m.id)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .where(m.priority == sa.bindparam("priority", type_=sa.Integer))
+        .order_by(m.next_attempt_at, m.created_at, m.id)
+        # Written into the statement: a plan made for unknown values could scan the table.
+        .limit(sa.bindparam("limit", type_=sa.Integer, literal_execute=True))
         .with_for_update(skip_locked=True)
     )  # fmt: skip
     if not within:
@@ -1006,6 +1029,7 @@ def _due_query(*, within: bool) -> sa.Select[Any]:
 # The statements of the sending path, built once: SQLAlchemy then finds each one's compiled
 # form by a key it has already computed, instead of building and hashing a statement per part.
 _DUE = _due_query(within=False)
+_CLASSES = sorted(set(PRIORITIES.values()))
 _DUE_WITHIN = _due_query(within=True)
 
 _LEASE_MESSAGE = (
