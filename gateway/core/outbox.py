@@ -580,8 +580,10 @@ def _lease(
     first = rows[0]
     conn.execute(_LEASE_PARTS, {"b_id": first.id, "b_generation": first.generation, "b_attempt": first.attempts + 1})
     parts: dict[str, list[ClaimedPart]] = {r.id: [] for r in rows}
+    generation = {r.id: r.generation for r in rows}
     for p in conn.execute(_CLAIMED_PARTS, {"ids": list(parts)}):
-        parts[p.message_id].append(ClaimedPart(p.id, p.seq, p.pdu, p.tpdu_length, p.message_reference))
+        if p.generation == generation[p.message_id]:
+            parts[p.message_id].append(ClaimedPart(p.id, p.seq, p.pdu, p.tpdu_length, p.message_reference))
     return [
         Claim(
             message_id=r.id,
@@ -1067,12 +1069,16 @@ _START = (
         attempt=sa.select(_MESSAGE.c.attempts).where(_MESSAGE.c.id == sa.bindparam("b_id")).scalar_subquery(),
     )
 )
+# Every generation's parts (the caller keeps the current one's): a join to the messages
+# could be planned as a scan of the whole message table.
 _CLAIMED_PARTS = (
-    sa.select(_PART.c.message_id, _PART.c.id, _PART.c.seq, _PART.c.pdu, _PART.c.tpdu_length, _PART.c.message_reference)
-    .join(_MESSAGE, sa.and_(_MESSAGE.c.id == _PART.c.message_id, _MESSAGE.c.generation == _PART.c.generation))
+    sa.select(
+        _PART.c.message_id, _PART.c.generation, _PART.c.id, _PART.c.seq, _PART.c.pdu, _PART.c.tpdu_length,
+        _PART.c.message_reference,
+    )
     .where(_PART.c.message_id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(_PART.c.message_id, _PART.c.seq)
-)
+)  # fmt: skip
 _RECORD_PART = (
     sa.update(_PART)
     .where(_PART.c.id == sa.bindparam("b_id"))
