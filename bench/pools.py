@@ -49,17 +49,19 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from bench.measures import percentile, table
 from gateway.core import outbox
 from gateway.core.db import create_engine_for, migrate
-from gateway.core.models import utcnow
+from gateway.core.models import Message, utcnow
 from harness.livegateway import GatewayProcess, ModemSpec, SimulatorProcess, journal_messages, part_key
 from harness.pgschema import throwaway_schema
 from harness.waiting import wait_until
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _BATCH = 5_000
+WAITING = ("queued", "sending", "sent")  # not final yet: a delivery report is still to come
 
 
 # --- measures of a process ------------------------------------------------------------------
@@ -114,6 +116,17 @@ def specs(sim: SimulatorProcess, prefix: str = "m") -> list[ModemSpec]:
     ]
 
 
+def unsettled(url: str) -> int:
+    """Messages without their final status yet (a delivery report still to come)."""
+    engine = create_engine_for(url)
+    try:
+        with engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(Message).where(col(Message.status).in_(WAITING))
+            return int(conn.execute(query).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def rows_written(url: str) -> int:
     """Rows inserted, updated and deleted in the schema of `url` (PostgreSQL statistics)."""
     engine = create_engine_for(url)
@@ -147,7 +160,8 @@ def throughput(workdir: Path, kind: str, modems: int, messages: int) -> dict[str
             cpu = cpu_seconds(gw.proc.pid)
             sim_cpu = cpu_seconds(sim.proc.pid)
             rss = memory_mb(gw.proc.pid, "VmHWM")
-            time.sleep(1.0)  # the last commits
+            # The last parts' delivery reports are still being read from the modems.
+            wait_until(lambda: unsettled(url) == 0, timeout=120, interval=1.0, what="every message delivered")
             written = rows_written(url) - before if kind == "postgresql" else None
         finally:
             if gw is not None:
@@ -286,9 +300,16 @@ def nodes(workdir: Path, count: int, per_node: int, messages: int, kill: bool) -
                 what="every part on the network",
             )
             took = time.time() - t0
+            last_part = time.time()
             time.sleep(2)
             cpu = sum(cpu_seconds(gw.proc.pid) for gw in gws if gw.proc is not None) - (0 if kill else sum(cpu0))
+            # The delivery reports of the last parts are still being read from the modems:
+            # wait (a while) until every message has its final status.
             statuses = gws[0].statuses()
+            while time.time() - last_part < 300 and any(st in WAITING for st in statuses.values()):
+                time.sleep(5)
+                statuses = gws[0].statuses()
+            settled_s = time.time() - last_part
             in_flight = interrupted_in_flight(url, f"n{count - 1}m") if kill else 0
         finally:
             for gw in gws:
@@ -310,6 +331,7 @@ def nodes(workdir: Path, count: int, per_node: int, messages: int, kill: bool) -
         "twice": sum(n - 1 for n in seen.values()),
         "in_flight_when_killed": in_flight,
         "statuses": dict(Counter(statuses.values())),
+        "statuses_final_after_s": settled_s,  # from the last part on the network
         "wall_s": took,
         "parts_per_min": (len(journal) - 1) / (stamps[-1] - stamps[0]) * 60,
         "gateway_cpu_ms_per_part": cpu / len(journal) * 1000,

@@ -188,6 +188,7 @@ class Modem:
         # next report), before our delete has returned. Read them again after the delete.
         self._indicated_again: set[Location] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._fetching = 0  # indicated slots being read
         channel.set_urc_handler(self._on_urc)
 
     # --- properties ---------------------------------------------------------------------
@@ -195,6 +196,14 @@ class Modem:
     @property
     def identity(self) -> ModemIdentity:
         return self._state.identity
+
+    @property
+    def backlog(self) -> int:
+        """Messages and reports the modem holds for us that are not acknowledged yet:
+        indicated and being read, handed over and being stored. Each one fills a slot of
+        its memory, which is small (tens of slots); when it is full, what comes next is
+        lost or held back by the network."""
+        return self._fetching + len(self._handed)
 
     @property
     def smsc(self) -> str | None:
@@ -535,12 +544,15 @@ class Modem:
             # Never dropped: a STOP in a refilled slot must not wait for the storage poll.
             self._indicated_again.add(location)
             return
+        self._fetching += 1
         try:
             item = await self.read(location)
         except AtError as exc:
             # The periodic poll picks it up later; nothing is lost by failing here.
             log.warning("%s: reading %s failed: %s", self.name, location, exc)
             return
+        finally:
+            self._fetching -= 1
         if item is not None and location not in self._handed:
             self._handed.add(location)
             self._incoming.put_nowait(item)

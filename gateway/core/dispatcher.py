@@ -49,6 +49,8 @@ from gateway.core.dailycap import modem_day, until_next_day
 from gateway.core.errors import StorageUnavailable
 from gateway.core.pacing import Pacer, PacingSnapshot
 from gateway.core.policy import (
+    READ_WAIT_MAX,
+    RECEIVING_AT_ONCE,
     THROTTLING_CMS,
     SendFailure,
     SendRecord,
@@ -58,6 +60,7 @@ from gateway.core.policy import (
     error_class,
     is_throttling,
     may_start,
+    must_wait_for_reads,
     on_failure,
     on_stop,
     on_success,
@@ -533,6 +536,7 @@ class ModemWorker:
                             len(message.parts),
                         )
                         return
+                    await self._wait_for_reads(modem)
                     if not await self._take_token():
                         # The cap was lowered under a message in hand: it goes back, pinned
                         # here if parts went out, and waits until the rest fit.
@@ -607,6 +611,16 @@ class ModemWorker:
         wait = self.pacer.delay(now, self._today())
         send_time = max(self._send_times, default=1.0)
         return on_stop(started=started, remaining=self._deadline - now, wait=wait, send_time=send_time) == "release"
+
+    async def _wait_for_reads(self, modem: Modem) -> None:
+        """Hold the next part while the modem holds too many unread reports and messages
+        (`policy.must_wait_for_reads`): they are read between our sends, and each waits in
+        a slot of its small memory until it is stored."""
+        give_up = self.clock.monotonic() + READ_WAIT_MAX  # a slot that cannot be freed stops nothing
+        while must_wait_for_reads(modem.backlog) and not modem.gone and not self._stopping:
+            if self.clock.monotonic() >= give_up:
+                return
+            await self.clock.sleep(0.005)
 
     async def _take_token(self) -> bool:
         """Wait for the token of the next part; False if the daily cap leaves no room (only
@@ -692,24 +706,41 @@ class ModemWorker:
         ]
 
     async def _receive(self, modem: Modem) -> None:
-        while True:
-            item = await modem.next_incoming()
-            try:
-                await self._on_incoming(self.modem_id, item)
-            except StorageUnavailable as exc:
-                log.warning("%s: a received message was not stored (%s); left in the modem", self.modem_id, exc)
-                modem.forget(item)
-                continue
-            except Exception:
-                # Not stored: leave it in the modem; the storage poll hands it over again.
-                log.exception("%s: storing a received message failed", self.modem_id)
-                modem.forget(item)
-                continue
-            try:
-                await modem.acknowledge(item)
-            except AtError as exc:
-                self._seen(exc)
-                log.warning("%s: could not delete a stored message: %s", self.modem_id, exc)
+        # Status reports are stored several at a time (they go into one transaction), so
+        # a fast sender's reports keep up with it; received messages one by one, in order
+        # (the parts of a long one are put together as they come).
+        storing: set[asyncio.Future[None]] = set()
+        try:
+            while True:
+                item = await modem.next_incoming()
+                if not item.is_status_report:
+                    await self._take(modem, item)
+                    continue
+                while len(storing) >= RECEIVING_AT_ONCE:
+                    _, storing = await asyncio.wait(storing, return_when=asyncio.FIRST_COMPLETED)
+                storing.add(asyncio.ensure_future(self._take(modem, item)))
+        finally:
+            for task in storing:
+                task.cancel()
+
+    async def _take(self, modem: Modem, item: Incoming) -> None:
+        """Store what the modem handed over, then free its slot; left in the modem if it
+        could not be stored (the storage poll hands it over again)."""
+        try:
+            await self._on_incoming(self.modem_id, item)
+        except StorageUnavailable as exc:
+            log.warning("%s: a received message was not stored (%s); left in the modem", self.modem_id, exc)
+            modem.forget(item)
+            return
+        except Exception:
+            log.exception("%s: storing a received message failed", self.modem_id)
+            modem.forget(item)
+            return
+        try:
+            await modem.acknowledge(item)
+        except AtError as exc:
+            self._seen(exc)
+            log.warning("%s: could not delete a stored message: %s", self.modem_id, exc)
 
     async def _watch(self, modem: Modem) -> None:
         since_poll = self._storage_poll  # poll storage right away: catch what came while away

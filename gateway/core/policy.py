@@ -69,6 +69,10 @@ __all__ = [
     "on_stop",
     "claim_batch",
     "may_start",
+    "must_wait_for_reads",
+    "MOST_UNREAD",
+    "RECEIVING_AT_ONCE",
+    "READ_WAIT_MAX",
     "CLAIM_HORIZON",
     "MOST_CLAIMED",
 ]
@@ -277,3 +281,17 @@ def may_start(*, claimed_at: datetime, lease_until: datetime, now: datetime) -> 
     in the first half of its lease. Later it goes back to the queue unsent, so it can never
     be sent here after its lease lapsed and another modem took it."""
     return now < claimed_at + (lease_until - claimed_at) / 2
+
+
+# A modem's memory for received messages and status reports has tens of slots; a slot is
+# freed only once what it holds is stored. A sender faster than that would fill it (the
+# next reports lost or held back by the network), so it waits while this many are unread.
+MOST_UNREAD = 8
+RECEIVING_AT_ONCE = 8  # status reports of one modem stored concurrently (written in one go)
+READ_WAIT_MAX = 2.0  # seconds a part waits for reads at most: a slot that will not free stops nothing
+
+
+def must_wait_for_reads(backlog: int) -> bool:
+    """Whether a worker holds its next part until the modem's unread messages and reports
+    (`Modem.backlog`) are fewer: sending never outruns receiving."""
+    return backlog >= MOST_UNREAD
