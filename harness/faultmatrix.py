@@ -12,7 +12,8 @@ A run, per case:
 2. the fault set on `sim1` through `POST /v1/simulator/faults`, before any traffic;
 3. the traffic submitted through `POST /v1/messages` while `sim2` and `sim3` are
    disabled, so that `sim1` certainly meets the fault; they are enabled once `sim1` has
-   finished (or failed) a first attempt;
+   finished (or failed) a first attempt, and, where the case expects it to end faulty,
+   once it is (or after 3 s);
 4. wait until every message has settled. Retries wait for the outbox's backoff (30 s,
    then doubling); whenever nothing is being sent and the next retry lies ahead, the
    gateway's wall clock is moved forward to it (`FastForwardClock`) instead of waiting;
@@ -283,6 +284,11 @@ class _Run:
             for to, text in mixed_traffic(self.n)
         ]
         self._until(self._faulty_tried, 10, f"{FAULTY} to finish or fail a first attempt")
+        if self.case.modem_state == "faulty":
+            # A refusal that sends the message elsewhere takes the modem out at its second
+            # time in a row: let it meet the fault again before the others (which claim a
+            # second's worth of messages at once) have taken all the traffic.
+            self._wait(lambda: self.gateway.workers[FAULTY].status.state == "faulty", 3.0)
         for other in MODEMS:
             if other != FAULTY:
                 self._call("PATCH", f"/v1/modems/{other}", json={"enabled": True})
@@ -322,6 +328,13 @@ class _Run:
         self._note_state()
         st = self.gateway.workers[FAULTY].status
         return st.state == "faulty" or st.sent_messages + st.retried + st.failed + st.faults > 0
+
+    def _wait(self, predicate: Any, timeout: float) -> None:
+        """Wait up to `timeout` for `predicate`; go on either way (`check` judges the end)."""
+        deadline = time.monotonic() + timeout
+        while not predicate() and time.monotonic() < deadline:
+            self._note_state()
+            time.sleep(0.02)
 
     def _until(self, predicate: Any, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
