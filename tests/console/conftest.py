@@ -62,7 +62,8 @@ def login(client: TestClient, name: str, password: str, next_path: str = "/"):  
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     path: Path = tmp_path_factory.mktemp("console") / "modemgate.db"
     with running_api(settings_for(f"sqlite:///{path}")) as api:
-        with session(api.gateway.engine) as s:
+        # Read, then write, while the gateway writes: a plain BEGIN would be refused at once.
+        with session(api.gateway.engine, write=True) as s:
             for role in ROLES:
                 accounts.create_user(s, role, PASSWORD, role, now=api.clock.now())
             s.commit()

@@ -145,7 +145,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
 
 def add_key(gateway: Gateway, name: str, scopes: Iterable[str] = apikeys.SCOPES) -> tuple[str, int]:
     """A new API key holding `scopes` (all of them unless told); (plaintext key, row id)."""
-    with session(gateway.engine) as s:
+    with session(gateway.engine, write=True) as s:  # the running gateway writes meanwhile
         new, row = apikeys.create(s, name, scopes)
         s.commit()
     assert row.id is not None
