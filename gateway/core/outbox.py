@@ -108,7 +108,7 @@ import json
 import random
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,7 +135,7 @@ from gateway.core.models import (
     priority_of,
     utcnow,
 )
-from gateway.core.reports import rematch_in, settled_status
+from gateway.core.reports import StatusSubject, rematch_in, settle_in
 
 __all__ = [
     "Submission",
@@ -679,24 +679,6 @@ def finish(engine: Engine, message_id: str, *, now: datetime, owner: str | None 
         return _finish(conn, message_id, now=now, owner=owner)
 
 
-@dataclass
-class _Sent:
-    """A message as finishing left it: what its attempt's record and status event read."""
-
-    id: str
-    status: str
-    recipient: str
-    text: str
-    modem_id: str | None
-    sent_at: datetime | None
-    last_error: str | None
-    api_key_id: int | None
-    callback_url: str | None
-    generation: int
-    attempts: int
-    lease_owner: str | None = None
-
-
 def _finish(
     conn: Connection,
     message_id: str,
@@ -717,24 +699,14 @@ def _finish(
     if row is None:
         return False
     # The row is locked by the UPDATE: a report applied meanwhile waits, then sees `sent`.
-    message = _Sent(**{k: v for k, v in row._mapping.items() if k in _SENT_FIELDS})
-    status, error = "sent", None
+    message = StatusSubject(**{f.name: getattr(row, f.name) for f in fields(StatusSubject)})
     if reports or row.parts_total > 1:
-        parts = conn.execute(_PART_STATES, {"b_id": message_id, "b_generation": row.generation}).all()
-        status = settled_status("sent", [p.status for p in parts])
-        if status == "failed":
-            error = next(p.error for p in parts if p.status == "failed")
-        if status != "sent":
-            conn.execute(_SETTLE, {"b_id": message_id, "b_status": status, "b_error": error})
-            message = replace(message, status=status, last_error=error)
-    _attempt_ended(conn, message, "failed" if status == "failed" else "sent", message.last_error, now)
-    if status != "sent":
+        message = settle_in(conn, message, now=now)
+    _attempt_ended(conn, row, "failed" if message.status == "failed" else "sent", message.last_error, now)
+    if message.status != "sent":
         dlr.on_submitted(conn, message, now=now)  # it was sent, before it was settled
     webhooks.message_status(conn, message, now=now)
     return True
-
-
-_SENT_FIELDS = frozenset(f.name for f in fields(_Sent))
 
 
 def release(
@@ -1144,14 +1116,6 @@ _FINISH_PINNED = _FINISH.values(
     modem_id=sa.func.coalesce(_MESSAGE.c.modem_id, sa.bindparam("b_modem", type_=_MESSAGE.c.modem_id.type))
 )
 _FINISH_PINNED_HELD = _FINISH_PINNED.where(_MESSAGE.c.lease_owner == sa.bindparam("b_owner"))
-_PART_STATES = sa.select(_PART.c.status, _PART.c.error).where(
-    _PART.c.message_id == sa.bindparam("b_id"), _PART.c.generation == sa.bindparam("b_generation")
-)
-_SETTLE = (
-    sa.update(_MESSAGE)
-    .where(_MESSAGE.c.id == sa.bindparam("b_id"))
-    .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("b_error"))
-)
 _ATTEMPT: sa.Table = MessageAttempt.__table__  # type: ignore[attr-defined]
 _ATTEMPT_ENDED = sa.insert(_ATTEMPT).values(
     message_id=sa.bindparam("b_id"), attempt=sa.bindparam("b_attempt"), modem_id=sa.bindparam("b_modem"),

@@ -41,6 +41,8 @@ from gateway.core.models import DeliveryReport, Message, Part
 
 __all__ = [
     "StoredReport",
+    "StatusSubject",
+    "settle_in",
     "store_report",
     "store_reports",
     "rematch",
@@ -137,12 +139,12 @@ class _Report:
 class _Candidate(Candidate):
     message_id: str = ""
     seq: int = 0
-    error: str | None = None
 
 
 @dataclass(frozen=True)
-class _Message:
-    """The message row as `webhooks.message_status` reads it, with its settled status."""
+class StatusSubject:
+    """A message as its status events read it (`webhooks.message_status`, `dlr`), with the
+    generation whose parts settle it."""
 
     id: str
     status: str
@@ -203,7 +205,6 @@ def _match(conn: Connection, report: _Report) -> _Candidate | None:
             has_final_report=r.status in _FINAL_PART,
             message_id=r.message_id,
             seq=r.seq,
-            error=r.error,
         )
         for r in rows
     ]
@@ -212,7 +213,6 @@ def _match(conn: Connection, report: _Report) -> _Candidate | None:
 
 
 def _apply(conn: Connection, part: _Candidate, report: _Report, *, now: datetime) -> None:
-    error = part.error
     if report.category == "delivered":
         conn.execute(
             _PART_DELIVERED,
@@ -227,7 +227,7 @@ def _apply(conn: Connection, part: _Candidate, report: _Report, *, now: datetime
     row = conn.execute(_LOCK_MESSAGE, {"message_id": part.message_id}).first()
     if row is None:
         return
-    message = _Message(**row._mapping)
+    message = StatusSubject(**row._mapping)
     webhooks.enqueue(
         conn,
         "delivery_report",
@@ -248,17 +248,24 @@ def _apply(conn: Connection, part: _Candidate, report: _Report, *, now: datetime
         dlr.on_event(conn, message, DlrEvent(BUFFERED, f"stat:ENROUTE TP-ST 0x{report.tp_status:02X}"), now=now)
     if message.status not in _SETTLED_BY_PARTS:
         return  # still being sent, or ended otherwise: its parts do not settle it
-    statuses = list(
-        conn.execute(_CURRENT_STATUSES, {"message_id": message.id, "generation": message.generation}).scalars()
-    )
-    new_status = settled_status(message.status, statuses)
+    settled = settle_in(conn, message, now=now)
+    if settled != message:
+        webhooks.message_status(conn, settled, now=now)
+
+
+def settle_in(conn: Connection, message: StatusSubject, *, now: datetime) -> StatusSubject:
+    """The message as its current parts' reports leave it (`settled_status`), its row
+    changed in the caller's transaction when its status changes; failed with the error of
+    the part that failed. The caller holds the message's row (locked or just updated)."""
+    parts = conn.execute(_CURRENT_PARTS, {"message_id": message.id, "generation": message.generation}).all()
+    new_status = settled_status(message.status, [p.status for p in parts])
     if new_status == message.status:
-        return
-    last_error = error if new_status == "failed" else message.last_error
+        return message
+    last_error = next(p.error for p in parts if p.status == "failed") if new_status == "failed" else message.last_error
     conn.execute(
         _SETTLE_MESSAGE, {"message_id": message.id, "status": new_status, "last_error": last_error, "now": now}
     )
-    webhooks.message_status(conn, replace(message, status=new_status, last_error=last_error), now=now)
+    return replace(message, status=new_status, last_error=last_error)
 
 
 # The statements of the hot path, built once so that SQLAlchemy compiles each once.
@@ -274,7 +281,6 @@ _CANDIDATES = (
         _PART.c.message_id,
         _PART.c.seq,
         _PART.c.status,
-        _PART.c.error,
         _PART.c.modem_id,
         _PART.c.message_reference,
         _PART.c.submitted_at,
@@ -324,11 +330,11 @@ _PART_FAILED = (
     .values(report_status=sa.bindparam("tp_status"), status="failed", error=sa.bindparam("error"))
 )
 _LOCK_MESSAGE = (
-    sa.select(*(_MESSAGE.c[field.name] for field in fields(_Message)))
+    sa.select(*(_MESSAGE.c[field.name] for field in fields(StatusSubject)))
     .where(_MESSAGE.c.id == sa.bindparam("message_id"))
     .with_for_update()
 )
-_CURRENT_STATUSES = sa.select(_PART.c.status).where(
+_CURRENT_PARTS = sa.select(_PART.c.status, _PART.c.error).where(
     _PART.c.message_id == sa.bindparam("message_id"), _PART.c.generation == sa.bindparam("generation")
 )
 _SETTLE_MESSAGE = (
