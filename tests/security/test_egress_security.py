@@ -10,6 +10,7 @@ and what clients see of failed attempts are coarse reasons, not a port scanner's
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import typing
@@ -232,6 +233,10 @@ def test_a_revoked_keys_webhooks_and_callbacks_get_nothing_more(
         assert prefix is not None
         output = revoke_with_cli(api, prefix, monkeypatch, tmp_path)
         assert "revoked" in output and "webhooks are disabled" in output
+        with api.gateway.engine.connect() as conn:
+            queued_before = conn.execute(sa.select(sa.func.max(WebhookDelivery.id))).scalar() or 0
+        # A post already under way when the key was revoked cannot be called back: let those land.
+        time.sleep(1.0)
         seen_at_revocation = (their_hook.posts.qsize(), their_callback.posts.qsize())
 
         # After: inbound messages and a STOP (events with no owner) reach our webhook only.
@@ -243,6 +248,10 @@ def test_a_revoked_keys_webhooks_and_callbacks_get_nothing_more(
         wait_for(lambda: message_status(api, later.json()["id"]) == "delivered", 15, "the last message delivered")
         time.sleep(1.0)  # several courier rounds
         assert (their_hook.posts.qsize(), their_callback.posts.qsize()) == seen_at_revocation
+        # And what they got since the first event was queued before the revocation.
+        for inbox in (their_hook, their_callback):
+            while not inbox.posts.empty():
+                assert json.loads(inbox.posts.get_nowait().body)["id"] <= queued_before
 
     # Through the API: the key is refused, and its webhook is disabled in the store.
     wait_for(lambda: api.client.get("/v1/webhooks", headers=theirs).status_code == 401, 10, "the revoked key refused")
